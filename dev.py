@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Bootstrap for a source checkout: the two commands of the README.
+
+    python3 dev.py run [watchkeeper arguments]   # runs the app (installs what it needs first)
+    python3 dev.py test [pytest arguments]       # runs the whole test suite (likewise)
+
+Creates ``.venv`` beside this file on first use and installs the pinned dependencies
+(constraints.txt) plus this package in editable mode; reinstalls when either file changes.
+Needs only Python 3.11+.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".watchkeeper-installed"
+
+
+def _fingerprint() -> str:
+    h = hashlib.sha256()
+    for name in ("pyproject.toml", "constraints.txt"):
+        h.update((ROOT / name).read_bytes())
+    return h.hexdigest()
+
+
+def ensure_env() -> None:
+    """Create the venv and install (only when the pins changed)."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"Watchkeeper needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    if not PY.exists():
+        print("dev.py: creating .venv ...", file=sys.stderr)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    want = _fingerprint()
+    if STAMP.exists() and STAMP.read_text() == want:
+        return
+    print("dev.py: installing dependencies (pinned by constraints.txt) ...", file=sys.stderr)
+    pip = [str(PY), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "-c", str(ROOT / "constraints.txt"), "-e", f"{ROOT}[test]"], check=True)
+    STAMP.write_text(want)
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in ("run", "test", "lint"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    ensure_env()
+    command, rest = argv[0], argv[1:]
+    if command == "run":
+        cmd = [str(PY), "-m", "engine", *rest]
+    elif command == "lint":
+        cmd = [str(PY), "-m", "ruff", "check", "."]
+        if subprocess.call(cmd, cwd=ROOT):
+            return 1
+        cmd = [str(PY), "-m", "mypy", "engine", "tray"]
+    else:
+        cmd = [str(PY), "-m", "pytest", *rest]
+    return subprocess.call(cmd, cwd=ROOT if command != "run" else None)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

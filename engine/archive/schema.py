@@ -1,0 +1,197 @@
+"""Archive tables: source files, compressed raw bytes, parsed entries, messages, tool calls.
+
+Additive only. The core tables ``conversation_archive_runs`` / ``conversation_archive_sessions``
+(engine/store/schema.py) are reused; this unit adds its own tables and a few nullable columns.
+
+Natural keys (every write is an upsert on them):
+
+* ``archive_files``: ``path`` (plus ``(dev, inode)`` to follow moves and links);
+* ``archive_raw_chunks``: ``(file_id, generation, start_offset)`` — the exact source bytes of a
+  range of complete lines, compressed (``codec`` says how), so nothing is lost when Claude Code
+  deletes the transcript and the parser can be rerun later;
+* ``archive_entries``: ``entry_key`` (``c:<uuid>`` for Claude records, positional keys for Codex,
+  a content hash for uuid-less records); first seen wins for replays from other files;
+* ``archive_messages``: ``(session_id, agent_id, message_id)``; usage is the field-wise max;
+* ``archive_tool_calls``: ``(session_id, tool_use_id)``; calls and results joined;
+* ``archive_bad_lines``: ``(file_id, byte_offset)``; never the line content, only its hash.
+"""
+
+from __future__ import annotations
+
+from engine.store.migrations import Migration
+
+MIGRATIONS: list[Migration] = [
+    Migration(
+        "archive_0001_tables",
+        sql=(
+            """CREATE TABLE IF NOT EXISTS archive_files (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                path TEXT NOT NULL UNIQUE,
+                provider TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                dev INTEGER,
+                inode INTEGER,
+                size INTEGER NOT NULL DEFAULT 0,
+                mtime_ns INTEGER NOT NULL DEFAULT 0,
+                parsed_offset INTEGER NOT NULL DEFAULT 0,
+                lines_parsed INTEGER NOT NULL DEFAULT 0,
+                lines_bad INTEGER NOT NULL DEFAULT 0,
+                head_hash TEXT,
+                tail_hash TEXT,
+                generation INTEGER NOT NULL DEFAULT 0,
+                state TEXT,
+                status TEXT NOT NULL DEFAULT 'new',
+                error TEXT,
+                first_seen TEXT NOT NULL,
+                last_scanned TEXT,
+                source_missing_since TEXT
+            )""",
+            "CREATE INDEX IF NOT EXISTS ix_archive_files_inode ON archive_files (dev, inode)",
+            """CREATE TABLE IF NOT EXISTS archive_raw_chunks (
+                file_id INTEGER NOT NULL REFERENCES archive_files(id),
+                generation INTEGER NOT NULL,
+                start_offset INTEGER NOT NULL,
+                end_offset INTEGER NOT NULL,
+                codec TEXT NOT NULL,
+                data BLOB NOT NULL,
+                PRIMARY KEY (file_id, generation, start_offset)
+            )""",
+            """CREATE TABLE IF NOT EXISTS archive_file_sessions (
+                file_id INTEGER NOT NULL REFERENCES archive_files(id),
+                session_id TEXT NOT NULL,
+                PRIMARY KEY (file_id, session_id)
+            )""",
+            "CREATE INDEX IF NOT EXISTS ix_archive_file_sessions_session"
+            " ON archive_file_sessions (session_id)",
+            """CREATE TABLE IF NOT EXISTS archive_bad_lines (
+                file_id INTEGER NOT NULL REFERENCES archive_files(id),
+                byte_offset INTEGER NOT NULL,
+                line_no INTEGER NOT NULL,
+                length INTEGER NOT NULL,
+                kind TEXT NOT NULL,
+                error TEXT NOT NULL,
+                recovered INTEGER NOT NULL DEFAULT 0,
+                line_sha256 TEXT,
+                PRIMARY KEY (file_id, byte_offset)
+            )""",
+            """CREATE TABLE IF NOT EXISTS archive_entries (
+                entry_key TEXT PRIMARY KEY,
+                session_id TEXT NOT NULL,
+                agent_id TEXT NOT NULL DEFAULT '',
+                file_id INTEGER NOT NULL,
+                byte_offset INTEGER NOT NULL,
+                line_no INTEGER NOT NULL,
+                kind TEXT NOT NULL,
+                rtype TEXT,
+                subtype TEXT,
+                uuid TEXT,
+                parent_uuid TEXT,
+                message_key TEXT,
+                ts TEXT,
+                text TEXT,
+                tools TEXT
+            )""",
+            "CREATE INDEX IF NOT EXISTS ix_archive_entries_session"
+            " ON archive_entries (session_id, ts, byte_offset)",
+            "CREATE INDEX IF NOT EXISTS ix_archive_entries_uuid ON archive_entries (uuid)",
+            """CREATE TABLE IF NOT EXISTS archive_messages (
+                session_id TEXT NOT NULL,
+                agent_id TEXT NOT NULL DEFAULT '',
+                message_id TEXT NOT NULL,
+                request_id TEXT,
+                model TEXT,
+                first_ts TEXT,
+                last_ts TEXT,
+                stop_reason TEXT,
+                usage_final INTEGER NOT NULL DEFAULT 0,
+                is_api_error INTEGER NOT NULL DEFAULT 0,
+                input_tokens INTEGER NOT NULL DEFAULT 0,
+                output_tokens INTEGER NOT NULL DEFAULT 0,
+                cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+                cache_creation_tokens INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (session_id, agent_id, message_id)
+            )""",
+            """CREATE TABLE IF NOT EXISTS archive_tool_calls (
+                session_id TEXT NOT NULL,
+                tool_use_id TEXT NOT NULL,
+                agent_id TEXT NOT NULL DEFAULT '',
+                name TEXT,
+                message_key TEXT,
+                input_preview TEXT,
+                file_path TEXT,
+                called_ts TEXT,
+                result_ts TEXT,
+                has_call INTEGER NOT NULL DEFAULT 0,
+                has_result INTEGER NOT NULL DEFAULT 0,
+                is_error INTEGER NOT NULL DEFAULT 0,
+                result_preview TEXT,
+                linked_agent_id TEXT,
+                PRIMARY KEY (session_id, tool_use_id)
+            )""",
+            """CREATE TABLE IF NOT EXISTS archive_subagents (
+                session_id TEXT NOT NULL,
+                agent_id TEXT NOT NULL,
+                file_id INTEGER,
+                tool_use_id TEXT,
+                agent_type TEXT,
+                description TEXT,
+                is_warmup INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (session_id, agent_id)
+            )""",
+            """CREATE TABLE IF NOT EXISTS archive_cc_summaries (
+                leaf_uuid TEXT NOT NULL,
+                summary TEXT NOT NULL,
+                file_id INTEGER NOT NULL,
+                PRIMARY KEY (leaf_uuid, summary)
+            )""",
+            """CREATE TABLE IF NOT EXISTS archive_token_events (
+                event_key TEXT PRIMARY KEY,
+                session_id TEXT NOT NULL,
+                ts TEXT,
+                input_tokens INTEGER NOT NULL DEFAULT 0,
+                output_tokens INTEGER NOT NULL DEFAULT 0,
+                cache_read_tokens INTEGER NOT NULL DEFAULT 0
+            )""",
+            "CREATE INDEX IF NOT EXISTS ix_archive_token_events_session"
+            " ON archive_token_events (session_id)",
+            "CREATE INDEX IF NOT EXISTS ix_archive_tool_calls_agent"
+            " ON archive_tool_calls (session_id, agent_id)",
+            "ALTER TABLE conversation_archive_sessions ADD COLUMN status TEXT",
+            "ALTER TABLE conversation_archive_sessions ADD COLUMN entries INTEGER",
+            "ALTER TABLE conversation_archive_sessions ADD COLUMN summary_json TEXT",
+            "ALTER TABLE conversation_archive_sessions ADD COLUMN summary_hash TEXT",
+            "ALTER TABLE conversation_archive_sessions ADD COLUMN summarized_at TEXT",
+            "ALTER TABLE conversation_archive_sessions ADD COLUMN interrupted_reason TEXT",
+            "ALTER TABLE conversation_archive_sessions ADD COLUMN output_tokens_final INTEGER",
+        ),
+    ),
+    Migration(
+        "archive_0002_fts",
+        sql=(
+            """CREATE VIRTUAL TABLE IF NOT EXISTS archive_fts USING fts5(
+                text, content='archive_entries', content_rowid='rowid'
+            )""",
+            """CREATE TRIGGER IF NOT EXISTS archive_entries_fts_ai AFTER INSERT ON archive_entries
+            WHEN new.kind IN ('prompt', 'answer') AND new.text IS NOT NULL AND new.text != ''
+            BEGIN
+                INSERT INTO archive_fts (rowid, text) VALUES (new.rowid, new.text);
+            END""",
+            """CREATE TRIGGER IF NOT EXISTS archive_entries_fts_ad AFTER DELETE ON archive_entries
+            WHEN old.kind IN ('prompt', 'answer') AND old.text IS NOT NULL AND old.text != ''
+            BEGIN
+                INSERT INTO archive_fts (archive_fts, rowid, text)
+                VALUES ('delete', old.rowid, old.text);
+            END""",
+            """CREATE TRIGGER IF NOT EXISTS archive_entries_fts_au
+            AFTER UPDATE OF text, kind ON archive_entries
+            BEGIN
+                INSERT INTO archive_fts (archive_fts, rowid, text)
+                SELECT 'delete', old.rowid, old.text
+                WHERE old.kind IN ('prompt', 'answer') AND old.text IS NOT NULL AND old.text != '';
+                INSERT INTO archive_fts (rowid, text)
+                SELECT new.rowid, new.text
+                WHERE new.kind IN ('prompt', 'answer') AND new.text IS NOT NULL AND new.text != '';
+            END""",
+        ),
+    ),
+]

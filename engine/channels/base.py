@@ -1,0 +1,140 @@
+"""Channel contract shared by every delivery channel.
+
+A channel performs exactly one delivery attempt per :meth:`Channel.notify` call and
+either returns a :class:`Delivery` or raises :class:`ChannelError`. Error messages
+are always passed through :func:`redact`, so a bot token can never leak into logs,
+the database or the UI through an exception.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+__all__ = [
+    "REDACTED",
+    "Channel",
+    "ChannelError",
+    "Delivery",
+    "OutgoingMessage",
+    "Severity",
+    "redact",
+]
+
+REDACTED = "[REDACTED]"
+
+Severity = Literal["info", "warning", "critical"]
+SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")
+
+# Telegram bot tokens look like "<bot id>:<35 url-safe chars>"; the colon may be
+# percent-encoded when the token is part of a URL.
+_TOKEN_RE = re.compile(r"\d+(?::|%3[Aa])[A-Za-z0-9_-]{20,}")
+_MIN_SECRET_LEN = 6
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """Return *text* with every secret and every token-looking string replaced.
+
+    Secrets shorter than 6 characters are ignored (replacing them would mangle
+    ordinary text); the raw and the percent-encoded forms are both replaced.
+    """
+    candidates: set[str] = set()
+    for secret in secrets:
+        if secret and len(secret) >= _MIN_SECRET_LEN:
+            candidates.add(secret)
+            candidates.add(secret.replace(":", "%3A"))
+            candidates.add(secret.replace(":", "%3a"))
+    for secret in sorted(candidates, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return _TOKEN_RE.sub(REDACTED, text)
+
+
+class ChannelError(Exception):
+    """A failed delivery attempt.
+
+    Attributes:
+        permanent: retrying the same message will not help (bad token, blocked bot,
+            unknown chat, malformed message); the outbox should dead-letter it.
+        retry_after: seconds the server asked us to wait before the next attempt
+            (transient errors only), or ``None``.
+        kind: short machine-readable cause, e.g. ``"RetryAfter"``, ``"Forbidden"``.
+        message: the redacted human-readable message (also ``str(error)``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        retry_after: float | None = None,
+        kind: str = "error",
+        secrets: Iterable[str] = (),
+    ) -> None:
+        clean = redact(str(message), secrets)
+        super().__init__(clean)
+        self.message = clean
+        self.permanent = permanent
+        self.retry_after = retry_after
+        self.kind = kind
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Keep the error picklable despite keyword-only arguments."""
+        return (_rebuild_error, (self.message, self.permanent, self.retry_after, self.kind))
+
+    def __repr__(self) -> str:
+        return (
+            f"ChannelError({self.message!r}, permanent={self.permanent}, "
+            f"retry_after={self.retry_after}, kind={self.kind!r})"
+        )
+
+
+def _rebuild_error(
+    message: str, permanent: bool, retry_after: float | None, kind: str
+) -> ChannelError:
+    return ChannelError(message, permanent=permanent, retry_after=retry_after, kind=kind)
+
+
+@dataclass
+class OutgoingMessage:
+    """One notification as the engine wants it delivered, channel-agnostic.
+
+    ``buttons`` are ``(label, callback_data)`` pairs (Telegram limits callback data
+    to 64 bytes); ``reply_to`` is a channel message id returned by an earlier
+    :class:`Delivery`; ``idempotency_key`` identifies the logical message across
+    retries (the outbox uses it; channels may log it).
+    """
+
+    title: str
+    body: str
+    severity: str = "info"
+    buttons: list[tuple[str, str]] = field(default_factory=list)
+    reply_to: str | None = None
+    idempotency_key: str = ""
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"severity must be one of {SEVERITIES}, got {self.severity!r}")
+
+
+@dataclass
+class Delivery:
+    """Result of a successful delivery: the channel's id for the message, if any."""
+
+    channel_message_id: str | None = None
+
+
+@runtime_checkable
+class Channel(Protocol):
+    """What the outbox dispatcher needs from a channel."""
+
+    name: str
+
+    def notify(self, msg: OutgoingMessage) -> Delivery:
+        """Deliver *msg* once; raise :class:`ChannelError` on failure."""
+        ...
+
+    def close(self) -> None:
+        """Release threads and connections; must return in bounded time."""
+        ...

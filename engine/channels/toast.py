@@ -1,0 +1,313 @@
+"""Desktop toast channel built on plyer.
+
+plyer's backends fail silently in ways the caller never sees (see stack-notes §2):
+on Windows a title over 64 or a message over 256 UTF-16 units raises inside
+plyer's own worker thread, and the Windows backend sleeps for the display time;
+on Linux ``notify-send`` failures are ignored. This module therefore
+
+* truncates text before calling plyer (:func:`fit_toast`),
+* calls plyer in a daemon thread and waits at most ``wait_timeout`` seconds,
+  with at most one call in flight, so a hung backend cannot pile up threads,
+* on Linux probes the freedesktop notification service over D-Bus
+  (``GetServerInformation`` via ``gdbus`` or ``dbus-send``; this also triggers
+  D-Bus activation of an installed-but-idle daemon) and reports a missing
+  service as a transient :class:`~engine.channels.base.ChannelError`.
+
+The probe decision is pure (:func:`interpret_probe`, :func:`decide_availability`);
+the subprocess runner is injectable so tests need no desktop.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from engine.channels.base import ChannelError, Delivery, OutgoingMessage
+
+__all__ = [
+    "BODY_MAX",
+    "ELLIPSIS",
+    "TITLE_MAX",
+    "ToastChannel",
+    "decide_availability",
+    "default_runner",
+    "fit_toast",
+    "interpret_probe",
+    "probe_notification_service",
+]
+
+log = logging.getLogger(__name__)
+
+ELLIPSIS = "…"
+# Windows NOTIFYICONDATAW has szInfoTitle[64] and szInfo[256] WCHARs, including the
+# terminating NUL: keep one unit free. Units are UTF-16 code units, not code points.
+TITLE_MAX = 63
+BODY_MAX = 255
+
+GDBUS_PROBE: tuple[str, ...] = (
+    "gdbus", "call", "--session",
+    "--dest", "org.freedesktop.Notifications",
+    "--object-path", "/org/freedesktop/Notifications",
+    "--method", "org.freedesktop.Notifications.GetServerInformation",
+)
+DBUS_SEND_PROBE: tuple[str, ...] = (
+    "dbus-send", "--session", "--print-reply", "--reply-timeout=2000",
+    "--dest=org.freedesktop.Notifications",
+    "/org/freedesktop/Notifications",
+    "org.freedesktop.Notifications.GetServerInformation",
+)
+
+Runner = Callable[[Sequence[str], float], tuple[int, str]]
+"""Runs argv with a timeout and returns (returncode, combined output).
+
+Raises ``FileNotFoundError`` when the executable does not exist.
+"""
+
+
+class Notifier(Protocol):
+    """The subset of ``plyer.notification.notify`` this channel uses."""
+
+    def __call__(
+        self, *, title: str, message: str, app_name: str, app_icon: str, timeout: int
+    ) -> object: ...
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _truncate(text: str, limit: int) -> str:
+    if _utf16_len(text) <= limit:
+        return text
+    budget = limit - _utf16_len(ELLIPSIS)
+    out: list[str] = []
+    used = 0
+    for ch in text:
+        cost = 2 if ord(ch) > 0xFFFF else 1
+        if used + cost > budget:
+            break
+        out.append(ch)
+        used += cost
+    return "".join(out).rstrip() + ELLIPSIS
+
+
+def fit_toast(title: str, body: str) -> tuple[str, str]:
+    """Return (title, body) cut to the Windows balloon limits with an ellipsis.
+
+    The title becomes one line; NUL characters (which would end the C string
+    early) are removed. Lengths are counted in UTF-16 units, as Windows does.
+    """
+    clean_title = " ".join(title.replace("\x00", "").split())
+    clean_body = body.replace("\x00", "").strip()
+    return _truncate(clean_title, TITLE_MAX), _truncate(clean_body, BODY_MAX)
+
+
+def interpret_probe(returncode: int | None, output: str) -> bool | None:
+    """Map one probe run to True (service answered), False (not reachable) or None.
+
+    ``returncode`` None means the probe tool is not installed (no verdict).
+    """
+    if returncode is None:
+        return None
+    if returncode == 0:
+        return True
+    return False
+
+
+def decide_availability(
+    platform: str, in_flatpak: bool, verdicts: Sequence[tuple[bool | None, str]]
+) -> tuple[bool, str]:
+    """Decide whether a toast can be shown: (available, reason).
+
+    Only Linux is checked (plyer reports failures elsewhere, or the platform has
+    a single always-present backend). Inside Flatpak plyer uses the desktop
+    portal, which the freedesktop probe does not cover. The first probe with a
+    verdict decides; with no probe tool at all we let plyer try.
+    """
+    if not platform.startswith("linux"):
+        return True, "not linux: no probe needed"
+    if in_flatpak:
+        return True, "flatpak: plyer uses the desktop portal"
+    for verdict, output in verdicts:
+        if verdict is True:
+            return True, "notification service answered"
+        if verdict is False:
+            detail = " ".join(output.split())[:200]
+            return False, f"no freedesktop notification service reachable: {detail}"
+    return True, "no D-Bus probe tool installed: unverified"
+
+
+def default_runner(argv: Sequence[str], timeout: float) -> tuple[int, str]:
+    """Run *argv* without a shell; a timeout counts as failure (returncode 124)."""
+    try:
+        proc = subprocess.run(
+            list(argv), capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return 124, f"{argv[0]} timed out after {timeout}s"
+    return proc.returncode, (proc.stdout or "") + (proc.stderr or "")
+
+
+def probe_notification_service(runner: Runner, timeout: float = 3.0) -> list[tuple[bool | None, str]]:
+    """Run the D-Bus probes until one gives a verdict; return every (verdict, output)."""
+    verdicts: list[tuple[bool | None, str]] = []
+    for argv in (GDBUS_PROBE, DBUS_SEND_PROBE):
+        try:
+            returncode, output = runner(argv, timeout)
+        except FileNotFoundError:
+            verdicts.append((None, f"{argv[0]} not installed"))
+            continue
+        except OSError as exc:
+            verdicts.append((False, f"{argv[0]} failed to start: {exc}"))
+            break
+        verdict = interpret_probe(returncode, output)
+        verdicts.append((verdict, output))
+        if verdict is not None:
+            break
+    return verdicts
+
+
+def _plyer_notify(*, title: str, message: str, app_name: str, app_icon: str, timeout: int) -> object:
+    from plyer import notification  # lazy: plyer picks its backend on first use
+
+    return notification.notify(
+        title=title, message=message, app_name=app_name, app_icon=app_icon, timeout=timeout
+    )
+
+
+def _in_flatpak() -> bool:
+    return os.path.exists("/.flatpak-info") or os.path.exists("/app")
+
+
+class ToastChannel:
+    """Desktop notification through plyer; never blocks the caller for long.
+
+    Args:
+        app_icon: icon path (an ``.ico`` on Windows), or None for the default.
+        app_name: shown as the notification's application.
+        notifier: replaces ``plyer.notification.notify`` (tests).
+        runner: replaces the subprocess runner used for the Linux probe (tests).
+        platform: replaces ``sys.platform`` (tests).
+        wait_timeout: longest time ``notify`` waits for the backend call.
+        display_seconds: how long the toast stays up (plyer ``timeout``).
+        probe_ttl: seconds a positive Linux probe is trusted before re-probing.
+    """
+
+    name = "toast"
+
+    def __init__(
+        self,
+        app_icon: str | None = None,
+        *,
+        app_name: str = "Watchkeeper",
+        notifier: Notifier | None = None,
+        runner: Runner | None = None,
+        platform: str | None = None,
+        in_flatpak: bool | None = None,
+        wait_timeout: float = 5.0,
+        display_seconds: int = 10,
+        probe_ttl: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._app_icon = app_icon or ""
+        self._app_name = app_name
+        self._notifier: Notifier = notifier or _plyer_notify
+        self._runner: Runner = runner or default_runner
+        self._platform = platform or sys.platform
+        self._in_flatpak = _in_flatpak() if in_flatpak is None else in_flatpak
+        self._wait_timeout = wait_timeout
+        self._display_seconds = display_seconds
+        self._probe_ttl = probe_ttl
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._available_until = float("-inf")
+        self._inflight: concurrent.futures.Future[object] | None = None
+        self._closed = False
+
+    def available(self) -> tuple[bool, str]:
+        """Return (available, reason); positive answers are cached for ``probe_ttl``."""
+        if not self._platform.startswith("linux"):
+            return decide_availability(self._platform, self._in_flatpak, [])
+        now = self._clock()
+        if now < self._available_until:
+            return True, "cached"
+        verdicts = (
+            [] if self._in_flatpak else probe_notification_service(self._runner)
+        )
+        ok, reason = decide_availability(self._platform, self._in_flatpak, verdicts)
+        if ok:
+            self._available_until = now + self._probe_ttl
+        return ok, reason
+
+    def notify(self, msg: OutgoingMessage) -> Delivery:
+        """Show *msg* as a toast; buttons and reply_to are ignored.
+
+        Raises ChannelError: transient when no notification service is reachable,
+        the backend is slow or busy, or fails; permanent when plyer has no usable
+        backend on this system.
+        """
+        if self._closed:
+            raise ChannelError("toast channel is closed", permanent=False, kind="Closed")
+        ok, reason = self.available()
+        if not ok:
+            raise ChannelError(reason, permanent=False, kind="NoNotificationService")
+        title, body = fit_toast(msg.title, msg.body)
+        future = self._start(title, body)
+        try:
+            future.result(timeout=self._wait_timeout)
+        except concurrent.futures.TimeoutError:
+            raise ChannelError(
+                f"toast backend did not return within {self._wait_timeout:g}s",
+                permanent=False,
+                kind="Timeout",
+            ) from None
+        except NotImplementedError:
+            raise ChannelError(
+                "plyer has no usable notification backend on this system",
+                permanent=True,
+                kind="NoBackend",
+            ) from None
+        except Exception as exc:  # noqa: BLE001 - any backend failure is a failed toast
+            raise ChannelError(
+                f"toast failed: {type(exc).__name__}: {exc}", permanent=False, kind="ToastFailed"
+            ) from None
+        return Delivery(channel_message_id=None)
+
+    def _start(self, title: str, body: str) -> concurrent.futures.Future[object]:
+        with self._lock:
+            if self._inflight is not None and not self._inflight.done():
+                raise ChannelError(
+                    "previous toast is still pending", permanent=False, kind="Busy"
+                )
+            future: concurrent.futures.Future[object] = concurrent.futures.Future()
+            self._inflight = future
+
+        def run() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                result = self._notifier(
+                    title=title,
+                    message=body,
+                    app_name=self._app_name,
+                    app_icon=self._app_icon,
+                    timeout=self._display_seconds,
+                )
+            except BaseException as exc:  # noqa: BLE001 - hand everything to the caller
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+
+        threading.Thread(target=run, name="watchkeeper-toast", daemon=True).start()
+        return future
+
+    def close(self) -> None:
+        """Refuse further toasts; an in-flight backend call is left to finish."""
+        self._closed = True

@@ -1,0 +1,374 @@
+"""Typed settings from config.toml: defaults live in code, a fully commented copy is written on
+first run, bad values are rejected with the key, the value and what is allowed (ConfigError),
+unknown keys are warned about. Secrets are never printed (``redacted()``).
+
+Each section is a dataclass; each field carries its documentation and an optional validator in
+its metadata, so the template, validation and ``config show`` come from one description.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_args, get_origin, get_type_hints
+
+from engine.timeutil import parse_duration
+
+
+class ConfigError(Exception):
+    """A configuration problem; the message names the key, the value and what is allowed."""
+
+
+Validator = Callable[[Any], str | None]
+
+
+def opt(default: Any, doc: str, check: Validator | None = None, secret: bool = False) -> Any:
+    """A documented setting with an optional validator (returns an error text or None)."""
+    meta = {"doc": doc, "check": check, "secret": secret}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _duration(value: Any) -> str | None:
+    try:
+        parse_duration(str(value))
+    except ValueError:
+        return "a duration such as 30m, 2h, 1d or 1h30m"
+    return None
+
+
+def _positive(value: Any) -> str | None:
+    return None if value > 0 else "a number greater than 0"
+
+
+def _port(value: Any) -> str | None:
+    return None if 1 <= value <= 65535 else "a port number from 1 to 65535"
+
+
+def _hhmm(value: Any) -> str | None:
+    if value == "" or re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+        return None
+    return 'a time "HH:MM" (24-hour) or "" for none'
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _weekdays(value: Any) -> str | None:
+    bad = [d for d in value if d not in _WEEKDAYS]
+    return f"weekday names from {', '.join(_WEEKDAYS)}" if bad else None
+
+
+def _one_of(*choices: str) -> Validator:
+    def check(value: Any) -> str | None:
+        return None if value in choices else "one of " + ", ".join(repr(c) for c in choices)
+
+    return check
+
+
+def _timezone(value: Any) -> str | None:
+    if value == "":
+        return None
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(value)
+    except Exception:
+        return 'an IANA time zone name such as "Europe/Berlin", or "" for the local zone'
+    return None
+
+
+def _schedule(value: Any) -> str | None:
+    from engine.schedule_spec import parse_schedule
+
+    try:
+        parse_schedule(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+@dataclass
+class GeneralConfig:
+    timezone: str = opt("", "IANA time zone for schedules; empty means the machine's zone.", _timezone)
+    log_level: str = opt("INFO", "Log level for the log file.", _one_of("DEBUG", "INFO", "WARNING", "ERROR"))
+
+
+@dataclass
+class HeartbeatConfig:
+    interval_seconds: int = opt(60, "Seconds between heartbeats (daemon_state, gap detection).", _positive)
+
+
+@dataclass
+class SchedulerConfig:
+    misfire_grace_seconds: int = opt(
+        3600, "A job due while the machine slept still runs once if it is at most this late.", _positive
+    )
+    shutdown_wait_seconds: int = opt(10, "How long running jobs may take to finish at shutdown.", _positive)
+
+
+@dataclass
+class AlertsConfig:
+    quiet_hours_start: str = opt("", 'Start of quiet hours "HH:MM"; "" turns them off.', _hhmm)
+    quiet_hours_end: str = opt("", 'End of quiet hours "HH:MM".', _hhmm)
+    quiet_hours_weekdays: list[str] = opt(
+        list(_WEEKDAYS), "Days on which quiet hours apply (the day the window starts).", _weekdays
+    )
+    log_retention_days: int = opt(
+        90, "Keep heartbeat_log entries this long (never less than the longest cooldown).", _positive
+    )
+
+
+@dataclass
+class TelegramConfig:
+    enabled: bool = opt(True, "Send alerts to Telegram when a token and chat id are set.")
+    token: str = opt(
+        "", "Bot token from @BotFather (or env WATCHKEEPER_TELEGRAM_TOKEN). Never printed.", secret=True
+    )
+    chat_id: str = opt("", "Chat to send to and obey (or env WATCHKEEPER_TELEGRAM_CHAT_ID).")
+    api_url: str = opt("", "Bot API base URL; empty for Telegram's (env WATCHKEEPER_TELEGRAM_API_URL).")
+    timeout_seconds: float = opt(10.0, "Network timeout for one Bot API call.", _positive)
+
+
+@dataclass
+class ToastConfig:
+    enabled: bool = opt(True, "Show a desktop notification for each alert.")
+
+
+@dataclass
+class DeliveryConfig:
+    max_backoff_seconds: int = opt(600, "Longest wait between delivery retries.", _positive)
+    offline_ttl: str = opt(
+        "6h", "Pending messages older than this are collapsed into one 'while you were offline'.", _duration
+    )
+
+
+@dataclass
+class ArchiveConfig:
+    enabled: bool = opt(True, "Archive Claude Code and Codex conversation logs nightly.")
+    schedule: str = opt("cron 0 2 * * *", "When the nightly archive runs.", _schedule)
+    extra_roots: list[str] = opt([], "More folders to search for conversation logs.")
+    max_line_bytes: int = opt(64 * 1024 * 1024, "Longest log line parsed; longer lines are recorded as bad.", _positive)
+    active_window_minutes: int = opt(
+        30, "A conversation written within this many minutes counts as an active session.", _positive
+    )
+
+
+@dataclass
+class ApiConfig:
+    enabled: bool = opt(True, "Serve the local HTTP API on 127.0.0.1.")
+    port: int = opt(8765, "Port of the local HTTP API.", _port)
+
+
+@dataclass
+class WeeklyConfig:
+    schedule: str = opt("cron 0 3 * * sun", "When the weekly digest, pruning and backup run.", _schedule)
+    keep_backups: int = opt(4, "How many database backups to keep.", _positive)
+
+
+SECTIONS: dict[str, type] = {
+    "general": GeneralConfig,
+    "heartbeat": HeartbeatConfig,
+    "scheduler": SchedulerConfig,
+    "alerts": AlertsConfig,
+    "telegram": TelegramConfig,
+    "toast": ToastConfig,
+    "delivery": DeliveryConfig,
+    "archive": ArchiveConfig,
+    "weekly": WeeklyConfig,
+    "api": ApiConfig,
+}
+
+# Free-form tables validated by their owners (checks validate their own parameters).
+FREEFORM = {"checks", "user_checks"}
+
+
+@dataclass
+class Config:
+    general: GeneralConfig = field(default_factory=GeneralConfig)
+    heartbeat: HeartbeatConfig = field(default_factory=HeartbeatConfig)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    toast: ToastConfig = field(default_factory=ToastConfig)
+    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+    archive: ArchiveConfig = field(default_factory=ArchiveConfig)
+    weekly: WeeklyConfig = field(default_factory=WeeklyConfig)
+    api: ApiConfig = field(default_factory=ApiConfig)
+    checks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    user_checks: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    source: Path | None = None
+
+
+def _type_ok(value: Any, annotation: Any) -> bool:
+    origin = get_origin(annotation)
+    if origin is list:
+        (item,) = get_args(annotation)
+        return isinstance(value, list) and all(_type_ok(v, item) for v in value)
+    if annotation is bool:
+        return isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if annotation is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if annotation is str:
+        return isinstance(value, str)
+    return True
+
+
+_TYPE_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "a quoted string"}
+
+
+def _type_word(annotation: Any) -> str:
+    if get_origin(annotation) is list:
+        return "a list of " + _type_word(get_args(annotation)[0]).replace("a ", "", 1) + "s"
+    return _TYPE_WORDS.get(annotation, str(annotation))
+
+
+def _build_section(name: str, cls: type, raw: Any, warnings: list[str]) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"[{name}] must be a table, got {raw!r}")
+    hints = get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in known:
+            warnings.append(f"unknown key {name}.{key} (ignored); known keys: {', '.join(known)}")
+            continue
+        f = known[key]
+        annotation = hints[key]
+        shown = "<secret>" if f.metadata.get("secret") else repr(value)
+        if annotation is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not _type_ok(value, annotation):
+            raise ConfigError(f"{name}.{key} = {shown} is not allowed: expected {_type_word(annotation)}")
+        check = f.metadata.get("check")
+        if check is not None:
+            problem = check(value)
+            if problem:
+                raise ConfigError(f"{name}.{key} = {shown} is not allowed: expected {problem}")
+        values[key] = value
+    return cls(**values)
+
+
+def parse_config(raw: dict[str, Any], env: dict[str, str] | None = None, source: Path | None = None) -> Config:
+    """Build and validate a Config from parsed TOML (and environment overrides)."""
+    env = dict(os.environ) if env is None else env
+    warnings: list[str] = []
+    sections: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in SECTIONS:
+            sections[key] = _build_section(key, SECTIONS[key], value, warnings)
+        elif key not in FREEFORM:
+            warnings.append(f"unknown section or key {key!r} (ignored); known: {', '.join([*SECTIONS, *FREEFORM])}")
+    checks = raw.get("checks", {})
+    if not isinstance(checks, dict) or not all(isinstance(v, dict) for v in checks.values()):
+        raise ConfigError("[checks] must hold one table per check, e.g. [checks.disk_space]")
+    user_checks = raw.get("user_checks", [])
+    if not isinstance(user_checks, list) or not all(isinstance(v, dict) for v in user_checks):
+        raise ConfigError("user_checks must be a list of tables: [[user_checks]]")
+    config = Config(**sections, checks=checks, user_checks=user_checks, warnings=warnings, source=source)
+    _apply_env(config, env)
+    _validate_checks(config)
+    return config
+
+
+def _apply_env(config: Config, env: dict[str, str]) -> None:
+    if env.get("WATCHKEEPER_TELEGRAM_TOKEN"):
+        config.telegram.token = env["WATCHKEEPER_TELEGRAM_TOKEN"]
+    if env.get("WATCHKEEPER_TELEGRAM_CHAT_ID"):
+        config.telegram.chat_id = env["WATCHKEEPER_TELEGRAM_CHAT_ID"]
+    if env.get("WATCHKEEPER_TELEGRAM_API_URL"):
+        config.telegram.api_url = env["WATCHKEEPER_TELEGRAM_API_URL"]
+
+
+def _validate_checks(config: Config) -> None:
+    """Let the check registry validate [checks.*] and [[user_checks]] when it is available."""
+    try:
+        from engine.checks.registry import validate_check_config
+    except ImportError:
+        return
+    config.warnings.extend(validate_check_config(config))
+
+
+def load_config(path: Path, env: dict[str, str] | None = None) -> Config:
+    """Read ``path`` (missing file = defaults) and validate it; raises ConfigError."""
+    if not path.exists():
+        return parse_config({}, env, source=None)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    return parse_config(raw, env, source=path)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def render_template() -> str:
+    """The fully commented default config.toml (every key, commented out, with its doc)."""
+    lines = [
+        "# Watchkeeper configuration.",
+        "# Every setting is shown with its default, commented out. Uncomment and edit to change it.",
+        "# Check with: watchkeeper config validate",
+        "",
+    ]
+    for name, cls in SECTIONS.items():
+        lines.append(f"[{name}]")
+        for f in dataclasses.fields(cls):
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+            lines.append(f"# {f.metadata['doc']}")
+            lines.append(f"# {f.name} = {_toml_value(default)}")
+        lines.append("")
+    lines.extend(_checks_template())
+    return "\n".join(lines) + "\n"
+
+
+def _checks_template() -> list[str]:
+    try:
+        from engine.checks.registry import checks_template
+    except ImportError:
+        return []
+    return checks_template()
+
+
+def ensure_config_file(path: Path) -> bool:
+    """Write the commented template if no config exists; True when it was written."""
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_template(), encoding="utf-8")
+    return True
+
+
+def redacted(config: Config) -> dict[str, Any]:
+    """The effective settings as plain data, secrets replaced by '<set>' or ''."""
+    out: dict[str, Any] = {}
+    for name in SECTIONS:
+        section = getattr(config, name)
+        values = {}
+        for f in dataclasses.fields(section):
+            value = getattr(section, f.name)
+            if f.metadata.get("secret"):
+                value = "<set>" if value else ""
+            values[f.name] = value
+        out[name] = values
+    out["checks"] = config.checks
+    out["user_checks"] = config.user_checks
+    return out

@@ -1,0 +1,88 @@
+"""`watchkeeper doctor`: check lock, database, scheduler and config; say what is wrong plainly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.cli_context import CliContext
+from engine.config import ConfigError, load_config
+from engine.control import ControlError
+from engine.lifecycle import find_orphans, pid_alive, read_pid_file, running_instance
+
+
+@dataclass
+class Finding:
+    area: str
+    ok: bool
+    message: str
+
+
+def diagnose(ctx: CliContext) -> list[Finding]:
+    """Every check, in order; none raises."""
+    return [*_config(ctx), *_lock(ctx), *_database(ctx), *_scheduler(ctx)]
+
+
+def _config(ctx: CliContext) -> list[Finding]:
+    path = ctx.paths.config_file
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        return [Finding("config", False, f"{exc}. Fix the file, then run 'watchkeeper config validate'.")]
+    out = [Finding("config", True, f"{path if path.exists() else 'defaults (no file yet)'} is valid")]
+    out += [Finding("config", False, w) for w in config.warnings]
+    return out
+
+
+def _lock(ctx: CliContext) -> list[Finding]:
+    out = []
+    info = running_instance(ctx.paths)
+    pid_file = read_pid_file(ctx.paths.pid_file)
+    if info is not None:
+        out.append(Finding("lock", True, f"held by the running instance, PID {info.pid}"))
+    elif pid_file is not None and pid_alive(pid_file):
+        out.append(Finding("lock", False, f"PID file names live PID {pid_file.pid} but no one holds the lock"))
+    elif pid_file is not None:
+        out.append(Finding("lock", True, f"not running; a stale PID file from PID {pid_file.pid} "
+                                         "remains (harmless, replaced at the next start)"))
+    else:
+        out.append(Finding("lock", True, "not running"))
+    orphans = find_orphans(ctx.paths)
+    if orphans:
+        pids = ", ".join(str(o.pid) for o in orphans)
+        out.append(Finding("processes", False, f"orphan watchkeeper processes for this data folder: {pids}. "
+                                               "End them with 'watchkeeper run --kill-orphans'."))
+    return out
+
+
+def _database(ctx: CliContext) -> list[Finding]:
+    try:
+        db = ctx.open_db()
+        result = db.execute_sql("PRAGMA quick_check").fetchone()[0]
+        mode = db.execute_sql("PRAGMA journal_mode").fetchone()[0]
+    except Exception as exc:
+        return [Finding("database", False, f"{ctx.paths.db_file} cannot be opened: {exc}")]
+    if result != "ok":
+        return [Finding("database", False, f"{ctx.paths.db_file} is damaged ({result}); "
+                                           "restore the newest file from the backups folder")]
+    return [Finding("database", True, f"{ctx.paths.db_file} ok (journal {mode})")]
+
+
+def _scheduler(ctx: CliContext) -> list[Finding]:
+    try:
+        reply = ctx.send("status")
+    except ControlError as exc:
+        return [Finding("scheduler", False, f"the running instance does not answer: {exc}")]
+    if reply is None:
+        db = ctx.open_db()
+        rows = db.execute_sql(
+            "SELECT job, error FROM job_runs WHERE id IN (SELECT max(id) FROM job_runs GROUP BY job)"
+            " AND outcome = 'error'"
+        ).fetchall()
+        if rows:
+            return [Finding("scheduler", False, f"last run of {job} failed: {err}") for job, err in rows]
+        return [Finding("scheduler", True, "not running; no job failed on its last run")]
+    snap = reply["snapshot"]
+    failing = [j for j in snap["jobs"] if j["last_outcome"] == "error"]
+    if failing:
+        return [Finding("scheduler", False, f"job {j['name']} failed: {j['last_error']}") for j in failing]
+    return [Finding("scheduler", True, f"{len(snap['jobs'])} jobs scheduled; health {snap['summary']}")]

@@ -1,0 +1,326 @@
+"""The Engine facade: start(), stop(), snapshot(), run_now(name), pause(until), subscribe(cb).
+
+The tray and the headless runner know the engine only through this class. It owns the
+single-instance lock, the database, the scheduler with its jobs, the heartbeat and the control
+channel, and publishes a Snapshot to subscribers whenever something they show changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from peewee import SqliteDatabase
+
+from engine import __version__
+from engine.config import Config
+from engine.control import ControlServer
+from engine.health import Health, HealthFacts, HealthReport, assess
+from engine.lifecycle import InstanceLock, process_create_time
+from engine.modules.heartbeat import Gap, Heartbeat
+from engine.paths import Paths
+from engine.schedule_spec import ScheduleSpec, parse_schedule
+from engine.scheduler import JobSpec, Scheduler
+from engine.store.db import connection, open_database
+from engine.timeutil import from_db, parse_duration, to_db, utcnow
+from engine import runtime_state
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    name: str
+    kind: str
+    schedule: str
+    next_run: datetime | None
+    last_outcome: str | None
+    last_finished: datetime | None
+    last_error: str | None
+    running: bool
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the tray, `status` and the API show; immutable, cheap to compare."""
+
+    health: HealthReport
+    pid: int
+    version: str
+    started_at: datetime | None
+    last_beat: datetime | None
+    paused_until: datetime | None
+    open_alerts: list[dict[str, Any]] = field(default_factory=list)
+    jobs: list[JobInfo] = field(default_factory=list)
+    channels: list[dict[str, Any]] = field(default_factory=list)
+    checks: list[str] = field(default_factory=list)
+    last_check_at: datetime | None = None
+    api_url: str | None = None
+
+    @property
+    def state(self) -> Health:
+        return self.health.state
+
+
+def resolve_timezone(name: str) -> Any:
+    """The configured zone, or the machine's (tzlocal maps Windows zone names to IANA)."""
+    if name:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(name)
+    import tzlocal
+
+    return tzlocal.get_localzone()
+
+
+class Engine:
+    """One running Watchkeeper instance."""
+
+    def __init__(self, paths: Paths, config: Config, *, now: Callable[[], datetime] = utcnow):
+        self.paths = paths
+        self.config = config
+        self.now = now
+        self.lock = InstanceLock(paths)
+        self.db: SqliteDatabase | None = None
+        self.scheduler: Scheduler | None = None
+        self.heartbeat: Heartbeat | None = None
+        self.control: ControlServer | None = None
+        self.stopped = threading.Event()
+        self._subscribers: list[Callable[[Snapshot], None]] = []
+        self._started = False
+        self._stop_lock = threading.Lock()
+        self._stop_done = False
+        self.services: list[Any] = []  # started units with a close(): channels, API server
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Take the lock (raises AlreadyRunning), open the database, start jobs and control."""
+        self.paths.ensure()
+        self.lock.acquire()
+        try:
+            self.db = open_database(self.paths.db_file)
+            interval = float(self.config.heartbeat.interval_seconds)
+            self.heartbeat = Heartbeat(self.db, interval, wall=self.now, on_gap=self._on_gap)
+            self.heartbeat.start_instance(os.getpid(), process_create_time(os.getpid()))
+            self.scheduler = Scheduler(
+                self.db,
+                resolve_timezone(self.config.general.timezone),
+                misfire_grace_seconds=self.config.scheduler.misfire_grace_seconds,
+                now=self.now,
+                on_change=self.publish,
+            )
+            for spec in self.job_specs():
+                self.scheduler.register(spec)
+            self.control = ControlServer(self.paths.control_file, self.control_handlers())
+            self.control.start()
+            self._start_services()
+            self.scheduler.start()
+            self._started = True
+        except BaseException:
+            self.stop("failed start")
+            raise
+        log.info("Watchkeeper %s started (pid %d, data %s)", __version__, os.getpid(), self.paths.data_dir)
+        self.publish()
+
+    def stop(self, reason: str = "stop") -> None:
+        """Graceful shutdown; idempotent and safe from any thread or signal handler."""
+        with self._stop_lock:
+            if self._stop_done:
+                return
+            self._stop_done = True
+        log.info("stopping (%s)", reason)
+        if self.control is not None:
+            self.control.close()
+        if self.scheduler is not None:
+            left = self.scheduler.shutdown(self.config.scheduler.shutdown_wait_seconds)
+            if left:
+                log.warning("jobs still running at shutdown: %s", ", ".join(left))
+        for service in reversed(self.services):
+            try:
+                service.close()
+            except Exception:
+                log.exception("closing %s failed", service)
+        if self.heartbeat is not None and self.db is not None:
+            try:
+                with connection(self.db):
+                    self.heartbeat.mark_stopped(reason)
+            except Exception:
+                log.exception("could not mark the shutdown in daemon_state")
+        if self.db is not None:
+            self.db.close()
+        self.lock.release()
+        self.stopped.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the engine stopped (no polling: an Event)."""
+        return self.stopped.wait(timeout)
+
+    # -- units -----------------------------------------------------------------------------------
+
+    def job_specs(self) -> list[JobSpec]:
+        """Every scheduled unit of this configuration."""
+        assert self.heartbeat is not None
+        interval = self.config.heartbeat.interval_seconds
+        specs = [
+            JobSpec("heartbeat", self._beat, ScheduleSpec(f"every {interval}s", interval=parse_duration(f"{interval}s")),
+                    description="daemon_state and sleep-gap detection"),
+        ]
+        specs.extend(self._module_specs())
+        return specs
+
+    def _module_specs(self) -> list[JobSpec]:
+        specs: list[JobSpec] = []
+        if self.config.archive.enabled:
+            try:
+                from engine.modules.archive import archive_job
+                from engine.modules.session_watch import session_watch_job
+            except ImportError:
+                log.debug("archive modules not available")
+            else:
+                specs.append(JobSpec("archive", lambda: archive_job(self._db(), self.config),
+                                     parse_schedule(self.config.archive.schedule),
+                                     description="conversation archive"))
+                specs.append(JobSpec("session_watch",
+                                     lambda: session_watch_job(self._db(), self.config, self.now()),
+                                     parse_schedule("every 5m"), description="live assistant sessions"))
+        return specs
+
+    def _start_services(self) -> None:
+        """Hook for units with their own threads (delivery workers, API); see later issues."""
+
+    def _db(self) -> SqliteDatabase:
+        assert self.db is not None
+        return self.db
+
+    def _beat(self) -> None:
+        assert self.heartbeat is not None
+        self.heartbeat.beat()
+        self.publish()
+
+    def _on_gap(self, gap: Gap) -> None:
+        if gap.kind == "asleep" and self.scheduler is not None:
+            self.scheduler.wakeup()
+            self.scheduler.catch_up("after a gap")
+
+    # -- actions (thread-safe; never block on job work) ------------------------------------
+
+    def run_now(self, name: str) -> bool:
+        """Schedule job ``name`` to run now; False when unknown."""
+        return self.scheduler is not None and self.scheduler.run_now(name)
+
+    def pause(self, until: datetime | None) -> None:
+        """Pause alerts until ``until``; None resumes."""
+        with connection(self._db()):
+            runtime_state.set_paused_until(self._db(), until)
+        self.publish()
+
+    # -- snapshots ---------------------------------------------------------------------------------
+
+    def subscribe(self, callback: Callable[[Snapshot], None]) -> None:
+        """Call ``callback(snapshot)`` now and on every change (from engine threads)."""
+        self._subscribers.append(callback)
+        callback(self.snapshot())
+
+    def publish(self) -> None:
+        if not self._subscribers:
+            return
+        snap = self.snapshot()
+        for callback in list(self._subscribers):
+            try:
+                callback(snap)
+            except Exception:
+                log.exception("snapshot subscriber failed")
+
+    def snapshot(self) -> Snapshot:
+        """The current state, read fresh from memory and the database."""
+        now = self.now()
+        last_beat = paused = None
+        problems: list[str] = []
+        jobs: list[JobInfo] = []
+        if self.db is not None and not self._stop_done:
+            try:
+                with connection(self.db):
+                    row = self.db.execute_sql(
+                        "SELECT last_beat_at FROM daemon_state WHERE id = ?",
+                        (self.heartbeat.instance_id if self.heartbeat else -1,),
+                    ).fetchone()
+                    last_beat = from_db(row[0]) if row and row[0] else None
+                    paused = runtime_state.paused_until(self.db, now)
+            except Exception as exc:
+                problems.append(f"database trouble: {exc}")
+        if self.scheduler is not None:
+            for name, spec in self.scheduler.specs.items():
+                st = self.scheduler.states[name]
+                jobs.append(JobInfo(name, spec.kind, spec.schedule.text, self.scheduler.next_run(name),
+                                    st.last_outcome, st.last_finished, st.last_error, st.running))
+        facts = HealthFacts(
+            started=self._started,
+            now=now,
+            last_beat=last_beat,
+            beat_interval=float(self.config.heartbeat.interval_seconds),
+            failing_jobs=[j.name for j in jobs if j.last_outcome == "error"],
+            problems=problems,
+            paused_until=paused,
+        )
+        return Snapshot(health=assess(facts), pid=os.getpid(), version=__version__,
+                        started_at=self.heartbeat.started_at if self.heartbeat else None,
+                        last_beat=last_beat, paused_until=paused, jobs=jobs)
+
+    # -- control channel ---------------------------------------------------------------------------
+
+    def control_handlers(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
+        """Commands the CLI sends to the running instance."""
+
+        def stop(req: dict[str, Any]) -> dict[str, Any]:
+            threading.Thread(target=self.stop, args=("watchkeeper stop",), daemon=True).start()
+            return {"pid": os.getpid()}
+
+        def run(req: dict[str, Any]) -> dict[str, Any]:
+            name = req.get("name")
+            if not isinstance(name, str) or not self.run_now(name):
+                raise ValueError(f"no such job: {name!r}")
+            return {"scheduled": name}
+
+        def pause(req: dict[str, Any]) -> dict[str, Any]:
+            until = req.get("until")
+            self.pause(from_db(until) if until else None)
+            return {"paused_until": until}
+
+        def status(req: dict[str, Any]) -> dict[str, Any]:
+            return {"snapshot": snapshot_to_dict(self.snapshot())}
+
+        return {"stop": stop, "run": run, "pause": pause, "status": status}
+
+
+def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
+    """Plain-data form of a snapshot (for --json, the control channel and the API)."""
+
+    def ts(value: datetime | None) -> str | None:
+        return to_db(value) if value else None
+
+    return {
+        "state": snap.state.value,
+        "summary": snap.health.summary,
+        "reasons": snap.health.reasons,
+        "pid": snap.pid,
+        "version": snap.version,
+        "started_at": ts(snap.started_at),
+        "last_heartbeat": ts(snap.last_beat),
+        "paused_until": ts(snap.paused_until),
+        "open_alerts": snap.open_alerts,
+        "channels": snap.channels,
+        "last_check_at": ts(snap.last_check_at),
+        "api_url": snap.api_url,
+        "jobs": [
+            {"name": j.name, "kind": j.kind, "schedule": j.schedule, "next_run": ts(j.next_run),
+             "last_outcome": j.last_outcome, "last_finished": ts(j.last_finished),
+             "last_error": j.last_error, "running": j.running}
+            for j in snap.jobs
+        ],
+    }

@@ -1,0 +1,67 @@
+"""Logging: a rotating file in the log dir plus stderr, with secrets redacted from every record."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import re
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+_TOKEN_RE = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{20,}\b")
+
+
+class RedactingFilter(logging.Filter):
+    """Replace configured secrets and anything shaped like a bot token with '<redacted>'."""
+
+    def __init__(self, secrets: Iterable[str] = ()):
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact_text(message, self.secrets)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact_text(record.exc_text, self.secrets)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        return True
+
+
+def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with every secret and token-shaped string replaced."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "<redacted>")
+    return _TOKEN_RE.sub("<redacted>", text)
+
+
+def setup_logging(log_file: Path | None, level: str = "INFO", secrets: Iterable[str] = (),
+                  stderr: bool = True) -> None:
+    """Configure the root logger once per process (idempotent)."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_watchkeeper", False):
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(logging.DEBUG)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s")
+    redactor = RedactingFilter(secrets)
+    handlers: list[logging.Handler] = []
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.handlers.RotatingFileHandler(
+            log_file, maxBytes=2_000_000, backupCount=5, encoding="utf-8"))
+    if stderr and sys.stderr is not None:
+        handlers.append(logging.StreamHandler(sys.stderr))
+    for handler in handlers:
+        handler.setLevel(getattr(logging, level, logging.INFO))
+        handler.setFormatter(fmt)
+        handler.addFilter(redactor)
+        handler._watchkeeper = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    for noisy in ("apscheduler", "httpx", "httpcore", "telegram", "peewee"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,1 @@
+"""Scheduled modules: heartbeat, archive, weekly, session_watch (one file each)."""

@@ -1,0 +1,43 @@
+"""POSIX leaves: the instance file lock (flock), opening paths, console handlers (none)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import IO
+
+
+def try_lock(handle: IO[bytes]) -> bool:
+    """Take an exclusive, non-blocking lock on an open file; the kernel drops it when we die."""
+    import fcntl
+
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except (BlockingIOError, PermissionError):
+        return False
+    return True
+
+
+def unlock(handle: IO[bytes]) -> None:
+    """Release the lock taken by try_lock."""
+    import fcntl
+
+    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def install_console_handler(callback: Callable[[], None]) -> bool:
+    """Console close is delivered as SIGHUP on POSIX; the caller installs signal handlers."""
+    return False
+
+
+def open_path(path: str) -> None:
+    """Open a file or folder with the desktop's default application."""
+    opener = "open" if sys.platform == "darwin" else "xdg-open"
+    subprocess.Popen([opener, path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def make_private(path: str) -> None:
+    """Make a file readable only by its owner."""
+    os.chmod(path, 0o600)

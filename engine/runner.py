@@ -1,0 +1,115 @@
+"""Running an instance: logging, orphans, the lock, signals, the tray or headless wait, and a
+clean exit whatever happens (a fatal error ends the process so no thread keeps a zombie alive)."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import signal
+import sys
+
+from engine.cli_context import CliContext
+from engine.config import Config, ensure_config_file
+from engine.control import ControlError
+from engine.engine import Engine
+from engine.lifecycle import AlreadyRunning, find_orphans, kill_orphans, running_instance
+from engine.logsetup import setup_logging
+from engine.paths import Paths
+from engine.platform import current as platform
+
+log = logging.getLogger("watchkeeper")
+
+
+def run_instance(paths: Paths, config: Config, *, headless: bool, kill_orphans: bool = False) -> int:
+    """Run until stopped; returns the exit code (3 when another instance runs)."""
+    paths.ensure()
+    ensure_config_file(paths.config_file)
+    setup_logging(paths.log_file, config.general.log_level, secrets=[config.telegram.token])
+    _handle_orphans(paths, kill_orphans)
+    engine = Engine(paths, config)
+    try:
+        engine.start()
+    except AlreadyRunning as exc:
+        print(f"watchkeeper: {exc}", file=sys.stderr)
+        return 3
+    atexit.register(engine.stop, "atexit")
+    _install_signal_handlers(engine)
+    try:
+        tray_runner = None if headless else _tray_runner()
+        if tray_runner is None:
+            log.info("running headless%s", "" if headless else ": no display or tray host available")
+            engine.wait()
+        else:
+            tray_runner(engine)
+    except BaseException:
+        log.exception("fatal error; shutting down")
+        engine.stop("fatal error")
+        logging.shutdown()
+        os._exit(1)
+    engine.stop("exit")
+    return 0
+
+
+def _tray_runner():  # type: ignore[no-untyped-def]
+    """The tray's run(engine) when a tray can be shown here, else None."""
+    try:
+        from tray.app import tray_runner_if_available
+    except ImportError:
+        return None
+    return tray_runner_if_available()
+
+
+def _handle_orphans(paths: Paths, kill: bool) -> None:
+    orphans = find_orphans(paths)
+    if not orphans:
+        return
+    pids = ", ".join(str(o.pid) for o in orphans)
+    if kill:
+        ended = kill_orphans(orphans)
+        log.warning("ended orphan watchkeeper processes: %s", ", ".join(map(str, ended)) or "none")
+    else:
+        log.warning("other watchkeeper processes for this data folder do not hold the lock: %s "
+                    "(run with --kill-orphans to end them)", pids)
+
+
+def _install_signal_handlers(engine: Engine) -> None:
+    def on_signal(signum: int, frame: object) -> None:
+        log.info("received signal %d", signum)
+        engine.stop(f"signal {signal.Signals(signum).name}")
+
+    for name in ("SIGTERM", "SIGINT", "SIGHUP", "SIGBREAK"):
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            try:
+                signal.signal(sig, on_signal)
+            except (ValueError, OSError):  # not the main thread, or not supported here
+                pass
+    platform.install_console_handler(lambda: engine.stop("console close"))
+
+
+def stop_instance(ctx: CliContext, timeout: float = 30.0) -> int:
+    """Ask the running instance to stop and wait until its lock is released."""
+    info = running_instance(ctx.paths)
+    if info is None:
+        print("watchkeeper is not running")
+        return 0
+    try:
+        ctx.send("stop")
+    except ControlError as exc:
+        print(f"watchkeeper: could not ask PID {info.pid} to stop: {exc}", file=sys.stderr)
+        return 1
+    import psutil
+
+    try:
+        psutil.Process(info.pid).wait(timeout)
+    except psutil.NoSuchProcess:
+        pass
+    except psutil.TimeoutExpired:
+        print(f"watchkeeper: PID {info.pid} did not stop within {timeout:.0f} s", file=sys.stderr)
+        return 1
+    if running_instance(ctx.paths) is not None:
+        print("watchkeeper: the instance exited but the lock is still held", file=sys.stderr)
+        return 1
+    print(f"stopped (PID {info.pid})")
+    return 0

@@ -1,0 +1,57 @@
+"""`watchkeeper status`: the running instance's snapshot, or the last known state from the DB."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.cli_context import CliContext
+from engine.lifecycle import running_instance
+
+
+def collect_status(ctx: CliContext) -> dict[str, Any]:
+    """Status as plain data: {'running': bool, ...snapshot or last known}."""
+    info = running_instance(ctx.paths)
+    if info is not None:
+        reply = ctx.send("status")
+        assert reply is not None
+        return {"running": True, **reply["snapshot"]}
+    db = ctx.open_db()
+    row = db.execute_sql(
+        "SELECT pid, version, started_at, last_beat_at, stopped_at, clean_shutdown FROM daemon_state"
+        " ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    last = None
+    if row:
+        last = {"pid": row[0], "version": row[1], "started_at": row[2], "last_heartbeat": row[3],
+                "stopped_at": row[4], "clean_shutdown": bool(row[5])}
+    return {"running": False, "state": "stopped", "last_instance": last}
+
+
+def format_status(data: dict[str, Any]) -> str:
+    """Human-readable status."""
+    if not data["running"]:
+        last = data.get("last_instance")
+        if not last:
+            return "Watchkeeper is not running (never started with this data folder)."
+        how = "cleanly" if last["clean_shutdown"] else "without a clean shutdown"
+        return (f"Watchkeeper is not running. Last instance: PID {last['pid']}, started "
+                f"{last['started_at']}, last heartbeat {last['last_heartbeat']}, stopped {how}.")
+    lines = [
+        f"Watchkeeper {data['version']} running, PID {data['pid']} since {data['started_at']}",
+        f"Health: {data['summary']}",
+        f"Last heartbeat: {data['last_heartbeat']}",
+    ]
+    if data.get("paused_until"):
+        lines.append(f"Alerts paused until {data['paused_until']}")
+    for channel in data.get("channels", []):
+        err = f", last error: {channel['last_error']}" if channel.get("last_error") else ""
+        lines.append(f"Channel {channel['name']}: {channel['state']}, {channel['pending']} pending{err}")
+    if data.get("open_alerts"):
+        lines.append(f"Open alerts: {len(data['open_alerts'])}")
+        for alert in data["open_alerts"][:10]:
+            lines.append(f"  #{alert['id']} {alert['check']}: {alert['title']}")
+    lines.append("Jobs:")
+    for job in data["jobs"]:
+        last = f"last {job['last_outcome']}" if job["last_outcome"] else "not run yet"
+        lines.append(f"  {job['name']:<22} next {job['next_run'] or '-'}  ({last})")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Storage: one SQLite file, peewee connection handling, named additive migrations."""

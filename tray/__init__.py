@@ -1,0 +1,1 @@
+"""The pystray face of Watchkeeper: composition (app.py), icons, and the pure menu."""
