@@ -21,6 +21,7 @@ from engine import __version__
 from engine.config import Config
 from engine.control import ControlServer
 from engine.health import Health, HealthFacts, HealthReport, assess
+from engine.alerts.store import list_alerts
 from engine.lifecycle import InstanceLock, process_create_time
 from engine.modules.heartbeat import Gap, Heartbeat
 from engine.paths import Paths
@@ -29,6 +30,7 @@ from engine.scheduler import JobSpec, Scheduler
 from engine.store.db import connection, open_database
 from engine.timeutil import from_db, parse_duration, to_db, utcnow
 from engine import runtime_state
+from engine.checks.service import CheckService, build_service
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,7 @@ class Engine:
         self.scheduler: Scheduler | None = None
         self.heartbeat: Heartbeat | None = None
         self.control: ControlServer | None = None
+        self.checks: CheckService | None = None
         self.stopped = threading.Event()
         self._subscribers: list[Callable[[Snapshot], None]] = []
         self._started = False
@@ -108,6 +111,7 @@ class Engine:
             interval = float(self.config.heartbeat.interval_seconds)
             self.heartbeat = Heartbeat(self.db, interval, wall=self.now, on_gap=self._on_gap)
             self.heartbeat.start_instance(os.getpid(), process_create_time(os.getpid()))
+            self.checks = build_service(self.db, self.config, self.now)
             self.scheduler = Scheduler(
                 self.db,
                 resolve_timezone(self.config.general.timezone),
@@ -172,7 +176,18 @@ class Engine:
                     description="daemon_state and sleep-gap detection"),
         ]
         specs.extend(self._module_specs())
+        assert self.checks is not None
+        for definition in self.checks.enabled:
+            specs.append(JobSpec(definition.name, lambda n=definition.name: self._run_check(n, "schedule"),
+                                 parse_schedule(definition.schedule), kind="check",
+                                 description=definition.kind.description))
         return specs
+
+    def _run_check(self, name: str, trigger: str) -> Any:
+        assert self.checks is not None
+        result = self.checks.run(name, trigger)
+        self.publish()
+        return result
 
     def _module_specs(self) -> list[JobSpec]:
         specs: list[JobSpec] = []
@@ -199,8 +214,9 @@ class Engine:
         return self.db
 
     def _beat(self) -> None:
-        assert self.heartbeat is not None
+        assert self.heartbeat is not None and self.checks is not None
         self.heartbeat.beat()
+        self.checks.dispatcher.flush_deferred(self.now())
         self.publish()
 
     def _on_gap(self, gap: Gap) -> None:
@@ -241,6 +257,7 @@ class Engine:
         """The current state, read fresh from memory and the database."""
         now = self.now()
         last_beat = paused = None
+        open_alerts: list[dict[str, Any]] = []
         problems: list[str] = []
         jobs: list[JobInfo] = []
         if self.db is not None and not self._stop_done:
@@ -252,6 +269,8 @@ class Engine:
                     ).fetchone()
                     last_beat = from_db(row[0]) if row and row[0] else None
                     paused = runtime_state.paused_until(self.db, now)
+                    open_alerts = [a.to_dict() for a in list_alerts(self.db, live_only=True, limit=50)
+                                   if a.state != "acknowledged"]
             except Exception as exc:
                 problems.append(f"database trouble: {exc}")
         if self.scheduler is not None:
@@ -266,11 +285,19 @@ class Engine:
             beat_interval=float(self.config.heartbeat.interval_seconds),
             failing_jobs=[j.name for j in jobs if j.last_outcome == "error"],
             problems=problems,
+            open_alerts=len(open_alerts),
             paused_until=paused,
+            quiet_hours=self._quiet_now(now),
         )
         return Snapshot(health=assess(facts), pid=os.getpid(), version=__version__,
                         started_at=self.heartbeat.started_at if self.heartbeat else None,
-                        last_beat=last_beat, paused_until=paused, jobs=jobs)
+                        last_beat=last_beat, paused_until=paused, jobs=jobs, open_alerts=open_alerts,
+                        checks=list(self.checks.definitions) if self.checks else [],
+                        last_check_at=self.checks.last_run_at if self.checks else None)
+
+    def _quiet_now(self, now: datetime) -> bool:
+        quiet = self.checks.dispatcher.quiet if self.checks else None
+        return quiet is not None and quiet.window_end(now) is not None
 
     # -- control channel ---------------------------------------------------------------------------
 
@@ -295,7 +322,20 @@ class Engine:
         def status(req: dict[str, Any]) -> dict[str, Any]:
             return {"snapshot": snapshot_to_dict(self.snapshot())}
 
-        return {"stop": stop, "run": run, "pause": pause, "status": status}
+        def check_run(req: dict[str, Any]) -> dict[str, Any]:
+            assert self.checks is not None
+            names = req.get("names") or [d.name for d in self.checks.enabled]
+            for name in names:
+                self.checks.get(name)  # UnknownCheck names the known checks before anything runs
+            results = [self._run_check(name, "manual") for name in names]
+            return {"runs": [r.to_dict() for r in results]}
+
+        def refresh(req: dict[str, Any]) -> dict[str, Any]:
+            self.publish()
+            return {}
+
+        return {"stop": stop, "run": run, "pause": pause, "status": status, "check_run": check_run,
+                "refresh": refresh}
 
 
 def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:

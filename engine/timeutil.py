@@ -61,11 +61,11 @@ def parse_duration(text: str) -> timedelta:
 
 
 def format_duration(delta: timedelta) -> str:
-    """Human form used in explanations: '4h 15m', '3 d 2h', '45s'."""
+    """Compact form used in explanations: '4h 15m', '24h', '7d', '3d 2h', '45s' (days from 48h)."""
     total = int(round(delta.total_seconds()))
     if total < 0:
         total = -total
-    days, rem = divmod(total, 86400)
+    days, rem = divmod(total, 86400) if total >= 2 * 86400 else (0, total)
     hours, rem = divmod(rem, 3600)
     minutes, seconds = divmod(rem, 60)
     parts = []

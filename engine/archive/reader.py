@@ -66,21 +66,25 @@ class Problem:
 
 def iter_blocks(
     f: BinaryIO, start: int, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
-    block_size: int = BLOCK_SIZE,
+    block_size: int = BLOCK_SIZE, end: int | None = None,
 ) -> Iterator[Block | Oversize | Tail]:
-    """Yield blocks of complete lines from ``start``, oversize lines, and a trailing fragment.
+    """Yield blocks of complete lines from ``start`` up to ``end`` (default EOF), oversize
+    lines, and a trailing fragment.
 
     Memory stays below ``max_line_bytes + 2 * block_size`` whatever the line lengths.
     """
     f.seek(start)
     pos = start
+    left = -1 if end is None else max(0, end - start)
     pending = b""
     skip_len = 0
     skip_hash: Any = None
-    while True:
-        buf = f.read(block_size)
+    while left != 0:
+        buf = f.read(block_size if left < 0 else min(block_size, left))
         if not buf:
             break
+        if left > 0:
+            left -= len(buf)
         while buf:
             if skip_hash is not None:
                 nl = buf.find(b"\n")

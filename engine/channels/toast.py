@@ -52,13 +52,21 @@ TITLE_MAX = 63
 BODY_MAX = 255
 
 GDBUS_PROBE: tuple[str, ...] = (
-    "gdbus", "call", "--session",
-    "--dest", "org.freedesktop.Notifications",
-    "--object-path", "/org/freedesktop/Notifications",
-    "--method", "org.freedesktop.Notifications.GetServerInformation",
+    "gdbus",
+    "call",
+    "--session",
+    "--dest",
+    "org.freedesktop.Notifications",
+    "--object-path",
+    "/org/freedesktop/Notifications",
+    "--method",
+    "org.freedesktop.Notifications.GetServerInformation",
 )
 DBUS_SEND_PROBE: tuple[str, ...] = (
-    "dbus-send", "--session", "--print-reply", "--reply-timeout=2000",
+    "dbus-send",
+    "--session",
+    "--print-reply",
+    "--reply-timeout=2000",
     "--dest=org.freedesktop.Notifications",
     "/org/freedesktop/Notifications",
     "org.freedesktop.Notifications.GetServerInformation",
@@ -116,9 +124,7 @@ def interpret_probe(returncode: int | None, output: str) -> bool | None:
     """
     if returncode is None:
         return None
-    if returncode == 0:
-        return True
-    return False
+    return returncode == 0
 
 
 def decide_availability(
@@ -155,7 +161,9 @@ def default_runner(argv: Sequence[str], timeout: float) -> tuple[int, str]:
     return proc.returncode, (proc.stdout or "") + (proc.stderr or "")
 
 
-def probe_notification_service(runner: Runner, timeout: float = 3.0) -> list[tuple[bool | None, str]]:
+def probe_notification_service(
+    runner: Runner, timeout: float = 3.0
+) -> list[tuple[bool | None, str]]:
     """Run the D-Bus probes until one gives a verdict; return every (verdict, output)."""
     verdicts: list[tuple[bool | None, str]] = []
     for argv in (GDBUS_PROBE, DBUS_SEND_PROBE):
@@ -174,7 +182,9 @@ def probe_notification_service(runner: Runner, timeout: float = 3.0) -> list[tup
     return verdicts
 
 
-def _plyer_notify(*, title: str, message: str, app_name: str, app_icon: str, timeout: int) -> object:
+def _plyer_notify(
+    *, title: str, message: str, app_name: str, app_icon: str, timeout: int
+) -> object:
     from plyer import notification  # lazy: plyer picks its backend on first use
 
     return notification.notify(
@@ -238,9 +248,7 @@ class ToastChannel:
         now = self._clock()
         if now < self._available_until:
             return True, "cached"
-        verdicts = (
-            [] if self._in_flatpak else probe_notification_service(self._runner)
-        )
+        verdicts = [] if self._in_flatpak else probe_notification_service(self._runner)
         ok, reason = decide_availability(self._platform, self._in_flatpak, verdicts)
         if ok:
             self._available_until = now + self._probe_ttl
@@ -283,9 +291,7 @@ class ToastChannel:
     def _start(self, title: str, body: str) -> concurrent.futures.Future[object]:
         with self._lock:
             if self._inflight is not None and not self._inflight.done():
-                raise ChannelError(
-                    "previous toast is still pending", permanent=False, kind="Busy"
-                )
+                raise ChannelError("previous toast is still pending", permanent=False, kind="Busy")
             future: concurrent.futures.Future[object] = concurrent.futures.Future()
             self._inflight = future
 

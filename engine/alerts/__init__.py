@@ -1,0 +1,1 @@
+"""Alerts: identity per (check, subject), the rate-limit policy, and the dispatcher."""

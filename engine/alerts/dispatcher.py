@@ -1,0 +1,237 @@
+"""The dispatcher: after a check ran, reconcile its alerts, decide under the rate limits, and
+queue at most one grouped notification — decision and notification in one transaction.
+
+Every decision goes to heartbeat_log with its reason. Hooks registered in ``on_queue`` run in
+the same transaction for each queued notification (the delivery outbox adds its rows there).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+
+from peewee import SqliteDatabase
+
+from engine import runtime_state
+from engine.alerts import store
+from engine.alerts.policy import (
+    DEFERRED,
+    SENT,
+    SUPPRESSED,
+    Decision,
+    PolicyInput,
+    QuietHours,
+    decide,
+    long_duration,
+    spaced_duration,
+)
+from engine.alerts.templates import render
+from engine.checks.base import Finding
+from engine.timeutil import from_db, to_db
+
+log = logging.getLogger(__name__)
+
+SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
+RECOVERY = "RECOVERY"
+
+QueueHook = Callable[[SqliteDatabase, int, str], None]  # (db, notification_id, severity)
+
+
+@dataclass(frozen=True)
+class DispatchResult:
+    check_name: str
+    decision: Decision | None  # None: nothing to notify
+    notification_id: int | None
+    opened: list[int]
+    resolved: list[int]
+    recovery_ids: list[int]
+    subjects: int
+
+
+@dataclass(frozen=True)
+class Explanation:
+    check_name: str
+    last_notified: datetime | None
+    cooldown: timedelta
+    now: datetime
+    result: str
+    notifiable: int
+    tz: tzinfo
+
+    def text(self) -> str:
+        """The seed's block."""
+
+        def local(dt: datetime | None) -> str:
+            return dt.astimezone(self.tz).strftime("%Y-%m-%d %H:%M:%S") if dt else "never"
+
+        return "\n".join([
+            f"Check: {self.check_name}",
+            f"  Last notified: {local(self.last_notified)}",
+            f"  Cooldown: {long_duration(self.cooldown)}",
+            f"  Current time: {local(self.now)}",
+            f"  Result: {self.result}",
+        ])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"check": self.check_name,
+                "last_notified": to_db(self.last_notified) if self.last_notified else None,
+                "cooldown_seconds": self.cooldown.total_seconds(), "cooldown": long_duration(self.cooldown),
+                "now": to_db(self.now), "result": self.result, "notifiable": self.notifiable}
+
+
+def last_sent(db: SqliteDatabase, check_name: str) -> datetime | None:
+    """The most recent SENT decision of a check (the seed's cooldown lookup; indexed)."""
+    row = db.execute_sql(
+        "SELECT ts FROM heartbeat_log WHERE check_name = ? AND decision = 'SENT' ORDER BY ts DESC LIMIT 1",
+        (check_name,),
+    ).fetchone()
+    return from_db(row[0]) if row else None
+
+
+@dataclass
+class Dispatcher:
+    db: SqliteDatabase
+    quiet: QuietHours | None = None
+    on_queue: list[QueueHook] = field(default_factory=list)
+    on_queued: list[Callable[[], None]] = field(default_factory=list)  # after commit: wake workers
+
+    def _log(self, check: str, now: datetime, decision: str, reason: str, subjects: int,
+             notification_id: int | None = None) -> int:
+        cursor = self.db.execute_sql(
+            "INSERT INTO heartbeat_log (check_name, ts, decision, reason, subjects, notification_id)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (check, to_db(now), decision, reason, subjects, notification_id),
+        )
+        return int(cursor.lastrowid)
+
+    def _queue(self, check: str, kind: str, severity: str, title: str, body: str, alert_ids: list[int],
+               now: datetime, decision_id: int | None) -> int:
+        cursor = self.db.execute_sql(
+            "INSERT INTO notifications (check_name, kind, severity, title, body, alert_ids, created_at, decision_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (check, kind, severity, title, body, json.dumps(alert_ids), to_db(now), decision_id),
+        )
+        notification_id = int(cursor.lastrowid)
+        if decision_id is not None:
+            self.db.execute_sql("UPDATE heartbeat_log SET notification_id = ? WHERE id = ?",
+                                (notification_id, decision_id))
+        for hook in self.on_queue:
+            hook(self.db, notification_id, severity)
+        log.info("queued %s notification %d for %s: %s", kind, notification_id, check, title)
+        return notification_id
+
+    def grouped_body(self, check: str, alerts: list[store.Alert]) -> tuple[str, str]:
+        """Title and body of one grouped notification for a check."""
+        title = render(self.db, "alert.title", check, count=len(alerts))
+        lines = []
+        for a in alerts:
+            lines.append(render(self.db, "alert.line", check, title=a.title, subject=a.subject,
+                                severity=a.severity))
+            if a.detail:
+                lines.append(render(self.db, "alert.detail", check, detail=a.detail))
+        return title, "\n".join(lines)
+
+    def dispatch(self, check: str, findings: list[Finding], cooldown: timedelta, now: datetime) -> DispatchResult:
+        """Reconcile alerts with ``findings`` and decide; one IMMEDIATE transaction."""
+        queued = False
+        with self.db.atomic("IMMEDIATE"):
+            rec = store.reconcile(self.db, check, findings, now)
+            paused = runtime_state.paused_until(self.db, now)
+            recovery_ids = []
+            for alert in rec.resolved:
+                if alert.first_notified_at is None:
+                    continue
+                duration = spaced_duration(now - alert.opened_at)
+                if paused is not None:
+                    self._log(check, now, SUPPRESSED, f"recovery of {alert.subject}: paused", 1)
+                    continue
+                decision_id = self._log(check, now, RECOVERY, f"{alert.subject} resolved after {duration}", 1)
+                recovery_ids.append(self._queue(
+                    check, "recovery", "info",
+                    render(self.db, "recovery.title", check, title=alert.title),
+                    render(self.db, "recovery.body", check, title=alert.title, duration=duration),
+                    [alert.id], now, decision_id))
+            alerts = store.notifiable(self.db, check, now)
+            decision = None
+            notification_id = None
+            if alerts:
+                severity = max((a.severity for a in alerts), key=lambda s: SEVERITY_RANK.get(s, 0))
+                decision = decide(PolicyInput(check, cooldown, last_sent(self.db, check), now, severity,
+                                              paused, self.quiet))
+                decision_id = self._log(check, now, decision.action, decision.reason, len(alerts))
+                if decision.action == SENT:
+                    title, body = self.grouped_body(check, alerts)
+                    notification_id = self._queue(check, "alert", severity, title, body,
+                                                  [a.id for a in alerts], now, decision_id)
+                    store.mark_notified(self.db, [a.id for a in alerts], now)
+            queued = bool(recovery_ids or notification_id)
+        if queued:
+            for wake in self.on_queued:
+                wake()
+        return DispatchResult(check, decision, notification_id, rec.opened, [a.id for a in rec.resolved],
+                              recovery_ids, len(findings))
+
+    def flush_deferred(self, now: datetime) -> int | None:
+        """When quiet hours are over, send what was deferred as one digest; returns its id."""
+        if self.quiet is not None and self.quiet.window_end(now) is not None:
+            return None
+        with self.db.atomic("IMMEDIATE"):
+            if runtime_state.paused_until(self.db, now) is not None:
+                return None
+            rows = self.db.execute_sql(
+                "SELECT DISTINCT d.check_name FROM heartbeat_log d WHERE d.decision = 'DEFERRED' AND d.ts >"
+                " COALESCE((SELECT max(s.ts) FROM heartbeat_log s WHERE s.check_name = d.check_name"
+                " AND s.decision = 'SENT'), '')"
+            ).fetchall()
+            sections, ids, checks = [], [], []
+            severity = "info"
+            for (check,) in rows:
+                alerts = store.notifiable(self.db, check, now)
+                if not alerts:
+                    continue
+                title, body = self.grouped_body(check, alerts)
+                sections.append(f"{title}\n{body}")
+                ids += [a.id for a in alerts]
+                checks.append((check, alerts))
+                for a in alerts:
+                    if SEVERITY_RANK.get(a.severity, 0) > SEVERITY_RANK[severity]:
+                        severity = a.severity
+            if not sections:
+                return None
+            first_log = None
+            for check, alerts in checks:
+                log_id = self._log(check, now, SENT, "digest after quiet hours", len(alerts))
+                first_log = first_log or log_id
+                store.mark_notified(self.db, [a.id for a in alerts], now)
+            notification_id = self._queue("digest", "digest", severity,
+                                          render(self.db, "digest.title", None, count=len(ids)),
+                                          "\n\n".join(sections), ids, now, None)
+            for check, _ in checks:
+                self.db.execute_sql(
+                    "UPDATE heartbeat_log SET notification_id = ? WHERE check_name = ? AND ts = ? AND decision = 'SENT'",
+                    (notification_id, check, to_db(now)))
+        for wake in self.on_queued:
+            wake()
+        return notification_id
+
+    def explain(self, check: str, cooldown: timedelta, now: datetime, tz: tzinfo) -> Explanation:
+        """What the policy would decide for ``check`` now, in the seed's terms."""
+        with self.db.atomic():
+            sent = last_sent(self.db, check)
+            alerts = store.notifiable(self.db, check, now)
+            paused = runtime_state.paused_until(self.db, now)
+        severity = max((a.severity for a in alerts), key=lambda s: SEVERITY_RANK.get(s, 0), default="info")
+        decision = decide(PolicyInput(check, cooldown, sent, now, severity, paused, self.quiet))
+        if decision.action == SENT:
+            result = (f"SEND ({decision.reason})" if alerts
+                      else f"nothing to notify (no open alerts; {decision.reason})")
+        else:
+            result = decision.text
+        return Explanation(check, sent, cooldown, now, result, len(alerts), tz)
+
+
+__all__ = ["DEFERRED", "SENT", "SUPPRESSED", "Dispatcher", "DispatchResult", "Explanation", "last_sent"]

@@ -1,0 +1,58 @@
+"""Tables of the alert pipeline: check runs, alerts, notifications."""
+
+from __future__ import annotations
+
+from engine.store.migrations import Migration
+
+MIGRATIONS: list[Migration] = [
+    Migration(
+        "alerts_0001_check_runs_alerts_notifications",
+        sql=(
+            """CREATE TABLE IF NOT EXISTS check_runs (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                check_name TEXT NOT NULL,
+                started_at TEXT NOT NULL,
+                finished_at TEXT NOT NULL,
+                outcome TEXT NOT NULL,
+                findings INTEGER NOT NULL DEFAULT 0,
+                findings_json TEXT,
+                error TEXT,
+                trigger TEXT
+            )""",
+            "CREATE INDEX IF NOT EXISTS ix_check_runs_check_started ON check_runs (check_name, started_at)",
+            """CREATE TABLE IF NOT EXISTS alerts (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                check_name TEXT NOT NULL,
+                subject TEXT NOT NULL,
+                severity TEXT NOT NULL,
+                title TEXT NOT NULL,
+                detail TEXT,
+                state TEXT NOT NULL DEFAULT 'open',
+                opened_at TEXT NOT NULL,
+                last_seen_at TEXT NOT NULL,
+                acknowledged_at TEXT,
+                snoozed_until TEXT,
+                resolved_at TEXT,
+                first_notified_at TEXT,
+                last_notified_at TEXT,
+                notify_count INTEGER NOT NULL DEFAULT 0
+            )""",
+            # One live alert per (check, subject); resolved ones are history.
+            "CREATE UNIQUE INDEX IF NOT EXISTS ux_alerts_live ON alerts (check_name, subject)"
+            " WHERE state != 'resolved'",
+            "CREATE INDEX IF NOT EXISTS ix_alerts_state ON alerts (state, check_name)",
+            """CREATE TABLE IF NOT EXISTS notifications (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                check_name TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                severity TEXT NOT NULL,
+                title TEXT NOT NULL,
+                body TEXT NOT NULL,
+                alert_ids TEXT NOT NULL DEFAULT '[]',
+                created_at TEXT NOT NULL,
+                decision_id INTEGER REFERENCES heartbeat_log(id)
+            )""",
+            "CREATE INDEX IF NOT EXISTS ix_notifications_created ON notifications (created_at)",
+        ),
+    ),
+]

@@ -1,0 +1,176 @@
+"""Alert lifecycle per (check, subject): open -> acknowledged | snoozed until T -> resolved.
+
+A subject found again refreshes its alert; a subject no longer found resolves it. An expired
+snooze turns the alert open again. Acknowledged alerts are never re-notified.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from peewee import SqliteDatabase
+
+from engine.checks.base import Finding
+from engine.timeutil import from_db, to_db
+
+OPEN, ACKNOWLEDGED, SNOOZED, RESOLVED = "open", "acknowledged", "snoozed", "resolved"
+_COLUMNS = ("id, check_name, subject, severity, title, detail, state, opened_at, last_seen_at,"
+            " acknowledged_at, snoozed_until, resolved_at, first_notified_at, last_notified_at, notify_count")
+
+
+class AlertError(Exception):
+    """An alert action that cannot be done (unknown id, already resolved)."""
+
+
+@dataclass(frozen=True)
+class Alert:
+    id: int
+    check_name: str
+    subject: str
+    severity: str
+    title: str
+    detail: str | None
+    state: str
+    opened_at: datetime
+    last_seen_at: datetime
+    acknowledged_at: datetime | None
+    snoozed_until: datetime | None
+    resolved_at: datetime | None
+    first_notified_at: datetime | None
+    last_notified_at: datetime | None
+    notify_count: int
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in self.__dict__.items():
+            out[key] = to_db(value) if isinstance(value, datetime) else value
+        out["check"] = self.check_name
+        return out
+
+
+def _row(row: tuple[Any, ...]) -> Alert:
+    def ts(v: str | None) -> datetime | None:
+        return from_db(v) if v else None
+
+    return Alert(row[0], row[1], row[2], row[3], row[4], row[5], row[6], from_db(row[7]), from_db(row[8]),
+                 ts(row[9]), ts(row[10]), ts(row[11]), ts(row[12]), ts(row[13]), row[14])
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    opened: list[int]
+    resolved: list[Alert]  # as they were before resolving
+
+
+def reconcile(db: SqliteDatabase, check_name: str, findings: list[Finding], now: datetime) -> Reconciled:
+    """Open/refresh an alert per finding, wake expired snoozes, resolve subjects not found.
+
+    Call inside the dispatcher's transaction.
+    """
+    live = {a.subject: a for a in list_alerts(db, check=check_name, live_only=True)}
+    opened = []
+    seen = set()
+    for f in findings:
+        if f.subject in seen:
+            continue
+        seen.add(f.subject)
+        current = live.get(f.subject)
+        if current is None:
+            cursor = db.execute_sql(
+                "INSERT INTO alerts (check_name, subject, severity, title, detail, state, opened_at, last_seen_at)"
+                " VALUES (?, ?, ?, ?, ?, 'open', ?, ?)",
+                (check_name, f.subject, f.severity, f.title, f.detail, to_db(now), to_db(now)),
+            )
+            opened.append(int(cursor.lastrowid))
+            continue
+        state = current.state
+        snoozed_until = current.snoozed_until
+        if state == SNOOZED and snoozed_until is not None and snoozed_until <= now:
+            state, snoozed_until = OPEN, None
+        db.execute_sql(
+            "UPDATE alerts SET severity = ?, title = ?, detail = ?, last_seen_at = ?, state = ?, snoozed_until = ?"
+            " WHERE id = ?",
+            (f.severity, f.title, f.detail, to_db(now), state,
+             to_db(snoozed_until) if snoozed_until else None, current.id),
+        )
+    resolved = [a for subject, a in live.items() if subject not in seen]
+    for alert in resolved:
+        db.execute_sql("UPDATE alerts SET state = 'resolved', resolved_at = ? WHERE id = ?",
+                       (to_db(now), alert.id))
+    return Reconciled(opened=opened, resolved=resolved)
+
+
+def notifiable(db: SqliteDatabase, check_name: str, now: datetime) -> list[Alert]:
+    """Open, unacknowledged, unsnoozed (or snooze expired) alerts of a check."""
+    rows = db.execute_sql(
+        f"SELECT {_COLUMNS} FROM alerts WHERE check_name = ? AND"
+        " (state = 'open' OR (state = 'snoozed' AND snoozed_until <= ?)) ORDER BY opened_at, id",
+        (check_name, to_db(now)),
+    ).fetchall()
+    return [_row(r) for r in rows]
+
+
+def list_alerts(db: SqliteDatabase, *, check: str | None = None, state: str | None = None,
+                live_only: bool = False, limit: int = 500, offset: int = 0) -> list[Alert]:
+    """Alerts, newest first, filtered by check and/or state (live = not resolved)."""
+    where, args = [], []
+    if check:
+        where.append("check_name = ?")
+        args.append(check)
+    if state:
+        where.append("state = ?")
+        args.append(state)
+    if live_only:
+        where.append("state != 'resolved'")
+    sql = f"SELECT {_COLUMNS} FROM alerts"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY id DESC LIMIT ? OFFSET ?"
+    return [_row(r) for r in db.execute_sql(sql, (*args, limit, offset)).fetchall()]
+
+
+def get_alert(db: SqliteDatabase, alert_id: int) -> Alert:
+    """One alert; AlertError when there is none with that id."""
+    row = db.execute_sql(f"SELECT {_COLUMNS} FROM alerts WHERE id = ?", (alert_id,)).fetchone()
+    if row is None:
+        raise AlertError(f"no alert with id {alert_id}")
+    return _row(row)
+
+
+def acknowledge(db: SqliteDatabase, alert_id: int, now: datetime) -> Alert:
+    """Acknowledge a live alert: it is not re-notified until it resolves."""
+    with db.atomic("IMMEDIATE"):
+        alert = get_alert(db, alert_id)
+        if alert.state == RESOLVED:
+            raise AlertError(f"alert {alert_id} is already resolved")
+        db.execute_sql("UPDATE alerts SET state = 'acknowledged', acknowledged_at = ?, snoozed_until = NULL"
+                       " WHERE id = ?", (to_db(now), alert_id))
+        return get_alert(db, alert_id)
+
+
+def snooze(db: SqliteDatabase, alert_id: int, until: datetime) -> Alert:
+    """Snooze a live alert until ``until``; it becomes notifiable again by itself after that."""
+    with db.atomic("IMMEDIATE"):
+        alert = get_alert(db, alert_id)
+        if alert.state == RESOLVED:
+            raise AlertError(f"alert {alert_id} is already resolved")
+        db.execute_sql("UPDATE alerts SET state = 'snoozed', snoozed_until = ? WHERE id = ?",
+                       (to_db(until), alert_id))
+        return get_alert(db, alert_id)
+
+
+def mark_notified(db: SqliteDatabase, alert_ids: list[int], now: datetime) -> None:
+    """Record that these alerts were part of a SENT notification."""
+    for alert_id in alert_ids:
+        db.execute_sql(
+            "UPDATE alerts SET first_notified_at = COALESCE(first_notified_at, ?), last_notified_at = ?,"
+            " notify_count = notify_count + 1 WHERE id = ?",
+            (to_db(now), to_db(now), alert_id),
+        )
+
+
+def open_count(db: SqliteDatabase) -> int:
+    """Live alerts not acknowledged (the tray's count)."""
+    return int(db.execute_sql("SELECT count(*) FROM alerts WHERE state IN ('open', 'snoozed')").fetchone()[0])

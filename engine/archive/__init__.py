@@ -1,0 +1,6 @@
+"""Conversation archive: Claude Code and Codex CLI transcripts into SQLite (issue 6).
+
+Modules: discover (roots, path shapes), reader (streaming tolerant lines), claude / codex
+(record → rows), model (dataclasses), store (upserts), summary, search (FTS5), schema
+(migrations), service (run_archive, list_sessions, show_session, search), commands (CLI).
+"""

@@ -1,0 +1,182 @@
+"""``watchkeeper archive …``: run, sessions, show, search.
+
+Handlers take ``(args, ctx)`` (``ctx.open_db()``, ``ctx.config``) and return an exit code:
+0 ok, 1 failure, 2 bad usage. Human output goes to stdout; ``--json`` prints one JSON document.
+A progress bar is drawn on stderr only when stderr is a terminal and ``--json`` is not given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import asdict
+from typing import Any, TextIO
+
+import orjson
+
+from engine.archive import service
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``archive`` command and its sub-commands to a CLI's subparsers."""
+    p = subparsers.add_parser("archive", help="conversation archive (Claude Code, Codex)")
+    sub = p.add_subparsers(dest="archive_command", metavar="COMMAND")
+    p.set_defaults(handler=_usage(p))
+
+    run = sub.add_parser("run", help="archive transcripts now")
+    run.add_argument("--source", action="append", metavar="DIR",
+                     help="directory or file to archive instead of the default roots (repeatable)")
+    run.add_argument("--json", action="store_true", help="print the run result as JSON")
+    run.set_defaults(handler=cmd_run)
+
+    ls = sub.add_parser("sessions", help="list archived sessions, newest first")
+    ls.add_argument("--json", action="store_true")
+    ls.add_argument("--limit", type=int, default=30)
+    ls.set_defaults(handler=cmd_sessions)
+
+    show = sub.add_parser("show", help="one session: summary, turns, tool calls")
+    show.add_argument("id", help="session id or a unique prefix")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=cmd_show)
+
+    search = sub.add_parser("search", help="full-text search over prompts and answers")
+    search.add_argument("query", nargs="+")
+    search.add_argument("--json", action="store_true")
+    search.add_argument("--limit", type=int, default=20)
+    search.set_defaults(handler=cmd_search)
+
+
+def _usage(parser: argparse.ArgumentParser) -> Any:
+    def handler(args: Any, ctx: Any) -> int:
+        parser.print_help(sys.stderr)
+        return 2
+
+    return handler
+
+
+def _dump(obj: Any, out: TextIO) -> None:
+    out.write(orjson.dumps(obj, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
+
+
+class ProgressBar:
+    """A one-line progress bar redrawn in place on a terminal stream."""
+
+    def __init__(self, stream: TextIO, width: int = 30) -> None:
+        self.stream = stream
+        self.width = width
+
+    def __call__(self, done: int, total: int, nbytes: int) -> None:
+        """Redraw for ``done`` of ``total`` files and ``nbytes`` read."""
+        frac = done / total if total else 1.0
+        fill = int(frac * self.width)
+        bar = "#" * fill + "-" * (self.width - fill)
+        self.stream.write(f"\r[{bar}] {done}/{total} files, {nbytes / 1e6:.1f} MB")
+        if done >= total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def _archive_settings(ctx: Any) -> tuple[list[str], int]:
+    cfg = getattr(getattr(ctx, "config", None), "archive", None)
+    extra = list(getattr(cfg, "extra_roots", []) or [])
+    max_line = int(getattr(cfg, "max_line_bytes", service.DEFAULT_MAX_LINE_BYTES)
+                   or service.DEFAULT_MAX_LINE_BYTES)
+    return extra, max_line
+
+
+def cmd_run(args: Any, ctx: Any, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run the archive once; exit 1 when the run failed or a file could not be archived."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    extra, max_line = _archive_settings(ctx)
+    progress = ProgressBar(err) if (not args.json and err.isatty()) else None
+    db = ctx.open_db()
+    res = service.run_archive(db, args.source or None, extra_roots=extra,
+                              max_line_bytes=max_line, trigger="cli", progress=progress)
+    if args.json:
+        _dump(res.as_dict(), out)
+    else:
+        out.write(
+            f"run {res.run_id}: {res.files_seen} files seen, {res.files_parsed} parsed,"
+            f" {res.files_skipped} unchanged, {res.files_failed} failed;"
+            f" {res.bytes_read / 1e6:.1f} MB; sessions {res.sessions_new} new,"
+            f" {res.sessions_updated} updated; {res.bad_lines} bad lines;"
+            f" {res.duration_s:.2f} s\n")
+        for e in res.errors[:20]:
+            err.write(f"error: {e}\n")
+    return 1 if res.errors else 0
+
+
+def cmd_sessions(args: Any, ctx: Any, out: TextIO | None = None) -> int:
+    """List sessions."""
+    out = out or sys.stdout
+    if args.limit < 1:
+        sys.stderr.write("--limit must be at least 1\n")
+        return 2
+    rows = service.list_sessions(ctx.open_db(), args.limit)
+    if args.json:
+        _dump(rows, out)
+        return 0
+    for r in rows:
+        out.write(
+            f"{r['session_id'][:13]:13}  {r['source']:6}  {(r['last_ts'] or '')[:16]:16}  "
+            f"p{r['human_prompts']:<3} r{r['api_responses']:<4} t{r['tool_calls']:<4} "
+            f"{(r['title'] or '')[:60]}\n")
+    if not rows:
+        out.write("no archived sessions\n")
+    return 0
+
+
+def cmd_show(args: Any, ctx: Any, out: TextIO | None = None) -> int:
+    """Show one session; exit 1 when it is unknown or the prefix is ambiguous."""
+    out = out or sys.stdout
+    view = service.show_session(ctx.open_db(), args.id)
+    if view is None:
+        sys.stderr.write(f"no unique session matches {args.id!r}\n")
+        return 1
+    if args.json:
+        _dump({"session": view.session, "summary": view.summary,
+               "turns": [asdict(t) for t in view.turns],
+               "tool_calls": [asdict(t) for t in view.tool_calls],
+               "subagents": view.subagents}, out)
+        return 0
+    s = view.session
+    out.write(f"{s['session_id']}  ({s['source']})  {s['title'] or ''}\n")
+    out.write(f"cwd {s['cwd']}  branch {s['git_branch']}  version {s['cli_version']}\n")
+    out.write(f"{s['first_ts']} → {s['last_ts']}\n")
+    out.write(f"prompts {s['human_prompts']}, responses {s['api_responses']}, tool calls "
+              f"{s['tool_calls']} ({s['tool_errors']} errors), subagents {s['subagents']}\n")
+    if s.get("interrupted_reason"):
+        out.write(f"stopped mid-turn: {s['interrupted_reason']}\n")
+    if s.get("summary"):
+        out.write("\n" + s["summary"] + "\n")
+    out.write("\nTurns:\n")
+    for t in view.turns:
+        out.write(f"  {t.index}. {(t.prompt or '')[:200]}\n")
+        if t.final_answer:
+            out.write(f"     → {t.final_answer[:300]}\n")
+    out.write("\nTool calls:\n")
+    for c in view.tool_calls:
+        state = "error" if c.is_error else ("ok" if c.has_result else "no result")
+        who = f" [{c.agent_id}]" if c.agent_id else ""
+        out.write(f"  {c.called_ts or '':24} {c.name or '?'}{who} — {state}\n")
+    return 0
+
+
+def cmd_search(args: Any, ctx: Any, out: TextIO | None = None) -> int:
+    """Search prompts and answers."""
+    out = out or sys.stdout
+    query = " ".join(args.query).strip()
+    if not query:
+        sys.stderr.write("empty query\n")
+        return 2
+    hits = service.search(ctx.open_db(), query, args.limit)
+    if args.json:
+        _dump(hits, out)
+        return 0
+    for h in hits:
+        out.write(f"{h['session_id'][:13]:13} {h['kind']:6} {(h['ts'] or '')[:16]:16} "
+                  f"{h['snippet']}\n")
+    if not hits:
+        out.write("no matches\n")
+    return 0

@@ -1,0 +1,633 @@
+"""Telegram channel: python-telegram-bot 22 on one private event-loop thread.
+
+PTB is asyncio-only and its pooled HTTP connections belong to the loop that
+opened them (stack-notes §3.1), so each :class:`TelegramChannel` owns one loop
+thread and one ``telegram.Bot`` for its whole life. Public methods are plain
+blocking calls usable from any thread except that loop thread; they submit
+coroutines with ``asyncio.run_coroutine_threadsafe`` and wait with a bound.
+
+Behaviour:
+
+* sends are serialized and paced to ``min_interval`` per chat (Telegram allows
+  about one message per second per chat); a 429 blocks further sends until its
+  ``retry_after`` has passed, failing fast meanwhile;
+* every failure becomes a :class:`~engine.channels.base.ChannelError` via
+  :func:`classify`; the token never appears in errors or (through a redacting
+  filter on the ``telegram``/``httpx``/``httpcore`` loggers) in logs;
+* :meth:`TelegramChannel.start_polling` long-polls ``getUpdates`` on the same
+  loop and hands callback queries and ``/commands`` from the configured chat to
+  the engine's handlers in a worker thread.
+
+``telegram`` is imported lazily (≈150 ms, 15 MB): importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from engine.channels.base import ChannelError, Delivery, OutgoingMessage, redact
+from engine.channels.telegram_format import (
+    classify,
+    fit_html,
+    format_message,
+    format_text,
+    keyboard_rows,
+    normalize_base_url,
+    parse_command,
+    parse_message_id,
+)
+
+if TYPE_CHECKING:
+    from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, Message, Update
+    from telegram.request import HTTPXRequest
+
+__all__ = [
+    "BotIdentity",
+    "CallbackHandler",
+    "CommandHandler",
+    "TelegramChannel",
+    "classify",
+    "format_message",
+]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+CallbackHandler = Callable[[str, str, str], "str | None"]
+"""on_callback(data, message_id, callback_id) -> text for answerCallbackQuery or None."""
+CommandHandler = Callable[[str, list[str]], str]
+"""on_command(command, args) -> reply text (empty: no reply)."""
+
+ANSWER_TEXT_MAX = 200
+REPLY_MAX_FLOOD_WAIT = 30.0
+_ALLOWED_UPDATES = ("message", "callback_query")
+_LOGGERS_TO_REDACT = ("telegram", "telegram.Bot", "telegram.request", "httpx", "httpcore", __name__)
+
+
+class _RedactingFilter(logging.Filter):
+    """Rewrites records on the library loggers so no registered secret survives."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a broken record is the handler's problem
+            return True
+        clean = redact(message, self.secrets)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and record.exc_info[1] is not None:
+            text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text, record.exc_info = redact(text, self.secrets), None
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text, self.secrets)
+        return True
+
+
+_REDACTOR = _RedactingFilter()
+
+
+def _install_log_redaction(secret: str) -> None:
+    """Attach the shared redacting filter to every telegram/httpx/httpcore logger."""
+    _REDACTOR.secrets.add(secret)
+    prefixes = ("telegram", "httpx", "httpcore")
+    names = set(_LOGGERS_TO_REDACT) | {
+        name for name in list(logging.root.manager.loggerDict) if name.startswith(prefixes)
+    }
+    for name in names:
+        logger = logging.getLogger(name)
+        if _REDACTOR not in logger.filters:
+            logger.addFilter(_REDACTOR)
+
+
+@dataclass(frozen=True)
+class BotIdentity:
+    """What ``getMe`` says about the bot."""
+
+    id: int
+    username: str | None
+    first_name: str
+
+
+class TelegramChannel:
+    """Two-way Telegram channel for one chat.
+
+    Args:
+        token: bot token (never logged).
+        chat_id: the one chat we send to and obey; None until setup discovers it.
+        base_url: Bot API URL prefix ("http://host:port" or ".../bot"); None → PTB default.
+        timeout: connect/read/write timeout of one HTTP request, seconds.
+        min_interval: minimum spacing between messages to the chat, seconds.
+        on_callback: ``(data, message_id, callback_id) -> str | None``, run in a worker thread.
+        on_command: ``(command, args) -> str``, run in a worker thread; reply sent to the chat.
+        clock: monotonic clock used for pacing and flood blocks (tests).
+        poll_timeout: long-poll timeout of ``getUpdates`` in whole seconds (≥ 1).
+        backoff_max: cap of the exponential back-off after polling errors, seconds.
+    """
+
+    name = "telegram"
+
+    def __init__(
+        self,
+        token: str,
+        chat_id: int | str | None,
+        *,
+        base_url: str | None = None,
+        timeout: float = 10.0,
+        min_interval: float = 1.0,
+        on_callback: CallbackHandler | None = None,
+        on_command: CommandHandler | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        poll_timeout: float = 25.0,
+        backoff_max: float = 30.0,
+    ) -> None:
+        if not token or not token.strip():
+            raise ValueError("Telegram bot token is empty")
+        self._secrets = (token,)
+        self._chat_id = chat_id
+        self._timeout = timeout
+        self._min_interval = min_interval
+        self._on_callback = on_callback
+        self._on_command = on_command
+        self._clock = clock
+        self._poll_timeout = max(1, int(poll_timeout))
+        self._backoff_initial = 0.5
+        self._backoff_max = max(self._backoff_initial, backoff_max)
+
+        from telegram import Bot
+        from telegram.request import HTTPXRequest
+
+        _install_log_redaction(token)
+        limits: dict[str, Any] = {
+            "read_timeout": timeout,
+            "write_timeout": timeout,
+            "connect_timeout": timeout,
+            "pool_timeout": timeout,
+        }
+        self._requests: tuple[HTTPXRequest, HTTPXRequest] = (
+            HTTPXRequest(connection_pool_size=4, **limits),
+            HTTPXRequest(connection_pool_size=1, **limits),
+        )
+        url = normalize_base_url(base_url)
+        extra: dict[str, Any] = {"base_url": url} if url else {}
+        self._bot: Bot = Bot(
+            token, request=self._requests[0], get_updates_request=self._requests[1], **extra
+        )
+
+        self._state = threading.Lock()
+        self._closed = False
+        self._polling = False
+        self._ready = False
+        self._last_send: float | None = None
+        self._blocked_until = float("-inf")
+        self._offset: int | None = None
+        self._poll_task: asyncio.Task[None] | None = None
+        self._init_lock = asyncio.Lock()
+        self._send_lock = asyncio.Lock()
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=2, thread_name_prefix="watchkeeper-telegram-handler"
+        )
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="watchkeeper-telegram", daemon=True
+        )
+        self._thread.start()
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _call(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
+        """Run *coro* on the loop thread and wait at most *timeout* seconds."""
+        if threading.current_thread() is self._thread:
+            coro.close()
+            raise RuntimeError("TelegramChannel methods must not be called on its loop thread")
+        with self._state:
+            if self._closed:
+                coro.close()
+                raise ChannelError("Telegram channel is closed", permanent=False, kind="Closed")
+            future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise ChannelError(
+                f"Telegram call did not finish within {timeout:g}s",
+                permanent=False,
+                kind="TimedOut",
+            ) from None
+        except concurrent.futures.CancelledError:
+            raise ChannelError(
+                "Telegram call cancelled (channel closing)", permanent=False, kind="Closed"
+            ) from None
+        except ChannelError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - everything becomes a ChannelError
+            raise classify(exc, self._secrets) from None
+
+    async def _ensure_ready(self) -> None:
+        """Initialize the Bot (getMe) once; retried on the next call after a failure."""
+        if self._ready:
+            return
+        async with self._init_lock:
+            if not self._ready:
+                await self._bot.initialize()
+                self._ready = True
+
+    async def _pace(self) -> None:
+        """Wait out ``min_interval`` since the previous send; fail fast during a 429 block."""
+        now = self._clock()
+        if now < self._blocked_until:
+            remaining = self._blocked_until - now
+            raise ChannelError(
+                f"RetryAfter: flood control active for another {remaining:.1f}s",
+                permanent=False,
+                retry_after=remaining,
+                kind="RetryAfter",
+            )
+        if self._last_send is not None:
+            wait = self._last_send + self._min_interval - now
+            if wait > 0:
+                await asyncio.sleep(wait)
+        self._last_send = self._clock()
+
+    def _failure(self, exc: BaseException) -> ChannelError:
+        """Classify *exc*; a RetryAfter also blocks further sends for its duration."""
+        error = classify(exc, self._secrets)
+        if error.retry_after:
+            self._blocked_until = max(self._blocked_until, self._clock() + error.retry_after)
+        return error
+
+    @staticmethod
+    def _markup(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup | None:
+        if not rows:
+            return None
+        from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+        return InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(label, callback_data=data) for label, data in row]
+                for row in rows
+            ]
+        )
+
+    def _require_chat(self) -> int | str:
+        if self._chat_id is None or str(self._chat_id).strip() == "":
+            raise ChannelError(
+                "Telegram chat id is not configured", permanent=True, kind="NotConfigured"
+            )
+        return self._chat_id
+
+    def _is_our_chat(self, chat_id: int | None) -> bool:
+        return self._chat_id is not None and str(chat_id) == str(self._chat_id).strip()
+
+    # ------------------------------------------------------------------ sending
+
+    def notify(self, msg: OutgoingMessage) -> Delivery:
+        """Send *msg* (split into ≤ 4096-unit chunks); return the last chunk's id.
+
+        Buttons go on the last chunk, ``reply_to`` on the first; "info" is silent.
+        A failure after some chunks were sent still raises (a retry may repeat them).
+        """
+        chat_id = self._require_chat()
+        try:
+            chunks = format_message(msg)
+            rows = keyboard_rows(msg.buttons)
+        except ValueError as exc:
+            raise ChannelError(
+                f"invalid message: {exc}", permanent=True, kind="InvalidMessage"
+            ) from None
+        silent = msg.severity == "info"
+        reply_to = parse_message_id(msg.reply_to)
+        budget = len(chunks) * (self._timeout + self._min_interval) + self._timeout + 5.0
+        message_id = self._call(
+            self._send_chunks(chat_id, chunks, silent=silent, rows=rows, reply_to=reply_to),
+            budget,
+        )
+        return Delivery(channel_message_id=str(message_id))
+
+    async def _send_chunks(
+        self,
+        chat_id: int | str,
+        chunks: Sequence[str],
+        *,
+        silent: bool,
+        rows: list[list[tuple[str, str]]],
+        reply_to: int | None,
+    ) -> int:
+        from telegram import LinkPreviewOptions
+
+        try:
+            await self._ensure_ready()
+        except Exception as exc:  # noqa: BLE001
+            raise self._failure(exc) from None
+        last_id = 0
+        async with self._send_lock:
+            for index, text in enumerate(chunks):
+                first, last = index == 0, index == len(chunks) - 1
+                await self._pace()
+                try:
+                    message: Message = await self._bot.send_message(
+                        chat_id=chat_id,
+                        text=text,
+                        parse_mode="HTML",
+                        disable_notification=silent,
+                        link_preview_options=LinkPreviewOptions(is_disabled=True),
+                        reply_markup=self._markup(rows) if last else None,
+                        reply_to_message_id=reply_to if first else None,
+                        allow_sending_without_reply=True if first and reply_to else None,
+                    )
+                except Exception as exc:  # noqa: BLE001
+                    raise self._failure(exc) from None
+                last_id = message.message_id
+        return last_id
+
+    def edit(
+        self,
+        message_id: str,
+        text: str,
+        buttons: list[tuple[str, str]] | None = None,
+        *,
+        title: str | None = None,
+    ) -> None:
+        """Replace a sent message's text (plain text, escaped; optional bold title).
+
+        ``buttons=None`` removes the inline keyboard. "Message is not modified" is
+        treated as success, so edits are idempotent.
+        """
+        chat_id = self._require_chat()
+        target = parse_message_id(message_id)
+        if target is None:
+            raise ChannelError(
+                f"not a Telegram message id: {message_id!r}", permanent=True, kind="InvalidMessage"
+            )
+        try:
+            rows = keyboard_rows(buttons or [])
+        except ValueError as exc:
+            raise ChannelError(
+                f"invalid buttons: {exc}", permanent=True, kind="InvalidMessage"
+            ) from None
+        html_text = fit_html(text, title=title)
+        self._call(
+            self._edit(chat_id, target, html_text, rows),
+            2 * self._timeout + self._min_interval + 5.0,
+        )
+
+    async def _edit(
+        self, chat_id: int | str, message_id: int, text: str, rows: list[list[tuple[str, str]]]
+    ) -> None:
+        from telegram.error import BadRequest
+
+        try:
+            await self._ensure_ready()
+        except Exception as exc:  # noqa: BLE001
+            raise self._failure(exc) from None
+        async with self._send_lock:
+            await self._pace()
+            try:
+                await self._bot.edit_message_text(
+                    text,
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    parse_mode="HTML",
+                    reply_markup=self._markup(rows),
+                    link_preview_options=None,
+                )
+            except BadRequest as exc:
+                if "not modified" in str(exc).lower():
+                    return
+                raise self._failure(exc) from None
+            except Exception as exc:  # noqa: BLE001
+                raise self._failure(exc) from None
+
+    def answer_callback(self, callback_id: str, text: str | None) -> None:
+        """Answer a callback query (stops the button spinner); text ≤ 200 chars."""
+        self._call(self._answer(callback_id, text), 2 * self._timeout + 5.0)
+
+    async def _answer(self, callback_id: str, text: str | None) -> None:
+        clipped = text
+        if text and len(text) > ANSWER_TEXT_MAX:
+            clipped = text[: ANSWER_TEXT_MAX - 1] + "…"
+        try:
+            await self._ensure_ready()
+            await self._bot.answer_callback_query(callback_id, text=clipped or None)
+        except Exception as exc:  # noqa: BLE001
+            raise classify(exc, self._secrets) from None
+
+    def get_me(self) -> BotIdentity:
+        """Ask Telegram who the bot is (a real round trip: validates token and URL)."""
+        return self._call(self._get_me(), 2 * self._timeout + 5.0)
+
+    async def _get_me(self) -> BotIdentity:
+        await self._ensure_ready()
+        user = await self._bot.get_me()
+        return BotIdentity(id=user.id, username=user.username, first_name=user.first_name)
+
+    # ------------------------------------------------------------------ receiving
+
+    def discover_chat_id(self, timeout: float) -> int | None:
+        """Wait up to *timeout* s for a "/start" and return that chat's id (setup flow).
+
+        Must not run while polling (Telegram allows one getUpdates consumer).
+        Permanent errors (bad token) raise ChannelError; transient ones are retried.
+        """
+        with self._state:
+            if self._polling:
+                raise RuntimeError("discover_chat_id() cannot run while polling")
+        return self._call(self._discover(timeout), timeout + self._timeout + 5.0)
+
+    async def _discover(self, timeout: float) -> int | None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return None
+            try:
+                await self._ensure_ready()
+                updates = await self._bot.get_updates(
+                    offset=self._offset,
+                    timeout=max(1, min(self._poll_timeout, int(remaining))),
+                    allowed_updates=list(_ALLOWED_UPDATES),
+                )
+            except Exception as exc:  # noqa: BLE001
+                error = classify(exc, self._secrets)
+                if error.permanent:
+                    raise error from None
+                await asyncio.sleep(min(1.0, max(0.0, deadline - loop.time())))
+                continue
+            for update in updates:
+                self._offset = update.update_id + 1
+                message = update.message
+                if message is None or not message.text:
+                    continue
+                parsed = parse_command(message.text, self._bot.username)
+                if parsed is not None and parsed[0] == "start":
+                    return message.chat.id
+
+    def start_polling(self) -> None:
+        """Start the getUpdates long-poll loop on the channel's loop (idempotent)."""
+        with self._state:
+            if self._closed:
+                raise ChannelError("Telegram channel is closed", permanent=False, kind="Closed")
+            if self._polling:
+                return
+            self._polling = True
+        asyncio.run_coroutine_threadsafe(self._spawn_poller(), self._loop).result(5.0)
+
+    async def _spawn_poller(self) -> None:
+        self._poll_task = asyncio.create_task(self._poll_loop(), name="telegram-poll")
+
+    async def _poll_loop(self) -> None:
+        backoff = self._backoff_initial
+        while True:
+            try:
+                await self._ensure_ready()
+                updates = await self._bot.get_updates(
+                    offset=self._offset,
+                    timeout=self._poll_timeout,
+                    allowed_updates=list(_ALLOWED_UPDATES),
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - polling must survive everything
+                error = classify(exc, self._secrets)
+                wait = error.retry_after or backoff
+                log.warning("Telegram polling failed (%s); retrying in %.1fs", error, wait)
+                await asyncio.sleep(wait)
+                backoff = min(backoff * 2, self._backoff_max)
+                continue
+            backoff = self._backoff_initial
+            for update in updates:
+                # Advance first: a failing handler must not make us see the update again.
+                self._offset = update.update_id + 1
+                try:
+                    await self._dispatch(update)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001
+                    log.error(
+                        "Telegram update %s failed: %s",
+                        update.update_id,
+                        redact(f"{type(exc).__name__}: {exc}", self._secrets),
+                    )
+
+    async def _dispatch(self, update: Update) -> None:
+        chat = update.effective_chat
+        if chat is None or not self._is_our_chat(chat.id):
+            log.warning(
+                "Ignoring Telegram update %s from chat %s (not the configured chat)",
+                update.update_id,
+                chat.id if chat else None,
+            )
+            return
+        if update.callback_query is not None:
+            await self._handle_callback(update.callback_query)
+        elif update.message is not None and update.message.text:
+            await self._handle_message(update.message)
+
+    async def _run_handler(self, func: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, func, *args)
+
+    async def _handle_callback(self, query: CallbackQuery) -> None:
+        message_id = str(query.message.message_id) if query.message is not None else ""
+        text: str | None = None
+        if self._on_callback is not None:
+            try:
+                text = await self._run_handler(
+                    self._on_callback, query.data or "", message_id, query.id
+                )
+            except Exception as exc:  # noqa: BLE001 - the user still gets an answer
+                log.error("on_callback failed: %s", redact(repr(exc), self._secrets))
+                text = "Action failed; see the Watchkeeper log."
+        try:
+            await self._answer(query.id, text)
+        except ChannelError as exc:
+            log.warning("answerCallbackQuery failed: %s", exc)
+
+    async def _handle_message(self, message: Message) -> None:
+        username = self._bot.username if self._ready else None
+        parsed = parse_command(message.text or "", username)
+        if parsed is None or self._on_command is None:
+            log.debug("Ignoring non-command message %s", message.message_id)
+            return
+        command, args = parsed
+        try:
+            reply = await self._run_handler(self._on_command, command, args)
+        except Exception as exc:  # noqa: BLE001
+            log.error("on_command(%s) failed: %s", command, redact(repr(exc), self._secrets))
+            reply = f"/{command} failed; see the Watchkeeper log."
+        if not reply:
+            return
+        await self._reply(message.chat.id, message.message_id, reply, f"/{command}")
+
+    async def _reply(self, chat_id: int, reply_to: int, text: str, what: str) -> None:
+        """Send a command reply; wait out one short flood block instead of dropping it."""
+        for attempt in (1, 2):
+            try:
+                await self._send_chunks(
+                    chat_id, format_text(text), silent=False, rows=[], reply_to=reply_to
+                )
+                return
+            except ChannelError as exc:
+                wait = exc.retry_after
+                if attempt == 2 or wait is None or wait > REPLY_MAX_FLOOD_WAIT:
+                    log.warning("Reply to %s failed: %s", what, exc)
+                    return
+                await asyncio.sleep(wait)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop polling, close HTTP connections, stop and join the loop thread (bounded)."""
+        with self._state:
+            if self._closed:
+                return
+            self._closed = True
+        deadline = time.monotonic() + timeout
+        if self._thread.is_alive():
+            future = asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop)
+            try:
+                future.result(timeout)
+            except Exception as exc:  # noqa: BLE001 - closing must not raise
+                log.warning("Telegram shutdown incomplete: %s", redact(repr(exc), self._secrets))
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(max(0.1, deadline - time.monotonic()))
+        if not self._thread.is_alive():
+            self._loop.close()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def _shutdown(self) -> None:
+        current = asyncio.current_task()
+        tasks = [task for task in asyncio.all_tasks() if task is not current]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=2.0)
+        try:
+            if self._ready:
+                await asyncio.wait_for(self._bot.shutdown(), 2.0)
+        except Exception as exc:  # noqa: BLE001
+            log.debug("Bot.shutdown failed: %s", redact(repr(exc), self._secrets))
+        finally:
+            for request in self._requests:
+                try:
+                    await asyncio.wait_for(request.shutdown(), 1.0)
+                except Exception as exc:  # noqa: BLE001
+                    log.debug("request shutdown failed: %s", redact(repr(exc), self._secrets))
+
+    def __enter__(self) -> TelegramChannel:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,252 @@
+"""CLI: checks, check run|why, alerts (ack, snooze), pause, resume, log, demo.
+
+Commands that act on the running instance go through it when one runs (so its scheduler,
+snapshots and delivery see the change at once) and work directly on the database otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from typing import Any
+
+from engine import runtime_state
+from engine.alerts import store
+from engine.cli_context import CliContext, emit_json
+from engine.timeutil import parse_duration, to_db, utcnow
+
+
+def register(sub: Any) -> None:
+    """Add the check and alert commands to the CLI."""
+    checks = sub.add_parser("checks", help="checks with schedule, cooldown, last run and state")
+    checks.add_argument("--json", action="store_true")
+    checks.set_defaults(handler=cmd_checks)
+
+    check = sub.add_parser("check", help="check run NAME|--all, check why NAME")
+    check_sub = check.add_subparsers(dest="check_command", required=True)
+    run = check_sub.add_parser("run", help="evaluate now and dispatch under the rate limits")
+    run.add_argument("name", nargs="?")
+    run.add_argument("--all", action="store_true")
+    run.add_argument("--json", action="store_true")
+    run.set_defaults(handler=cmd_check_run)
+    why = check_sub.add_parser("why", help="the cooldown decision, in plain words")
+    why.add_argument("name")
+    why.add_argument("--json", action="store_true")
+    why.set_defaults(handler=cmd_check_why)
+
+    alerts = sub.add_parser("alerts", help="list alerts; alerts ack ID; alerts snooze ID DURATION")
+    alerts.add_argument("--json", action="store_true")
+    alerts.add_argument("--all", action="store_true", help="include resolved alerts")
+    alerts.set_defaults(handler=cmd_alerts)
+    alerts_sub = alerts.add_subparsers(dest="alerts_command")
+    ack = alerts_sub.add_parser("ack", help="acknowledge an alert")
+    ack.add_argument("id", type=int)
+    ack.set_defaults(handler=cmd_alerts_ack)
+    snooze = alerts_sub.add_parser("snooze", help="snooze an alert for a duration (1h, 1d)")
+    snooze.add_argument("id", type=int)
+    snooze.add_argument("duration")
+    snooze.set_defaults(handler=cmd_alerts_snooze)
+
+    pause = sub.add_parser("pause", help="pause all alerts for a duration (2h, 1d)")
+    pause.add_argument("duration")
+    pause.set_defaults(handler=cmd_pause)
+    sub.add_parser("resume", help="resume alerts").set_defaults(handler=cmd_resume)
+
+    log = sub.add_parser("log", help="the notification decisions (heartbeat_log)")
+    log.add_argument("--check")
+    log.add_argument("--limit", type=int, default=50)
+    log.add_argument("--json", action="store_true")
+    log.set_defaults(handler=cmd_log)
+
+    sub.add_parser("demo", help="load sample data so the built-in checks have something to find").set_defaults(
+        handler=cmd_demo)
+
+
+def _service(ctx: CliContext) -> Any:
+    from engine.checks.service import build_service
+
+    return build_service(ctx.open_db(), ctx.config, utcnow)
+
+
+def _local(ctx: CliContext, value: str | None) -> str:
+    if not value:
+        return "-"
+    from engine.engine import resolve_timezone
+    from engine.timeutil import from_db
+
+    return from_db(value).astimezone(resolve_timezone(ctx.config.general.timezone)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def cmd_checks(args: argparse.Namespace, ctx: CliContext) -> int:
+    service = _service(ctx)
+    runs = service.last_runs()
+    db = ctx.open_db()
+    rows = []
+    for d in service.definitions.values():
+        live = db.execute_sql("SELECT count(*) FROM alerts WHERE check_name = ? AND state != 'resolved'",
+                              (d.name,)).fetchone()[0]
+        last = runs.get(d.name, {})
+        rows.append({"name": d.name, "kind": d.kind.kind, "enabled": d.enabled, "schedule": d.schedule,
+                     "cooldown": d.cooldown, "severity": d.severity, "last_run": last.get("finished_at"),
+                     "last_outcome": last.get("outcome"), "last_error": last.get("error"), "open_alerts": live,
+                     "description": d.kind.description})
+    if args.json:
+        emit_json(rows)
+        return 0
+    print(f"{'check':<20} {'schedule':<20} {'cooldown':<9} {'last run':<20} {'state':<8} open")
+    for r in rows:
+        state = r["last_outcome"] or ("disabled" if not r["enabled"] else "-")
+        print(f"{r['name']:<20} {r['schedule']:<20} {r['cooldown']:<9} {_local(ctx, r['last_run']):<20} "
+              f"{state:<8} {r['open_alerts']}")
+    return 0
+
+
+def cmd_check_run(args: argparse.Namespace, ctx: CliContext) -> int:
+    if bool(args.name) == bool(args.all):
+        print("watchkeeper: give a check name or --all", file=sys.stderr)
+        return 2
+    names = None if args.all else [args.name]
+    reply = ctx.send("check_run", names=names, timeout=300)
+    if reply is not None:
+        runs = reply["runs"]
+    else:
+        from engine.checks.service import UnknownCheck
+
+        service = _service(ctx)
+        try:
+            results = service.run_all("manual") if args.all else [service.run(args.name, "manual")]
+        except UnknownCheck as exc:
+            print(f"watchkeeper: {exc}", file=sys.stderr)
+            return 2
+        runs = [r.to_dict() for r in results]
+        _deliver_inline(ctx)
+    if args.json:
+        emit_json(runs)
+    else:
+        for r in runs:
+            if r["error"]:
+                print(f"{r['check']}: ERROR {r['error']}")
+            elif r["decision"]:
+                print(f"{r['check']}: {r['findings']} finding(s) -> {r['decision']} ({r['reason']})")
+            else:
+                print(f"{r['check']}: {r['outcome']} ({r['findings']} finding(s))")
+    return 1 if any(r["error"] for r in runs) else 0
+
+
+def _deliver_inline(ctx: CliContext) -> None:
+    """Without a running instance, deliver what was just queued before exiting (when delivery exists)."""
+    try:
+        from engine.delivery.service import deliver_pending_once
+    except ImportError:
+        return
+    deliver_pending_once(ctx.open_db(), ctx.config, ctx.paths)
+
+
+def cmd_check_why(args: argparse.Namespace, ctx: CliContext) -> int:
+    from engine.checks.service import UnknownCheck
+
+    try:
+        explanation = _service(ctx).explain(args.name)
+    except UnknownCheck as exc:
+        print(f"watchkeeper: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        emit_json(explanation.to_dict())
+    else:
+        print(explanation.text())
+    return 0
+
+
+def cmd_alerts(args: argparse.Namespace, ctx: CliContext) -> int:
+    alerts = store.list_alerts(ctx.open_db(), live_only=not args.all)
+    if args.json:
+        emit_json([a.to_dict() for a in alerts])
+        return 0
+    if not alerts:
+        print("No open alerts.")
+    for a in alerts:
+        extra = f" until {_local(ctx, to_db(a.snoozed_until))}" if a.snoozed_until else ""
+        print(f"#{a.id:<5} {a.state:<12}{extra} {a.severity:<8} {a.check_name}: {a.title}")
+    return 0
+
+
+def _alert_action(ctx: CliContext, action: Any) -> int:
+    try:
+        alert = action(ctx.open_db())
+    except store.AlertError as exc:
+        print(f"watchkeeper: {exc}", file=sys.stderr)
+        return 1
+    ctx.send("refresh")
+    print(f"#{alert.id} {alert.check_name}: {alert.title} -> {alert.state}")
+    return 0
+
+
+def cmd_alerts_ack(args: argparse.Namespace, ctx: CliContext) -> int:
+    return _alert_action(ctx, lambda db: store.acknowledge(db, args.id, utcnow()))
+
+
+def _duration(text: str) -> Any:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        print(f"watchkeeper: {exc}", file=sys.stderr)
+        return None
+
+
+def cmd_alerts_snooze(args: argparse.Namespace, ctx: CliContext) -> int:
+    delta = _duration(args.duration)
+    if delta is None:
+        return 2
+    return _alert_action(ctx, lambda db: store.snooze(db, args.id, utcnow() + delta))
+
+
+def set_pause(ctx: CliContext, until: datetime | None) -> None:
+    """Pause or resume through the running instance, else directly."""
+    if ctx.send("pause", until=to_db(until) if until else None) is None:
+        runtime_state.set_paused_until(ctx.open_db(), until)
+
+
+def cmd_pause(args: argparse.Namespace, ctx: CliContext) -> int:
+    delta = _duration(args.duration)
+    if delta is None:
+        return 2
+    until = utcnow() + delta
+    set_pause(ctx, until)
+    print(f"Alerts paused until {_local(ctx, to_db(until))}.")
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace, ctx: CliContext) -> int:
+    set_pause(ctx, None)
+    print("Alerts resumed.")
+    return 0
+
+
+def cmd_log(args: argparse.Namespace, ctx: CliContext) -> int:
+    sql = "SELECT id, check_name, ts, decision, reason, subjects, notification_id FROM heartbeat_log"
+    params: list[Any] = []
+    if args.check:
+        sql += " WHERE check_name = ?"
+        params.append(args.check)
+    sql += " ORDER BY id DESC LIMIT ?"
+    params.append(args.limit)
+    rows = ctx.open_db().execute_sql(sql, params).fetchall()
+    data = [{"id": r[0], "check": r[1], "ts": r[2], "decision": r[3], "reason": r[4], "subjects": r[5],
+             "notification_id": r[6]} for r in rows]
+    if args.json:
+        emit_json(data)
+        return 0
+    for d in data:
+        print(f"{_local(ctx, d['ts'])}  {d['check']:<20} {d['decision']:<10} {d['reason']}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, ctx: CliContext) -> int:
+    from engine.demo import load_demo
+
+    counts = load_demo(ctx.open_db(), utcnow())
+    ctx.send("refresh")
+    print("Demo data loaded: " + ", ".join(f"{v} {k}" for k, v in counts.items())
+          + ". Now run: watchkeeper check run --all")
+    return 0

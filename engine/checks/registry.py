@@ -1,0 +1,172 @@
+"""The registry of check kinds (explicit class references: PyInstaller sees the imports) and
+the effective check definitions built from config ([checks.NAME] and [[user_checks]])."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from engine.checks.base import SEVERITIES, CheckDefinition, CheckKind
+from engine.config import Config, ConfigError
+from engine.schedule_spec import parse_schedule
+from engine.timeutil import parse_duration
+
+COMMON_KEYS = ("enabled", "schedule", "cooldown", "severity")
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
+
+
+def builtin_kinds() -> dict[str, type[CheckKind]]:
+    """The six built-in checks by name."""
+    from engine.checks.disk_space import DiskSpaceCheck
+    from engine.checks.endpoint import EndpointCheck
+    from engine.checks.goal_staleness import GoalStalenessCheck
+    from engine.checks.listening_ports import ListeningPortsCheck
+    from engine.checks.session_crash import SessionCrashCheck
+    from engine.checks.stale_applications import StaleApplicationsCheck
+
+    kinds: list[type[CheckKind]] = [
+        StaleApplicationsCheck, SessionCrashCheck, GoalStalenessCheck,
+        DiskSpaceCheck, EndpointCheck, ListeningPortsCheck,
+    ]
+    return {k.kind: k for k in kinds}
+
+
+def user_kinds() -> dict[str, type[CheckKind]]:
+    """Kinds users configure without code."""
+    from engine.checks.command import CommandCheck
+    from engine.checks.sql import SqlCheck
+
+    return {SqlCheck.kind: SqlCheck, CommandCheck.kind: CommandCheck}
+
+
+def _common(where: str, kind: type[CheckKind], raw: dict[str, Any]) -> dict[str, Any]:
+    enabled = raw.get("enabled", True)
+    schedule = raw.get("schedule", kind.schedule)
+    cooldown = raw.get("cooldown", kind.cooldown)
+    severity = raw.get("severity", kind.severity)
+    if not isinstance(enabled, bool):
+        raise ConfigError(f"{where}.enabled = {enabled!r} is not allowed: expected true or false")
+    try:
+        parse_schedule(schedule)
+    except ValueError as exc:
+        raise ConfigError(f"{where}.schedule = {schedule!r} is not allowed: expected {exc}") from exc
+    try:
+        parse_duration(str(cooldown))
+    except ValueError as exc:
+        raise ConfigError(f"{where}.cooldown = {cooldown!r} is not allowed: expected a duration "
+                          "such as 30m, 6h or 1d") from exc
+    if severity not in SEVERITIES:
+        raise ConfigError(f"{where}.severity = {severity!r} is not allowed: expected one of "
+                          + ", ".join(SEVERITIES))
+    return {"enabled": enabled, "schedule": schedule, "cooldown": str(cooldown), "severity": severity}
+
+
+def _params(where: str, kind: type[CheckKind], raw: dict[str, Any], extra: tuple[str, ...] = ()
+            ) -> tuple[dict[str, Any], list[str]]:
+    warnings = []
+    params = {key: spec.default for key, spec in kind.params.items()}
+    given = {}
+    for key, value in raw.items():
+        if key in COMMON_KEYS or key in extra:
+            continue
+        if key not in kind.params:
+            warnings.append(f"unknown key {where}.{key} (ignored); {kind.kind} takes: "
+                            + ", ".join([*COMMON_KEYS, *kind.params]))
+            continue
+        given[key] = value
+    problems = kind.validate_params(given)
+    if problems:
+        raise ConfigError(f"{where}: " + "; ".join(problems))
+    params.update(given)
+    return params, warnings
+
+
+def build_definitions(config: Config) -> tuple[list[CheckDefinition], list[str]]:
+    """Every configured check (built-in ones always present, maybe disabled) and warnings."""
+    builtins = builtin_kinds()
+    defs: list[CheckDefinition] = []
+    warnings: list[str] = []
+    for name in config.checks:
+        if name not in builtins:
+            warnings.append(f"unknown check [checks.{name}] (ignored); built-in checks: {', '.join(builtins)}")
+    for name, kind in builtins.items():
+        raw = config.checks.get(name, {})
+        where = f"checks.{name}"
+        common = _common(where, kind, raw)
+        params, warns = _params(where, kind, raw)
+        warnings += warns
+        defs.append(CheckDefinition(name=name, kind=kind, params=params, **common))
+    kinds = user_kinds()
+    seen = set(builtins)
+    for i, raw in enumerate(config.user_checks):
+        where = f"user_checks[{i}]"
+        name = raw.get("name")
+        if not isinstance(name, str) or not _NAME_RE.match(name):
+            raise ConfigError(f"{where}.name = {name!r} is not allowed: expected lower-case letters, digits "
+                              "and _ starting with a letter (at most 48)")
+        if name in seen:
+            raise ConfigError(f"{where}.name = {name!r} is not allowed: the name is already used")
+        seen.add(name)
+        kind_name = raw.get("kind")
+        if kind_name not in kinds:
+            raise ConfigError(f"{where}.kind = {kind_name!r} is not allowed: expected one of "
+                              + ", ".join(repr(k) for k in kinds))
+        kind = kinds[kind_name]
+        common = _common(where, kind, raw)
+        params, warns = _params(where, kind, raw, extra=("name", "kind"))
+        warnings += warns
+        missing = [k for k, spec in kind.params.items() if spec.default is None and params.get(k) is None]
+        if missing:
+            raise ConfigError(f"{where} ({name}): missing required key(s): {', '.join(missing)}")
+        defs.append(CheckDefinition(name=name, kind=kind, params=params, **common))
+    return defs, warnings
+
+
+def validate_check_config(config: Config) -> list[str]:
+    """Hook for engine.config: raise ConfigError for bad checks, return warnings."""
+    return build_definitions(config)[1]
+
+
+def checks_template() -> list[str]:
+    """Commented [checks.*] blocks and a [[user_checks]] example for the config template."""
+    lines = ["# Built-in checks. Each takes enabled, schedule, cooldown, severity and its own keys."]
+    for name, kind in builtin_kinds().items():
+        lines.append(f"# {kind.description}")
+        lines.append(f"# [checks.{name}]")
+        lines.append("# enabled = true")
+        lines.append(f'# schedule = "{kind.schedule}"')
+        lines.append(f'# cooldown = "{kind.cooldown}"')
+        lines.append(f'# severity = "{kind.severity}"')
+        for key, spec in kind.params.items():
+            lines.append(f"# {key} = {_toml(spec.default)}    # {spec.doc}")
+        lines.append("")
+    lines += [
+        "# Your own checks, no code needed:",
+        "# [[user_checks]]",
+        '# name = "overdue_invoices"',
+        '# kind = "sql"                      # each row the query returns is a finding',
+        '# database = "C:/Users/me/finance.db"',
+        "# query = \"SELECT id, 'Invoice ' || id || ' overdue' FROM invoices WHERE due < date('now')\"",
+        '# schedule = "every 6h"',
+        '# cooldown = "1d"',
+        "#",
+        "# [[user_checks]]",
+        '# name = "backup_fresh"',
+        '# kind = "command"                  # non-zero exit, or each output line, is a finding',
+        '# command = ["python", "check_backup.py"]',
+        "# timeout_seconds = 30",
+        "",
+    ]
+    return lines
+
+
+def _toml(value: Any) -> str:
+    if value is None:
+        return '""'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return repr(value)

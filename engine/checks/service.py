@@ -1,0 +1,171 @@
+"""Running checks: evaluate with a timeout, record the run, hand findings to the dispatcher.
+
+A check that raises or times out is recorded as an error run (and a discovered event) and shows
+in health; it never stops the scheduler. Runs of one check are serialised (scheduled run and
+"run now" never overlap).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+
+from peewee import SqliteDatabase
+
+from engine import runtime_state
+from engine.alerts.dispatcher import Dispatcher, DispatchResult, Explanation
+from engine.checks.base import CheckContext, CheckDefinition, CheckError, Finding
+from engine.events import record_event
+from engine.store.db import connection
+from engine.timeutil import parse_duration, to_db
+
+log = logging.getLogger(__name__)
+
+
+class UnknownCheck(LookupError):
+    """No check of that name is configured; the message lists the known ones."""
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    check_name: str
+    outcome: str  # ok | firing | error
+    findings: list[Finding]
+    error: str | None
+    dispatch: DispatchResult | None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = self.dispatch
+        return {
+            "check": self.check_name, "outcome": self.outcome, "findings": len(self.findings),
+            "error": self.error,
+            "decision": d.decision.action if d and d.decision else None,
+            "reason": d.decision.reason if d and d.decision else None,
+            "notification_id": d.notification_id if d else None,
+            "resolved": len(d.resolved) if d else 0,
+        }
+
+
+class CheckService:
+    """The configured checks of this instance and how to run and explain them."""
+
+    def __init__(self, db: SqliteDatabase, definitions: list[CheckDefinition], dispatcher: Dispatcher,
+                 now: Callable[[], datetime], tz: tzinfo):
+        self.db = db
+        self.definitions = {d.name: d for d in definitions}
+        self.dispatcher = dispatcher
+        self.now = now
+        self.tz = tz
+        self._locks = {name: threading.Lock() for name in self.definitions}
+        self.last_run_at: datetime | None = None
+
+    @property
+    def enabled(self) -> list[CheckDefinition]:
+        return [d for d in self.definitions.values() if d.enabled]
+
+    def get(self, name: str) -> CheckDefinition:
+        """The definition of ``name``; UnknownCheck naming the known checks."""
+        if name not in self.definitions:
+            raise UnknownCheck(f"no check named {name!r}; checks: {', '.join(self.definitions)}")
+        return self.definitions[name]
+
+    def evaluate(self, definition: CheckDefinition, now: datetime) -> list[Finding]:
+        """Run the check's evaluate() in a worker with its timeout; CheckError on failure."""
+        prefix = f"check.{definition.name}."
+
+        def get_state(key: str) -> str | None:
+            with connection(self.db):
+                return runtime_state.get_value(self.db, prefix + key)
+
+        def set_state(key: str, value: str | None) -> None:
+            with connection(self.db):
+                runtime_state.set_value(self.db, prefix + key, value)
+
+        def work() -> list[Finding]:
+            with connection(self.db):
+                ctx = CheckContext(db=self.db, now=now, params=dict(definition.params), name=definition.name,
+                                   get_state=get_state, set_state=set_state)
+                return list(definition.kind().evaluate(ctx))
+
+        timeout = float(definition.params.get("timeout_seconds", definition.kind.timeout_seconds)) + 5
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"check-{definition.name}")
+        try:
+            return pool.submit(work).result(timeout=timeout)
+        except FutureTimeout as exc:
+            raise CheckError(f"timed out after {timeout:.0f} s") from exc
+        except CheckError:
+            raise
+        except Exception as exc:
+            raise CheckError(f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            pool.shutdown(wait=False)
+
+    def run(self, name: str, trigger: str = "schedule") -> CheckRun:
+        """Evaluate, record and dispatch one check (serialised per check)."""
+        definition = self.get(name)
+        with self._locks[name], connection(self.db):
+            started = self.now()
+            findings: list[Finding] = []
+            error = None
+            try:
+                findings = self.evaluate(definition, started)
+            except CheckError as exc:
+                error = str(exc)
+                log.warning("check %s failed: %s", name, error)
+            finished = self.now()
+            outcome = "error" if error else ("firing" if findings else "ok")
+            self.db.execute_sql(
+                "INSERT INTO check_runs (check_name, started_at, finished_at, outcome, findings, findings_json,"
+                " error, trigger) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (name, to_db(started), to_db(finished), outcome, len(findings),
+                 json.dumps([f.__dict__ for f in findings][:200]), error, trigger),
+            )
+            self.last_run_at = finished
+            if error:
+                record_event(self.db, ts=finished, source=name, kind="check_error", subject=name,
+                             severity="warning", detail={"error": error})
+                return CheckRun(name, outcome, [], error, None)
+            result = self.dispatcher.dispatch(name, findings, parse_duration(definition.cooldown), finished)
+            for alert_id in result.opened:
+                record_event(self.db, ts=finished, source=name, kind="alert_opened", subject=str(alert_id),
+                             severity=definition.severity)
+            return CheckRun(name, outcome, findings, None, result)
+
+    def run_all(self, trigger: str = "manual") -> list[CheckRun]:
+        """Run every enabled check in order."""
+        return [self.run(d.name, trigger) for d in self.enabled]
+
+    def explain(self, name: str) -> Explanation:
+        """The cooldown decision for ``name`` now."""
+        definition = self.get(name)
+        with connection(self.db):
+            return self.dispatcher.explain(name, parse_duration(definition.cooldown), self.now(), self.tz)
+
+    def last_runs(self) -> dict[str, dict[str, Any]]:
+        """The latest run of each check."""
+        with connection(self.db):
+            rows = self.db.execute_sql(
+                "SELECT check_name, finished_at, outcome, findings, error FROM check_runs WHERE id IN"
+                " (SELECT max(id) FROM check_runs GROUP BY check_name)"
+            ).fetchall()
+        return {r[0]: {"finished_at": r[1], "outcome": r[2], "findings": r[3], "error": r[4]} for r in rows}
+
+
+def build_service(db: SqliteDatabase, config: Any, now: Callable[[], datetime]) -> CheckService:
+    """The CheckService for ``config`` (used by the engine and by the CLI without an instance)."""
+    from engine.alerts.policy import QuietHours
+    from engine.checks.registry import build_definitions
+    from engine.engine import resolve_timezone
+
+    tz = resolve_timezone(config.general.timezone)
+    quiet = QuietHours.from_config(config.alerts.quiet_hours_start, config.alerts.quiet_hours_end,
+                                   config.alerts.quiet_hours_weekdays, tz)
+    definitions, _ = build_definitions(config)
+    return CheckService(db, definitions, Dispatcher(db, quiet=quiet), now, tz)

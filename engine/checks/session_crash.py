@@ -1,0 +1,59 @@
+"""session_crash: an active work session with no activity for N+ minutes of awake time.
+
+Time the machine was asleep or Watchkeeper was down (heartbeat gaps) does not count as
+inactivity: a laptop closed for three hours mid-session is not a crashed session.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from engine.checks.base import CheckContext, CheckKind, Finding, Param
+from engine.checks.stale_applications import _positive
+from engine.modules.heartbeat import Gap, gaps_between
+from engine.timeutil import format_duration, from_db
+
+
+def awake_inactivity(last_activity: datetime, now: datetime, gaps: list[Gap]) -> timedelta:
+    """``now - last_activity`` minus the parts covered by gaps (merged, clipped)."""
+    total = now - last_activity
+    covered = timedelta()
+    cursor = last_activity
+    for gap in sorted(gaps, key=lambda g: g.start):
+        start, end = max(gap.start, cursor), min(gap.end, now)
+        if end > start:
+            covered += end - start
+            cursor = end
+    return total - covered
+
+
+class SessionCrashCheck(CheckKind):
+    kind = "session_crash"
+    description = "Active work sessions with no activity for 30+ minutes (sleep excluded)."
+    schedule = "every 5m"
+    cooldown = "1h"
+    severity = "warning"
+    params = {"minutes": Param(30, "Minutes without activity before a session counts as stalled.", _positive)}
+
+    def evaluate(self, ctx: CheckContext) -> list[Finding]:
+        limit = timedelta(minutes=ctx.params["minutes"])
+        rows = ctx.db.execute_sql(
+            "SELECT id, name, last_activity_at, interrupted_reason FROM work_sessions"
+            " WHERE status = 'active' AND ended_at IS NULL"
+        ).fetchall()
+        findings = []
+        for session_id, name, last_at, interrupted in rows:
+            last = from_db(last_at)
+            if ctx.now - last < limit:
+                continue
+            idle = awake_inactivity(last, ctx.now, gaps_between(ctx.db, last, ctx.now))
+            if idle < limit:
+                continue
+            why = f"; it stopped mid-turn ({interrupted})" if interrupted else ""
+            findings.append(Finding(
+                subject=f"session:{session_id}",
+                severity=self.severity,
+                title=f"Session '{name}' shows no activity for {format_duration(idle)}",
+                detail=f"last activity {last_at[:19].replace('T', ' ')} UTC{why}",
+            ))
+        return findings

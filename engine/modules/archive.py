@@ -1,0 +1,22 @@
+"""Nightly conversation-archive job: archive every Claude Code / Codex transcript."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from engine.archive import service
+
+log = logging.getLogger(__name__)
+
+
+def archive_job(db: Any, config: Any) -> None:
+    """Run the archive with settings from ``config.archive`` (defaults when missing)."""
+    cfg = getattr(config, "archive", None)
+    extra = list(getattr(cfg, "extra_roots", []) or [])
+    max_line = int(getattr(cfg, "max_line_bytes", service.DEFAULT_MAX_LINE_BYTES)
+                   or service.DEFAULT_MAX_LINE_BYTES)
+    res = service.run_archive(db, None, extra_roots=extra, max_line_bytes=max_line,
+                              trigger="nightly")
+    log.info("archive run %s: %s files parsed, %s unchanged, %s failed, %s new sessions",
+             res.run_id, res.files_parsed, res.files_skipped, res.files_failed, res.sessions_new)

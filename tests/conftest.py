@@ -1,0 +1,32 @@
+"""Test-wide setup: no display for pystray unless a test asks, and an isolated WATCHKEEPER_HOME."""
+
+from __future__ import annotations
+
+import os
+
+# Must happen before anything imports pystray (stack-notes 1.3).
+os.environ.setdefault("PYSTRAY_BACKEND", "dummy")
+
+import pytest  # noqa: E402
+
+from engine.paths import Paths, resolve_paths  # noqa: E402
+
+
+@pytest.fixture
+def wk_home(tmp_path, monkeypatch) -> Paths:
+    """A private WATCHKEEPER_HOME for the test (and for the processes it starts)."""
+    home = tmp_path / "wk"
+    monkeypatch.setenv("WATCHKEEPER_HOME", str(home))
+    for var in ("WATCHKEEPER_TELEGRAM_TOKEN", "WATCHKEEPER_TELEGRAM_CHAT_ID", "WATCHKEEPER_TELEGRAM_API_URL"):
+        monkeypatch.delenv(var, raising=False)
+    return resolve_paths().ensure()
+
+
+@pytest.fixture
+def db(tmp_path):
+    """A migrated real SQLite database file."""
+    from engine.store.db import open_database
+
+    database = open_database(tmp_path / "test.db")
+    yield database
+    database.close()

@@ -1,0 +1,223 @@
+"""Toast channel: text fitting, the Linux availability decision, non-blocking calls."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from engine.channels.base import ChannelError, OutgoingMessage
+from engine.channels.toast import (
+    BODY_MAX,
+    DBUS_SEND_PROBE,
+    ELLIPSIS,
+    GDBUS_PROBE,
+    TITLE_MAX,
+    ToastChannel,
+    decide_availability,
+    fit_toast,
+    interpret_probe,
+    probe_notification_service,
+)
+
+SERVICE_UNKNOWN = (
+    "Error: GDBus.Error:org.freedesktop.DBus.Error.ServiceUnknown: "
+    "The name org.freedesktop.Notifications was not provided by any .service files"
+)
+
+
+def units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+# ---------------------------------------------------------------- fit_toast
+
+
+def test_fit_toast_keeps_short_text() -> None:
+    assert fit_toast("Disk full", "C: 98%") == ("Disk full", "C: 98%")
+
+
+def test_fit_toast_truncates_with_ellipsis() -> None:
+    title, body = fit_toast("T" * 200, "B" * 1000)
+    assert units(title) == TITLE_MAX <= 64 and title.endswith(ELLIPSIS)
+    assert units(body) == BODY_MAX <= 256 and body.endswith(ELLIPSIS)
+
+
+def test_fit_toast_exact_limits_untouched() -> None:
+    title, body = fit_toast("T" * TITLE_MAX, "B" * BODY_MAX)
+    assert title == "T" * TITLE_MAX and body == "B" * BODY_MAX
+
+
+def test_fit_toast_counts_utf16_units_and_keeps_surrogate_pairs_whole() -> None:
+    title, body = fit_toast("🔥" * 40, "🔥" * 200)
+    assert units(title) <= TITLE_MAX and units(body) <= BODY_MAX
+    assert set(title[:-1]) == {"🔥"} and set(body[:-1]) == {"🔥"}
+
+
+def test_fit_toast_single_line_title_and_no_nul() -> None:
+    title, body = fit_toast("a\nb\tc", "x\x00y")
+    assert title == "a b c"
+    assert body == "xy"
+
+
+# ---------------------------------------------------------------- decision logic
+
+
+def test_interpret_probe() -> None:
+    assert interpret_probe(0, "('dunst', 'knopwob', '1.9.0', '1.2')") is True
+    assert interpret_probe(1, SERVICE_UNKNOWN) is False
+    assert interpret_probe(None, "") is None
+
+
+@pytest.mark.parametrize(
+    ("platform", "flatpak", "verdicts", "expected"),
+    [
+        ("win32", False, [], True),
+        ("darwin", False, [(False, "x")], True),
+        ("linux", True, [(False, "x")], True),
+        ("linux", False, [(True, "ok")], True),
+        ("linux", False, [(False, SERVICE_UNKNOWN)], False),
+        ("linux", False, [(None, "gdbus missing"), (False, "no")], False),
+        ("linux", False, [(None, "gdbus missing"), (None, "dbus-send missing")], True),
+    ],
+)
+def test_decide_availability(
+    platform: str, flatpak: bool, verdicts: list[tuple[bool | None, str]], expected: bool
+) -> None:
+    ok, reason = decide_availability(platform, flatpak, verdicts)
+    assert ok is expected
+    assert reason
+
+
+class FakeRunner:
+    """Scripted runner: argv[0] -> (returncode, output), or FileNotFoundError if absent."""
+
+    def __init__(self, results: dict[str, tuple[int, str]]) -> None:
+        self.results = results
+        self.calls: list[tuple[str, ...]] = []
+
+    def __call__(self, argv: Sequence[str], timeout: float) -> tuple[int, str]:
+        self.calls.append(tuple(argv))
+        if argv[0] not in self.results:
+            raise FileNotFoundError(argv[0])
+        return self.results[argv[0]]
+
+
+def test_probe_uses_gdbus_first() -> None:
+    runner = FakeRunner({"gdbus": (0, "('x',)"), "dbus-send": (1, "")})
+    assert probe_notification_service(runner) == [(True, "('x',)")]
+    assert runner.calls == [GDBUS_PROBE]
+
+
+def test_probe_falls_back_to_dbus_send() -> None:
+    runner = FakeRunner({"dbus-send": (1, "Error org.freedesktop.DBus.Error.ServiceUnknown")})
+    verdicts = probe_notification_service(runner)
+    assert [v for v, _ in verdicts] == [None, False]
+    assert runner.calls == [GDBUS_PROBE, DBUS_SEND_PROBE]
+
+
+# ---------------------------------------------------------------- ToastChannel
+
+
+class RecordingNotifier:
+    def __init__(self, exc: BaseException | None = None, block: threading.Event | None = None):
+        self.calls: list[dict[str, Any]] = []
+        self.exc = exc
+        self.block = block
+
+    def __call__(self, **kwargs: Any) -> None:
+        self.calls.append(kwargs)
+        if self.block is not None:
+            self.block.wait(10)
+        if self.exc is not None:
+            raise self.exc
+
+
+def msg(title: str = "Disk full", body: str = "C: is 98% full") -> OutgoingMessage:
+    return OutgoingMessage(title=title, body=body, severity="warning")
+
+
+def test_notify_calls_plyer_with_fitted_text_and_app_identity() -> None:
+    notifier = RecordingNotifier()
+    channel = ToastChannel("C:/wk/watchkeeper.ico", notifier=notifier, platform="win32")
+    delivery = channel.notify(msg(title="X" * 100))
+    assert delivery.channel_message_id is None
+    (call,) = notifier.calls
+    assert call["app_name"] == "Watchkeeper"
+    assert call["app_icon"] == "C:/wk/watchkeeper.ico"
+    assert units(call["title"]) == TITLE_MAX
+    assert call["message"] == "C: is 98% full"
+
+
+def test_linux_without_notification_service_is_transient_error() -> None:
+    notifier = RecordingNotifier()
+    runner = FakeRunner({"gdbus": (1, SERVICE_UNKNOWN)})
+    channel = ToastChannel(notifier=notifier, runner=runner, platform="linux", in_flatpak=False)
+    with pytest.raises(ChannelError) as info:
+        channel.notify(msg())
+    assert info.value.permanent is False
+    assert info.value.kind == "NoNotificationService"
+    assert notifier.calls == []
+
+
+def test_linux_positive_probe_is_cached() -> None:
+    now = [100.0]
+    runner = FakeRunner({"gdbus": (0, "('dunst',)")})
+    channel = ToastChannel(
+        notifier=RecordingNotifier(), runner=runner, platform="linux", in_flatpak=False,
+        probe_ttl=30.0, clock=lambda: now[0],
+    )
+    channel.notify(msg())
+    channel.notify(msg())
+    assert len(runner.calls) == 1
+    now[0] += 31
+    channel.notify(msg())
+    assert len(runner.calls) == 2
+
+
+def test_non_linux_never_probes() -> None:
+    runner = FakeRunner({})
+    ToastChannel(notifier=RecordingNotifier(), runner=runner, platform="win32").notify(msg())
+    assert runner.calls == []
+
+
+def test_slow_backend_returns_quickly_and_refuses_to_pile_up() -> None:
+    release = threading.Event()
+    notifier = RecordingNotifier(block=release)
+    channel = ToastChannel(notifier=notifier, platform="win32", wait_timeout=0.2)
+    try:
+        with pytest.raises(ChannelError) as first:
+            channel.notify(msg())
+        assert first.value.kind == "Timeout" and first.value.permanent is False
+        with pytest.raises(ChannelError) as second:
+            channel.notify(msg())
+        assert second.value.kind == "Busy"
+        assert len(notifier.calls) == 1
+    finally:
+        release.set()
+
+
+def test_missing_backend_is_permanent_and_other_failures_transient() -> None:
+    missing = ToastChannel(
+        notifier=RecordingNotifier(NotImplementedError("No usable implementation found!")),
+        platform="win32",
+    )
+    with pytest.raises(ChannelError) as info:
+        missing.notify(msg())
+    assert info.value.permanent is True
+
+    broken = ToastChannel(notifier=RecordingNotifier(OSError("Shell_NotifyIconW failed")),
+                          platform="win32")
+    with pytest.raises(ChannelError) as info2:
+        broken.notify(msg())
+    assert info2.value.permanent is False
+    assert "Shell_NotifyIconW" in str(info2.value)
+
+
+def test_closed_channel_refuses() -> None:
+    channel = ToastChannel(notifier=RecordingNotifier(), platform="win32")
+    channel.close()
+    with pytest.raises(ChannelError):
+        channel.notify(msg())

@@ -1,0 +1,1 @@
+"""Test doubles that speak real protocols (fake Telegram Bot API server, ...)."""
