@@ -94,6 +94,9 @@ class Engine:
         self.control: ControlServer | None = None
         self.checks: CheckService | None = None
         self.stopped = threading.Event()
+        self.stop_requested = threading.Event()
+        self.stop_reason = "exit"
+        self._stop_callbacks: list[Callable[[], None]] = []
         self._subscribers: list[Callable[[Snapshot], None]] = []
         self._started = False
         self._stop_lock = threading.Lock()
@@ -160,6 +163,21 @@ class Engine:
             self.db.close()
         self.lock.release()
         self.stopped.set()
+
+    def request_stop(self, reason: str) -> None:
+        """Ask the owner of the main thread to stop the engine (safe from signal handlers)."""
+        if not self.stop_requested.is_set():
+            self.stop_reason = reason
+            self.stop_requested.set()
+            for callback in list(self._stop_callbacks):
+                try:
+                    callback()
+                except Exception:
+                    log.exception("stop callback failed")
+
+    def on_stop_request(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` when a stop is requested (the tray ends its loop with it)."""
+        self._stop_callbacks.append(callback)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the engine stopped (no polling: an Event)."""
@@ -305,7 +323,7 @@ class Engine:
         """Commands the CLI sends to the running instance."""
 
         def stop(req: dict[str, Any]) -> dict[str, Any]:
-            threading.Thread(target=self.stop, args=("watchkeeper stop",), daemon=True).start()
+            self.request_stop("watchkeeper stop")
             return {"pid": os.getpid()}
 
         def run(req: dict[str, Any]) -> dict[str, Any]:

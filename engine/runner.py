@@ -28,18 +28,18 @@ def run_instance(paths: Paths, config: Config, *, headless: bool, kill_orphans: 
     setup_logging(paths.log_file, config.general.log_level, secrets=[config.telegram.token])
     _handle_orphans(paths, kill_orphans)
     engine = Engine(paths, config)
+    _install_signal_handlers(engine)
     try:
         engine.start()
     except AlreadyRunning as exc:
         print(f"watchkeeper: {exc}", file=sys.stderr)
         return 3
     atexit.register(engine.stop, "atexit")
-    _install_signal_handlers(engine)
     try:
         tray_runner = None if headless else _tray_runner()
         if tray_runner is None:
             log.info("running headless%s", "" if headless else ": no display or tray host available")
-            engine.wait()
+            engine.stop_requested.wait()
         else:
             tray_runner(engine)
     except BaseException:
@@ -47,7 +47,7 @@ def run_instance(paths: Paths, config: Config, *, headless: bool, kill_orphans: 
         engine.stop("fatal error")
         logging.shutdown()
         os._exit(1)
-    engine.stop("exit")
+    engine.stop(engine.stop_reason)
     return 0
 
 
@@ -76,7 +76,7 @@ def _handle_orphans(paths: Paths, kill: bool) -> None:
 def _install_signal_handlers(engine: Engine) -> None:
     def on_signal(signum: int, frame: object) -> None:
         log.info("received signal %d", signum)
-        engine.stop(f"signal {signal.Signals(signum).name}")
+        engine.request_stop(f"signal {signal.Signals(signum).name}")
 
     for name in ("SIGTERM", "SIGINT", "SIGHUP", "SIGBREAK"):
         sig = getattr(signal, name, None)
@@ -85,7 +85,7 @@ def _install_signal_handlers(engine: Engine) -> None:
                 signal.signal(sig, on_signal)
             except (ValueError, OSError):  # not the main thread, or not supported here
                 pass
-    platform.install_console_handler(lambda: engine.stop("console close"))
+    platform.install_console_handler(lambda: engine.request_stop("console close"))
 
 
 def stop_instance(ctx: CliContext, timeout: float = 30.0) -> int:
@@ -99,13 +99,7 @@ def stop_instance(ctx: CliContext, timeout: float = 30.0) -> int:
     except ControlError as exc:
         print(f"watchkeeper: could not ask PID {info.pid} to stop: {exc}", file=sys.stderr)
         return 1
-    import psutil
-
-    try:
-        psutil.Process(info.pid).wait(timeout)
-    except psutil.NoSuchProcess:
-        pass
-    except psutil.TimeoutExpired:
+    if not _wait_exit(info.pid, timeout):
         print(f"watchkeeper: PID {info.pid} did not stop within {timeout:.0f} s", file=sys.stderr)
         return 1
     if running_instance(ctx.paths) is not None:
@@ -113,3 +107,25 @@ def stop_instance(ctx: CliContext, timeout: float = 30.0) -> int:
         return 1
     print(f"stopped (PID {info.pid})")
     return 0
+
+
+def _wait_exit(pid: int, timeout: float) -> bool:
+    """Wait for ``pid`` to exit (a zombie awaiting its parent counts as exited)."""
+    import time
+
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    try:
+        proc = psutil.Process(pid)
+        while True:
+            try:
+                proc.wait(0.1)
+                return True
+            except psutil.TimeoutExpired:
+                if proc.status() == psutil.STATUS_ZOMBIE:
+                    return True
+                if time.monotonic() > deadline:
+                    return False
+    except psutil.NoSuchProcess:
+        return True

@@ -15,7 +15,13 @@ from typing import Any
 import orjson
 
 from engine.archive.model import (
-    ANSWER, API_ERROR, PROMPT, TOOL_RESULT, TOOL_USE, Batch, FileContext,
+    ANSWER,
+    API_ERROR,
+    PROMPT,
+    TOOL_RESULT,
+    TOOL_USE,
+    Batch,
+    FileContext,
 )
 from engine.archive.reader import safe_text
 
@@ -199,7 +205,8 @@ def _assistant(
                             t["file_path"] = safe_text(inp[fk])
                             break
     if mid:
-        usage = msg.get("usage") if isinstance(msg.get("usage"), dict) else {}
+        raw_usage = msg.get("usage")
+        usage: dict[str, Any] = raw_usage if isinstance(raw_usage, dict) else {}
         stop = msg.get("stop_reason") if isinstance(msg.get("stop_reason"), str) else None
         batch.add_message(
             (sid, agent_id, mid),

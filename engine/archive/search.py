@@ -33,4 +33,4 @@ def search(db: SqliteDatabase, query: str, limit: int = 20) -> list[dict[str, An
         " FROM archive_fts JOIN archive_entries e ON e.rowid = archive_fts.rowid"
         " LEFT JOIN conversation_archive_sessions s ON s.session_id = e.session_id"
         " WHERE archive_fts MATCH ? ORDER BY rank LIMIT ?", (q, limit)).fetchall()
-    return [dict(zip(("session_id", "title", "kind", "ts", "snippet"), r)) for r in rows]
+    return [dict(zip(("session_id", "title", "kind", "ts", "snippet"), r, strict=True)) for r in rows]

@@ -23,11 +23,24 @@ from peewee import SqliteDatabase
 
 from engine.archive import claude, codex, store, summary
 from engine.archive.discover import (
-    CODEX_ROLLOUT, SUBAGENT, UNKNOWN, WORKFLOW_SIDE, Found, Root, default_roots, discover,
+    CODEX_ROLLOUT,
+    SUBAGENT,
+    UNKNOWN,
+    WORKFLOW_SIDE,
+    Found,
+    Root,
+    default_roots,
+    discover,
 )
 from engine.archive.model import Batch, FileContext, SessionView, ToolCallView
 from engine.archive.reader import (
-    DEFAULT_MAX_LINE_BYTES, Block, Oversize, Tail, decode_line, fingerprint, iter_blocks,
+    DEFAULT_MAX_LINE_BYTES,
+    Block,
+    Oversize,
+    Tail,
+    decode_line,
+    fingerprint,
+    iter_blocks,
     line_sha256,
 )
 from engine.archive.search import search as _search
@@ -90,7 +103,7 @@ _FILE_COLS = (
 
 def _known_files(db: SqliteDatabase) -> list[dict[str, Any]]:
     rows = db.execute_sql(f"SELECT {', '.join(_FILE_COLS)} FROM archive_files").fetchall()
-    return [dict(zip(_FILE_COLS, r)) for r in rows]
+    return [dict(zip(_FILE_COLS, r, strict=True)) for r in rows]
 
 
 def build_roots(
@@ -395,25 +408,24 @@ def _parse_range(
                 break
             offset = item.start + item.length
             res.bytes_read += item.length
-        elif isinstance(item, Tail):
-            if idle:
-                try:
-                    loads(item.data)
-                    complete = True
-                except decode_error:
-                    complete = False
-                line_no += 1
-                if complete:
-                    handle(item.data, item.start, line_no)
-                    chunks.append((gen, item.start, item.start + len(item.data), item.data))
-                    offset = item.start + len(item.data)
-                    res.bytes_read += len(item.data)
-                else:
-                    batch.bad_lines.append((item.start, line_no, len(item.data), "partial_tail",
-                                            "last line has no newline and does not parse", 0,
-                                            line_sha256(item.data)))
-                    res.bad_lines += 1
-                    line_no -= 1  # not consumed: retried next run
+        elif isinstance(item, Tail) and idle:
+            try:
+                loads(item.data)
+                complete = True
+            except decode_error:
+                complete = False
+            line_no += 1
+            if complete:
+                handle(item.data, item.start, line_no)
+                chunks.append((gen, item.start, item.start + len(item.data), item.data))
+                offset = item.start + len(item.data)
+                res.bytes_read += len(item.data)
+            else:
+                batch.bad_lines.append((item.start, line_no, len(item.data), "partial_tail",
+                                        "last line has no newline and does not parse", 0,
+                                        line_sha256(item.data)))
+                res.bad_lines += 1
+                line_no -= 1  # not consumed: retried next run
         if pending >= FLUSH_BYTES:
             flush(False)
     flush(True)
@@ -436,7 +448,7 @@ _SESSION_COLS = (
 
 
 def _session_dict(row: Sequence[Any]) -> dict[str, Any]:
-    d = dict(zip(_SESSION_COLS, row))
+    d = dict(zip(_SESSION_COLS, row, strict=True))
     d["summary_json"] = orjson.loads(d["summary_json"]) if d.get("summary_json") else None
     d["output_tokens_is_lower_bound"] = not bool(d.pop("output_tokens_final", 1))
     return d
@@ -478,7 +490,7 @@ def show_session(db: SqliteDatabase, session_id: str) -> SessionView | None:
     ]
     subs = [
         dict(zip(("agent_id", "agent_type", "description", "tool_use_id", "is_warmup",
-                  "file_path"), r))
+                  "file_path"), r, strict=True))
         for r in db.execute_sql(
             "SELECT s.agent_id, s.agent_type, s.description, s.tool_use_id, s.is_warmup, f.path"
             " FROM archive_subagents s LEFT JOIN archive_files f ON f.id = s.file_id"

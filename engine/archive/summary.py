@@ -90,7 +90,7 @@ def build_summary(db: SqliteDatabase, session_id: str) -> dict[str, Any]:
         "duration_s": duration,
         "recap": trim(away[0], ANSWER_CHARS) if away else None,
         "counts": dict(zip(("human_prompts", "api_responses", "tool_calls", "tool_errors",
-                            "subagents"), s[3:8])) if s else {},
+                            "subagents"), s[3:8], strict=True)) if s else {},
         "tokens": {"input": s[8], "output": s[9], "output_is_lower_bound": not s[12],
                    "cache_read": s[10], "cache_creation": s[11]} if s else {},
         "cwd": s[13] if s else None,

@@ -122,7 +122,9 @@ class Heartbeat:
             gap = None
             if prev is not None:
                 last = from_db(prev[2] or prev[1])
-                if (now - last).total_seconds() > 2 * self.interval:
+                down = (now - last).total_seconds()
+                # A crash is downtime however short; a clean restart only when it took a while.
+                if down > 2 * self.interval or (not prev[3] and down > 0):
                     gap = Gap(start=last, end=now, kind="down")
                     record_gap(self.db, gap, now)
                 if not prev[3]:

@@ -10,7 +10,7 @@ can say why.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from peewee import SqliteDatabase
@@ -72,14 +72,15 @@ def watch_sessions(
             if row is None or row[5] == "no_messages":
                 continue
             source, title, cwd, first_ts, reason, _ = row
-            last = to_db(datetime.fromtimestamp(mtime_ns / 1e9, tz=timezone.utc))
+            last = to_db(datetime.fromtimestamp(mtime_ns / 1e9, tz=UTC))
             name = (title or f"{source} session {sid[:8]}")[:200]
             db.execute_sql(
                 "INSERT INTO work_sessions (name, source, external_id, cwd, started_at,"
                 " last_activity_at, status, interrupted_reason) VALUES (?,?,?,?,?,?,'active',?)"
                 " ON CONFLICT(external_id) DO UPDATE SET name = excluded.name,"
-                " cwd = coalesce(excluded.cwd, cwd), last_activity_at = excluded.last_activity_at,"
-                " status = 'active', ended_at = NULL, interrupted_reason = excluded.interrupted_reason",
+                " cwd = coalesce(excluded.cwd, cwd),"
+                " last_activity_at = excluded.last_activity_at, status = 'active',"
+                " ended_at = NULL, interrupted_reason = excluded.interrupted_reason",
                 (name, source, sid, cwd, first_ts or last, last, reason))
             result["active"].append(sid)
         stale = db.execute_sql(

@@ -57,7 +57,12 @@ def test_channel_error_redacts_token_shape_without_configured_secret() -> None:
 def test_channel_error_pickles() -> None:
     err = ChannelError("x", permanent=False, retry_after=3.0, kind="RetryAfter")
     copy = pickle.loads(pickle.dumps(err))
-    assert (str(copy), copy.permanent, copy.retry_after, copy.kind) == ("x", False, 3.0, "RetryAfter")
+    assert (str(copy), copy.permanent, copy.retry_after, copy.kind) == (
+        "x",
+        False,
+        3.0,
+        "RetryAfter",
+    )
 
 
 def test_outgoing_message_defaults_and_validation() -> None:

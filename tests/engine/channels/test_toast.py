@@ -166,8 +166,12 @@ def test_linux_positive_probe_is_cached() -> None:
     now = [100.0]
     runner = FakeRunner({"gdbus": (0, "('dunst',)")})
     channel = ToastChannel(
-        notifier=RecordingNotifier(), runner=runner, platform="linux", in_flatpak=False,
-        probe_ttl=30.0, clock=lambda: now[0],
+        notifier=RecordingNotifier(),
+        runner=runner,
+        platform="linux",
+        in_flatpak=False,
+        probe_ttl=30.0,
+        clock=lambda: now[0],
     )
     channel.notify(msg())
     channel.notify(msg())
@@ -208,8 +212,9 @@ def test_missing_backend_is_permanent_and_other_failures_transient() -> None:
         missing.notify(msg())
     assert info.value.permanent is True
 
-    broken = ToastChannel(notifier=RecordingNotifier(OSError("Shell_NotifyIconW failed")),
-                          platform="win32")
+    broken = ToastChannel(
+        notifier=RecordingNotifier(OSError("Shell_NotifyIconW failed")), platform="win32"
+    )
     with pytest.raises(ChannelError) as info2:
         broken.notify(msg())
     assert info2.value.permanent is False

@@ -1,0 +1,260 @@
+"""Benchmark the conversation archive on a generated corpus shaped like real transcripts.
+
+Usage:  .venv/bin/python bench/archive.py [--dir /tmp/wk-archive-bench] [--mb 520] [--small 3000]
+
+Generates (once; reused if present) under --dir:
+  big/    Claude-Code-shaped JSONL files, >= --mb MB, file sizes drawn from the measured real
+          profile (ccusage generate-large-fixture.nu: p50 105 KB, p90 654 KB, p95 1.5 MB,
+          p99 5.4 MB, max 87 MB; one max-size file is always included);
+  small/  --small files (2-20 KB) for the no-change rerun check.
+Then prints, each phase in its own process so peak RSS is the phase's own:
+  bare json.loads-per-line pass, cold ingest (MB/s), ingest/bare ratio, no-change reruns of both
+  corpora, and peak RSS of the ingest. Targets: ratio <= 1.0, small rerun < 1 s, RSS < 150 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+QUANTILES = [(0.0, 2_000), (0.5, 105_000), (0.9, 654_000), (0.95, 1_500_000),
+             (0.99, 5_400_000), (1.0, 87_000_000)]
+SID = "SESSIONID-0000-0000-0000-000000000000"
+PFX = "PFXPFXPF"
+WORDS = ("the of and to in is that for it as with was on be by this are or file code test "
+         "function return value error import class def self data line parser session tool "
+         "résumé café naïve 日本語 emoji 🎉 \"quoted\" back\\slash tab\t").split(" ")
+
+
+def sample_size(rng: random.Random) -> int:
+    """A file size from the measured quantiles (log-linear between them)."""
+    import math
+
+    u = rng.random()
+    qs = [q for q, _ in QUANTILES]
+    i = max(1, bisect.bisect_left(qs, u))
+    (q0, s0), (q1, s1) = QUANTILES[i - 1], QUANTILES[i]
+    t = (u - q0) / (q1 - q0) if q1 > q0 else 0
+    return int(math.exp(math.log(s0) + t * (math.log(s1) - math.log(s0))))
+
+
+def _text(rng: random.Random, n: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(n))
+
+
+def _env(i: int, parent: str, ts: str) -> dict:
+    return {"parentUuid": parent, "isSidechain": False, "userType": "external",
+            "cwd": "/home/user/project", "sessionId": SID, "version": "2.1.114",
+            "gitBranch": "main", "uuid": f"{PFX}-u{i}", "timestamp": ts}
+
+
+def build_template(rng: random.Random, turns: int = 12) -> bytes:
+    """~150-250 KB of lines for one session stretch, with placeholders for ids."""
+    out: list[str] = []
+    i = 0
+    parent = None
+    for t in range(turns):
+        ts = f"2026-04-18T13:{t % 60:02d}:{rng.randrange(60):02d}.{rng.randrange(1000):03d}Z"
+        out.append(json.dumps({"type": "file-history-snapshot", "messageId": f"{PFX}-s{t}",
+                               "snapshot": {"trackedFileBackups": {
+                                   f"/src/f{k}.py": {"backupFileName": f"h{k}", "version": k}
+                                   for k in range(rng.randrange(2, 30))}, "timestamp": ts},
+                               "isSnapshotUpdate": False}, separators=(",", ":")))
+        rec = _env(i, parent, ts) | {"type": "user", "promptId": f"{PFX}-p{t}",
+                                     "message": {"role": "user",
+                                                 "content": _text(rng, rng.randrange(5, 80))}}
+        out.append(json.dumps(rec, separators=(",", ":"), ensure_ascii=False))
+        parent, i = f"{PFX}-u{i}", i + 1
+        for call in range(rng.randrange(1, 6)):
+            mid = f"msg_{PFX}{t}x{call}"
+            usage = {"input_tokens": rng.randrange(1, 50), "output_tokens": 4,
+                     "cache_read_input_tokens": rng.randrange(10_000, 90_000),
+                     "cache_creation_input_tokens": rng.randrange(0, 5000)}
+            blocks = [{"type": "thinking", "thinking": _text(rng, rng.randrange(10, 120)),
+                       "signature": "sig" * 40},
+                      {"type": "text", "text": _text(rng, rng.randrange(5, 60))}]
+            tid = f"toolu_{PFX}{t}x{call}"
+            blocks.append({"type": "tool_use", "id": tid, "name": rng.choice(
+                ["Bash", "Read", "Edit", "Write", "Grep"]), "input": {
+                "file_path": f"/home/user/project/src/m{rng.randrange(40)}.py",
+                "command": _text(rng, 8)}})
+            for b, block in enumerate(blocks):
+                last = b == len(blocks) - 1
+                rec = _env(i, parent, ts) | {"type": "assistant", "requestId": f"req_{mid}",
+                                             "message": {"id": mid, "type": "message",
+                                                         "role": "assistant",
+                                                         "model": "claude-opus-4-7",
+                                                         "content": [block],
+                                                         "stop_reason": "tool_use" if last
+                                                         else None,
+                                                         "usage": usage | ({"output_tokens": 300}
+                                                                           if last else {})}}
+                out.append(json.dumps(rec, separators=(",", ":"), ensure_ascii=False))
+                parent, i = f"{PFX}-u{i}", i + 1
+            out.append(json.dumps(_env(i, parent, ts) | {
+                "type": "progress", "data": {"type": "hook_progress", "hookEvent": "PostToolUse"},
+                "toolUseID": tid, "parentToolUseID": tid}, separators=(",", ":")))
+            i += 1
+            body = "\n".join(f"{n:5d}  " + _text(rng, rng.randrange(3, 14))
+                             for n in range(rng.randrange(5, 400)))
+            rec = _env(i, parent, ts) | {"type": "user", "message": {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": tid, "content": body,
+                 "is_error": rng.random() < 0.05}]},
+                "toolUseResult": {"stdout": body[:2000], "stderr": "", "interrupted": False}}
+            out.append(json.dumps(rec, separators=(",", ":"), ensure_ascii=False))
+            parent, i = f"{PFX}-u{i}", i + 1
+        mid = f"msg_{PFX}{t}final"
+        rec = _env(i, parent, ts) | {"type": "assistant", "requestId": f"req_{mid}", "message": {
+            "id": mid, "type": "message", "role": "assistant", "model": "claude-opus-4-7",
+            "content": [{"type": "text", "text": _text(rng, rng.randrange(20, 200))}],
+            "stop_reason": "end_turn", "usage": {"input_tokens": 5, "output_tokens": 420}}}
+        out.append(json.dumps(rec, separators=(",", ":"), ensure_ascii=False))
+        parent, i = f"{PFX}-u{i}", i + 1
+    return ("\n".join(out) + "\n").encode("utf-8")
+
+
+def write_file(path: Path, size: int, templates: list[bytes], rng: random.Random) -> int:
+    """Write a session of about ``size`` bytes from templates with unique ids."""
+    sid = str(uuid.UUID(int=rng.getrandbits(128)))
+    written = 0
+    with open(path, "wb") as fh:
+        while written < size:
+            block = rng.choice(templates).replace(SID.encode(), sid.encode()).replace(
+                PFX.encode(), f"{rng.getrandbits(32):08x}".encode())
+            if written + len(block) > size and written:
+                cut = block.rfind(b"\n", 0, max(1, size - written)) + 1
+                block = block[:cut] if cut > 0 else b""
+                if not block:
+                    break
+            fh.write(block)
+            written += len(block)
+    return written
+
+
+def generate(base: Path, mb: int, small: int) -> None:
+    """Create the two corpora under ``base`` unless already there."""
+    rng = random.Random(6)
+    templates = [build_template(rng) for _ in range(24)]
+    big = base / "big" / "projects"
+    if not (base / "big.done").exists():
+        total, n = 0, 0
+        sizes = [QUANTILES[-1][1]]
+        while sum(sizes) < mb * 1_000_000:
+            sizes.append(sample_size(rng))
+        for size in sizes:
+            proj = big / f"-home-user-project{n % 40}"
+            proj.mkdir(parents=True, exist_ok=True)
+            total += write_file(proj / f"{uuid.UUID(int=rng.getrandbits(128))}.jsonl", size,
+                                templates, rng)
+            n += 1
+        (base / "big.done").write_text(f"{n} {total}")
+    sm = base / "small" / "projects"
+    if not (base / "small.done").exists():
+        for k in range(small):
+            proj = sm / f"-p{k % 60}"
+            proj.mkdir(parents=True, exist_ok=True)
+            write_file(proj / f"{uuid.UUID(int=rng.getrandbits(128))}.jsonl",
+                       rng.randrange(2_000, 20_000), templates, rng)
+        (base / "small.done").write_text(str(small))
+
+
+def _files(d: Path) -> list[Path]:
+    return sorted(d.rglob("*.jsonl"))
+
+
+def phase_bare(d: Path) -> dict:
+    """A bare stdlib json.loads-per-line pass over every file."""
+    t = time.perf_counter()
+    n = 0
+    for p in _files(d):
+        with open(p, "rb") as fh:
+            for line in fh:
+                if line.strip():
+                    json.loads(line)
+                    n += 1
+    return {"seconds": time.perf_counter() - t, "lines": n}
+
+
+def phase_ingest(d: Path, db_path: Path) -> dict:
+    """run_archive on ``d`` into ``db_path``; returns timing, counts and peak RSS."""
+    from engine.archive import service
+    from engine.store.db import open_database
+
+    db = open_database(db_path)
+    t = time.perf_counter()
+    res = service.run_archive(db, [str(d)], tail_idle_seconds=0)
+    dt = time.perf_counter() - t
+    return {"seconds": dt, "files_parsed": res.files_parsed, "files_skipped": res.files_skipped,
+            "bytes": res.bytes_read, "errors": len(res.errors),
+            "sessions": res.sessions_new,
+            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def _sub(*args: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True,
+                         text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> int:
+    """Generate, then run each phase in a child process and print the figures."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dir", default="/tmp/wk-archive-bench")
+    ap.add_argument("--mb", type=int, default=520)
+    ap.add_argument("--small", type=int, default=3000)
+    ap.add_argument("--phase", choices=["bare", "ingest"])
+    ap.add_argument("--src")
+    ap.add_argument("--db")
+    a = ap.parse_args()
+    if a.phase == "bare":
+        print(json.dumps(phase_bare(Path(a.src))))
+        return 0
+    if a.phase == "ingest":
+        print(json.dumps(phase_ingest(Path(a.src), Path(a.db))))
+        return 0
+    base = Path(a.dir)
+    t = time.perf_counter()
+    generate(base, a.mb, a.small)
+    big, small = base / "big", base / "small"
+    files = _files(big)
+    size = sum(p.stat().st_size for p in files)
+    print(f"corpus: {len(files)} files, {size / 1e6:.1f} MB (largest "
+          f"{max(p.stat().st_size for p in files) / 1e6:.1f} MB); {len(_files(small))} small "
+          f"files; generated/checked in {time.perf_counter() - t:.1f} s")
+    for db in base.glob("*.db*"):
+        db.unlink()
+    bare = _sub("--phase", "bare", "--src", str(big))
+    cold = _sub("--phase", "ingest", "--src", str(big), "--db", str(base / "big.db"))
+    rerun = _sub("--phase", "ingest", "--src", str(big), "--db", str(base / "big.db"))
+    _sub("--phase", "ingest", "--src", str(small), "--db", str(base / "small.db"))
+    rerun_small = _sub("--phase", "ingest", "--src", str(small), "--db", str(base / "small.db"))
+    dbsize = sum(p.stat().st_size for p in base.glob("big.db*"))
+    print(f"bare json.loads pass: {bare['seconds']:.2f} s ({size / 1e6 / bare['seconds']:.0f}"
+          f" MB/s, {bare['lines']} lines)")
+    print(f"cold ingest:          {cold['seconds']:.2f} s ({size / 1e6 / cold['seconds']:.0f}"
+          f" MB/s, {cold['files_parsed']} files, {cold['sessions']} sessions,"
+          f" {cold['errors']} errors)")
+    print(f"ingest / bare ratio:  {cold['seconds'] / bare['seconds']:.2f} (target <= 1.0)")
+    print(f"no-change rerun:      {rerun['seconds']:.3f} s for {rerun['files_skipped']} files;"
+          f" {rerun_small['seconds']:.3f} s for {rerun_small['files_skipped']} small files"
+          " (target < 1 s)")
+    print(f"peak RSS of ingest:   {cold['rss_mb']:.0f} MB (target < 150 MB)")
+    print(f"database size:        {dbsize / 1e6:.0f} MB for {size / 1e6:.0f} MB of transcripts")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

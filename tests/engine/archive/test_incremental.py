@@ -1,0 +1,187 @@
+"""Incremental and idempotent ingest: cut files, reruns, rewrites and deleted sources."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from engine.archive import service
+
+from ._util import A7DA, CODEX_LOG, EF958, dump, new_db, raw_bytes
+
+
+def _copy_tree(tmp_path):
+    """A project dir holding a real main transcript and a legacy agent file."""
+    proj = tmp_path / "src" / "-src-deep-manifest"
+    proj.mkdir(parents=True)
+    shutil.copy(A7DA, proj / A7DA.name)
+    shutil.copy(A7DA.parent / "agent-c8d9b115.jsonl", proj / "agent-c8d9b115.jsonl")
+    return proj
+
+
+@pytest.mark.parametrize("cut", [1, 4096, 333_333, 777_777, 1_046_884])
+def test_file_cut_at_any_byte_then_completed_equals_single_pass(tmp_path, cut):
+    data = A7DA.read_bytes()
+    one = new_db(tmp_path, "one.db")
+    src1 = tmp_path / "one" / "p"
+    src1.mkdir(parents=True)
+    (src1 / A7DA.name).write_bytes(data)
+    service.run_archive(one, [str(src1)])
+
+    two = new_db(tmp_path, "two.db")
+    src2 = tmp_path / "two" / "p"
+    src2.mkdir(parents=True)
+    part = src2 / A7DA.name
+    part.write_bytes(data[:cut])
+    first = service.run_archive(two, [str(src2)])
+    assert first.files_parsed == 1
+    with open(part, "ab") as fh:
+        fh.write(data[cut:])
+    os.utime(part, ns=(1, 2))  # a different mtime, as a real append would give
+    second = service.run_archive(two, [str(src2)])
+    assert second.files_parsed == 1 and second.files_reparsed == 0
+
+    def normalised(db):
+        d = dump(db)
+        d.pop("archive_file_sessions")
+        return d
+
+    assert normalised(two) == normalised(one)
+    assert raw_bytes(two, 1) == data == raw_bytes(one, 1)
+
+
+def test_codex_rollout_cut_mid_file_keeps_positional_dedupe(tmp_path):
+    src = CODEX_LOG / "sessions/2026/01/02/rollout-2026-01-02T03-04-05-11111111-1111-4111-8111-111111111111.jsonl"
+    data = src.read_bytes()
+    one = new_db(tmp_path, "one.db")
+    d1 = tmp_path / "one"
+    d1.mkdir()
+    (d1 / src.name).write_bytes(data)
+    service.run_archive(one, [str(d1)])
+    two = new_db(tmp_path, "two.db")
+    d2 = tmp_path / "two"
+    d2.mkdir()
+    (d2 / src.name).write_bytes(data[: len(data) // 3])
+    service.run_archive(two, [str(d2)])
+    (d2 / src.name).write_bytes(data)
+    service.run_archive(two, [str(d2)])
+    assert dump(two) == dump(one)
+
+
+def test_second_run_changes_nothing_and_costs_only_a_stat(tmp_path):
+    proj = _copy_tree(tmp_path)
+    db = new_db(tmp_path)
+    service.run_archive(db, [str(proj)])
+    before = dump(db)
+    again = service.run_archive(db, [str(proj)])
+    assert (again.files_parsed, again.files_skipped, again.bytes_read) == (0, 2, 0)
+    assert (again.sessions_new, again.sessions_updated) == (0, 0)
+    assert dump(db) == before
+    runs = db.execute_sql("SELECT files_seen, files_skipped, status FROM"
+                          " conversation_archive_runs ORDER BY id").fetchall()
+    assert runs[-1] == (2, 2, "ok")
+
+
+def test_touched_file_with_same_content_is_reread_but_changes_nothing(tmp_path):
+    proj = _copy_tree(tmp_path)
+    db = new_db(tmp_path)
+    service.run_archive(db, [str(proj)])
+    before = dump(db)
+    os.utime(proj / A7DA.name, ns=(5, 5))
+    res = service.run_archive(db, [str(proj)])
+    assert res.files_parsed == 1 and res.bytes_read == 0
+    assert dump(db) == before
+
+
+def test_rewritten_file_is_fully_reparsed(tmp_path):
+    proj = _copy_tree(tmp_path)
+    db = new_db(tmp_path)
+    service.run_archive(db, [str(proj)])
+    target = proj / A7DA.name
+    lines = target.read_bytes().splitlines(keepends=True)
+    # Same size class but different head: the first line rewritten (e.g. an editor save).
+    target.write_bytes(b'{"type":"summary","summary":"Rewritten","leafUuid":"zz"}\n' + b"".join(
+        lines[1:]))
+    res = service.run_archive(db, [str(proj)])
+    assert res.files_reparsed == 1
+    row = db.execute_sql("SELECT generation, parsed_offset, size FROM archive_files"
+                         " WHERE path LIKE '%a7da6a22%'").fetchone()
+    assert row[0] == 1 and row[1] == row[2] == target.stat().st_size
+    assert db.execute_sql("SELECT count(*) FROM archive_cc_summaries WHERE leaf_uuid = 'zz'"
+                          ).fetchone()[0] == 1
+    # The first generation's raw bytes are still archived.
+    assert raw_bytes(db, 1, generation=0) == A7DA.read_bytes()
+
+
+def test_truncated_file_is_fully_reparsed(tmp_path):
+    proj = _copy_tree(tmp_path)
+    db = new_db(tmp_path)
+    service.run_archive(db, [str(proj)])
+    target = proj / A7DA.name
+    data = target.read_bytes()
+    target.write_bytes(data[: data.index(b"\n", 10_000) + 1])
+    res = service.run_archive(db, [str(proj)])
+    assert res.files_reparsed == 1
+    prompts = db.execute_sql("SELECT human_prompts FROM conversation_archive_sessions"
+                             " WHERE session_id LIKE 'a7da6a22%'").fetchone()[0]
+    assert prompts == 7  # nothing archived before is lost
+
+
+def test_deleted_source_keeps_its_archive(tmp_path):
+    proj = _copy_tree(tmp_path)
+    db = new_db(tmp_path)
+    service.run_archive(db, [str(proj)])
+    before = dump(db)
+    (proj / A7DA.name).unlink()
+    res = service.run_archive(db, [str(proj.parent)])
+    assert res.files_seen == 1
+    assert dump(db) == before
+    missing = db.execute_sql("SELECT source_missing_since FROM archive_files"
+                             " WHERE path LIKE '%a7da6a22%'").fetchone()[0]
+    assert missing is not None
+    assert raw_bytes(db, 1) == A7DA.read_bytes()
+
+
+def test_moved_file_is_archived_once(tmp_path):
+    root = tmp_path / "codex"
+    active = root / "sessions" / "2026"
+    archived = root / "archived_sessions"
+    active.mkdir(parents=True)
+    archived.mkdir(parents=True)
+    src = CODEX_LOG / "sessions/2026/01/02/rollout-2026-01-02T03-04-05-11111111-1111-4111-8111-111111111111.jsonl"
+    shutil.copy(src, active / src.name)
+    db = new_db(tmp_path)
+    service.run_archive(db, [str(root)])
+    before = dump(db)
+    os.rename(active / src.name, archived / src.name)
+    res = service.run_archive(db, [str(root)])
+    assert res.files_skipped == 1 and res.files_parsed == 0
+    assert db.execute_sql("SELECT count(*) FROM archive_files").fetchone()[0] == 1
+    assert dump(db) == before
+
+
+def test_symlinked_file_is_archived_once(tmp_path):
+    proj = tmp_path / "p"
+    proj.mkdir()
+    shutil.copy(EF958, proj / EF958.name)
+    (proj / "link.jsonl").symlink_to(proj / EF958.name)
+    db = new_db(tmp_path)
+    res = service.run_archive(db, [str(proj)])
+    assert res.files_seen == 1
+
+
+def test_partial_last_line_waits_for_next_run(tmp_path):
+    proj = tmp_path / "p"
+    proj.mkdir()
+    data = EF958.read_bytes()
+    cut = data.index(b"\n", 50_000) + 40
+    f = proj / EF958.name
+    f.write_bytes(data[:cut])
+    db = new_db(tmp_path)
+    service.run_archive(db, [str(proj)])  # fresh mtime: the fragment may be mid-write
+    offset, bad = db.execute_sql(
+        "SELECT parsed_offset, (SELECT count(*) FROM archive_bad_lines) FROM archive_files"
+    ).fetchone()
+    assert offset == cut - 39 and bad == 0  # just after the last newline

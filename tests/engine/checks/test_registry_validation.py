@@ -1,0 +1,111 @@
+"""Config validation of user checks (sql, command) and of the system check kinds' parameters."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.checks.command import CommandCheck
+from engine.checks.registry import build_definitions
+from engine.checks.sql import SqlCheck
+from engine.config import ConfigError, parse_config
+
+SQL = {"name": "overdue", "kind": "sql", "database": "/data/finance.db",
+       "query": "SELECT id, 'Invoice ' || id || ' overdue' FROM invoices WHERE due < date('now')"}
+COMMAND = {"name": "backup_fresh", "kind": "command", "command": ["python", "check_backup.py"]}
+
+
+def _build(raw: dict):
+    return build_definitions(parse_config(raw, env={}))
+
+
+def _error(raw: dict) -> str:
+    with pytest.raises(ConfigError) as info:
+        _build(raw)
+    return str(info.value)
+
+
+def test_valid_user_checks_are_accepted_with_their_settings():
+    sql = {**SQL, "schedule": "every 6h", "cooldown": "1d", "timeout_seconds": 5}
+    command = {**COMMAND, "timeout_seconds": 12.5, "cwd": "/tmp", "severity": "critical"}
+    definitions, warnings = _build({"user_checks": [sql, command]})
+    by_name = {d.name: d for d in definitions}
+    assert warnings == []
+    assert by_name["overdue"].kind is SqlCheck
+    assert by_name["overdue"].schedule == "every 6h"
+    assert by_name["overdue"].params == {"database": SQL["database"], "query": SQL["query"],
+                                         "timeout_seconds": 5}
+    assert by_name["backup_fresh"].kind is CommandCheck
+    assert by_name["backup_fresh"].severity == "critical"
+    assert by_name["backup_fresh"].params["command"] == ["python", "check_backup.py"]
+
+
+def test_user_check_defaults_come_from_the_kind():
+    definitions, _ = _build({"user_checks": [COMMAND]})
+    (command,) = [d for d in definitions if d.name == "backup_fresh"]
+    assert (command.schedule, command.cooldown, command.severity) == ("every 1h", "24h", "warning")
+    assert command.params["timeout_seconds"] == 30.0 and command.params["cwd"] == ""
+
+
+def test_unknown_key_in_a_user_check_is_a_warning_naming_it():
+    _, warnings = _build({"user_checks": [{**SQL, "databse": "x.db"}]})
+    assert any("user_checks[0].databse" in w for w in warnings)
+
+
+@pytest.mark.parametrize(("entry", "key", "problem"), [
+    ({k: v for k, v in SQL.items() if k != "query"}, "query", "missing required"),
+    ({k: v for k, v in SQL.items() if k != "database"}, "database", "missing required"),
+    ({**SQL, "query": "DELETE FROM invoices"}, "query", "SELECT or WITH"),
+    ({**SQL, "query": "SELECT 1; DROP TABLE invoices"}, "query", "a single statement"),
+    ({**SQL, "query": "SELECT 'open"}, "query", "complete statement"),
+    ({**SQL, "database": ""}, "database", "path of a SQLite file"),
+    ({**SQL, "timeout_seconds": 0}, "timeout_seconds", "greater than 0"),
+    ({**COMMAND, "command": "python check_backup.py"}, "command", "non-empty list of strings"),
+    ({**COMMAND, "command": []}, "command", "non-empty list of strings"),
+    ({**COMMAND, "command": ["python", 3]}, "command", "non-empty list of strings"),
+    ({k: v for k, v in COMMAND.items() if k != "command"}, "command", "missing required"),
+    ({**COMMAND, "timeout_seconds": "30"}, "timeout_seconds", "expected float"),
+    ({**COMMAND, "kind": "shell"}, "kind", "expected one of 'sql', 'command'"),
+    ({**COMMAND, "name": "Backup-Fresh"}, "name", "lower-case letters"),
+    ({**COMMAND, "name": "disk_space"}, "name", "already used"),
+    ({**COMMAND, "schedule": "sometimes"}, "schedule", "not allowed"),
+])
+def test_invalid_user_check_names_the_key_and_the_problem(entry, key, problem):
+    message = _error({"user_checks": [entry]})
+    assert message.startswith("user_checks[0]")
+    assert key in message
+    assert problem in message
+
+
+def test_duplicate_user_check_name_is_rejected():
+    message = _error({"user_checks": [COMMAND, {**SQL, "name": COMMAND["name"]}]})
+    assert "user_checks[1].name = 'backup_fresh'" in message and "already used" in message
+
+
+@pytest.mark.parametrize(("check", "settings", "key", "problem"), [
+    ("endpoint", {"urls": ["https://ok.test/", "ftp://files.test/"]}, "urls", "http:// or https://"),
+    ("endpoint", {"urls": "https://ok.test/"}, "urls", "expected list"),
+    ("endpoint", {"max_status": 700}, "max_status", "HTTP status"),
+    ("endpoint", {"timeout_seconds": -1}, "timeout_seconds", "greater than 0"),
+    ("disk_space", {"min_free_percent": 150}, "min_free_percent", "percentage"),
+    ("disk_space", {"volumes": [1, 2]}, "volumes", "folder paths"),
+    ("listening_ports", {"allowed_ports": [80, 70000]}, "allowed_ports", "port numbers"),
+])
+def test_invalid_system_check_settings_name_the_key(check, settings, key, problem):
+    message = _error({"checks": {check: settings}})
+    assert message.startswith(f"checks.{check}")
+    assert key in message and problem in message
+
+
+def test_valid_system_check_settings_are_applied():
+    raw = {"checks": {
+        "endpoint": {"urls": ["https://example.com/health"], "cert_expiry_days": 30},
+        "disk_space": {"volumes": ["/", "/home"], "min_free_gb": 5},
+        "listening_ports": {"allowed_ports": [22, 8765], "enabled": False},
+    }}
+    definitions, warnings = _build(raw)
+    by_name = {d.name: d for d in definitions}
+    assert warnings == []
+    assert by_name["endpoint"].params["cert_expiry_days"] == 30
+    assert by_name["endpoint"].params["timeout_seconds"] == 10.0
+    assert by_name["disk_space"].params["volumes"] == ["/", "/home"]
+    assert by_name["listening_ports"].enabled is False

@@ -1,0 +1,145 @@
+"""Single instance, crash recovery and graceful shutdown with real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from engine.lifecycle import read_pid_file, running_instance
+from tests.helpers import ROOT, cli, start_instance, wait_until
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+
+
+def _db_rows(paths, sql: str) -> list[tuple]:
+    if not paths.db_file.exists():
+        return []
+    try:
+        with sqlite3.connect(paths.db_file, timeout=5) as conn:
+            return conn.execute(sql).fetchall()
+    except sqlite3.OperationalError:
+        return []  # not migrated yet
+
+
+def _fast_heartbeat(paths) -> None:
+    paths.config_file.write_text("[heartbeat]\ninterval_seconds = 1\n")
+
+
+@pytest.fixture
+def procs():
+    started: list[subprocess.Popen] = []
+    yield started
+    for p in started:
+        if p.poll() is None:
+            p.kill()
+            p.wait(10)
+
+
+def test_heartbeat_row_appears_and_status_reports_running(wk_home, procs):
+    t0 = time.monotonic()
+    procs.append(start_instance())
+    wait_until(lambda: _db_rows(wk_home, "SELECT last_beat_at FROM daemon_state"), timeout=5,
+               message="the first heartbeat row")
+    first_beat = time.monotonic() - t0
+    assert first_beat < 5
+    status = wait_until(lambda: (r := cli("status", "--json")).returncode == 0 and r, timeout=10)
+    data = json.loads(status.stdout)
+    assert data["running"] is True
+    assert data["pid"] == procs[0].pid
+    assert data["last_heartbeat"] == _db_rows(wk_home, "SELECT last_beat_at FROM daemon_state")[0][0]
+
+
+def test_ten_simultaneous_starts_leave_exactly_one_running(wk_home, procs):
+    batch = [start_instance() for _ in range(10)]
+    procs.extend(batch)
+    wait_until(lambda: sum(p.poll() is not None for p in batch) >= 9, timeout=60, message="nine exits")
+    codes = sorted(p.poll() for p in batch if p.poll() is not None)
+    running = [p for p in batch if p.poll() is None]
+    assert codes == [3] * 9
+    assert len(running) == 1
+    info = wait_until(lambda: running_instance(wk_home), timeout=10)
+    assert info.pid == running[0].pid
+
+
+def test_second_start_exits_3_naming_the_running_pid(wk_home, procs):
+    procs.append(start_instance())
+    wait_until(lambda: running_instance(wk_home) and read_pid_file(wk_home.pid_file), timeout=10)
+    second = subprocess.run([sys.executable, "-m", "engine", "run", "--headless"], capture_output=True,
+                            text=True, timeout=60, cwd=ROOT)
+    assert second.returncode == 3
+    assert f"PID {procs[0].pid}" in second.stderr
+
+
+def test_kill_9_then_restart_succeeds_within_2s_and_records_downtime(wk_home, procs):
+    _fast_heartbeat(wk_home)
+    first = start_instance()
+    procs.append(first)
+    wait_until(lambda: _db_rows(wk_home, "SELECT id FROM daemon_state"), timeout=10)
+    first.send_signal(signal.SIGKILL)
+    first.wait(10)
+    assert wk_home.pid_file.exists()  # left behind by the kill, and harmless
+    t0 = time.monotonic()
+    second = start_instance()
+    procs.append(second)
+    wait_until(lambda: len(_db_rows(wk_home, "SELECT id FROM daemon_state")) == 2, timeout=10,
+               message="the new instance's daemon_state row")
+    assert time.monotonic() - t0 < 2.0
+    assert second.poll() is None
+    gaps = _db_rows(wk_home, "SELECT kind FROM heartbeat_gaps")
+    assert gaps == [("down",)]
+    events = {r[0] for r in _db_rows(wk_home, "SELECT kind FROM discovered_events")}
+    assert {"downtime", "unclean_shutdown"} <= events
+
+
+def test_sigterm_gives_a_clean_shutdown_and_no_pid_file(wk_home, procs):
+    proc = start_instance()
+    procs.append(proc)
+    wait_until(lambda: running_instance(wk_home), timeout=10)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(20) == 0
+    assert not wk_home.pid_file.exists()
+    assert not wk_home.control_file.exists()
+    assert _db_rows(wk_home, "SELECT clean_shutdown, stop_reason FROM daemon_state") == [(1, "signal SIGTERM")]
+    assert running_instance(wk_home) is None
+
+
+def test_stop_command_ends_the_instance_gracefully(wk_home, procs):
+    proc = start_instance()
+    procs.append(proc)
+    wait_until(lambda: running_instance(wk_home) and wk_home.control_file.exists(), timeout=10)
+    result = cli("stop")
+    assert result.returncode == 0, result.stderr
+    assert proc.wait(20) == 0
+    assert _db_rows(wk_home, "SELECT clean_shutdown FROM daemon_state") == [(1,)]
+    assert cli("stop").stdout.strip() == "watchkeeper is not running"
+
+
+def test_orphans_are_reported_and_killed_with_kill_orphans(wk_home, procs, tmp_path):
+    """A stray process that looks like watchkeeper for this data dir but holds no lock."""
+    fake = tmp_path / "watchkeeper_orphan.py"
+    fake.write_text("import time\nwhile True: time.sleep(1)\n")
+    orphan = subprocess.Popen([sys.executable, str(fake)], env=os.environ.copy())
+    procs.append(orphan)
+    wait_until(lambda: "watchkeeper" in " ".join(_cmdline(orphan.pid)), timeout=10)
+    doctor = cli("doctor")
+    assert f"orphan watchkeeper processes for this data folder: {orphan.pid}" in doctor.stdout
+    proc = start_instance("--kill-orphans")
+    procs.append(proc)
+    assert orphan.wait(20) is not None
+    wait_until(lambda: running_instance(wk_home), timeout=10)
+
+
+def _cmdline(pid: int) -> list[str]:
+    import psutil
+
+    try:
+        return psutil.Process(pid).cmdline()
+    except psutil.Error:
+        return []

@@ -1,0 +1,46 @@
+"""Shared test helpers: waiting on conditions (never fixed sleeps) and running the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def wait_until(predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.02,
+               message: str = "condition") -> T:
+    """Return the first truthy value of ``predicate()``; AssertionError after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+        time.sleep(interval)
+
+
+def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60, check: bool = False,
+        ) -> subprocess.CompletedProcess[str]:
+    """Run `watchkeeper ARGS` as a real process with the test's environment."""
+    full_env = {**os.environ, **(env or {})}
+    result = subprocess.run([sys.executable, "-m", "engine", *args], capture_output=True, text=True,
+                            env=full_env, timeout=timeout, cwd=ROOT)
+    if check and result.returncode != 0:
+        raise AssertionError(f"watchkeeper {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
+    return result
+
+
+def start_instance(*args: str, env: dict[str, str] | None = None, log: Path | None = None) -> subprocess.Popen[Any]:
+    """Start `watchkeeper run --headless` as a real background process."""
+    full_env = {**os.environ, **(env or {})}
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed with the process
+    return subprocess.Popen([sys.executable, "-m", "engine", "run", "--headless", *args], env=full_env,
+                            stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
