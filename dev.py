@@ -34,7 +34,7 @@ def _fingerprint() -> str:
 
 def ensure_env() -> None:
     """Create the venv and install (only when the pins changed)."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs before any install, on any Python
         sys.exit(f"Watchkeeper needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     if not PY.exists():
         print("dev.py: creating .venv ...", file=sys.stderr)

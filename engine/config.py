@@ -31,7 +31,7 @@ def opt(default: Any, doc: str, check: Validator | None = None, secret: bool = F
     """A documented setting with an optional validator (returns an error text or None)."""
     meta = {"doc": doc, "check": check, "secret": secret}
     if isinstance(default, (list, dict)):
-        return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
+        return field(default_factory=default.copy, metadata=meta)
     return field(default=default, metadata=meta)
 
 
@@ -332,7 +332,7 @@ def render_template() -> str:
     for name, cls in SECTIONS.items():
         lines.append(f"[{name}]")
         for f in dataclasses.fields(cls):
-            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+            default = f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
             lines.append(f"# {f.metadata['doc']}")
             lines.append(f"# {f.name} = {_toml_value(default)}")
         lines.append("")

@@ -7,30 +7,30 @@ channel, and publishes a Snapshot to subscribers whenever something they show ch
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from peewee import SqliteDatabase
 
-from engine import __version__
+from engine import __version__, runtime_state
+from engine.alerts.store import list_alerts
+from engine.checks.service import CheckService, build_service
 from engine.config import Config
 from engine.control import ControlServer
 from engine.health import Health, HealthFacts, HealthReport, assess
-from engine.alerts.store import list_alerts
 from engine.lifecycle import InstanceLock, process_create_time
 from engine.modules.heartbeat import Gap, Heartbeat
 from engine.paths import Paths
 from engine.schedule_spec import ScheduleSpec, parse_schedule
 from engine.scheduler import JobSpec, Scheduler
 from engine.store.db import connection, open_database
-from engine.timeutil import from_db, parse_duration, to_db, utcnow
-from engine import runtime_state
-from engine.checks.service import CheckService, build_service
+from engine.timeutil import from_db, to_db, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -189,14 +189,12 @@ class Engine:
         """Every scheduled unit of this configuration."""
         assert self.heartbeat is not None
         interval = self.config.heartbeat.interval_seconds
-        specs = [
-            JobSpec("heartbeat", self._beat, ScheduleSpec(f"every {interval}s", interval=parse_duration(f"{interval}s")),
-                    description="daemon_state and sleep-gap detection"),
-        ]
+        every = ScheduleSpec(f"every {interval}s", interval=timedelta(seconds=interval))
+        specs = [JobSpec("heartbeat", self._beat, every, description="daemon_state and sleep-gap detection")]
         specs.extend(self._module_specs())
         assert self.checks is not None
         for definition in self.checks.enabled:
-            specs.append(JobSpec(definition.name, lambda n=definition.name: self._run_check(n, "schedule"),
+            specs.append(JobSpec(definition.name, functools.partial(self._run_check, definition.name, "schedule"),
                                  parse_schedule(definition.schedule), kind="check",
                                  description=definition.kind.description))
         return specs

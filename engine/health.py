@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import Enum
+from enum import StrEnum
 
 
-class Health(str, Enum):
+class Health(StrEnum):
     STARTING = "starting"
     OK = "ok"
     ATTENTION = "attention"  # open alerts

@@ -212,8 +212,8 @@ class Dispatcher:
                                           "\n\n".join(sections), ids, now, None)
             for check, _ in checks:
                 self.db.execute_sql(
-                    "UPDATE heartbeat_log SET notification_id = ? WHERE check_name = ? AND ts = ? AND decision = 'SENT'",
-                    (notification_id, check, to_db(now)))
+                    "UPDATE heartbeat_log SET notification_id = ? WHERE check_name = ? AND ts = ?"
+                    " AND decision = 'SENT'", (notification_id, check, to_db(now)))
         for wake in self.on_queued:
             wake()
         return notification_id

@@ -50,7 +50,7 @@ MIGRATIONS: list[Migration] = [
                 body TEXT NOT NULL,
                 alert_ids TEXT NOT NULL DEFAULT '[]',
                 created_at TEXT NOT NULL,
-                decision_id INTEGER REFERENCES heartbeat_log(id)
+                decision_id INTEGER REFERENCES heartbeat_log(id) ON DELETE SET NULL
             )""",
             "CREATE INDEX IF NOT EXISTS ix_notifications_created ON notifications (created_at)",
         ),

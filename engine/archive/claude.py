@@ -158,6 +158,8 @@ def parse_record(
     else:
         batch.unknown_types += 1
         kind, text, tools, mkey = "unknown", None, None, None
+    if kind == "thinking":
+        return  # no text, no tool call: nothing to index (the raw line is kept)
     if key is None:
         key = _hash_key(sid, obj)
     batch.entries.setdefault(key, (

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -88,11 +90,88 @@ class _Options:
 
 
 @dataclass
+class _Job:
+    file_id: int
+    path: str
+    provider: str
+    batch: Batch
+    chunks: list[tuple[int, int, int, bytes]]
+    file_update: dict[str, Any]
+
+
+class _Writer:
+    """One background thread that compresses raw chunks and writes batches, in order.
+
+    Parsing (main thread) and writing (sqlite3 and zstd release the GIL) overlap on two cores.
+    The queue is short, so memory stays bounded. A failed write rolls back that batch (the
+    file's offset does not advance, so the range is read again next run) and is recorded.
+    """
+
+    def __init__(self, db: SqliteDatabase, run: _RunState, now_s: str) -> None:
+        self.db = db
+        self.run = run
+        self.now_s = now_s
+        self.failed_files: set[int] = set()
+        self.queue: queue.Queue[_Job | None] = queue.Queue(maxsize=2)
+        self.thread = threading.Thread(target=self._loop, name="archive-writer", daemon=True)
+        self.thread.start()
+
+    def submit(self, job: _Job) -> None:
+        """Queue a batch (blocks while the writer is two batches behind)."""
+        if job.file_id not in self.failed_files:
+            self.queue.put(job)
+
+    def close(self) -> None:
+        """Write what is queued and stop the thread."""
+        self.queue.put(None)
+        self.thread.join()
+
+    def _loop(self) -> None:
+        try:
+            while True:
+                job = self.queue.get()
+                if job is None:
+                    return
+                try:
+                    self._write(job)
+                except Exception as exc:
+                    self.failed_files.add(job.file_id)
+                    msg = f"{job.path}: {type(exc).__name__}: {str(exc)[:200]}"
+                    self.run.result.errors.append(msg)
+                    self.run.result.files_failed += 1
+                    log.warning("archive: write failed: %s", msg)
+        finally:
+            self.db.close()  # this thread's own connection
+
+    def _write(self, job: _Job) -> None:
+        db, run, batch = self.db, self.run, job.batch
+        touched = set(batch.session_meta)
+        with db.atomic("IMMEDIATE"):  # read-then-write while the main thread also writes
+            existing = store.existing_sessions(db, touched)
+            store.write_batch(db, job.file_id, job.provider, batch, job.chunks,
+                              job.file_update, self.now_s)
+            if batch.cc_summaries:
+                leaves = sorted({leaf for leaf, _, _ in batch.cc_summaries})
+                for i in range(0, len(leaves), 500):
+                    part = ["c:" + x for x in leaves[i:i + 500]]
+                    touched.update(r[0] for r in db.execute_sql(
+                        "SELECT DISTINCT session_id FROM archive_entries WHERE entry_key IN"
+                        f" ({','.join('?' * len(part))})", part).fetchall())
+        for sid in touched:
+            if sid in existing:
+                run.updated_sessions.add(sid)
+            elif sid in batch.session_meta:
+                run.new_sessions.add(sid)
+        run.touched.update(touched)
+
+
+@dataclass
 class _RunState:
     result: RunResult
     touched: set[str] = field(default_factory=set)
     new_sessions: set[str] = field(default_factory=set)
     updated_sessions: set[str] = field(default_factory=set)
+    writer: Any = None
 
 
 _FILE_COLS = (
@@ -146,6 +225,7 @@ def run_archive(
     res = run.result
     opts = _Options(max_line_bytes, tail_idle_seconds, now)
     status = "ok"
+    run.writer = _Writer(db, run, now_s)
     try:
         found = files if files is not None else discover(build_roots(sources, extra_roots))
         if only_paths is not None:
@@ -180,6 +260,7 @@ def run_archive(
                         store.update_file(db, row["id"], {"status": "error", "error": msg})
             if progress is not None:
                 progress(i + 1, len(found), res.bytes_read)
+        run.writer.close()
         if only_paths is None:
             _mark_missing(db, known, seen_paths, now_s)
         _finish_sessions(db, run, now_s)
@@ -188,6 +269,9 @@ def run_archive(
         status = "failed"
         res.errors.append(f"{type(exc).__name__}: {str(exc)[:300]}")
         log.exception("archive run failed")
+    finally:
+        if run.writer.thread.is_alive():
+            run.writer.close()
     res.duration_s = round(time.perf_counter() - t0, 4)
     db.execute_sql(
         "UPDATE conversation_archive_runs SET finished_at = ?, status = ?, files_seen = ?,"
@@ -345,8 +429,7 @@ def _parse_range(
 
     def flush(final: bool) -> None:
         nonlocal batch, chunks, pending, any_sessions
-        touched = set(batch.session_meta)
-        any_sessions = any_sessions or bool(touched)
+        any_sessions = any_sessions or bool(batch.session_meta)
         head, tail = fingerprint(fh, offset) if offset else (None, None)
         upd = {"parsed_offset": offset, "lines_parsed": line_no, "lines_bad": lines_bad,
                "generation": gen, "state": orjson.dumps(ctx.state).decode(),
@@ -354,22 +437,7 @@ def _parse_range(
         if final:
             upd.update(base)
             upd["status"] = "ok" if any_sessions else "no_messages"
-        with db.atomic():
-            existing = store.existing_sessions(db, touched)
-            store.write_batch(db, ctx.file_id, provider, batch, chunks, upd, to_db(opts.now))
-            if batch.cc_summaries:
-                leaves = sorted({leaf for leaf, _, _ in batch.cc_summaries})
-                for i in range(0, len(leaves), 500):
-                    part = leaves[i:i + 500]
-                    touched.update(r[0] for r in db.execute_sql(
-                        "SELECT DISTINCT session_id FROM archive_entries WHERE uuid IN"
-                        f" ({','.join('?' * len(part))})", part).fetchall())
-        for sid in touched:
-            if sid in existing:
-                run.updated_sessions.add(sid)
-            elif sid in batch.session_meta:
-                run.new_sessions.add(sid)
-        run.touched.update(touched)
+        run.writer.submit(_Job(ctx.file_id, f.path, provider, batch, chunks, upd))
         batch = Batch()
         chunks = []
         pending = 0

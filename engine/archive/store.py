@@ -170,7 +170,13 @@ def write_batch(
             "INSERT INTO archive_file_sessions (file_id, session_id) VALUES (?, ?)"
             " ON CONFLICT DO NOTHING", [(file_id, sid) for sid in batch.session_meta])
     if batch.entries:
+        mark = db.execute_sql("SELECT coalesce(max(rowid), 0) FROM archive_entries").fetchone()[0]
         cur.executemany(_ENTRY_SQL, list(batch.entries.values()))
+        # New rows get rowids above the old maximum: index their text in one statement.
+        db.execute_sql(
+            "INSERT INTO archive_fts (rowid, text) SELECT rowid, text FROM archive_entries"
+            " WHERE rowid > ? AND kind IN ('prompt', 'answer') AND text IS NOT NULL"
+            " AND text != ''", (mark,))
     if batch.messages:
         cur.executemany(_MESSAGE_SQL, [(*k, *v) for k, v in batch.messages.items()])
     if batch.tool_calls:
@@ -284,7 +290,8 @@ def _title(db: SqliteDatabase, session_id: str) -> str | None:
         return str(row[0])
     row = db.execute_sql(
         "SELECT s.summary FROM archive_cc_summaries s JOIN archive_entries e"
-        " ON e.uuid = s.leaf_uuid WHERE e.session_id = ? ORDER BY s.file_id DESC LIMIT 1",
+        " ON e.entry_key = 'c:' || s.leaf_uuid WHERE e.session_id = ?"
+        " ORDER BY s.file_id DESC LIMIT 1",
         (session_id,)).fetchone()
     if row:
         return str(row[0])

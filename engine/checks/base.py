@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -72,10 +73,18 @@ class CheckKind:
             if spec is None:
                 continue
             if spec.default is not None and not _same_type(value, spec.default):
-                problems.append(f"{key} = {value!r}: expected {type(spec.default).__name__}")
+                problems.append(f"{key} = {_shown(value)}: expected {type(spec.default).__name__}")
             elif spec.check is not None and (problem := spec.check(value)):
-                problems.append(f"{key} = {value!r}: expected {problem}")
+                problems.append(f"{key} = {_shown(value)}: expected {problem}")
         return problems
+
+
+_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+def _shown(value: Any) -> str:
+    """A value for an error message, with URL credentials (user:password@) hidden."""
+    return _USERINFO.sub("***@", repr(value))
 
 
 def _same_type(value: Any, default: Any) -> bool:

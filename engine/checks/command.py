@@ -17,7 +17,7 @@ from engine.checks.base import CheckContext, CheckError, CheckKind, Finding, Par
 SUBJECT_CHARS = 200
 TITLE_CHARS = 500
 MAX_LINES = 1000
-_REAP_SECONDS = 5.0
+_REAP_SECONDS = 2.0
 
 
 def command_problem(value: Any) -> str | None:

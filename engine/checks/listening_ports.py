@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -178,12 +179,14 @@ class ListeningPortsCheck(CheckKind):
         "allowed_ports": Param([], "Ports that never count as new (besides the baseline).", _ports),
     }
 
-    def __init__(self, lister: Lister = system_listeners) -> None:
+    def __init__(self, lister: Lister = system_listeners, own_pid: int | None = None) -> None:
         self._lister = lister
+        self._own_pid = os.getpid() if own_pid is None else own_pid
 
     def evaluate(self, ctx: CheckContext) -> list[Finding]:
         """Take the baseline on the first run; afterwards one finding per new listener."""
-        current = self._lister()
+        # Watchkeeper's own sockets (control channel, API) change port across restarts: never news.
+        current = [item for item in self._lister() if item.pid != self._own_pid]
         stored = ctx.get_state(BASELINE_KEY)
         baseline = _parse_baseline(stored)
         if baseline is None:

@@ -100,10 +100,11 @@ def build_definitions(config: Config) -> tuple[list[CheckDefinition], list[str]]
     seen = set(builtins)
     for i, raw in enumerate(config.user_checks):
         where = f"user_checks[{i}]"
-        name = raw.get("name")
-        if not isinstance(name, str) or not _NAME_RE.match(name):
-            raise ConfigError(f"{where}.name = {name!r} is not allowed: expected lower-case letters, digits "
+        raw_name = raw.get("name")
+        if not isinstance(raw_name, str) or not _NAME_RE.match(raw_name):
+            raise ConfigError(f"{where}.name = {raw_name!r} is not allowed: expected lower-case letters, digits "
                               "and _ starting with a letter (at most 48)")
+        name = raw_name
         if name in seen:
             raise ConfigError(f"{where}.name = {name!r} is not allowed: the name is already used")
         seen.add(name)

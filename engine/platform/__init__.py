@@ -11,6 +11,6 @@ IS_WINDOWS = sys.platform == "win32"
 if IS_WINDOWS:  # pragma: no cover - exercised on Windows only
     from engine.platform import windows as current
 else:
-    from engine.platform import posix as current
+    from engine.platform import posix as current  # type: ignore[no-redef]
 
 __all__ = ["IS_WINDOWS", "current"]

@@ -150,6 +150,8 @@ def test_standalone_process_records_and_is_controllable(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+        if proc.stdout is not None:
+            proc.stdout.close()
     assert proc.returncode == 0
     lines = [json.loads(line) for line in record.read_text().splitlines()]
     assert [line["method"] for line in lines] == ["sendMessage", "sendMessage", "getUpdates"]

@@ -95,9 +95,12 @@ def test_split_message_merges_blocks_and_takes_max_usage(tmp_path):
         " WHERE message_id = 'msg_01LqrBrkjpcFRAhk4oUCjLbF'").fetchone()
     assert row == (278, 12610, 0)
     blocks = db.execute_sql(
-        "SELECT count(*) FROM archive_entries WHERE message_key = 'msg_01LqrBrkjpcFRAhk4oUCjLbF'"
-    ).fetchone()[0]
-    assert blocks == 4
+        "SELECT kind, tools FROM archive_entries WHERE message_key = 'msg_01LqrBrkjpcFRAhk4oUCjLbF'"
+        " ORDER BY byte_offset").fetchall()
+    assert [k for k, _ in blocks] == ["answer", "tool_use", "tool_use", "tool_use"]
+    calls = db.execute_sql("SELECT count(*) FROM archive_tool_calls"
+                           " WHERE message_key = 'msg_01LqrBrkjpcFRAhk4oUCjLbF'").fetchone()[0]
+    assert calls == 3
     lower = db.execute_sql(
         "SELECT output_tokens_final FROM conversation_archive_sessions").fetchone()[0]
     assert lower == 0  # not every message saw a final usage: output is a lower bound
@@ -125,7 +128,7 @@ def test_summary_lines_attach_to_their_session_through_leaf_uuid(tmp_path):
     ).fetchone()[0]
     attached = db.execute_sql(
         "SELECT s.summary FROM archive_cc_summaries s JOIN archive_entries e"
-        " ON e.uuid = s.leaf_uuid WHERE e.session_id LIKE '4379d1bf%'").fetchall()
+        " ON e.entry_key = 'c:' || s.leaf_uuid WHERE e.session_id LIKE '4379d1bf%'").fetchall()
     assert len(attached) == 1 and title == attached[0][0]
 
 

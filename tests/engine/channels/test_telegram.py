@@ -357,10 +357,16 @@ def test_updates_from_other_chats_are_ignored(
     caplog.set_level(logging.WARNING, logger="engine.channels.telegram")
     commands: list[str] = []
     callbacks: list[str] = []
-    channel = make_channel(
-        on_command=lambda c, a: commands.append(c) or f"reply to {c}",
-        on_callback=lambda d, m, c: callbacks.append(d) or "ok",
-    )
+
+    def on_command(command: str, args: list[str]) -> str:
+        commands.append(command)
+        return f"reply to {command}"
+
+    def on_callback(data: str, message_id: str, callback_id: str) -> str:
+        callbacks.append(data)
+        return "ok"
+
+    channel = make_channel(on_command=on_command, on_callback=on_callback)
     sent = channel.notify(alert(buttons=[("Ack", "ack:1")]))
     channel.start_polling()
     fake.push_command(999, "/mute all")
@@ -378,7 +384,12 @@ def test_command_for_another_bot_and_plain_text_are_ignored(
     make_channel: MakeChannel, fake: FakeTelegramServer
 ) -> None:
     commands: list[str] = []
-    channel = make_channel(on_command=lambda c, a: commands.append(c) or "done")
+
+    def on_command(command: str, args: list[str]) -> str:
+        commands.append(command)
+        return "done"
+
+    channel = make_channel(on_command=on_command)
     channel.start_polling()
     fake.push_command(CHAT, "/status@some_other_bot")
     fake.push_text(CHAT, "hello there")

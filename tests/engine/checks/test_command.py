@@ -86,7 +86,8 @@ def _ends(pid: int, within: float) -> bool:
 
 def test_missing_program_is_named():
     ctx = CheckContext(db=None, now=datetime.now(UTC), name="x",
-                       params={"command": ["no-such-program-wk", "--flag"], "timeout_seconds": 5.0, "cwd": ""})
+                       params={"command": ["no-such-program-wk", "--flag"], "timeout_seconds": 5.0,
+                               "cwd": ""})
     with pytest.raises(CheckError, match="program not found: no-such-program-wk"):
         CommandCheck().evaluate(ctx)
 

@@ -61,7 +61,8 @@ def test_same_port_on_another_protocol_is_new():
 
 def test_first_run_takes_the_baseline_and_reports_nothing():
     state = _State()
-    check = ListeningPortsCheck(lister=lambda: [Listener("tcp", 22), Listener("tcp", 22), Listener("udp", 53)])
+    listeners = [Listener("tcp", 22), Listener("tcp", 22), Listener("udp", 53)]
+    check = ListeningPortsCheck(lister=lambda: listeners)
     assert check.evaluate(_ctx(state)) == []
     assert json.loads(state[BASELINE_KEY]) == ["tcp/22", "udp/53"]
 
@@ -144,7 +145,7 @@ def test_access_denied_falls_back_to_per_process_sockets(monkeypatch):
 
 def test_real_socket_opened_after_the_baseline_is_reported_until_closed():
     state = _State()
-    check = ListeningPortsCheck()
+    check = ListeningPortsCheck(own_pid=0)  # the socket is this test process's own
     assert check.evaluate(_ctx(state)) == []
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -158,4 +159,14 @@ def test_real_socket_opened_after_the_baseline_is_reported_until_closed():
 
 
 def test_baseline_of_is_sorted_and_unique():
-    assert baseline_of([Listener("udp", 53), Listener("tcp", 80), Listener("tcp", 80)]) == ["tcp/80", "udp/53"]
+    listeners = [Listener("udp", 53), Listener("tcp", 80), Listener("tcp", 80)]
+    assert baseline_of(listeners) == ["tcp/80", "udp/53"]
+
+
+def test_watchkeepers_own_listeners_are_never_reported():
+    own = Listener("tcp", 40000, "127.0.0.1", pid=4242)
+    state = _State()
+    check = ListeningPortsCheck(lister=lambda: [], own_pid=4242)
+    assert check.evaluate(_ctx(state)) == []  # baseline
+    check = ListeningPortsCheck(lister=lambda: [own], own_pid=4242)
+    assert check.evaluate(_ctx(state)) == []

@@ -20,7 +20,8 @@ def invoices(tmp_path) -> Path:
     with sqlite3.connect(path) as conn:
         conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, client TEXT, amount REAL, due TEXT)")
         conn.executemany("INSERT INTO invoices VALUES (?, ?, ?, ?)", [
-            (1, "Acme", 120.5, "2024-01-10"), (2, "Globex", 80.0, "2024-02-01"), (3, "Initech", 10.0, "2099-01-01"),
+            (1, "Acme", 120.5, "2024-01-10"), (2, "Globex", 80.0, "2024-02-01"),
+            (3, "Initech", 10.0, "2099-01-01"),
         ])
     conn.close()
     return path
@@ -117,7 +118,8 @@ def test_long_query_is_aborted_after_the_timeout(invoices):
 
 
 def test_too_many_rows_is_a_check_error(invoices):
-    query = f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n LIMIT {MAX_ROWS + 5}) SELECT i FROM n"
+    query = (f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n LIMIT {MAX_ROWS + 5})"
+             " SELECT i FROM n")
     with pytest.raises(CheckError, match=f"more than {MAX_ROWS} rows"):
         _run(invoices, query)
 

@@ -82,7 +82,8 @@ def test_two_processes_migrating_at_once_both_succeed(tmp_path):
     import sys
 
     path = tmp_path / "wk.db"
-    code = "import sys; from pathlib import Path; from engine.store.db import open_database; open_database(Path(sys.argv[1]))"
+    code = ("import sys; from pathlib import Path; from engine.store.db import open_database;"
+            " open_database(Path(sys.argv[1]))")
     procs = [subprocess.Popen([sys.executable, "-c", code, str(path)]) for _ in range(4)]
     assert [p.wait(timeout=60) for p in procs] == [0, 0, 0, 0]
     db = connect(path)

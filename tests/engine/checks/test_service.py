@@ -1,0 +1,75 @@
+"""Running checks: runs recorded, errors and timeouts recorded, never raised into the scheduler."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+
+from engine.alerts.dispatcher import Dispatcher
+from engine.checks.base import CheckDefinition, CheckKind, Finding, Param
+from engine.checks.service import CheckService
+
+NOW = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
+release = threading.Event()
+
+
+class Boom(CheckKind):
+    kind = "boom"
+
+    def evaluate(self, ctx):
+        raise RuntimeError("the data source is gone")
+
+
+class Hangs(CheckKind):
+    kind = "hangs"
+    params = {"timeout_seconds": Param(0.1, "t")}
+
+    def evaluate(self, ctx):
+        release.wait(30)
+        return []
+
+
+class Fires(CheckKind):
+    kind = "fires"
+
+    def evaluate(self, ctx):
+        return [Finding("x", "warning", "X is wrong")]
+
+
+def service(db, *kinds) -> CheckService:
+    defs = [CheckDefinition(k.kind, k, True, "every 1h", "1h", "warning",
+                            {n: p.default for n, p in k.params.items()}) for k in kinds]
+    return CheckService(db, defs, Dispatcher(db), lambda: NOW, timezone.utc)
+
+
+def runs(db) -> list[tuple]:
+    return db.execute_sql("SELECT check_name, outcome, findings, error FROM check_runs ORDER BY id").fetchall()
+
+
+def test_raising_check_is_recorded_as_error_and_event(db):
+    result = service(db, Boom).run("boom")
+    assert result.outcome == "error" and "the data source is gone" in result.error
+    assert runs(db) == [("boom", "error", 0, "RuntimeError: the data source is gone")]
+    assert db.execute_sql("SELECT kind, subject FROM discovered_events").fetchall() == [("check_error", "boom")]
+
+
+def test_hanging_check_times_out_as_error(db):
+    try:
+        result = service(db, Hangs).run("hangs")
+    finally:
+        release.set()
+    assert result.outcome == "error" and result.error.startswith("timed out after")
+
+
+def test_firing_check_records_findings_and_dispatches(db):
+    result = service(db, Fires).run("fires", "manual")
+    assert result.outcome == "firing" and result.dispatch.decision.action == "SENT"
+    assert runs(db) == [("fires", "firing", 1, None)]
+
+
+def test_error_does_not_resolve_open_alerts(db):
+    svc = service(db, Fires)
+    svc.run("fires")
+    svc.definitions["fires"] = CheckDefinition("fires", Boom, True, "every 1h", "1h", "warning", {})
+    svc.run("fires")
+    assert db.execute_sql("SELECT state FROM alerts").fetchall() == [("open",)]

@@ -1,0 +1,61 @@
+"""The command line as a user meets it (real processes, real data dir)."""
+
+from __future__ import annotations
+
+import json
+
+from engine import __version__
+from tests.helpers import cli
+
+TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
+
+
+def test_version(wk_home):
+    result = cli("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"watchkeeper {__version__}"
+
+
+def test_config_path_writes_the_commented_template(wk_home):
+    result = cli("config", "path")
+    assert result.stdout.strip() == str(wk_home.config_file)
+    assert "# interval_seconds = 60" in wk_home.config_file.read_text()
+
+
+def test_bad_config_value_exits_2_naming_key_value_and_allowed(wk_home):
+    wk_home.config_file.write_text('[heartbeat]\ninterval_seconds = "often"\n')
+    for args in (("config", "validate"), ("status",), ("run", "--headless")):
+        result = cli(*args)
+        assert result.returncode == 2, args
+        assert "heartbeat.interval_seconds = 'often' is not allowed: expected a whole number" in result.stderr
+
+
+def test_unknown_key_is_warned_about(wk_home):
+    wk_home.config_file.write_text("[heartbeat]\nintervall = 5\n")
+    result = cli("config", "validate")
+    assert result.returncode == 0
+    assert "unknown key heartbeat.intervall" in result.stderr
+
+
+def test_config_show_never_prints_the_token(wk_home):
+    result = cli("config", "show", "--json", env={"WATCHKEEPER_TELEGRAM_TOKEN": TOKEN})
+    assert result.returncode == 0
+    assert TOKEN not in result.stdout + result.stderr
+    assert json.loads(result.stdout)["settings"]["telegram"]["token"] == "<set>"
+
+
+def test_status_when_not_running_exits_1(wk_home):
+    result = cli("status", "--json")
+    assert result.returncode == 1
+    assert json.loads(result.stdout) == {"running": False, "state": "stopped", "last_instance": None}
+
+
+def test_doctor_reports_each_area_in_plain_words(wk_home):
+    result = cli("doctor")
+    areas = [line.split()[1].rstrip(":") for line in result.stdout.splitlines()]
+    assert {"config", "lock", "database", "scheduler"} <= set(areas)
+    assert result.returncode == 0
+
+
+def test_bad_usage_exits_2(wk_home):
+    assert cli("nonsense").returncode == 2
+    assert cli("check", "run").returncode == 2
