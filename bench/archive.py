@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import bisect
 import json
-import os
 import random
 import resource
 import subprocess
@@ -34,9 +33,12 @@ QUANTILES = [(0.0, 2_000), (0.5, 105_000), (0.9, 654_000), (0.95, 1_500_000),
              (0.99, 5_400_000), (1.0, 87_000_000)]
 SID = "SESSIONID-0000-0000-0000-000000000000"
 PFX = "PFXPFXPF"
-WORDS = ("the of and to in is that for it as with was on be by this are or file code test "
-         "function return value error import class def self data line parser session tool "
-         "résumé café naïve 日本語 emoji 🎉 \"quoted\" back\\slash tab\t").split(" ")
+WORDS = [
+    'the', 'of', 'and', 'to', 'in', 'is', 'that', 'for', 'it', 'as', 'with', 'was', 'on', 'be',
+    'by', 'this', 'are', 'or', 'file', 'code', 'test', 'function', 'return', 'value', 'error',
+    'import', 'class', 'def', 'self', 'data', 'line', 'parser', 'session', 'tool', 'résumé',
+    'café', 'naïve', '日本語', 'emoji', '🎉', '"quoted"', 'back\\slash', 'tab\t',
+]
 
 
 def sample_size(rng: random.Random) -> int:
@@ -134,9 +136,11 @@ def write_file(path: Path, size: int, templates: list[bytes], rng: random.Random
         while written < size:
             block = rng.choice(templates).replace(SID.encode(), sid.encode()).replace(
                 PFX.encode(), f"{rng.getrandbits(32):08x}".encode())
-            if written + len(block) > size and written:
+            if written + len(block) > size:
                 cut = block.rfind(b"\n", 0, max(1, size - written)) + 1
-                block = block[:cut] if cut > 0 else b""
+                if cut <= 0:  # keep at least one whole line in a file
+                    cut = block.find(b"\n") + 1 if not written else 0
+                block = block[:cut]
                 if not block:
                     break
             fh.write(block)
