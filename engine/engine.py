@@ -19,6 +19,7 @@ from typing import Any
 from peewee import SqliteDatabase
 
 from engine import __version__, runtime_state
+from engine.alerts import store as alert_store
 from engine.alerts.store import list_alerts
 from engine.checks.service import CheckService, build_service
 from engine.config import Config
@@ -245,6 +246,25 @@ class Engine:
     def run_now(self, name: str) -> bool:
         """Schedule job ``name`` to run now; False when unknown."""
         return self.scheduler is not None and self.scheduler.run_now(name)
+
+    def run_all_checks(self) -> list[str]:
+        """Schedule every enabled check to run now; returns their names."""
+        names = [d.name for d in self.checks.enabled] if self.checks else []
+        for name in names:
+            self.run_now(name)
+        return names
+
+    def acknowledge(self, alert_id: int) -> None:
+        """Acknowledge an alert (it is not re-notified until it resolves)."""
+        with connection(self._db()):
+            alert_store.acknowledge(self._db(), alert_id, self.now())
+        self.publish()
+
+    def snooze(self, alert_id: int, duration: timedelta) -> None:
+        """Snooze an alert for ``duration``."""
+        with connection(self._db()):
+            alert_store.snooze(self._db(), alert_id, self.now() + duration)
+        self.publish()
 
     def pause(self, until: datetime | None) -> None:
         """Pause alerts until ``until``; None resumes."""
