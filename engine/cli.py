@@ -81,6 +81,11 @@ def _unit_registrars() -> list[Callable[[Any], None]]:
         registrars.append(checks_register)
     except ImportError:
         pass
+    try:
+        from engine.startup_commands import register as startup_register
+        registrars.append(startup_register)
+    except ImportError:
+        pass
     return registrars
 
 
