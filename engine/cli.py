@@ -81,6 +81,9 @@ def _unit_registrars() -> list[Callable[[Any], None]]:
         registrars.append(checks_register)
     except ImportError:
         pass
+    from engine.delivery.commands import register as telegram_register
+
+    registrars.append(telegram_register)
     try:
         from engine.startup_commands import register as startup_register
         registrars.append(startup_register)
@@ -106,6 +109,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"watchkeeper: warning: {warning}", file=sys.stderr)
     from engine.config import Config
 
+    if args.handler is not _cmd_run and config is not None:
+        # One-shot commands log to the log file only; their output is what they print.
+        from engine.logsetup import setup_logging
+
+        setup_logging(paths.log_file, config.general.log_level, secrets=[config.telegram.token], stderr=False)
     ctx = CliContext(paths=paths, config=config or Config())
     try:
         return int(args.handler(args, ctx))

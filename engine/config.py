@@ -372,3 +372,34 @@ def redacted(config: Config) -> dict[str, Any]:
     out["checks"] = config.checks
     out["user_checks"] = config.user_checks
     return out
+
+
+def set_config_values(path: Path, section: str, values: dict[str, Any]) -> None:
+    """Set keys of one section in config.toml, keeping the user's comments and layout.
+
+    A commented-out default (``# key = ...``) is replaced in place; otherwise the key goes right
+    after the section header (added at the end when missing). The result is validated.
+    """
+    ensure_config_file(path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = f"[{section}]"
+    start = next((i for i, line in enumerate(lines) if line.strip() == header), None)
+    if start is None:
+        lines += ["", header]
+        start = len(lines) - 1
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")), len(lines))
+    for key, value in values.items():
+        rendered = f"{key} = {_toml_value(value)}"
+        pattern = re.compile(rf"^\s*#?\s*{re.escape(key)}\s*=")
+        index = next((i for i in range(start + 1, end) if pattern.match(lines[i])), None)
+        if index is None:
+            lines.insert(start + 1, rendered)
+            end += 1
+        else:
+            lines[index] = rendered
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    try:
+        os.chmod(path, 0o600)  # it may now hold the bot token
+    except OSError:
+        pass
+    load_config(path, env={})

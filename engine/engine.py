@@ -21,9 +21,11 @@ from peewee import SqliteDatabase
 from engine import __version__, runtime_state
 from engine.alerts import store as alert_store
 from engine.alerts.store import list_alerts
-from engine.checks.service import CheckService, build_service
+from engine.checks.service import CheckService, UnknownCheck, build_service
 from engine.config import Config
 from engine.control import ControlServer
+from engine.delivery.service import DeliveryService, notification_alerts, outbox_hook
+from engine.delivery.telegram_bot import summarise_runs
 from engine.health import Health, HealthFacts, HealthReport, assess
 from engine.lifecycle import InstanceLock, process_create_time
 from engine.modules.heartbeat import Gap, Heartbeat
@@ -94,6 +96,7 @@ class Engine:
         self.heartbeat: Heartbeat | None = None
         self.control: ControlServer | None = None
         self.checks: CheckService | None = None
+        self.delivery: DeliveryService | None = None
         self.stopped = threading.Event()
         self.stop_requested = threading.Event()
         self.stop_reason = "exit"
@@ -116,6 +119,9 @@ class Engine:
             self.heartbeat = Heartbeat(self.db, interval, wall=self.now, on_gap=self._on_gap)
             self.heartbeat.start_instance(os.getpid(), process_create_time(os.getpid()))
             self.checks = build_service(self.db, self.config, self.now)
+            self.delivery = DeliveryService(self.db, self.config, now=self.now, on_change=self.publish)
+            self.checks.dispatcher.on_queue.append(outbox_hook(self.config, self.now))
+            self.checks.dispatcher.on_queued.append(self.delivery.wake_all)
             self.scheduler = Scheduler(
                 self.db,
                 resolve_timezone(self.config.general.timezone),
@@ -207,7 +213,8 @@ class Engine:
         return result
 
     def _module_specs(self) -> list[JobSpec]:
-        specs: list[JobSpec] = []
+        specs: list[JobSpec] = [JobSpec("weekly", self._weekly, parse_schedule(self.config.weekly.schedule),
+                                        description="digest, pruning, backup, integrity")]
         if self.config.archive.enabled:
             try:
                 from engine.modules.archive import archive_job
@@ -224,7 +231,19 @@ class Engine:
         return specs
 
     def _start_services(self) -> None:
-        """Hook for units with their own threads (delivery workers, API); see later issues."""
+        """Units with their own threads: delivery workers and Telegram polling."""
+        assert self.delivery is not None
+        self.services.append(self.delivery)
+        self.delivery.start(self)
+
+    def _weekly(self) -> None:
+        from engine.modules.weekly import weekly_job
+
+        assert self.checks is not None
+        weekly_job(self._db(), self.checks.dispatcher, db_path=self.paths.db_file, backup_dir=self.paths.backup_dir,
+                   now=self.now(), keep_backups=self.config.weekly.keep_backups,
+                   retention=timedelta(days=self.config.alerts.log_retention_days),
+                   cooldowns=[d.cooldown for d in self.checks.definitions.values()])
 
     def _db(self) -> SqliteDatabase:
         assert self.db is not None
@@ -240,6 +259,8 @@ class Engine:
         if gap.kind == "asleep" and self.scheduler is not None:
             self.scheduler.wakeup()
             self.scheduler.catch_up("after a gap")
+        if self.delivery is not None:
+            self.delivery.wake_all()  # drain what waited while the network was away
 
     # -- actions (thread-safe; never block on job work) ------------------------------------
 
@@ -265,6 +286,35 @@ class Engine:
         with connection(self._db()):
             alert_store.snooze(self._db(), alert_id, self.now() + duration)
         self.publish()
+
+    # -- the Telegram conversation's view of the engine -----------------------------------------
+
+    def notification_alerts(self, notification_id: int) -> list[int]:
+        return notification_alerts(self._db(), notification_id)
+
+    def status_text(self) -> str:
+        snap = self.snapshot()
+        lines = [f"Watchkeeper {snap.version}: {snap.health.summary}",
+                 f"Open alerts: {len(snap.open_alerts)}"]
+        lines += [f"{c['name']}: {c['state']}, {c['pending']} pending" for c in snap.channels]
+        if snap.paused_until:
+            lines.append(f"Paused until {snap.paused_until:%Y-%m-%d %H:%M} UTC")
+        return "\n".join(lines)
+
+    def alerts_text(self) -> str:
+        alerts = self.snapshot().open_alerts
+        if not alerts:
+            return "No open alerts."
+        return "\n".join(f"#{a['id']} {a['check']}: {a['title']} ({a['state']})" for a in alerts[:30])
+
+    def run_check_text(self, name: str) -> str:
+        assert self.checks is not None
+        names = [d.name for d in self.checks.enabled] if name == "all" else [name]
+        try:
+            runs = [self._run_check(n, "telegram").to_dict() for n in names]
+        except UnknownCheck as exc:
+            return str(exc)
+        return summarise_runs(runs)
 
     def pause(self, until: datetime | None) -> None:
         """Pause alerts until ``until``; None resumes."""
@@ -294,6 +344,7 @@ class Engine:
         now = self.now()
         last_beat = paused = None
         open_alerts: list[dict[str, Any]] = []
+        channels: list[dict[str, Any]] = []
         problems: list[str] = []
         jobs: list[JobInfo] = []
         if self.db is not None and not self._stop_done:
@@ -307,6 +358,7 @@ class Engine:
                     paused = runtime_state.paused_until(self.db, now)
                     open_alerts = [a.to_dict() for a in list_alerts(self.db, live_only=True, limit=50)
                                    if a.state != "acknowledged"]
+                    channels = self.delivery.status() if self.delivery else []
             except Exception as exc:
                 problems.append(f"database trouble: {exc}")
         if self.scheduler is not None:
@@ -320,6 +372,7 @@ class Engine:
             last_beat=last_beat,
             beat_interval=float(self.config.heartbeat.interval_seconds),
             failing_jobs=[j.name for j in jobs if j.last_outcome == "error"],
+            broken_channels=[c["name"] for c in channels if c["state"] == "broken"],
             problems=problems,
             open_alerts=len(open_alerts),
             paused_until=paused,
@@ -328,6 +381,7 @@ class Engine:
         return Snapshot(health=assess(facts), pid=os.getpid(), version=__version__,
                         started_at=self.heartbeat.started_at if self.heartbeat else None,
                         last_beat=last_beat, paused_until=paused, jobs=jobs, open_alerts=open_alerts,
+                        channels=channels,
                         checks=list(self.checks.definitions) if self.checks else [],
                         last_check_at=self.checks.last_run_at if self.checks else None)
 

@@ -24,7 +24,11 @@ def collect_status(ctx: CliContext) -> dict[str, Any]:
     if row:
         last = {"pid": row[0], "version": row[1], "started_at": row[2], "last_heartbeat": row[3],
                 "stopped_at": row[4], "clean_shutdown": bool(row[5])}
-    return {"running": False, "state": "stopped", "last_instance": last}
+    from engine.alerts.outbox import channel_status
+    from engine.delivery.service import enabled_channels
+
+    return {"running": False, "state": "stopped", "last_instance": last,
+            "channels": channel_status(db, enabled_channels(ctx.config))}
 
 
 def format_status(data: dict[str, Any]) -> str:
@@ -34,8 +38,10 @@ def format_status(data: dict[str, Any]) -> str:
         if not last:
             return "Watchkeeper is not running (never started with this data folder)."
         how = "cleanly" if last["clean_shutdown"] else "without a clean shutdown"
-        return (f"Watchkeeper is not running. Last instance: PID {last['pid']}, started "
-                f"{last['started_at']}, last heartbeat {last['last_heartbeat']}, stopped {how}.")
+        lines = [f"Watchkeeper is not running. Last instance: PID {last['pid']}, started "
+                 f"{last['started_at']}, last heartbeat {last['last_heartbeat']}, stopped {how}."]
+        lines += _channel_lines(data)
+        return "\n".join(lines)
     lines = [
         f"Watchkeeper {data['version']} running, PID {data['pid']} since {data['started_at']}",
         f"Health: {data['summary']}",
@@ -43,9 +49,7 @@ def format_status(data: dict[str, Any]) -> str:
     ]
     if data.get("paused_until"):
         lines.append(f"Alerts paused until {data['paused_until']}")
-    for channel in data.get("channels", []):
-        err = f", last error: {channel['last_error']}" if channel.get("last_error") else ""
-        lines.append(f"Channel {channel['name']}: {channel['state']}, {channel['pending']} pending{err}")
+    lines += _channel_lines(data)
     if data.get("open_alerts"):
         lines.append(f"Open alerts: {len(data['open_alerts'])}")
         for alert in data["open_alerts"][:10]:
@@ -55,3 +59,11 @@ def format_status(data: dict[str, Any]) -> str:
         last = f"last {job['last_outcome']}" if job["last_outcome"] else "not run yet"
         lines.append(f"  {job['name']:<22} next {job['next_run'] or '-'}  ({last})")
     return "\n".join(lines)
+
+
+def _channel_lines(data: dict[str, Any]) -> list[str]:
+    lines = []
+    for channel in data.get("channels", []):
+        err = f", last error: {channel['last_error']}" if channel.get("last_error") else ""
+        lines.append(f"Channel {channel['name']}: {channel['state']}, {channel['pending']} pending{err}")
+    return lines

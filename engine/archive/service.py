@@ -5,14 +5,18 @@ session watcher and (later) the HTTP API.
 file; appended bytes only for a grown one; a full reparse for a rewritten or truncated one),
 recomputes the counters of touched sessions, refreshes idle sessions' summaries and records
 the run in ``conversation_archive_runs``. A failing file is recorded and never aborts the run.
+
+Work split: the main thread decides what to read (a stat, and for a grown file a fingerprint),
+then hands each file range to :mod:`engine.archive.ingest`, which parses it and compresses its
+raw bytes. When a run has more than ``PARALLEL_MIN_BYTES`` to read, that happens in worker
+processes (one per spare core) and the main thread only writes: every job in one
+``executemany`` transaction. Smaller runs (the session watcher, most tests) parse inline.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import queue
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -23,7 +27,7 @@ from typing import Any
 import orjson
 from peewee import SqliteDatabase
 
-from engine.archive import claude, codex, store, summary
+from engine.archive import codex, store, summary
 from engine.archive.discover import (
     CODEX_ROLLOUT,
     SUBAGENT,
@@ -34,29 +38,32 @@ from engine.archive.discover import (
     default_roots,
     discover,
 )
-from engine.archive.model import Batch, FileContext, SessionView, ToolCallView
-from engine.archive.reader import (
-    DEFAULT_MAX_LINE_BYTES,
-    Block,
-    Oversize,
-    Tail,
-    decode_line,
-    fingerprint,
-    iter_blocks,
-    line_sha256,
-)
+from engine.archive.ingest import FLUSH_BYTES, Job, Task, WorkerPool, parse_task
+from engine.archive.model import SessionView, ToolCallView
+from engine.archive.reader import DEFAULT_MAX_LINE_BYTES, decode_line, fingerprint
 from engine.archive.search import search as _search
 from engine.timeutil import to_db, utcnow
 
 log = logging.getLogger(__name__)
 
-FLUSH_BYTES = 8 * 1024 * 1024
+__all__ = ["DEFAULT_MAX_LINE_BYTES", "FLUSH_BYTES", "RunResult", "run_archive"]
+
 DEFAULT_TAIL_IDLE_SECONDS = 6 * 3600
 DEFAULT_SUMMARY_IDLE_MINUTES = 30
-_SNAPSHOT = b'{"type":"file-history-snapshot"'
-_PROGRESS = b',"type":"progress",'
+# Below this many bytes to read, starting worker processes costs more than it saves.
+PARALLEL_MIN_BYTES = 32 * 1024 * 1024
+# During a run the WAL is checkpointed every this many pages (instead of SQLite's 1000), so a
+# bulk ingest does not stop every 4 MB to copy pages back and fsync; restored afterwards.
+BULK_WAL_AUTOCHECKPOINT = 16384
 
 Progress = Callable[[int, int, int], None]  # (files done, files total, bytes read)
+
+
+def default_workers() -> int:
+    """Parse processes for a big run: one per core beyond the writer's, at least one."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+    return max(1, min(4, cores - 1))
 
 
 @dataclass
@@ -90,88 +97,14 @@ class _Options:
 
 
 @dataclass
-class _Job:
-    file_id: int
-    path: str
-    provider: str
-    batch: Batch
-    chunks: list[tuple[int, int, int, bytes]]
-    file_update: dict[str, Any]
-
-
-class _Writer:
-    """One background thread that compresses raw chunks and writes batches, in order.
-
-    Parsing (main thread) and writing (sqlite3 and zstd release the GIL) overlap on two cores.
-    The queue is short, so memory stays bounded. A failed write rolls back that batch (the
-    file's offset does not advance, so the range is read again next run) and is recorded.
-    """
-
-    def __init__(self, db: SqliteDatabase, run: _RunState, now_s: str) -> None:
-        self.db = db
-        self.run = run
-        self.now_s = now_s
-        self.failed_files: set[int] = set()
-        self.queue: queue.Queue[_Job | None] = queue.Queue(maxsize=2)
-        self.thread = threading.Thread(target=self._loop, name="archive-writer", daemon=True)
-        self.thread.start()
-
-    def submit(self, job: _Job) -> None:
-        """Queue a batch (blocks while the writer is two batches behind)."""
-        if job.file_id not in self.failed_files:
-            self.queue.put(job)
-
-    def close(self) -> None:
-        """Write what is queued and stop the thread."""
-        self.queue.put(None)
-        self.thread.join()
-
-    def _loop(self) -> None:
-        try:
-            while True:
-                job = self.queue.get()
-                if job is None:
-                    return
-                try:
-                    self._write(job)
-                except Exception as exc:
-                    self.failed_files.add(job.file_id)
-                    msg = f"{job.path}: {type(exc).__name__}: {str(exc)[:200]}"
-                    self.run.result.errors.append(msg)
-                    self.run.result.files_failed += 1
-                    log.warning("archive: write failed: %s", msg)
-        finally:
-            self.db.close()  # this thread's own connection
-
-    def _write(self, job: _Job) -> None:
-        db, run, batch = self.db, self.run, job.batch
-        touched = set(batch.session_meta)
-        with db.atomic("IMMEDIATE"):  # read-then-write while the main thread also writes
-            existing = store.existing_sessions(db, touched)
-            store.write_batch(db, job.file_id, job.provider, batch, job.chunks,
-                              job.file_update, self.now_s)
-            if batch.cc_summaries:
-                leaves = sorted({leaf for leaf, _, _ in batch.cc_summaries})
-                for i in range(0, len(leaves), 500):
-                    part = ["c:" + x for x in leaves[i:i + 500]]
-                    touched.update(r[0] for r in db.execute_sql(
-                        "SELECT DISTINCT session_id FROM archive_entries WHERE entry_key IN"
-                        f" ({','.join('?' * len(part))})", part).fetchall())
-        for sid in touched:
-            if sid in existing:
-                run.updated_sessions.add(sid)
-            elif sid in batch.session_meta:
-                run.new_sessions.add(sid)
-        run.touched.update(touched)
-
-
-@dataclass
 class _RunState:
     result: RunResult
+    now_s: str
     touched: set[str] = field(default_factory=set)
     new_sessions: set[str] = field(default_factory=set)
     updated_sessions: set[str] = field(default_factory=set)
-    writer: Any = None
+    failed_files: set[int] = field(default_factory=set)
+    paths: dict[int, str] = field(default_factory=dict)
 
 
 _FILE_COLS = (
@@ -207,13 +140,15 @@ def run_archive(
     now: datetime | None = None,
     only_paths: set[str] | None = None,
     files: list[Found] | None = None,
+    workers: int | None = None,
 ) -> RunResult:
     """Archive every transcript under the roots; return (and record) what the run did.
 
     ``tail_idle_seconds``: a last line without newline is accepted once the file has been idle
     that long and the fragment parses; before that it waits for the next run.
     ``only_paths`` restricts ingestion to those discovered paths and ``files`` replaces
-    discovery (both used by session_watch).
+    discovery (both used by session_watch). ``workers``: parse processes (0 parses inline;
+    default: :func:`default_workers` when the run reads at least ``PARALLEL_MIN_BYTES``).
     """
     t0 = time.perf_counter()
     now = now or utcnow()
@@ -221,48 +156,29 @@ def run_archive(
     cur = db.execute_sql(
         "INSERT INTO conversation_archive_runs (started_at, status, trigger) VALUES (?, ?, ?)",
         (now_s, "running", trigger))
-    run = _RunState(RunResult(run_id=int(cur.lastrowid)))
+    run = _RunState(RunResult(run_id=int(cur.lastrowid)), now_s)
     res = run.result
     opts = _Options(max_line_bytes, tail_idle_seconds, now)
     status = "ok"
-    run.writer = _Writer(db, run, now_s)
+    bulk = False
     try:
         found = files if files is not None else discover(build_roots(sources, extra_roots))
         if only_paths is not None:
             found = [f for f in found if f.path in only_paths]
         res.files_seen = len(found)
         known = _known_files(db)
-        by_path = {r["path"]: r for r in known}
-        by_inode = {(r["dev"], r["inode"]): r for r in known if r["inode"] is not None}
-        seen_paths: set[str] = set()
-        for i, f in enumerate(found):
-            seen_paths.add(f.path)
-            row = by_path.get(f.path)
-            if row is None:
-                moved = by_inode.get((f.dev, f.inode))
-                if moved is not None and moved["path"] not in by_path.keys() - {moved["path"]} \
-                        and not os.path.exists(moved["path"]):
-                    store.update_file(db, moved["id"], {"path": f.path})
-                    row = moved
-            if (row is not None and row["size"] == f.size and row["mtime_ns"] == f.mtime_ns
-                    and row["inode"] == f.inode):
-                res.files_skipped += 1
-            else:
-                try:
-                    _ingest_file(db, f, row, opts, run)
-                    res.files_parsed += 1
-                except Exception as exc:  # a bad file never aborts the run
-                    res.files_failed += 1
-                    msg = f"{f.path}: {type(exc).__name__}: {str(exc)[:200]}"
-                    res.errors.append(msg)
-                    log.warning("archive: file failed: %s", msg)
-                    if row is not None:
-                        store.update_file(db, row["id"], {"status": "error", "error": msg})
-            if progress is not None:
-                progress(i + 1, len(found), res.bytes_read)
-        run.writer.close()
+        tasks = _plan(db, found, known, opts, run)
+        if tasks:
+            todo = sum(t.end - t.start for t in tasks)
+            n = default_workers() if workers is None else workers
+            if workers is None and todo < PARALLEL_MIN_BYTES:
+                n = 0
+            bulk = todo >= PARALLEL_MIN_BYTES
+            if bulk:
+                db.execute_sql(f"PRAGMA wal_autocheckpoint = {BULK_WAL_AUTOCHECKPOINT}")
+            _execute(db, tasks, n, run, progress, len(found))
         if only_paths is None:
-            _mark_missing(db, known, seen_paths, now_s)
+            _mark_missing(db, known, {f.path for f in found}, now_s)
         _finish_sessions(db, run, now_s)
         res.summaries = summary.refresh_summaries(db, now, summary_idle_minutes)
     except Exception as exc:
@@ -270,8 +186,8 @@ def run_archive(
         res.errors.append(f"{type(exc).__name__}: {str(exc)[:300]}")
         log.exception("archive run failed")
     finally:
-        if run.writer.thread.is_alive():
-            run.writer.close()
+        if bulk:
+            db.execute_sql("PRAGMA wal_autocheckpoint = 1000")
     res.duration_s = round(time.perf_counter() - t0, 4)
     db.execute_sql(
         "UPDATE conversation_archive_runs SET finished_at = ?, status = ?, files_seen = ?,"
@@ -282,6 +198,181 @@ def run_archive(
          res.sessions_updated, res.bad_lines, res.duration_s,
          "\n".join(res.errors)[:4000] or None, res.run_id))
     return res
+
+
+def _fail(db: SqliteDatabase, run: _RunState, file_id: int | None, path: str, msg: str) -> None:
+    res = run.result
+    res.files_failed += 1
+    text = f"{path}: {msg}"
+    res.errors.append(text)
+    log.warning("archive: file failed: %s", text)
+    if file_id is not None:
+        run.failed_files.add(file_id)
+        store.update_file(db, file_id, {"status": "error", "error": text})
+
+
+def _plan(
+    db: SqliteDatabase, found: list[Found], known: list[dict[str, Any]], opts: _Options,
+    run: _RunState,
+) -> list[Task]:
+    """Skip unchanged files, settle empty / side / unknown ones, and return a parse task for
+    every other file, all in one transaction (a stat per unchanged file, nothing more)."""
+    res = run.result
+    by_path = {r["path"]: r for r in known}
+    by_inode = {(r["dev"], r["inode"]): r for r in known if r["inode"] is not None}
+    tasks: list[Task] = []
+    with db.atomic():
+        for f in found:
+            row = by_path.get(f.path)
+            if row is None:
+                moved = by_inode.get((f.dev, f.inode))
+                if moved is not None and moved["path"] not in by_path.keys() - {moved["path"]} \
+                        and not os.path.exists(moved["path"]):
+                    store.update_file(db, moved["id"], {"path": f.path})
+                    row = moved
+            if (row is not None and row["size"] == f.size and row["mtime_ns"] == f.mtime_ns
+                    and row["inode"] == f.inode):
+                res.files_skipped += 1
+                continue
+            try:
+                task = _prepare(db, f, row, opts, run)
+            except Exception as exc:  # a bad file never aborts the run
+                _fail(db, run, row["id"] if row is not None else None, f.path,
+                      f"{type(exc).__name__}: {str(exc)[:200]}")
+                continue
+            if task is None:
+                res.files_parsed += 1
+            else:
+                tasks.append(task)
+    return tasks
+
+
+def _prepare(
+    db: SqliteDatabase, f: Found, row: dict[str, Any] | None, opts: _Options, run: _RunState,
+) -> Task | None:
+    """The parse task for a new or changed file (None when there is nothing to parse)."""
+    now_s = run.now_s
+    res = run.result
+    if row is None:
+        file_id = store.insert_file(db, f.path, f.provider, f.kind, now_s)
+        row = {"id": file_id, "parsed_offset": 0, "lines_parsed": 0, "lines_bad": 0,
+               "generation": 0, "state": None, "head_hash": None, "tail_hash": None,
+               "inode": f.inode, "provider": f.provider, "status": "new"}
+    file_id = row["id"]
+    run.paths[file_id] = f.path
+    base = {"size": f.size, "mtime_ns": f.mtime_ns, "dev": f.dev, "inode": f.inode,
+            "last_scanned": now_s, "error": None}
+    if f.kind == WORKFLOW_SIDE:
+        store.update_file(db, file_id, {**base, "status": "side"})
+        return None
+    with open(f.path, "rb") as fh:
+        start = int(row["parsed_offset"])
+        gen = int(row["generation"])
+        lines_done = int(row["lines_parsed"])
+        lines_bad = int(row["lines_bad"])
+        state = orjson.loads(row["state"]) if row["state"] else {}
+        if start > 0 and (f.inode != row["inode"] or f.size < start
+                          or fingerprint(fh, start) != (row["head_hash"], row["tail_hash"])):
+            # Rewritten, replaced or truncated: parse again from the start. Rows already
+            # archived stay (upserts), the old raw chunks stay under their generation.
+            start, gen, lines_done, lines_bad, state = 0, gen + 1, 0, 0, {}
+            db.execute_sql("DELETE FROM archive_bad_lines WHERE file_id = ?", (file_id,))
+            res.files_reparsed += 1
+        provider = row["provider"] if row["provider"] not in (None, "unknown") else f.provider
+        if provider == "unknown" or (f.kind == UNKNOWN and start == 0):
+            provider = _sniff(fh) if f.size else "unknown"
+    if provider == "unknown" or f.size == 0:
+        store.update_file(db, file_id, {**base, "provider": provider,
+                                        "status": "empty" if f.size == 0 else "unknown"})
+        return None
+    if provider == "codex" and f.kind != CODEX_ROLLOUT and "sid" not in state:
+        state["sid"] = codex.session_id_from_name(Path(f.path).stem)
+    idle = (opts.now.timestamp() - f.mtime_ns / 1e9) >= opts.tail_idle_seconds
+    return Task(file_id, f.path, provider, f.kind, f.session_hint, f.agent_id, f.project, state,
+                start, f.size, gen, lines_done, lines_bad, idle, opts.max_line_bytes,
+                f.kind == SUBAGENT, base)
+
+
+def _execute(
+    db: SqliteDatabase, tasks: list[Task], workers: int, run: _RunState,
+    progress: Progress | None, total: int,
+) -> None:
+    """Parse every task (inline or in worker processes) and write each job as it comes."""
+    res = run.result
+    done = res.files_skipped + res.files_parsed + res.files_failed
+
+    def finished(file_id: int, error: str | None) -> None:
+        nonlocal done
+        if error is not None:
+            _fail(db, run, file_id, run.paths.get(file_id, "?"), error)
+        elif file_id not in run.failed_files:
+            res.files_parsed += 1
+        done += 1
+        if progress is not None:
+            progress(done, total, res.bytes_read)
+
+    if workers <= 0:
+        for task in tasks:
+            err = None
+            try:
+                for job in parse_task(task):
+                    _write_job(db, job, run)
+            except Exception as exc:  # a bad file never aborts the run
+                err = f"{type(exc).__name__}: {str(exc)[:200]}"
+            finished(task.file_id, err)
+        return
+    pool = WorkerPool(min(workers, len(tasks)))
+    try:
+        for task in tasks:
+            pool.submit(task)
+        errors: dict[int, str] = {}
+        for msg in pool.results_until_done(len(tasks)):
+            if msg[0] == "job":
+                _write_job(db, msg[1], run)
+            elif msg[0] == "error":
+                errors[msg[1]] = msg[2]
+            elif msg[0] == "done":
+                finished(msg[1], errors.pop(msg[1], None))
+    finally:
+        pool.close()
+
+
+def _write_job(db: SqliteDatabase, job: Job, run: _RunState) -> None:
+    """Write one job in one transaction; a failure rolls it back (the file's offset does not
+    advance, so the range is read again next run), is recorded, and drops the file's later
+    jobs."""
+    if job.file_id in run.failed_files:
+        return
+    res = run.result
+    res.bytes_read += job.nbytes
+    res.bad_lines += job.bad
+    batch = job.batch
+    touched = set(batch.session_meta)
+    try:
+        with db.atomic("IMMEDIATE"):
+            existing = store.existing_sessions(db, touched)
+            store.write_batch(db, job.file_id, job.provider, batch, job.chunks,
+                              job.file_update, run.now_s)
+            if batch.cc_summaries:
+                leaves = sorted({leaf for leaf, _, _ in batch.cc_summaries})
+                for i in range(0, len(leaves), 500):
+                    part = ["c:" + x for x in leaves[i:i + 500]]
+                    touched.update(r[0] for r in db.execute_sql(
+                        "SELECT DISTINCT session_id FROM archive_entries WHERE entry_key IN"
+                        f" ({','.join('?' * len(part))})", part).fetchall())
+    except Exception as exc:
+        run.failed_files.add(job.file_id)
+        msg = f"{job.path}: {type(exc).__name__}: {str(exc)[:200]}"
+        res.errors.append(msg)
+        res.files_failed += 1
+        log.warning("archive: write failed: %s", msg)
+        return
+    for sid in touched:
+        if sid in existing:
+            run.updated_sessions.add(sid)
+        elif sid in batch.session_meta:
+            run.new_sessions.add(sid)
+    run.touched.update(touched)
 
 
 def _mark_missing(
@@ -318,189 +409,6 @@ def _sniff(fh: Any) -> str:
     if "id" in obj and "timestamp" in obj and "type" not in obj and "sessionId" not in obj:
         return "codex"
     return "claude"
-
-
-def _read_meta_json(path: str) -> dict[str, Any]:
-    side = path[:-len(".jsonl")] + ".meta.json"
-    try:
-        if os.path.getsize(side) > 65536:
-            return {}
-        with open(side, "rb") as fh:
-            obj = orjson.loads(fh.read())
-    except (OSError, orjson.JSONDecodeError):
-        return {}
-    return obj if isinstance(obj, dict) else {}
-
-
-def _ingest_file(
-    db: SqliteDatabase, f: Found, row: dict[str, Any] | None, opts: _Options, run: _RunState,
-) -> None:
-    now_s = to_db(opts.now)
-    res = run.result
-    if row is None:
-        file_id = store.insert_file(db, f.path, f.provider, f.kind, now_s)
-        row = {"id": file_id, "parsed_offset": 0, "lines_parsed": 0, "lines_bad": 0,
-               "generation": 0, "state": None, "head_hash": None, "tail_hash": None,
-               "inode": f.inode, "provider": f.provider, "status": "new"}
-    file_id = row["id"]
-    base = {"size": f.size, "mtime_ns": f.mtime_ns, "dev": f.dev, "inode": f.inode,
-            "last_scanned": now_s, "error": None}
-    if f.kind == WORKFLOW_SIDE:
-        store.update_file(db, file_id, {**base, "status": "side"})
-        return
-    with open(f.path, "rb") as fh:
-        start = int(row["parsed_offset"])
-        gen = int(row["generation"])
-        lines_done = int(row["lines_parsed"])
-        lines_bad = int(row["lines_bad"])
-        state = orjson.loads(row["state"]) if row["state"] else {}
-        if start > 0 and (f.inode != row["inode"] or f.size < start
-                          or fingerprint(fh, start) != (row["head_hash"], row["tail_hash"])):
-            # Rewritten, replaced or truncated: parse again from the start. Rows already
-            # archived stay (upserts), the old raw chunks stay under their generation.
-            start, gen, lines_done, lines_bad, state = 0, gen + 1, 0, 0, {}
-            db.execute_sql("DELETE FROM archive_bad_lines WHERE file_id = ?", (file_id,))
-            res.files_reparsed += 1
-        provider = row["provider"] if row["provider"] not in (None, "unknown") else f.provider
-        if provider == "unknown" or (f.kind == UNKNOWN and start == 0):
-            provider = _sniff(fh) if f.size else "unknown"
-        if provider == "unknown" or f.size == 0:
-            store.update_file(db, file_id, {**base, "provider": provider,
-                                            "status": "empty" if f.size == 0 else "unknown"})
-            return
-        ctx = FileContext(file_id, f.path, provider, f.kind, f.session_hint, f.agent_id,
-                          f.project, state)
-        if provider == "codex" and f.kind != CODEX_ROLLOUT and "sid" not in state:
-            state["sid"] = codex.session_id_from_name(Path(f.path).stem)
-        idle = (opts.now.timestamp() - f.mtime_ns / 1e9) >= opts.tail_idle_seconds
-        _parse_range(db, fh, f, ctx, provider, start, gen, lines_done, lines_bad, idle, base,
-                     opts, run)
-
-
-def _parse_range(
-    db: SqliteDatabase, fh: Any, f: Found, ctx: FileContext, provider: str, start: int,
-    gen: int, lines_done: int, lines_bad: int, idle: bool, base: dict[str, Any],
-    opts: _Options, run: _RunState,
-) -> None:
-    """Parse from ``start`` to the stat'ed size, flushing every FLUSH_BYTES in a transaction."""
-    res = run.result
-    parse = codex.parse_record if provider == "codex" else claude.parse_record
-    is_claude = provider == "claude"
-    max_line = opts.max_line_bytes
-    loads = orjson.loads
-    decode_error = orjson.JSONDecodeError
-    batch = Batch()
-    if f.kind == SUBAGENT and f.agent_id:
-        meta = _read_meta_json(f.path)
-        sub = batch.subagents.setdefault((f.session_hint, f.agent_id), {"file_id": ctx.file_id})
-        for src, dst in (("agentType", "agent_type"), ("description", "description")):
-            if isinstance(meta.get(src), str):
-                sub[dst] = meta[src][:500]
-    chunks: list[tuple[int, int, int, bytes]] = []
-    offset = start
-    line_no = lines_done
-    pending = 0
-    any_sessions = False
-
-    def handle(raw: bytes, off: int, no: int) -> None:
-        nonlocal lines_bad
-        try:
-            values = [loads(raw)]
-            problem = None
-        except decode_error:
-            if not raw.strip():
-                return
-            values, problem = decode_line(raw)
-        if problem is not None:
-            batch.bad_lines.append((off, no, len(raw), problem.kind, problem.error,
-                                    1 if problem.recovered else 0, line_sha256(raw)))
-            if not problem.recovered:
-                lines_bad += 1
-                res.bad_lines += 1
-        for v in values:
-            if type(v) is dict:
-                parse(v, off, no, ctx, batch)
-            elif problem is None:
-                batch.bad_lines.append((off, no, len(raw), "non_object",
-                                        f"JSON {type(v).__name__}, not an object", 0,
-                                        line_sha256(raw)))
-                lines_bad += 1
-                res.bad_lines += 1
-
-    def flush(final: bool) -> None:
-        nonlocal batch, chunks, pending, any_sessions
-        any_sessions = any_sessions or bool(batch.session_meta)
-        head, tail = fingerprint(fh, offset) if offset else (None, None)
-        upd = {"parsed_offset": offset, "lines_parsed": line_no, "lines_bad": lines_bad,
-               "generation": gen, "state": orjson.dumps(ctx.state).decode(),
-               "head_hash": head, "tail_hash": tail, "provider": provider}
-        if final:
-            upd.update(base)
-            upd["status"] = "ok" if any_sessions else "no_messages"
-        run.writer.submit(_Job(ctx.file_id, f.path, provider, batch, chunks, upd))
-        batch = Batch()
-        chunks = []
-        pending = 0
-
-    for item in _blocks(fh, start, max_line, f.size):
-        if isinstance(item, Block):
-            data = item.data
-            off = item.start
-            for raw in data.split(b"\n")[:-1]:
-                n = len(raw)
-                line_no += 1
-                if n > max_line:
-                    batch.bad_lines.append((off, line_no, n, "oversize",
-                                            f"line longer than {max_line} bytes", 0,
-                                            line_sha256(raw)))
-                    lines_bad += 1
-                    res.bad_lines += 1
-                elif raw.startswith(_SNAPSHOT) or (is_claude and _PROGRESS in raw):
-                    pass
-                elif raw:
-                    handle(raw, off, line_no)
-                off += n + 1
-            chunks.append((gen, item.start, item.start + len(data), data))
-            offset = item.start + len(data)
-            res.bytes_read += len(data)
-            pending += len(data)
-        elif isinstance(item, Oversize):
-            line_no += 1
-            batch.bad_lines.append((item.start, line_no, item.length, "oversize",
-                                    f"line longer than {max_line} bytes (not kept)", 0,
-                                    item.sha256))
-            lines_bad += 1
-            res.bad_lines += 1
-            if not item.terminated:
-                line_no -= 1  # still being written: retried next run
-                break
-            offset = item.start + item.length
-            res.bytes_read += item.length
-        elif isinstance(item, Tail) and idle:
-            try:
-                loads(item.data)
-                complete = True
-            except decode_error:
-                complete = False
-            line_no += 1
-            if complete:
-                handle(item.data, item.start, line_no)
-                chunks.append((gen, item.start, item.start + len(item.data), item.data))
-                offset = item.start + len(item.data)
-                res.bytes_read += len(item.data)
-            else:
-                batch.bad_lines.append((item.start, line_no, len(item.data), "partial_tail",
-                                        "last line has no newline and does not parse", 0,
-                                        line_sha256(item.data)))
-                res.bad_lines += 1
-                line_no -= 1  # not consumed: retried next run
-        if pending >= FLUSH_BYTES:
-            flush(False)
-    flush(True)
-
-
-def _blocks(fh: Any, start: int, max_line: int, end: int) -> Iterable[Block | Oversize | Tail]:
-    return iter_blocks(fh, start, max_line, end=end)
 
 
 # ----------------------------------------------------------------------------- read side

@@ -15,25 +15,16 @@ from typing import Any
 import orjson
 from peewee import SqliteDatabase
 
+from engine.archive.ingest import CODEC, compress
 from engine.archive.model import Batch
 from engine.timeutil import from_db, to_db
 
-try:  # zstandard is ~4x faster than zlib at level 1 and compresses better; zlib is the fallback.
+try:
     import zstandard as _zstd
-
-    _COMPRESSOR: Any = _zstd.ZstdCompressor(level=1)
-    CODEC = "zstd"
 except ImportError:  # pragma: no cover - depends on the environment
     _zstd = None  # type: ignore[assignment]
-    _COMPRESSOR = None
-    CODEC = "zlib"
 
-
-def compress(data: bytes) -> tuple[str, bytes]:
-    """(codec, compressed bytes) for a raw chunk."""
-    if _COMPRESSOR is not None:
-        return CODEC, _COMPRESSOR.compress(data)
-    return "zlib", zlib.compress(data, 1)
+__all__ = ["CODEC", "compress", "decompress"]
 
 
 def decompress(codec: str, data: bytes) -> bytes:
@@ -142,18 +133,15 @@ def existing_sessions(db: SqliteDatabase, session_ids: Iterable[str]) -> set[str
 
 def write_batch(
     db: SqliteDatabase, file_id: int, provider: str, batch: Batch,
-    chunks: list[tuple[int, int, int, bytes]], file_update: dict[str, Any], now: str,
+    chunks: list[tuple[int, int, int, str, bytes]], file_update: dict[str, Any], now: str,
 ) -> None:
     """Write one parsed range of a file and advance the file's offset, all in one transaction.
 
-    ``chunks`` are ``(generation, start, end, raw bytes)``; they are compressed here.
+    ``chunks`` are ``(generation, start, end, codec, compressed bytes)`` (see ingest.py).
     """
     cur = db.cursor()
     if chunks:
-        rows = []
-        for gen, start, end, data in chunks:
-            codec, blob = compress(data)
-            rows.append((file_id, gen, start, end, codec, blob))
+        rows = [(file_id, *c) for c in chunks]
         cur.executemany(
             "INSERT INTO archive_raw_chunks (file_id, generation, start_offset, end_offset, codec,"
             " data) VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING", rows)

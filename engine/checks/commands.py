@@ -65,8 +65,11 @@ def register(sub: Any) -> None:
 
 def _service(ctx: CliContext) -> Any:
     from engine.checks.service import build_service
+    from engine.delivery.service import outbox_hook
 
-    return build_service(ctx.open_db(), ctx.config, utcnow)
+    service = build_service(ctx.open_db(), ctx.config, utcnow)
+    service.dispatcher.on_queue.append(outbox_hook(ctx.config, utcnow))
+    return service
 
 
 def _local(ctx: CliContext, value: str | None) -> str:
@@ -135,12 +138,15 @@ def cmd_check_run(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def _deliver_inline(ctx: CliContext) -> None:
-    """Without a running instance, deliver what was just queued before exiting (when delivery exists)."""
-    try:
-        from engine.delivery.service import deliver_pending_once
-    except ImportError:
-        return
-    deliver_pending_once(ctx.open_db(), ctx.config, ctx.paths)
+    """Without a running instance, deliver what was just queued before exiting (bounded)."""
+    from engine.alerts.outbox import channel_status
+    from engine.delivery.service import deliver_pending_once, enabled_channels
+
+    if deliver_pending_once(ctx.open_db(), ctx.config):
+        for channel in channel_status(ctx.open_db(), enabled_channels(ctx.config)):
+            note = f" (last error: {channel['last_error']})" if channel["pending"] and channel["last_error"] else ""
+            print(f"delivery via {channel['name']}: {channel['state']}, {channel['pending']} pending{note}",
+                  file=sys.stderr)
 
 
 def cmd_check_why(args: argparse.Namespace, ctx: CliContext) -> int:

@@ -78,3 +78,70 @@ def open_path(path: str) -> None:
 def make_private(path: str) -> None:
     """Files under %LOCALAPPDATA% are already private to the user; nothing more to do."""
     return None
+
+
+# -- start at login (engine.startup): schtasks runner, Run-key leaf, current user ------------------
+
+CREATE_NO_WINDOW = 0x08000000
+
+
+def run_hidden(args: list[str], timeout: float = 60.0) -> tuple[int, str, str]:
+    """Run a console tool (schtasks.exe) without flashing a window; (returncode, stdout, stderr).
+
+    A missing tool or a timeout is reported as a failure, never raised."""
+    import subprocess
+
+    try:
+        proc = subprocess.run(args, capture_output=True, text=True, errors="replace", timeout=timeout,
+                              creationflags=CREATE_NO_WINDOW, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return 1, "", f"{args[0]}: {exc}"
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def current_user_id(env: dict[str, str] | None = None) -> str:
+    """``DOMAIN\\user`` of the logged-on user (the Task Scheduler principal and trigger user)."""
+    env = dict(os.environ) if env is None else env
+    user = env.get("USERNAME") or ""
+    if not user:
+        import getpass
+
+        user = getpass.getuser()
+    domain = env.get("USERDOMAIN") or env.get("COMPUTERNAME") or ""
+    return f"{domain}\\{user}" if domain else user
+
+
+class RunKeyLeaf:
+    """One string value under a per-user (HKEY_CURRENT_USER) key, e.g. the Run key."""
+
+    def __init__(self, key_path: str) -> None:
+        self.key_path = key_path
+
+    def get(self, name: str) -> str | None:
+        import winreg
+
+        try:
+            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, self.key_path) as key:  # type: ignore[attr-defined]
+                value, _kind = winreg.QueryValueEx(key, name)  # type: ignore[attr-defined]
+        except FileNotFoundError:
+            return None
+        return str(value)
+
+    def set(self, name: str, value: str) -> None:
+        import winreg
+
+        with winreg.CreateKeyEx(winreg.HKEY_CURRENT_USER, self.key_path, 0,  # type: ignore[attr-defined]
+                                winreg.KEY_SET_VALUE) as key:  # type: ignore[attr-defined]
+            winreg.SetValueEx(key, name, 0, winreg.REG_SZ, value)  # type: ignore[attr-defined]
+
+    def delete(self, name: str) -> bool:
+        """Remove the value; False when it was not there."""
+        import winreg
+
+        try:
+            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, self.key_path, 0,  # type: ignore[attr-defined]
+                                winreg.KEY_SET_VALUE) as key:  # type: ignore[attr-defined]
+                winreg.DeleteValue(key, name)  # type: ignore[attr-defined]
+        except FileNotFoundError:
+            return False
+        return True

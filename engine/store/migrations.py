@@ -65,7 +65,12 @@ def _unit_loaders() -> list[Callable[[], Sequence[Migration]]]:
             return []
         return MIGRATIONS
 
-    return [alerts, archive]
+    def delivery() -> Sequence[Migration]:
+        from engine.alerts.outbox import MIGRATIONS
+
+        return MIGRATIONS
+
+    return [alerts, delivery, archive]
 
 
 def applied_names(db: SqliteDatabase) -> set[str]:

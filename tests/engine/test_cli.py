@@ -46,7 +46,10 @@ def test_config_show_never_prints_the_token(wk_home):
 def test_status_when_not_running_exits_1(wk_home):
     result = cli("status", "--json")
     assert result.returncode == 1
-    assert json.loads(result.stdout) == {"running": False, "state": "stopped", "last_instance": None}
+    assert json.loads(result.stdout) == {"running": False, "state": "stopped", "last_instance": None,
+                                         "channels": [{"name": "toast", "state": "ok", "pending": 0, "failed": 0,
+                                                       "last_error": None, "last_error_at": None,
+                                                       "last_ok_at": None}]}
 
 
 def test_doctor_reports_each_area_in_plain_words(wk_home):

@@ -1,0 +1,216 @@
+"""The durable outbox: one row per (notification, channel), written in the same transaction as
+the SEND decision, delivered at least once by the channel workers.
+
+Row states: pending -> sending -> sent | failed (permanent error) | collapsed (folded into one
+"while you were offline" message). A row found in ``sending`` at startup was interrupted by a
+crash and goes back to pending: at-least-once, never lost. A row marked sent is never sent again.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from peewee import SqliteDatabase
+
+from engine.store.migrations import Migration
+from engine.timeutil import from_db, to_db
+
+MIGRATIONS: list[Migration] = [
+    Migration(
+        "delivery_0001_outbox",
+        sql=(
+            """CREATE TABLE IF NOT EXISTS outbox (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                notification_id INTEGER NOT NULL REFERENCES notifications(id) ON DELETE CASCADE,
+                channel TEXT NOT NULL,
+                idempotency_key TEXT NOT NULL UNIQUE,
+                state TEXT NOT NULL DEFAULT 'pending',
+                attempts INTEGER NOT NULL DEFAULT 0,
+                created_at TEXT NOT NULL,
+                next_attempt_at TEXT NOT NULL,
+                sent_at TEXT,
+                last_error TEXT,
+                channel_message_id TEXT
+            )""",
+            "CREATE INDEX IF NOT EXISTS ix_outbox_channel_state_next ON outbox (channel, state, next_attempt_at)",
+            """CREATE TABLE IF NOT EXISTS channel_state (
+                channel TEXT PRIMARY KEY,
+                state TEXT NOT NULL DEFAULT 'ok',
+                last_error TEXT,
+                last_error_at TEXT,
+                last_ok_at TEXT
+            )""",
+            """CREATE TABLE IF NOT EXISTS delivery_attempts (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                outbox_id INTEGER NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
+                ts TEXT NOT NULL,
+                ok INTEGER NOT NULL,
+                error TEXT,
+                permanent INTEGER NOT NULL DEFAULT 0
+            )""",
+        ),
+    ),
+]
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    notification_id: int
+    channel: str
+    idempotency_key: str
+    state: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    kind: str
+    severity: str
+    title: str
+    body: str
+    alert_ids: list[int]
+
+
+def enqueue(db: SqliteDatabase, notification_id: int, channels: list[str], now: datetime) -> list[int]:
+    """One pending row per channel for a notification (inside the caller's transaction)."""
+    ids = []
+    for channel in channels:
+        cursor = db.execute_sql(
+            "INSERT OR IGNORE INTO outbox (notification_id, channel, idempotency_key, created_at, next_attempt_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (notification_id, channel, f"wk-{notification_id}-{channel}", to_db(now), to_db(now)),
+        )
+        ids.append(int(cursor.lastrowid))
+    return ids
+
+
+_SELECT = (
+    "SELECT o.id, o.notification_id, o.channel, o.idempotency_key, o.state, o.attempts, o.created_at,"
+    " o.next_attempt_at, n.kind, n.severity, n.title, n.body, n.alert_ids"
+    " FROM outbox o JOIN notifications n ON n.id = o.notification_id"
+)
+
+
+def _row(r: tuple[Any, ...]) -> OutboxRow:
+    return OutboxRow(r[0], r[1], r[2], r[3], r[4], r[5], from_db(r[6]), from_db(r[7]), r[8], r[9], r[10], r[11],
+                     [int(x) for x in json.loads(r[12] or "[]")])
+
+
+def due(db: SqliteDatabase, channel: str, now: datetime, limit: int = 20) -> list[OutboxRow]:
+    """Pending rows of a channel whose next attempt is due, oldest first."""
+    rows = db.execute_sql(
+        _SELECT + " WHERE o.channel = ? AND o.state = 'pending' AND o.next_attempt_at <= ?"
+        " ORDER BY o.id LIMIT ?", (channel, to_db(now), limit)).fetchall()
+    return [_row(r) for r in rows]
+
+
+def next_due_at(db: SqliteDatabase, channel: str) -> datetime | None:
+    """When the next pending row of a channel is due (None: nothing pending)."""
+    row = db.execute_sql("SELECT min(next_attempt_at) FROM outbox WHERE channel = ? AND state = 'pending'",
+                         (channel,)).fetchone()
+    return from_db(row[0]) if row and row[0] else None
+
+
+def stale_pending(db: SqliteDatabase, channel: str, older_than: datetime) -> list[OutboxRow]:
+    """Pending rows created before ``older_than`` (candidates for collapsing)."""
+    rows = db.execute_sql(_SELECT + " WHERE o.channel = ? AND o.state = 'pending' AND o.created_at < ?"
+                          " ORDER BY o.id", (channel, to_db(older_than))).fetchall()
+    return [_row(r) for r in rows]
+
+
+def claim(db: SqliteDatabase, row_id: int) -> bool:
+    """Move a pending row to sending; False when someone else took it or it is no longer pending."""
+    cursor = db.execute_sql("UPDATE outbox SET state = 'sending' WHERE id = ? AND state = 'pending'", (row_id,))
+    return cursor.rowcount == 1
+
+
+def mark_sent(db: SqliteDatabase, row_id: int, now: datetime, channel_message_id: str | None) -> None:
+    """Record a successful delivery (the row is never sent again)."""
+    with db.atomic():
+        db.execute_sql("UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1,"
+                       " channel_message_id = ?, last_error = NULL WHERE id = ?",
+                       (to_db(now), channel_message_id, row_id))
+        db.execute_sql("INSERT INTO delivery_attempts (outbox_id, ts, ok) VALUES (?, ?, 1)", (row_id, to_db(now)))
+
+
+def mark_failed_attempt(db: SqliteDatabase, row_id: int, now: datetime, error: str, permanent: bool,
+                        next_attempt: datetime | None) -> None:
+    """Record a failed attempt: back to pending at ``next_attempt``, or failed for good."""
+    with db.atomic():
+        if permanent or next_attempt is None:
+            db.execute_sql("UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?",
+                           (error, row_id))
+        else:
+            db.execute_sql("UPDATE outbox SET state = 'pending', attempts = attempts + 1, last_error = ?,"
+                           " next_attempt_at = ? WHERE id = ?", (error, to_db(next_attempt), row_id))
+        db.execute_sql("INSERT INTO delivery_attempts (outbox_id, ts, ok, error, permanent) VALUES (?, ?, 0, ?, ?)",
+                       (row_id, to_db(now), error, int(permanent)))
+
+
+def recover_interrupted(db: SqliteDatabase) -> int:
+    """Rows left in 'sending' by a crash go back to pending (at-least-once)."""
+    return int(db.execute_sql("UPDATE outbox SET state = 'pending' WHERE state = 'sending'").rowcount)
+
+
+def backoff(attempts: int, cap: float, base: float = 2.0) -> float:
+    """Seconds before attempt ``attempts + 1``: 2, 4, 8, ... capped."""
+    return float(min(cap, base ** max(1, attempts)))
+
+
+def next_attempt_after(attempts: int, now: datetime, cap: float, retry_after: float | None) -> datetime:
+    """When to try again: the server's retry_after if larger than our backoff."""
+    wait = max(backoff(attempts, cap), retry_after or 0.0)
+    return now + timedelta(seconds=wait)
+
+
+def set_channel_state(db: SqliteDatabase, channel: str, ok: bool, now: datetime, error: str | None = None,
+                      broken: bool = False) -> None:
+    """Record a channel's health: ok after a success, broken after a permanent failure."""
+    if ok:
+        db.execute_sql(
+            "INSERT INTO channel_state (channel, state, last_ok_at) VALUES (?, 'ok', ?)"
+            " ON CONFLICT(channel) DO UPDATE SET state = 'ok', last_ok_at = excluded.last_ok_at",
+            (channel, to_db(now)))
+        return
+    state = "broken" if broken else "ok"
+    db.execute_sql(
+        "INSERT INTO channel_state (channel, state, last_error, last_error_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT(channel) DO UPDATE SET state = CASE WHEN excluded.state = 'broken' THEN 'broken'"
+        " ELSE channel_state.state END, last_error = excluded.last_error, last_error_at = excluded.last_error_at",
+        (channel, state, error, to_db(now)))
+
+
+def channel_status(db: SqliteDatabase, channels: list[str]) -> list[dict[str, Any]]:
+    """Per channel: state, pending count, failed count, last error (already redacted)."""
+    out = []
+    for channel in channels:
+        row = db.execute_sql("SELECT state, last_error, last_error_at, last_ok_at FROM channel_state WHERE channel = ?",
+                             (channel,)).fetchone()
+        pending = db.execute_sql("SELECT count(*) FROM outbox WHERE channel = ? AND state IN ('pending', 'sending')",
+                                 (channel,)).fetchone()[0]
+        failed = db.execute_sql("SELECT count(*) FROM outbox WHERE channel = ? AND state = 'failed'",
+                                (channel,)).fetchone()[0]
+        out.append({"name": channel, "state": row[0] if row else "ok", "pending": pending, "failed": failed,
+                    "last_error": row[1] if row else None, "last_error_at": row[2] if row else None,
+                    "last_ok_at": row[3] if row else None})
+    return out
+
+
+def message_id_for_alert(db: SqliteDatabase, alert_id: int, channel: str) -> str | None:
+    """The channel message of the latest delivered alert notification that included ``alert_id``."""
+    row = db.execute_sql(
+        "SELECT o.channel_message_id FROM outbox o JOIN notifications n ON n.id = o.notification_id,"
+        " json_each(n.alert_ids) j WHERE o.channel = ? AND o.state = 'sent' AND n.kind IN ('alert', 'digest')"
+        " AND j.value = ? ORDER BY o.id DESC LIMIT 1", (channel, alert_id)).fetchone()
+    return row[0] if row else None
+
+
+def notification_for_message(db: SqliteDatabase, channel: str, message_id: str) -> tuple[int, list[int]] | None:
+    """The notification (id, alert ids) a delivered channel message belongs to."""
+    row = db.execute_sql(
+        "SELECT n.id, n.alert_ids FROM outbox o JOIN notifications n ON n.id = o.notification_id"
+        " WHERE o.channel = ? AND o.channel_message_id = ? ORDER BY o.id DESC LIMIT 1",
+        (channel, message_id)).fetchone()
+    return (int(row[0]), [int(x) for x in json.loads(row[1])]) if row else None

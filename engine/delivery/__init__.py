@@ -1,0 +1,1 @@
+"""Delivery: channel workers draining the outbox, and the Telegram conversation (buttons, commands)."""

@@ -1,0 +1,121 @@
+"""Weekly module (Sun 03:00): a digest to Telegram, retention pruning, an online backup of the
+database keeping the last N, and an integrity check whose failure is an alert."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from peewee import SqliteDatabase
+
+from engine.alerts.dispatcher import Dispatcher
+from engine.alerts.retention import prune_heartbeat_log
+from engine.checks.base import Finding
+from engine.timeutil import parse_duration, to_db
+
+log = logging.getLogger(__name__)
+
+INTEGRITY_CHECK = "database_integrity"
+
+
+def weekly_summary(db: SqliteDatabase, now: datetime) -> dict[str, Any]:
+    """Counts for the last seven days."""
+    since = to_db(now - timedelta(days=7))
+
+    def one(sql: str, *args: Any) -> int:
+        return int(db.execute_sql(sql, args).fetchone()[0] or 0)
+
+    summary = {
+        "alerts_raised": one("SELECT count(*) FROM alerts WHERE opened_at >= ?", since),
+        "alerts_resolved": one("SELECT count(*) FROM alerts WHERE resolved_at >= ?", since),
+        "alerts_open": one("SELECT count(*) FROM alerts WHERE state != 'resolved'"),
+        "checks_run": one("SELECT count(*) FROM check_runs WHERE started_at >= ?", since),
+        "check_errors": one("SELECT count(*) FROM check_runs WHERE started_at >= ? AND outcome = 'error'", since),
+        "applications_open": one("SELECT count(*) FROM applications WHERE status = 'applied'"),
+        "applications_new": one("SELECT count(*) FROM applications WHERE applied_at >= ?", since),
+        "goals_active": one("SELECT count(*) FROM life_goals WHERE status = 'active'"),
+        "goal_updates": one("SELECT count(*) FROM life_goal_metrics WHERE ts >= ?", since),
+    }
+    try:
+        summary["archive_sessions"] = one("SELECT count(*) FROM conversation_archive_sessions")
+        summary["archive_sessions_new"] = one(
+            "SELECT count(*) FROM conversation_archive_sessions WHERE archived_at >= ?", since)
+    except Exception:
+        pass
+    return summary
+
+
+def digest_text(s: dict[str, Any]) -> str:
+    """The weekly digest body."""
+    lines = [
+        f"Alerts: {s['alerts_raised']} raised, {s['alerts_resolved']} resolved, {s['alerts_open']} still open",
+        f"Checks: {s['checks_run']} runs, {s['check_errors']} errors",
+        f"Applications: {s['applications_open']} awaiting an answer ({s['applications_new']} new this week)",
+        f"Goals: {s['goals_active']} active, {s['goal_updates']} progress updates",
+    ]
+    if "archive_sessions" in s:
+        lines.append(f"Conversation archive: {s['archive_sessions']} sessions "
+                     f"({s['archive_sessions_new']} new this week)")
+    return "\n".join(lines)
+
+
+def backup_database(db_path: Path, backup_dir: Path, now: datetime, keep: int) -> Path:
+    """An online copy through SQLite's backup API; only the newest ``keep`` are kept."""
+    backup_dir.mkdir(parents=True, exist_ok=True)
+    target = backup_dir / f"watchkeeper-{now:%Y%m%d-%H%M%S}.db"
+    src = sqlite3.connect(db_path)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+    backups = sorted(backup_dir.glob("watchkeeper-*.db"))
+    for old in backups[:-keep]:
+        old.unlink()
+    return target
+
+
+def integrity_problem(db: SqliteDatabase) -> str | None:
+    """None when PRAGMA integrity_check says ok, else its first lines."""
+    rows = [r[0] for r in db.execute_sql("PRAGMA integrity_check").fetchall()]
+    return None if rows == ["ok"] else "; ".join(rows[:5])
+
+
+def longest_cooldown(cooldowns: list[str]) -> timedelta:
+    return max((parse_duration(c) for c in cooldowns), default=timedelta(days=7))
+
+
+def weekly_job(db: SqliteDatabase, dispatcher: Dispatcher, *, db_path: Path, backup_dir: Path, now: datetime,
+               keep_backups: int, retention: timedelta, cooldowns: list[str]) -> dict[str, Any]:
+    """Run the weekly duties; returns what was done."""
+    done: dict[str, Any] = {}
+    problem = integrity_problem(db)
+    findings = [] if problem is None else [
+        Finding("database", "critical", "Database integrity check failed", problem)]
+    dispatcher.dispatch(INTEGRITY_CHECK, findings, timedelta(days=1), now)
+    done["integrity"] = problem or "ok"
+    done["pruned"] = prune_heartbeat_log(db, now, retention, longest_cooldown(cooldowns))
+    with db.atomic():
+        cutoff = to_db(now - max(retention, timedelta(days=30)))
+        db.execute_sql("DELETE FROM check_runs WHERE started_at < ?", (cutoff,))
+        db.execute_sql("DELETE FROM job_runs WHERE started_at < ?", (cutoff,))
+        db.execute_sql("DELETE FROM delivery_attempts WHERE ts < ?", (cutoff,))
+    if problem is None:
+        done["backup"] = str(backup_database(db_path, backup_dir, now, keep_backups))
+    summary = weekly_summary(db, now)
+    with db.atomic("IMMEDIATE"):
+        cursor = db.execute_sql(
+            "INSERT INTO notifications (check_name, kind, severity, title, body, alert_ids, created_at)"
+            " VALUES ('weekly', 'weekly', 'info', ?, ?, '[]', ?)",
+            (f"Watchkeeper weekly digest, week of {now:%Y-%m-%d}", digest_text(summary), to_db(now)))
+        for hook in dispatcher.on_queue:
+            hook(db, int(cursor.lastrowid), "info")
+    for wake in dispatcher.on_queued:
+        wake()
+    done["digest"] = summary
+    log.info("weekly duties done: %s", {k: v for k, v in done.items() if k != "digest"})
+    return done

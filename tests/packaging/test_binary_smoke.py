@@ -1,0 +1,290 @@
+"""Build the one-file binary from pyinstaller.spec and smoke-test the BINARY itself.
+
+Slow (a PyInstaller build takes about a minute). Skipped when PyInstaller is not installed,
+unless WATCHKEEPER_REQUIRE_BINARY=1 (CI), which turns the skip into a failure.
+WATCHKEEPER_BINARY=/path/to/watchkeeper reuses an existing build instead of building.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engine import __version__
+from tests.helpers import ROOT, wait_until
+
+pytestmark = pytest.mark.slow
+
+TOKEN, CHAT = "123456:TEST-token", "4242"
+
+
+def _require() -> bool:
+    return os.environ.get("WATCHKEEPER_REQUIRE_BINARY") == "1"
+
+
+def build_binary(dest: Path) -> Path:
+    """`pyinstaller --noconfirm --clean pyinstaller.spec` into ``dest``; returns the binary."""
+    cmd = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean", "--log-level", "WARN",
+           "--distpath", str(dest / "dist"), "--workpath", str(dest / "build"), str(ROOT / "pyinstaller.spec")]
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    if result.returncode != 0:
+        raise AssertionError(f"PyInstaller failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}")
+    binary = dest / "dist" / ("watchkeeper.exe" if sys.platform == "win32" else "watchkeeper")
+    assert binary.is_file(), f"no binary at {binary}"
+    return binary
+
+
+@pytest.fixture(scope="module")
+def binary(tmp_path_factory) -> Path:
+    given = os.environ.get("WATCHKEEPER_BINARY")
+    if given:
+        return Path(given)
+    if importlib.util.find_spec("PyInstaller") is None:
+        reason = "PyInstaller is not installed (pip install -e '.[build]')"
+        if _require():
+            pytest.fail(f"WATCHKEEPER_REQUIRE_BINARY=1 but {reason}")
+        pytest.skip(reason)
+    return build_binary(tmp_path_factory.mktemp("pyinstaller"))
+
+
+@pytest.fixture
+def env(tmp_path) -> dict[str, str]:
+    """The binary's environment: a private WATCHKEEPER_HOME and TMPDIR (its _MEI folder), no display."""
+    home, tmp = tmp_path / "wk", tmp_path / "tmp"
+    tmp.mkdir()
+    out = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "PYSTRAY_BACKEND") and not k.startswith("WATCHKEEPER_TELEGRAM")}
+    out.update(WATCHKEEPER_HOME=str(home), TMPDIR=str(tmp))
+    return out
+
+
+def run_bin(binary: Path, *args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(binary), *args], capture_output=True, text=True, env=env, timeout=timeout,
+                          cwd=env["WATCHKEEPER_HOME"].rsplit("/", 1)[0])
+
+
+def heartbeat(db: Path) -> tuple | None:
+    """The first daemon_state row (pid, last_beat_at), once the instance has written one."""
+    if not db.exists():
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(db, timeout=1)) as conn:
+            return conn.execute("SELECT pid, last_beat_at FROM daemon_state ORDER BY id LIMIT 1").fetchone()
+    except sqlite3.OperationalError:
+        return None
+
+
+@contextlib.contextmanager
+def instance(binary: Path, env: dict[str, str], *args: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`watchkeeper run ARGS` from the binary; stopped with `watchkeeper stop` (killed if it hangs)."""
+    with open(log, "ab") as out:
+        proc = subprocess.Popen([str(binary), "run", *args], env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            run_bin(binary, "stop", env=env, timeout=60)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+
+
+def _db(env: dict[str, str]) -> Path:
+    return Path(env["WATCHKEEPER_HOME"]) / "data" / "watchkeeper.db"
+
+
+def _extraction_dirs(env: dict[str, str]) -> list[Path]:
+    return sorted(Path(env["TMPDIR"]).glob("_MEI*"))
+
+
+def test_version(binary, env):
+    result = run_bin(binary, "--version", env=env)
+    assert (result.returncode, result.stdout) == (0, f"watchkeeper {__version__}\n")
+    assert _extraction_dirs(env) == []  # a clean exit removes its _MEI folder
+
+
+def test_cli_is_the_source_cli(binary, env):
+    frozen = run_bin(binary, "--help", env=env)
+    source = subprocess.run([sys.executable, "-m", "engine", "--help"], capture_output=True, text=True, env=env,
+                            cwd=ROOT, timeout=60)
+    assert frozen.returncode == 0 and frozen.stdout == source.stdout
+    assert "startup" in frozen.stdout
+
+
+def test_run_headless_writes_a_heartbeat_and_stop_exits_cleanly(binary, env, tmp_path):
+    log = tmp_path / "run.log"
+    with instance(binary, env, "--headless", log=log) as proc:
+        pid, beat = wait_until(lambda: heartbeat(_db(env)), timeout=60, message="a heartbeat row")
+        assert beat
+        assert len(_extraction_dirs(env)) == 1
+        status = run_bin(binary, "status", "--json", env=env)
+        assert status.returncode == 0, status.stderr
+        assert json.loads(status.stdout)["running"] is True
+        stop = run_bin(binary, "stop", env=env, timeout=60)
+        assert stop.returncode == 0, stop.stderr
+        assert stop.stdout.strip() == f"stopped (PID {pid})"
+        assert proc.wait(30) == 0
+    assert _extraction_dirs(env) == []
+    with contextlib.closing(sqlite3.connect(_db(env))) as conn:
+        assert conn.execute("SELECT clean_shutdown FROM daemon_state").fetchone() == (1,)
+    assert "Traceback" not in log.read_text()
+
+
+def test_leftover_extraction_folders_are_removed_at_start(binary, env, tmp_path):
+    if "cleanup_stale_extractions" not in (ROOT / "engine" / "runner.py").read_text():
+        pytest.skip("engine/runner.py does not call engine.frozen.cleanup_stale_extractions yet")
+    tmp = Path(env["TMPDIR"])
+    stale, foreign = tmp / "_MEIstale01", tmp / "_MEIother1"
+    for folder in (stale, foreign):
+        folder.mkdir()
+        (folder / "base_library.zip").write_bytes(b"x")
+    (stale / "watchkeeper.bundle").write_text("marker")
+    old = time.time() - 3600
+    for folder in (stale, foreign):
+        os.utime(folder, (old, old))
+    with instance(binary, env, "--headless", log=tmp_path / "run.log"):
+        wait_until(lambda: heartbeat(_db(env)), timeout=60, message="a heartbeat row")
+        wait_until(lambda: not stale.exists(), timeout=30, message="the leftover _MEI folder to go")
+        assert foreign.exists()  # not ours (no marker): never touched
+        assert len([p for p in _extraction_dirs(env) if p != foreign]) == 1  # only the live one
+
+
+@pytest.fixture
+def fake_telegram(tmp_path) -> Iterator[tuple[str, Path]]:
+    record = tmp_path / "telegram.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "tests.fakes.telegram_api", "--port", "0", "--record", str(record)],
+                            cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        ready = json.loads(proc.stdout.readline())
+        yield ready["base_url"], record
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+def _sent_messages(record: Path) -> list[dict]:
+    if not record.exists():
+        return []
+    lines = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
+    return [r for r in lines if r["method"] == "sendMessage"]
+
+
+def test_demo_then_check_run_all_delivers_to_the_fake_telegram(binary, env, tmp_path, fake_telegram):
+    base_url, record = fake_telegram
+    env = {**env, "WATCHKEEPER_TELEGRAM_TOKEN": TOKEN, "WATCHKEEPER_TELEGRAM_CHAT_ID": CHAT,
+           "WATCHKEEPER_TELEGRAM_API_URL": base_url}
+    with instance(binary, env, "--headless", log=tmp_path / "run.log"):
+        wait_until(lambda: heartbeat(_db(env)), timeout=60, message="a heartbeat row")
+        demo = run_bin(binary, "demo", env=env)
+        assert demo.returncode == 0, demo.stderr
+        checks = run_bin(binary, "check", "run", "--all", "--json", env=env)
+        assert checks.returncode == 0, checks.stderr
+        decisions = {r["check"]: r["decision"] for r in json.loads(checks.stdout)}
+        assert decisions["stale_applications"] == "SENT"
+        try:
+            sent = wait_until(lambda: _sent_messages(record), timeout=30, message="a sendMessage at the fake")
+        except AssertionError:
+            pytest.xfail("delivery not integrated yet")
+        assert str(sent[0]["params"]["chat_id"]) == CHAT
+        assert any("Acme Corp" in m["params"].get("text", "") or "applic" in m["params"].get("text", "").lower()
+                   for m in sent), sent
+
+
+# -- the tray icon under Xvfb + trayer -------------------------------------------------------------
+
+
+def _free_display() -> int:
+    for n in range(90, 140):
+        if not Path(f"/tmp/.X{n}-lock").exists() and not Path(f"/tmp/.X11-unix/X{n}").exists():
+            return n
+    raise RuntimeError("no free X display number")
+
+
+def _xvfb_tools() -> str | None:
+    missing = [t for t in ("Xvfb", "trayer", "xdotool", "xwininfo", "xdpyinfo") if shutil.which(t) is None]
+    return f"missing {', '.join(missing)} (apt-get install xvfb trayer xdotool x11-utils)" if missing else None
+
+
+@pytest.fixture
+def tray_display(tmp_path) -> Iterator[str]:
+    reason = _xvfb_tools()
+    if reason:
+        if _require():
+            pytest.fail(f"WATCHKEEPER_REQUIRE_BINARY=1 but {reason}")
+        pytest.skip(reason)
+    n = _free_display()
+    display = f":{n}"
+    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "320x80x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    procs = [xvfb]
+    try:
+        xenv = {**os.environ, "DISPLAY": display}
+        wait_until(lambda: subprocess.run(["xdpyinfo"], env=xenv, capture_output=True).returncode == 0,
+                   timeout=20, message="Xvfb")
+        procs.append(subprocess.Popen(
+            ["trayer", "--edge", "top", "--align", "left", "--widthtype", "pixel", "--width", "200",
+             "--heighttype", "pixel", "--height", "40", "--transparent", "false", "--tint", "0x336699"],
+            env=xenv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        wait_until(lambda: _search(xenv, "--class", "trayer"), timeout=20, message="trayer")
+        yield display
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+
+
+def _search(xenv: dict[str, str], *args: str) -> list[str]:
+    out = subprocess.run(["xdotool", "search", *args], env=xenv, capture_output=True, text=True)
+    return out.stdout.split()
+
+
+def _docked_icon(xenv: dict[str, str]) -> dict[str, str] | None:
+    """The pystray icon window (WM_CLASS watchkeeperSystemTrayIcon) once viewable inside trayer."""
+    for wid in _search(xenv, "--classname", "^watchkeeperSystemTrayIcon$"):
+        info = subprocess.run(["xwininfo", "-id", wid], env=xenv, capture_output=True, text=True).stdout
+        tree = subprocess.run(["xwininfo", "-tree", "-id", wid], env=xenv, capture_output=True, text=True).stdout
+        fields = dict(line.strip().split(": ", 1) for line in info.splitlines() if ": " in line)
+        parent = next((line for line in tree.splitlines() if "Parent window id" in line), "")
+        if fields.get("Map State") == "IsViewable" and "(the root window)" not in parent \
+                and int(fields.get("Width", "0")) > 0:
+            return fields
+    return None
+
+
+@pytest.mark.gui
+def test_binary_shows_its_tray_icon_under_xvfb(binary, env, tmp_path, tray_display):
+    if not (ROOT / "tray" / "app.py").exists():
+        pytest.skip("tray/app.py is not there yet (the tray is being built)")
+    xenv = {**env, "DISPLAY": tray_display}
+    log = tmp_path / "tray.log"
+    with instance(binary, xenv, log=log) as proc:
+        fields = wait_until(lambda: _docked_icon(xenv), timeout=60, message="the icon docked in trayer")
+        assert int(fields["Width"]) > 0 and int(fields["Height"]) > 0
+        assert proc.poll() is None
+        stop = run_bin(binary, "stop", env=xenv, timeout=60)
+        assert stop.returncode == 0, stop.stderr + log.read_text()
+        assert proc.wait(30) == 0
+    assert "running headless" not in log.read_text()
