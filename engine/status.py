@@ -36,7 +36,8 @@ def format_status(data: dict[str, Any]) -> str:
     if not data["running"]:
         last = data.get("last_instance")
         if not last:
-            return "Watchkeeper is not running (never started with this data folder)."
+            return "\n".join(["Watchkeeper is not running (never started with this data folder).",
+                              *_channel_lines(data)])
         how = "cleanly" if last["clean_shutdown"] else "without a clean shutdown"
         lines = [f"Watchkeeper is not running. Last instance: PID {last['pid']}, started "
                  f"{last['started_at']}, last heartbeat {last['last_heartbeat']}, stopped {how}."]

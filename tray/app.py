@@ -137,6 +137,8 @@ class PystrayAdapter:
     """A pystray Icon behind the TrayAdapter methods; the icon is created on the calling thread."""
 
     def __init__(self) -> None:
+        if os.environ.get("PYSTRAY_BACKEND") in ("gtk", "appindicator"):
+            _set_program_name()
         import pystray
 
         self._pystray = pystray
@@ -193,6 +195,17 @@ class PystrayAdapter:
         self._stop_requested.set()
         if self._icon is not None and self._ready.is_set():
             self._icon.stop()
+
+
+def _set_program_name() -> None:
+    """Name the GTK program (WM_CLASS of the tray window, the app name in notifications)."""
+    try:
+        from gi.repository import GLib
+
+        GLib.set_prgname("watchkeeper")
+        GLib.set_application_name(APP_NAME)
+    except Exception:
+        log.debug("could not set the GLib program name", exc_info=True)
 
 
 # -- actions ----------------------------------------------------------------------------------------

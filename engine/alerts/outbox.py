@@ -205,12 +205,3 @@ def message_id_for_alert(db: SqliteDatabase, alert_id: int, channel: str) -> str
         " json_each(n.alert_ids) j WHERE o.channel = ? AND o.state = 'sent' AND n.kind IN ('alert', 'digest')"
         " AND j.value = ? ORDER BY o.id DESC LIMIT 1", (channel, alert_id)).fetchone()
     return row[0] if row else None
-
-
-def notification_for_message(db: SqliteDatabase, channel: str, message_id: str) -> tuple[int, list[int]] | None:
-    """The notification (id, alert ids) a delivered channel message belongs to."""
-    row = db.execute_sql(
-        "SELECT n.id, n.alert_ids FROM outbox o JOIN notifications n ON n.id = o.notification_id"
-        " WHERE o.channel = ? AND o.channel_message_id = ? ORDER BY o.id DESC LIMIT 1",
-        (channel, message_id)).fetchone()
-    return (int(row[0]), [int(x) for x in json.loads(row[1])]) if row else None

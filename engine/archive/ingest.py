@@ -13,11 +13,14 @@ parsers and the reader are imported by a worker.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import queue
+import pickle
+import struct
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -274,80 +277,149 @@ def _parse(fh: Any, task: Task) -> Iterator[Job]:  # noqa: C901 - one hot loop, 
 
 
 # ----------------------------------------------------------------------------- processes
+#
+# Workers are plain ``python -m engine.archive.ingest`` subprocesses talking length-prefixed
+# pickles over their stdin / stdout: nothing of the parent (threads, locks, the SQLite
+# connection, the ``__main__`` module) is inherited or re-imported, and a full pipe makes a
+# worker wait, so memory stays bounded by a couple of jobs per worker.
+
+_LEN = struct.Struct("<I")
 
 
-def _worker_main(tasks: Any, results: Any) -> None:
-    """A worker process: parse tasks until the ``None`` sentinel, streaming jobs back."""
+def _send(out: Any, obj: Any) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    out.write(_LEN.pack(len(data)))
+    out.write(data)
+    out.flush()
+
+
+def _read_exact(raw: Any, n: int) -> bytes | None:
+    parts = []
+    while n:
+        got = raw.read(n)
+        if not got:
+            return None
+        parts.append(got)
+        n -= len(got)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def _recv(raw: Any) -> Any:
+    head = _read_exact(raw, _LEN.size)
+    if head is None:
+        return None
+    body = _read_exact(raw, _LEN.unpack(head)[0])
+    if body is None:
+        return None
+    return pickle.loads(body)  # noqa: S301 - our own child process, over a private pipe
+
+
+def worker_main() -> None:
+    """A worker process: parse tasks from stdin until EOF, streaming messages to stdout."""
+    inp = sys.stdin.buffer.raw
+    out = sys.stdout.buffer
+    sys.stdout = sys.stderr  # nothing else may write into the message stream
     while True:
-        task = tasks.get()
+        task = _recv(inp)
         if task is None:
             return
-        results.put(("start", task.file_id, os.getpid()))
         try:
             for job in parse_task(task):
-                results.put(("job", job))
+                _send(out, ("job", job))
         except Exception as exc:  # reported to the main process, which records it
-            results.put(("error", task.file_id, f"{type(exc).__name__}: {str(exc)[:200]}"))
-        results.put(("done", task.file_id))
+            _send(out, ("error", task.file_id, f"{type(exc).__name__}: {str(exc)[:200]}"))
+        _send(out, ("done", task.file_id))
+
+
+class _Worker:
+    def __init__(self) -> None:
+        root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "engine.archive.ingest"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, bufsize=0, env=env, cwd=root)
+
+    def give(self, task: Task) -> None:
+        assert self.proc.stdin is not None
+        _send(self.proc.stdin, task)
 
 
 class WorkerPool:
-    """Worker processes (spawned, so no inherited locks or connections) fed through a task
-    queue; their jobs come back through one bounded queue, so at most ``backlog`` jobs
-    (each at most ``FLUSH_BYTES`` of input, compressed) wait in memory."""
+    """Parse worker processes. :meth:`run` deals the tasks out in order (each worker holds at
+    most ``AHEAD`` of them) and yields the messages of one task at a time, in task order
+    (``("job", Job)``…, maybe ``("error", file_id, text)``, then ``("done", file_id)``): the
+    writes happen in exactly the order of a single-threaded run, so the result does not depend
+    on timing. A worker whose output is not being read blocks on its pipe after one job, which
+    bounds memory; it is only slowed while an earlier, larger file is still being parsed."""
 
-    def __init__(self, workers: int, backlog: int = 4) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self.tasks: Any = ctx.Queue()
-        self.results: Any = ctx.Queue(maxsize=backlog)
-        self.procs = [ctx.Process(target=_worker_main, args=(self.tasks, self.results),
-                                  name=f"archive-parse-{i}", daemon=True)
-                      for i in range(workers)]
-        for p in self.procs:
-            p.start()
+    AHEAD = 2
 
-    def submit(self, task: Task) -> None:
-        """Queue a task (never blocks)."""
-        self.tasks.put(task)
+    def __init__(self, workers: int) -> None:
+        self.workers = [_Worker() for _ in range(max(1, workers))]
 
-    def results_until_done(self, expected: int) -> Iterator[tuple[Any, ...]]:
-        """Yield result messages until ``expected`` tasks reported done. A worker that dies
-        makes the tasks it had started report ``("error", …)`` and ``("done", …)``."""
-        done = 0
-        running: dict[int, set[int]] = {}  # pid -> file ids in progress
-        while done < expected:
-            try:
-                msg = self.results.get(timeout=1.0)
-            except queue.Empty:
-                dead = [p for p in self.procs if not p.is_alive()]
-                if not dead:
+    def run(self, tasks: list[Task]) -> Iterator[tuple[Any, ...]]:
+        """Parse ``tasks``, yielding every message; a worker that dies fails its tasks."""
+        owner: list[_Worker | None] = [None] * len(tasks)
+        load = {id(w): 0 for w in self.workers}
+        dead: set[int] = set()
+        nxt = 0
+
+        def deal() -> None:
+            nonlocal nxt
+            while nxt < len(tasks):
+                free = [w for w in self.workers
+                        if id(w) not in dead and load[id(w)] < self.AHEAD]
+                if not free:
+                    return
+                w = min(free, key=lambda x: load[id(x)])
+                try:
+                    w.give(tasks[nxt])
+                except OSError:
+                    dead.add(id(w))
                     continue
-                lost = [fid for p in dead for fid in running.pop(p.pid or -1, set())]
-                if not lost and all(not p.is_alive() for p in self.procs):
-                    raise RuntimeError("archive workers exited with tasks left") from None
-                for fid in lost:
-                    yield ("error", fid, "parse worker exited unexpectedly")
-                    yield ("done", fid)
-                    done += 1
-                self.procs = [p for p in self.procs if p.is_alive()]
-                continue
-            if msg[0] == "start":
-                running.setdefault(msg[2], set()).add(msg[1])
-                continue
-            if msg[0] == "done":
-                done += 1
-                for fids in running.values():
-                    fids.discard(msg[1])
-            yield msg
+                owner[nxt] = w
+                load[id(w)] += 1
+                nxt += 1
+
+        deal()
+        for i, task in enumerate(tasks):
+            w = owner[i]
+            while True:
+                msg = None if w is None or id(w) in dead else _recv(w.proc.stdout)
+                if msg is None:  # the worker died (or none was left): this task fails
+                    if w is not None:
+                        dead.add(id(w))
+                    yield ("error", task.file_id, "parse worker exited unexpectedly")
+                    yield ("done", task.file_id)
+                    break
+                yield msg
+                if msg[0] == "done":
+                    break
+            if w is not None:
+                load[id(w)] -= 1
+            deal()
 
     def close(self) -> None:
-        """Stop the workers (after their current task) and reap them."""
-        for _ in self.procs:
-            self.tasks.put(None)
-        for p in self.procs:
-            p.join(timeout=5)
-            if p.is_alive():
-                p.terminate()
-                p.join()
-        self.tasks.close()
-        self.results.close()
+        """Close the workers' input (they exit) and reap them."""
+        for w in self.workers:
+            try:
+                if w.proc.stdin is not None:
+                    w.proc.stdin.close()
+            except OSError:
+                pass
+        for w in self.workers:
+            try:
+                w.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                w.proc.kill()
+                w.proc.wait()
+            if w.proc.stdout is not None:
+                w.proc.stdout.close()
+
+
+if __name__ == "__main__":
+    # Import ourselves by name, so pickled classes are engine.archive.ingest.*, not __main__.*
+    from engine.archive.ingest import worker_main as _main
+
+    _main()

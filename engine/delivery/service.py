@@ -130,12 +130,10 @@ class DeliveryService:
                                                          message_text=self._message_text)
             telegram.start_polling()
 
-    def _message_text(self, message_id: str) -> tuple[str, str] | None:
+    def _message_text(self, notification_id: int) -> tuple[str, str] | None:
         with connection(self.db):
-            found = outbox.notification_for_message(self.db, "telegram", message_id)
-            if found is None:
-                return None
-            row = self.db.execute_sql("SELECT title, body FROM notifications WHERE id = ?", (found[0],)).fetchone()
+            row = self.db.execute_sql("SELECT title, body FROM notifications WHERE id = ?",
+                                      (notification_id,)).fetchone()
         return (row[0], row[1]) if row else None
 
     def wake_all(self) -> None:

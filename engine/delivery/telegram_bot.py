@@ -49,10 +49,10 @@ class TelegramConversation:
     """Handlers given to TelegramChannel as on_callback / on_command."""
 
     def __init__(self, actions: EngineActions, edit: Callable[[str, str], None],
-                 message_text: Callable[[str], tuple[str, str] | None]):
+                 message_text: Callable[[int], tuple[str, str] | None]):
         self.actions = actions
         self._edit = edit  # (message_id, new text) -> None
-        self._message_text = message_text  # message_id -> (title, body) of the original
+        self._message_text = message_text  # notification id -> (title, body) of the original
 
     def on_callback(self, data: str, message_id: str, callback_id: str) -> str | None:
         """A button press: change the alerts' state and edit the message to show it."""
@@ -80,7 +80,7 @@ class TelegramConversation:
         else:
             until = self.actions.now() + (ACTIONS[action] or timedelta())
             note = f"💤 Snoozed until {until:%Y-%m-%d %H:%M} UTC"
-        original = self._message_text(message_id)
+        original = self._message_text(notification_id)
         if original is not None:
             title, body = original
             try:

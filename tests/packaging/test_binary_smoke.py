@@ -244,7 +244,7 @@ def tray_display(tmp_path) -> Iterator[str]:
             ["trayer", "--edge", "top", "--align", "left", "--widthtype", "pixel", "--width", "200",
              "--heighttype", "pixel", "--height", "40", "--transparent", "false", "--tint", "0x336699"],
             env=xenv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        wait_until(lambda: _search(xenv, "--class", "trayer"), timeout=20, message="trayer")
+        wait_until(lambda: _tray_host(display), timeout=20, message="trayer to own the tray selection")
         yield display
     finally:
         for proc in reversed(procs):
@@ -254,6 +254,21 @@ def tray_display(tmp_path) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(10)
+
+
+def _tray_host(display: str) -> bool:
+    """Whether an XEMBED tray host owns _NET_SYSTEM_TRAY_S0 (python-xlib, a pystray dependency)."""
+    from Xlib import X, error
+    from Xlib import display as xdisplay
+
+    try:
+        disp = xdisplay.Display(display)
+    except (error.DisplayError, OSError):
+        return False
+    try:
+        return disp.get_selection_owner(disp.intern_atom("_NET_SYSTEM_TRAY_S0")) != X.NONE
+    finally:
+        disp.close()
 
 
 def _search(xenv: dict[str, str], *args: str) -> list[str]:
@@ -281,7 +296,10 @@ def test_binary_shows_its_tray_icon_under_xvfb(binary, env, tmp_path, tray_displ
     xenv = {**env, "DISPLAY": tray_display}
     log = tmp_path / "tray.log"
     with instance(binary, xenv, log=log) as proc:
-        fields = wait_until(lambda: _docked_icon(xenv), timeout=60, message="the icon docked in trayer")
+        try:
+            fields = wait_until(lambda: _docked_icon(xenv), timeout=60, message="the icon docked in trayer")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; binary log:\n{log.read_text()}") from None
         assert int(fields["Width"]) > 0 and int(fields["Height"]) > 0
         assert proc.poll() is None
         stop = run_bin(binary, "stop", env=xenv, timeout=60)

@@ -92,10 +92,15 @@ class XSession:
                                  f"{self.width}x{self.height}x24", "-nolisten", "tcp", "-noreset"],
                         pass_fds=(write_fd,), env=dict(os.environ))
             os.close(write_fd)
-            ready, _, _ = select.select([read_fd], [], [], 15)
-            if not ready:
-                raise TimeoutError("Xvfb did not report a display number within 15 s")
-            number = os.read(read_fd, 64).decode().strip()
+            data = b""
+            deadline = time.monotonic() + 15
+            while not data.endswith(b"\n"):  # Xvfb writes the number, then "\n": read both
+                ready, _, _ = select.select([read_fd], [], [], max(0.0, deadline - time.monotonic()))
+                chunk = os.read(read_fd, 64) if ready else b""
+                if not chunk:
+                    raise TimeoutError("Xvfb did not report a display number within 15 s")
+                data += chunk
+            number = data.decode().strip()
         finally:
             os.close(read_fd)
         if not number.isdigit():
@@ -182,6 +187,55 @@ class XSession:
 
     def click(self, x: int, y: int, button: int) -> None:
         self.xdotool("mousemove", str(x), str(y), "click", str(button))
+
+    def _pid_of(self, window: Any) -> int | None:
+        prop = window.get_full_property(self._xdisplay.intern_atom("_NET_WM_PID"), 0)
+        return int(prop.value[0]) if prop is not None and len(prop.value) else None
+
+    def _box(self, window: Any) -> tuple[int, int, int, int]:
+        geom = window.get_geometry()
+        origin = window.translate_coords(self._xdisplay.screen().root, 0, 0)
+        return (-origin.x, -origin.y, -origin.x + geom.width, -origin.y + geom.height)
+
+    def tray_icon_box(self, pid: int) -> tuple[int, int, int, int] | None:
+        """Screen box of the window that process ``pid`` docked into the tray host, if mapped."""
+        from Xlib import X, error
+
+        def walk(window: Any, depth: int) -> tuple[int, int, int, int] | None:
+            try:
+                children = window.query_tree().children
+            except error.XError:
+                return None
+            for child in children:
+                try:
+                    attrs = child.get_attributes()
+                    if depth > 0 and attrs.map_state == X.IsViewable and self._pid_of(child) == pid:
+                        box = self._box(child)
+                        if box[2] - box[0] >= 8 and box[3] - box[1] >= 8:
+                            return box
+                except error.XError:
+                    continue
+                found = walk(child, depth + 1)
+                if found:
+                    return found
+            return None
+
+        return walk(self._xdisplay.screen().root, 0)
+
+    def popup_box(self, pid: int) -> tuple[int, int, int, int] | None:
+        """Screen box of a mapped popup (override-redirect top-level, e.g. a menu) of ``pid``."""
+        from Xlib import X, error
+
+        for child in self._xdisplay.screen().root.query_tree().children:
+            try:
+                attrs = child.get_attributes()
+                if attrs.override_redirect and attrs.map_state == X.IsViewable and self._pid_of(child) == pid:
+                    box = self._box(child)
+                    if box[2] - box[0] > 40 and box[3] - box[1] > 40:
+                        return box
+            except error.XError:
+                continue
+        return None
 
     def mapped_menu_windows(self) -> int:
         """How many override-redirect windows (popup menus) are mapped on the root."""

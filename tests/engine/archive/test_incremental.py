@@ -185,3 +185,40 @@ def test_partial_last_line_waits_for_next_run(tmp_path):
         "SELECT parsed_offset, (SELECT count(*) FROM archive_bad_lines) FROM archive_files"
     ).fetchone()
     assert offset == cut - 39 and bad == 0  # just after the last newline
+
+
+def test_worker_processes_write_exactly_what_an_inline_run_writes(tmp_path):
+    """The same tree parsed inline and by two worker processes (forced) gives the same rows."""
+    proj = _copy_tree(tmp_path)
+    shutil.copy(EF958, proj / EF958.name)
+    inline = new_db(tmp_path, "inline.db")
+    a = service.run_archive(inline, [str(proj)], tail_idle_seconds=0, workers=0)
+    pooled = new_db(tmp_path, "pooled.db")
+    b = service.run_archive(pooled, [str(proj)], tail_idle_seconds=0, workers=2)
+    assert a.errors == b.errors == []
+    assert (b.files_parsed, b.bytes_read, b.bad_lines) == (a.files_parsed, a.bytes_read,
+                                                          a.bad_lines)
+    assert dump(pooled) == dump(inline)
+    for fid in (1, 2, 3):
+        assert raw_bytes(pooled, fid) == raw_bytes(inline, fid)
+    again = service.run_archive(pooled, [str(proj)], workers=2)
+    assert (again.files_parsed, again.files_skipped) == (0, 3)
+
+
+def test_a_failing_worker_task_is_recorded_and_the_run_goes_on(tmp_path, monkeypatch):
+    from engine.archive import ingest
+
+    proj = _copy_tree(tmp_path)
+    db = new_db(tmp_path)
+    real = ingest.Task
+
+    def task(*args, **kw):
+        t = real(*args, **kw)
+        if "agent-" in t.path:
+            t.path = str(tmp_path / "vanished.jsonl")  # the worker cannot open it
+        return t
+
+    monkeypatch.setattr("engine.archive.service.Task", task)
+    res = service.run_archive(db, [str(proj)], workers=1)
+    assert res.files_failed == 1 and res.files_parsed == 1
+    assert "FileNotFoundError" in res.errors[0]
