@@ -145,7 +145,8 @@ class PystrayAdapter:
         self._icon: Any = None
         self._ready = threading.Event()
         self._stop_requested = threading.Event()
-        self.backend = pystray.Icon.__module__.rsplit(".", 1)[-1].lstrip("_")
+        module = pystray.Icon.__module__.rsplit(".", 1)[-1].lstrip("_")
+        self.backend = "dummy" if module == "base" else module  # the dummy backend reuses _base.Icon
         self.has_menu = bool(pystray.Icon.HAS_MENU)
         self.has_notification = bool(pystray.Icon.HAS_NOTIFICATION)
 

@@ -97,7 +97,7 @@ def _paint_attention(draw: ImageDraw.ImageDraw, big: int, fill: tuple[int, ...],
         return
     font = _font(font_px)
     stroke = max(1, font_px // 14)
-    draw.text(_u(big, 0.5, 0.64), text, font=font, fill=DARK, anchor="mm", stroke_width=stroke, stroke_fill=DARK)
+    draw.text((big * 0.5, big * 0.64), text, font=font, fill=DARK, anchor="mm", stroke_width=stroke, stroke_fill=DARK)
 
 
 def _paint_degraded(draw: ImageDraw.ImageDraw, big: int, fill: tuple[int, ...], edge: int, count: int,

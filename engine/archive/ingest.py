@@ -316,7 +316,7 @@ def _recv(raw: Any) -> Any:
 
 def worker_main() -> None:
     """A worker process: parse tasks from stdin until EOF, streaming messages to stdout."""
-    inp = sys.stdin.buffer.raw
+    inp: Any = getattr(sys.stdin.buffer, "raw", sys.stdin.buffer)
     out = sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing else may write into the message stream
     while True:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -64,6 +65,8 @@ def default_workers() -> int:
     """Parse processes for a big run: one per core beyond the writer's, at least one, at most
     three (each holds ~60 MB RSS; with two cores, one worker plus the writer measured as fast
     as two workers and keeps the run's total RSS under 150 MB)."""
+    if getattr(sys, "frozen", False):
+        return 0  # a PyInstaller binary cannot run ``python -m engine.archive.ingest``
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
         os.cpu_count() or 1)
     return max(1, min(3, cores - 1))

@@ -237,22 +237,6 @@ class XSession:
                 continue
         return None
 
-    def mapped_menu_windows(self) -> int:
-        """How many override-redirect windows (popup menus) are mapped on the root."""
-        from Xlib import X
-
-        count = 0
-        for child in self._xdisplay.screen().root.query_tree().children:
-            try:
-                attrs = child.get_attributes()
-            except Exception:
-                continue
-            if attrs.override_redirect and attrs.map_state == X.IsViewable:
-                geom = child.get_geometry()
-                if geom.width > 40 and geom.height > 40:
-                    count += 1
-        return count
-
     # -- stop ---------------------------------------------------------------------------------------
 
     def close(self) -> None:
