@@ -85,6 +85,11 @@ def _unit_registrars() -> list[Callable[[Any], None]]:
 
     registrars.append(telegram_register)
     try:
+        from engine.api.commands import register as api_register
+        registrars.append(api_register)
+    except ImportError:
+        pass
+    try:
         from engine.startup_commands import register as startup_register
         registrars.append(startup_register)
     except ImportError:

@@ -1,0 +1,47 @@
+"""`telegram setup` and `telegram test` against the fake Bot API, as a user runs them."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+from tests.delivery_helpers import TOKEN
+from tests.helpers import cli
+
+
+def _onboarding(wk_home) -> dict[str, str]:
+    with sqlite3.connect(wk_home.db_file) as conn:
+        return dict(conn.execute("SELECT key, value FROM onboarding_state").fetchall())
+
+
+def test_setup_verifies_discovers_stores_and_resumes(wk_home, fake, monkeypatch):
+    monkeypatch.setenv("WATCHKEEPER_TELEGRAM_API_URL", fake.base_url)
+    first = cli("telegram", "setup", "--token", TOKEN, "--wait", "1")
+    assert first.returncode == 1 and "resumes here" in first.stderr
+    assert "telegram.token_verified" in _onboarding(wk_home)
+    assert TOKEN not in first.stdout + first.stderr
+    # The second run resumes: the user sends /start while it waits.
+    timer = threading.Timer(1.0, lambda: fake.push_command(777, "/start"))
+    timer.start()
+    second = cli("telegram", "setup", "--wait", "20")  # token now comes from the config file
+    timer.join()
+    assert second.returncode == 0, second.stderr
+    assert "found chat 777" in second.stdout and TOKEN not in second.stdout
+    text = wk_home.config_file.read_text()
+    assert 'chat_id = "777"' in text and "# interval_seconds = 60" in text  # comments kept
+    assert _onboarding(wk_home)["telegram.chat_id"] == "777"
+    assert any("connected" in m.text for m in fake.messages if str(m.chat_id) == "777")
+    test = cli("telegram", "test")
+    assert test.returncode == 0 and "Test message sent" in test.stdout
+
+
+def test_bad_token_is_a_clear_permanent_error(wk_home, fake, monkeypatch):
+    monkeypatch.setenv("WATCHKEEPER_TELEGRAM_API_URL", fake.base_url)
+    result = cli("telegram", "setup", "--token", "999:WRONG-TOKEN-abcdefghijklmnopqrstuvw", "--wait", "1")
+    assert result.returncode == 2 and "Telegram setup failed" in result.stderr
+    assert "WRONG-TOKEN" not in result.stderr
+
+
+def test_telegram_test_without_configuration_says_what_to_do(wk_home):
+    result = cli("telegram", "test")
+    assert result.returncode == 2 and "telegram setup" in result.stderr
