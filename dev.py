@@ -45,7 +45,27 @@ def ensure_env() -> None:
     print("dev.py: installing dependencies (pinned by constraints.txt) ...", file=sys.stderr)
     pip = [str(PY), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "-c", str(ROOT / "constraints.txt"), "-e", f"{ROOT}[test]"], check=True)
+    _install_gtk_extra(pip)
     STAMP.write_text(want)
+
+
+def _install_gtk_extra(pip: list[str]) -> None:
+    """Best effort: the optional `gtk` extra (PyGObject<3.51) on Linux when its C libraries are
+    present, so the tray gets pystray's gtk backend (menu, clicks). Quiet and never fatal."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        found = subprocess.run(["pkg-config", "--exists", "gobject-introspection-1.0", "cairo"],
+                               capture_output=True).returncode == 0
+    except OSError:
+        found = False
+    if not found:
+        return
+    done = subprocess.run([*pip, "-c", str(ROOT / "constraints.txt"), "-e", f"{ROOT}[gtk]"],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        print("dev.py: optional gtk extra not installed (the tray falls back to pystray's xorg backend)",
+              file=sys.stderr)
 
 
 def main(argv: list[str]) -> int:

@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -43,7 +44,7 @@ def launch_to_icon(x: XSession, env: dict[str, str], timeout: float = 30.0) -> f
         while True:
             box = x.tray_icon_box(proc.pid)
             if box is not None:
-                extrema = x.grab(box).getextrema()
+                extrema: Any = x.grab(box).getextrema()  # ((min, max) per RGB band)
                 if any(high - low > 60 for low, high in extrema):  # more than a flat background
                     return time.perf_counter() - t0
             if proc.poll() is not None:

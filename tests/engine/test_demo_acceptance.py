@@ -60,7 +60,8 @@ def test_demo_then_check_run_all_through_the_running_instance(wk_home, instance)
     _scenario(wk_home)
     status = json.loads(cli("status", "--json", check=True).stdout)
     assert status["state"] == "attention"
-    assert len(status["open_alerts"]) == 3
+    # machine checks (disk, ports) may add their own findings on a busy test machine
+    assert sorted(a["check"] for a in status["open_alerts"] if a["check"] in SEED_CHECKS) == sorted(SEED_CHECKS)
 
 
 def test_ack_snooze_pause_and_resume_from_the_cli(wk_home, instance):

@@ -299,7 +299,12 @@ def test_an_engine_stop_request_ends_the_loop_even_before_it_runs() -> None:
 
 def test_with_a_real_engine(wk_home: Any) -> None:
     """Menu actions reach a started Engine and its snapshots come back to the icon."""
-    engine = Engine(wk_home, Config())
+    from engine.config import parse_config
+
+    quiet = {"enabled": False}  # nothing machine-dependent, no API port to contend for
+    config = parse_config({"api": quiet, "checks": {"disk_space": quiet, "listening_ports": quiet,
+                                                     "endpoint": quiet}}, {}, source=None)
+    engine = Engine(wk_home, config)
     engine.start()
     adapter = FakeAdapter()
     app = TrayApp(engine, adapter, now=lambda: datetime.now(UTC), tz=UTC, startup_module=lambda: None,
@@ -307,7 +312,8 @@ def test_with_a_real_engine(wk_home: Any) -> None:
     runner = threading.Thread(target=app.run)
     runner.start()
     try:
-        wait_until(lambda: adapter.images and adapter.images[-1] == (Health.OK, 0), 10, message="OK icon")
+        wait_until(lambda: adapter.images and adapter.images[-1] == (Health.OK, 0), 10,
+                   message=f"OK icon (last {adapter.images[-1:]}, {engine.snapshot().health.summary})")
         action = find_entry(app.menu, "Pause alerts", "1 hour").action
         assert action is not None
         action()
