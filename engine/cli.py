@@ -70,20 +70,11 @@ def _run_args(p: argparse.ArgumentParser) -> None:
 
 def _unit_registrars() -> list[Callable[[Any], None]]:
     """Command groups contributed by units (explicit list: PyInstaller must see the imports)."""
-    registrars: list[Callable[[Any], None]] = []
-    try:
-        from engine.archive.commands import register as archive_register
-        registrars.append(archive_register)
-    except ImportError:
-        pass
-    try:
-        from engine.checks.commands import register as checks_register
-        registrars.append(checks_register)
-    except ImportError:
-        pass
+    from engine.archive.commands import register as archive_register
+    from engine.checks.commands import register as checks_register
     from engine.delivery.commands import register as telegram_register
 
-    registrars.append(telegram_register)
+    registrars: list[Callable[[Any], None]] = [checks_register, archive_register, telegram_register]
     try:
         from engine.api.commands import register as api_register
         registrars.append(api_register)

@@ -290,11 +290,9 @@ def _apply_env(config: Config, env: dict[str, str]) -> None:
 
 
 def _validate_checks(config: Config) -> None:
-    """Let the check registry validate [checks.*] and [[user_checks]] when it is available."""
-    try:
-        from engine.checks.registry import validate_check_config
-    except ImportError:
-        return
+    """Let the check registry validate [checks.*] and [[user_checks]]."""
+    from engine.checks.registry import validate_check_config  # lazy: the registry imports config
+
     config.warnings.extend(validate_check_config(config))
 
 
@@ -341,10 +339,8 @@ def render_template() -> str:
 
 
 def _checks_template() -> list[str]:
-    try:
-        from engine.checks.registry import checks_template
-    except ImportError:
-        return []
+    from engine.checks.registry import checks_template  # lazy: the registry imports config
+
     return checks_template()
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Coroutine, Sequence
@@ -33,6 +34,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.channels.base import ChannelError, Delivery, OutgoingMessage, redact
+
+# Opt in to PTB's future behaviour (periods as timedelta); classify() accepts both forms.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 from engine.channels.telegram_format import (
     classify,
     fit_html,

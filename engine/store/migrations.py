@@ -52,17 +52,13 @@ def _unit_loaders() -> list[Callable[[], Sequence[Migration]]]:
     """Each unit's migration list, imported lazily to keep import cycles out of the store."""
 
     def archive() -> Sequence[Migration]:
-        try:
-            from engine.archive.schema import MIGRATIONS
-        except ImportError:
-            return []
+        from engine.archive.schema import MIGRATIONS
+
         return MIGRATIONS
 
     def alerts() -> Sequence[Migration]:
-        try:
-            from engine.alerts.schema import MIGRATIONS
-        except ImportError:
-            return []
+        from engine.alerts.schema import MIGRATIONS
+
         return MIGRATIONS
 
     def delivery() -> Sequence[Migration]:
