@@ -143,3 +143,25 @@ def _cmdline(pid: int) -> list[str]:
         return psutil.Process(pid).cmdline()
     except psutil.Error:
         return []
+
+
+def test_readme_run_command_starts_headless_without_a_display(wk_home, procs):
+    """`python3 dev.py run` as the README says, on a machine without a display."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "PYSTRAY_BACKEND")}
+    log = wk_home.log_dir / "dev-run.out"
+    out = open(log, "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([sys.executable, str(ROOT / "dev.py"), "run"], env=env, cwd=ROOT,
+                            stdout=out, stderr=subprocess.STDOUT)
+    procs.append(proc)
+    t0 = time.monotonic()
+    beat = wait_until(lambda: _db_rows(wk_home, "SELECT last_beat_at FROM daemon_state"), timeout=5,
+                      message="the first heartbeat row")
+    assert time.monotonic() - t0 < 5  # the venv exists already (dev.py test made it)
+    status = json.loads(wait_until(lambda: (r := cli("status", "--json")).returncode == 0 and r, timeout=10).stdout)
+    assert status["running"] is True and status["last_heartbeat"] == beat[0][0]
+    cli("stop", check=True)
+    proc.wait(20)
+    out.close()
+    assert "running headless: no display or tray host available" in log.read_text()
