@@ -11,6 +11,9 @@ Then prints, each phase in its own process so peak RSS is the phase's own:
   bare json.loads-per-line pass, cold ingest (MB/s), ingest/bare ratio, no-change reruns of both
   corpora, and peak RSS of the ingest (the main process plus its parse worker processes, each at
   its own peak, summed). Targets: ratio <= 1.0, small rerun < 1 s, RSS < 150 MB.
+  The page cache is warmed by an untimed bare pass; then bare pass and cold ingest (fresh
+  database) alternate --reps times and the medians are reported, with every run listed (the
+  machine may be shared: alternating keeps both figures under the same load).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import bisect
 import json
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -180,9 +184,17 @@ def _files(d: Path) -> list[Path]:
     return sorted(d.rglob("*.jsonl"))
 
 
+def _cpu() -> float:
+    """CPU seconds (user + system) of this process and its reaped children (parse workers):
+    a figure that, unlike wall time, does not grow when other jobs share the cores."""
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+
 def phase_bare(d: Path) -> dict:
     """A bare stdlib json.loads-per-line pass over every file."""
     t = time.perf_counter()
+    c = _cpu()
     n = 0
     for p in _files(d):
         with open(p, "rb") as fh:
@@ -190,7 +202,7 @@ def phase_bare(d: Path) -> dict:
                 if line.strip():
                     json.loads(line)
                     n += 1
-    return {"seconds": time.perf_counter() - t, "lines": n}
+    return {"seconds": time.perf_counter() - t, "lines": n, "cpu": _cpu() - c}
 
 
 def phase_ingest(d: Path, db_path: Path) -> dict:
@@ -200,9 +212,11 @@ def phase_ingest(d: Path, db_path: Path) -> dict:
 
     db = open_database(db_path)
     t = time.perf_counter()
+    c = _cpu()
     res = service.run_archive(db, [str(d)], tail_idle_seconds=0)
     dt = time.perf_counter() - t
-    return {"seconds": dt, "files_parsed": res.files_parsed, "files_skipped": res.files_skipped,
+    cpu = _cpu() - c
+    return {"seconds": dt, "cpu": cpu, "files_parsed": res.files_parsed, "files_skipped": res.files_skipped,
             "bytes": res.bytes_read, "errors": len(res.errors),
             "sessions": res.sessions_new,
             "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -223,6 +237,7 @@ def main() -> int:
     ap.add_argument("--dir", default="/tmp/wk-archive-bench")
     ap.add_argument("--mb", type=int, default=520)
     ap.add_argument("--small", type=int, default=3000)
+    ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--phase", choices=["bare", "ingest"])
     ap.add_argument("--src")
     ap.add_argument("--db")
@@ -242,26 +257,52 @@ def main() -> int:
     print(f"corpus: {len(files)} files, {size / 1e6:.1f} MB (largest "
           f"{max(p.stat().st_size for p in files) / 1e6:.1f} MB); {len(_files(small))} small "
           f"files; generated/checked in {time.perf_counter() - t:.1f} s")
-    for db in base.glob("*.db*"):
-        db.unlink()
-    bare = _sub("--phase", "bare", "--src", str(big))
-    cold = _sub("--phase", "ingest", "--src", str(big), "--db", str(base / "big.db"))
-    rerun = _sub("--phase", "ingest", "--src", str(big), "--db", str(base / "big.db"))
-    _sub("--phase", "ingest", "--src", str(small), "--db", str(base / "small.db"))
-    rerun_small = _sub("--phase", "ingest", "--src", str(small), "--db", str(base / "small.db"))
+
+    def fresh(name: str) -> Path:
+        for old in base.glob(name + "*"):
+            old.unlink()
+        return base / name
+
+    # Warm the page cache for both passes (one untimed bare pass reads every file), then
+    # alternate bare pass and cold ingest (fresh database each time) ``reps`` times.
+    _sub("--phase", "bare", "--src", str(big))
+    bares, colds = [], []
+    for _ in range(a.reps):
+        bares.append(_sub("--phase", "bare", "--src", str(big)))
+        colds.append(_sub("--phase", "ingest", "--src", str(big), "--db", str(fresh("big.db"))))
+    reruns = [_sub("--phase", "ingest", "--src", str(big), "--db", str(base / "big.db"))
+              for _ in range(a.reps)]
+    _sub("--phase", "ingest", "--src", str(small), "--db", str(fresh("small.db")))
+    small_reruns = [_sub("--phase", "ingest", "--src", str(small), "--db", str(base / "small.db"))
+                    for _ in range(a.reps)]
     dbsize = sum(p.stat().st_size for p in base.glob("big.db*"))
-    print(f"bare json.loads pass: {bare['seconds']:.2f} s ({size / 1e6 / bare['seconds']:.0f}"
-          f" MB/s, {bare['lines']} lines)")
-    print(f"cold ingest:          {cold['seconds']:.2f} s ({size / 1e6 / cold['seconds']:.0f}"
-          f" MB/s, {cold['files_parsed']} files, {cold['sessions']} sessions,"
-          f" {cold['errors']} errors)")
-    print(f"ingest / bare ratio:  {cold['seconds'] / bare['seconds']:.2f} (target <= 1.0)")
-    print(f"no-change rerun:      {rerun['seconds']:.3f} s for {rerun['files_skipped']} files;"
-          f" {rerun_small['seconds']:.3f} s for {rerun_small['files_skipped']} small files"
-          " (target < 1 s)")
-    total_rss = cold["rss_mb"] + cold["workers"] * cold["worker_rss_mb"]
-    print(f"peak RSS of ingest:   {total_rss:.0f} MB (target < 150 MB): main {cold['rss_mb']:.0f}"
-          f" MB + {cold['workers']} parse worker(s) x {cold['worker_rss_mb']:.0f} MB")
+
+    def med(runs: list[dict], key: str) -> float:
+        return float(statistics.median(r[key] for r in runs))
+
+    def each(runs: list[dict], key: str, fmt: str = "{:.2f}") -> str:
+        return ", ".join(fmt.format(r[key]) for r in runs)
+
+    bare_s, cold_s = med(bares, "seconds"), med(colds, "seconds")
+    ratios = [c["seconds"] / b["seconds"] for b, c in zip(bares, colds, strict=True)]
+    cold = colds[0]
+    print(f"medians of {a.reps} alternating runs, page cache warm:")
+    print(f"bare json.loads pass: {bare_s:.2f} s ({size / 1e6 / bare_s:.0f} MB/s,"
+          f" {bares[0]['lines']} lines) [{each(bares, 'seconds')}]")
+    print(f"cold ingest:          {cold_s:.2f} s ({size / 1e6 / cold_s:.0f} MB/s,"
+          f" {cold['files_parsed']} files, {cold['sessions']} sessions, {cold['errors']} errors)"
+          f" [{each(colds, 'seconds')}]")
+    print(f"ingest / bare ratio:  {cold_s / bare_s:.2f} (target <= 1.0); per pair "
+          f"[{', '.join(f'{r:.2f}' for r in ratios)}]")
+    print(f"CPU seconds:          bare {med(bares, 'cpu'):.2f} s, ingest {med(colds, 'cpu'):.2f} s"
+          f" (main + workers), CPU ratio {med(colds, 'cpu') / med(bares, 'cpu'):.2f}")
+    print(f"no-change rerun:      {med(reruns, 'seconds'):.3f} s for {reruns[0]['files_skipped']}"
+          f" files; {med(small_reruns, 'seconds'):.3f} s for {small_reruns[0]['files_skipped']}"
+          " small files (target < 1 s)")
+    rss = [c["rss_mb"] + c["workers"] * c["worker_rss_mb"] for c in colds]
+    print(f"peak RSS of ingest:   {max(rss):.0f} MB max of runs (target < 150 MB): main"
+          f" {max(c['rss_mb'] for c in colds):.0f} MB + {cold['workers']} parse worker(s) x"
+          f" {max(c['worker_rss_mb'] for c in colds):.0f} MB")
     print(f"database size:        {dbsize / 1e6:.0f} MB for {size / 1e6:.0f} MB of transcripts")
     return 0
 

@@ -216,18 +216,13 @@ class Engine:
         specs: list[JobSpec] = [JobSpec("weekly", self._weekly, parse_schedule(self.config.weekly.schedule),
                                         description="digest, pruning, backup, integrity")]
         if self.config.archive.enabled:
-            try:
-                from engine.modules.archive import archive_job
-                from engine.modules.session_watch import session_watch_job
-            except ImportError:
-                log.debug("archive modules not available")
-            else:
-                specs.append(JobSpec("archive", lambda: archive_job(self._db(), self.config),
-                                     parse_schedule(self.config.archive.schedule),
-                                     description="conversation archive"))
-                specs.append(JobSpec("session_watch",
-                                     lambda: session_watch_job(self._db(), self.config, self.now()),
-                                     parse_schedule("every 5m"), description="live assistant sessions"))
+            from engine.modules.archive import archive_job
+            from engine.modules.session_watch import session_watch_job
+
+            specs.append(JobSpec("archive", lambda: archive_job(self._db(), self.config),
+                                 parse_schedule(self.config.archive.schedule), description="conversation archive"))
+            specs.append(JobSpec("session_watch", lambda: session_watch_job(self._db(), self.config, self.now()),
+                                 parse_schedule("every 5m"), description="live assistant sessions"))
         return specs
 
     def _start_services(self) -> None:
@@ -235,6 +230,12 @@ class Engine:
         assert self.delivery is not None
         self.services.append(self.delivery)
         self.delivery.start(self)
+        if self.config.api.enabled:
+            from engine.api.server import ApiServer
+
+            api = ApiServer(self, self.config, self.paths)
+            self.services.append(api)
+            api.start()  # never raises: a busy port becomes api.problem (health DEGRADED)
 
     def _weekly(self) -> None:
         from engine.modules.weekly import weekly_job
@@ -361,6 +362,8 @@ class Engine:
                     channels = self.delivery.status() if self.delivery else []
             except Exception as exc:
                 problems.append(f"database trouble: {exc}")
+        problems += [s.problem for s in self.services if getattr(s, "problem", None)]
+        api_url = next((s.url for s in self.services if getattr(s, "url", None)), None)
         if self.scheduler is not None:
             for name, spec in self.scheduler.specs.items():
                 st = self.scheduler.states[name]
@@ -383,7 +386,7 @@ class Engine:
                         last_beat=last_beat, paused_until=paused, jobs=jobs, open_alerts=open_alerts,
                         channels=channels,
                         checks=list(self.checks.definitions) if self.checks else [],
-                        last_check_at=self.checks.last_run_at if self.checks else None)
+                        last_check_at=self.checks.last_run_at if self.checks else None, api_url=api_url)
 
     def _quiet_now(self, now: datetime) -> bool:
         quiet = self.checks.dispatcher.quiet if self.checks else None

@@ -203,3 +203,13 @@ def _remove(folder: Path, report: CleanupReport) -> None:
         report.skipped[folder] = "partly removed; retried next start"
     else:
         report.removed.append(folder)
+
+
+def cleanup_in_background() -> None:
+    """Run :func:`cleanup_stale_extractions` on a daemon thread (start-up is not delayed; an
+    exit mid-delete leaves a ``_MEI*-stale-*`` folder that the next start finishes)."""
+    if bundle_dir() is None:
+        return
+    import threading
+
+    threading.Thread(target=cleanup_stale_extractions, name="mei-cleanup", daemon=True).start()

@@ -286,7 +286,7 @@ class WindowsStartup:
     def status(self) -> StartupStatus:
         task = self._task()
         run_value = self.run_key.get(RUN_VALUE)
-        problems = []
+        problems: list[str] = []
         if task.returncode == 0 and run_value is not None:
             problems.append("both a Task Scheduler task and a Run key are registered; "
                             "`watchkeeper startup install` keeps only the task")
@@ -429,7 +429,7 @@ class FileStartup:
             data = self.path.read_bytes()
         except FileNotFoundError:
             return StartupStatus(False, None)
-        problems = []
+        problems: list[str] = []
         if self.method == METHOD_XDG and re.search(rb"^Hidden\s*=\s*true\s*$", data, re.M | re.I):
             return StartupStatus(False, None, str(self.path), self._read_command(data),
                                  ["the autostart entry exists but is disabled (Hidden=true)"])

@@ -22,6 +22,7 @@ from engine.archive.model import (
     TOOL_USE,
     Batch,
     FileContext,
+    pos,
 )
 from engine.archive.reader import safe_text
 
@@ -75,6 +76,23 @@ def _result_text(content: Any) -> str:
                 parts.append(item["text"])
         return "\n".join(parts)[:PREVIEW_LIMIT]
     return ""
+
+
+MAX_LEAVES = 512
+_NO_ENTRY = frozenset({"thinking", TOOL_USE, TOOL_RESULT})
+
+
+def track_leaf(state: dict[str, Any], uuid: str | None, parent: str | None, sid: str) -> None:
+    """Keep ``state["leaves"]`` = the file's records no later record names as parent."""
+    leaves = state.get("leaves")
+    if leaves is None:
+        leaves = state["leaves"] = {}
+    if parent is not None and parent in leaves:
+        del leaves[parent]
+    if uuid is not None:
+        leaves[uuid] = sid
+        if len(leaves) > MAX_LEAVES:  # a chain through unparsed (progress) records: keep newest
+            del leaves[next(iter(leaves))]
 
 
 def _hash_key(session_id: str, obj: dict[str, Any]) -> str:
@@ -138,13 +156,15 @@ def parse_record(
 
     uuid = obj.get("uuid") if isinstance(obj.get("uuid"), str) else None
     parent = obj.get("parentUuid") if isinstance(obj.get("parentUuid"), str) else None
+    track_leaf(state, uuid, parent, sid)
     key = f"c:{uuid}" if uuid else None
     subtype = obj.get("subtype") if isinstance(obj.get("subtype"), str) else None
+    where = pos(ctx.file_id, offset)
 
     if rtype == "assistant":
-        kind, text, tools, mkey = _assistant(obj, sid, agent_id, ts, batch)
+        kind, text, tools, mkey = _assistant(obj, sid, agent_id, ts, where, batch)
     elif rtype == "user":
-        kind, text, tools, mkey = _user(obj, sid, agent_id, ts, sidechain, batch)
+        kind, text, tools, mkey = _user(obj, sid, agent_id, ts, sidechain, where, batch)
     elif rtype == "system":
         kind, mkey, tools = "system", None, None
         content = obj.get("content")
@@ -158,8 +178,10 @@ def parse_record(
     else:
         batch.unknown_types += 1
         kind, text, tools, mkey = "unknown", None, None, None
-    if kind == "thinking":
-        return  # no text, no tool call: nothing to index (the raw line is kept)
+    if kind in _NO_ENTRY:
+        # Thinking has nothing to index; tool calls and results live in archive_tool_calls
+        # (with this line's position). The raw line is kept either way.
+        return
     if key is None:
         key = _hash_key(sid, obj)
     batch.entries.setdefault(key, (
@@ -169,7 +191,7 @@ def parse_record(
 
 
 def _assistant(
-    obj: dict[str, Any], sid: str, agent_id: str, ts: str | None, batch: Batch,
+    obj: dict[str, Any], sid: str, agent_id: str, ts: str | None, where: int, batch: Batch,
 ) -> tuple[str, str | None, str | None, str | None]:
     msg = obj.get("message")
     if not isinstance(msg, dict):
@@ -198,6 +220,7 @@ def _assistant(
                 t["name"] = name
                 t["message_key"] = mid
                 t["called_ts"] = ts
+                t["call_pos"] = where
                 inp = block.get("input")
                 if isinstance(inp, dict):
                     t["input_preview"] = safe_text(
@@ -231,7 +254,8 @@ def _assistant(
 
 
 def _user(
-    obj: dict[str, Any], sid: str, agent_id: str, ts: str | None, sidechain: bool, batch: Batch,
+    obj: dict[str, Any], sid: str, agent_id: str, ts: str | None, sidechain: bool, where: int,
+    batch: Batch,
 ) -> tuple[str, str | None, str | None, str | None]:
     msg = obj.get("message")
     content = msg.get("content") if isinstance(msg, dict) else msg
@@ -255,6 +279,7 @@ def _user(
                 t["has_result"] = 1
                 t.setdefault("agent_id", agent_id)
                 t["result_ts"] = ts
+                t["result_pos"] = where
                 if block.get("is_error") is True:
                     t["is_error"] = 1
                 t["result_preview"] = safe_text(_result_text(block.get("content")))

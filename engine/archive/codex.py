@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from engine.archive.model import ANSWER, PROMPT, TOOL_RESULT, TOOL_USE, Batch, FileContext
+from engine.archive.model import ANSWER, PROMPT, Batch, FileContext, pos
 from engine.archive.reader import safe_text
 
 TEXT_LIMIT = 32_000
@@ -185,7 +185,7 @@ def _call(
         return
     name = payload.get("name") if isinstance(payload.get("name"), str) else payload.get("type")
     t = batch.tool(sid, call_id)
-    t.update(has_call=1, agent_id="", name=name, called_ts=ts)
+    t.update(has_call=1, agent_id="", name=name, called_ts=ts, call_pos=pos(ctx.file_id, offset))
     raw = payload.get("arguments", payload.get("input", payload.get("action")))
     preview = raw if isinstance(raw, str) else orjson.dumps(raw).decode("utf-8", "replace")
     t["input_preview"] = _clip(preview, PREVIEW_LIMIT)
@@ -193,11 +193,6 @@ def _call(
         m = _PATCH_FILE.search(raw)
         if m:
             t["file_path"] = _clip(m.group(1).strip(), 500)
-    key = f"x:{sid}:c:{call_id}"
-    batch.entries.setdefault(key, (
-        key, sid, "", ctx.file_id, offset, line_no, TOOL_USE, "codex", payload.get("type"),
-        None, None, None, ts, None, name,
-    ))
 
 
 def _output(
@@ -208,7 +203,7 @@ def _output(
     if not isinstance(call_id, str):
         return
     t = batch.tool(sid, call_id)
-    t.update(has_result=1, result_ts=ts)
+    t.update(has_result=1, result_ts=ts, result_pos=pos(ctx.file_id, offset))
     t.setdefault("agent_id", "")
     out = payload.get("output")
     text = out if isinstance(out, str) else _text_of(out)
@@ -221,11 +216,6 @@ def _output(
                 t["is_error"] = 1
         except (orjson.JSONDecodeError, AttributeError):
             pass
-    key = f"x:{sid}:r:{call_id}"
-    batch.entries.setdefault(key, (
-        key, sid, "", ctx.file_id, offset, line_no, TOOL_RESULT, "codex", payload.get("type"),
-        None, None, None, ts, None, None,
-    ))
 
 
 def _usage(u: Any) -> tuple[int, int, int]:

@@ -13,8 +13,8 @@ parsers and the reader are imported by a worker.
 
 from __future__ import annotations
 
+import marshal
 import os
-import pickle
 import struct
 import subprocess
 import sys
@@ -37,10 +37,14 @@ from engine.archive.reader import (
     line_sha256,
 )
 
+# zstd level -1 compresses ~30 % faster than level 1 here (475 vs 365 MB/s on a 2-core VM) for a
+# ~10 % bigger archive (4.7x vs 5.1x on Claude-shaped transcripts).
+ZSTD_LEVEL = -1
+
 try:  # zstandard is ~4x faster than zlib at level 1 and compresses better; zlib is the fallback.
     import zstandard as _zstd
 
-    _COMPRESSOR: Any = _zstd.ZstdCompressor(level=1)
+    _COMPRESSOR: Any = _zstd.ZstdCompressor(level=ZSTD_LEVEL)
     CODEC = "zstd"
 except ImportError:  # pragma: no cover - depends on the environment
     _zstd = None  # type: ignore[assignment]
@@ -141,6 +145,7 @@ def _parse(fh: Any, task: Task) -> Iterator[Job]:  # noqa: C901 - one hot loop, 
         for src, dst in (("agentType", "agent_type"), ("description", "description")):
             if isinstance(meta.get(src), str):
                 sub[dst] = meta[src][:500]
+    leaves_before: dict[str, str] = dict(task.state.get("leaves") or {})
     raw_parts: list[bytes] = []
     raw_start = task.start
     raw_len = 0
@@ -199,8 +204,14 @@ def _parse(fh: Any, task: Task) -> Iterator[Job]:  # noqa: C901 - one hot loop, 
                 bad += 1
 
     def flush(final: bool) -> Job:
-        nonlocal batch, chunks, pending, any_sessions, bad, nbytes
+        nonlocal batch, chunks, pending, any_sessions, bad, nbytes, leaves_before
         seal()
+        leaves = ctx.state.get("leaves")
+        if leaves or leaves_before:
+            leaves = leaves or {}
+            batch.leaves_add = [(u, s) for u, s in leaves.items() if u not in leaves_before]
+            batch.leaves_del = [u for u in leaves_before if u not in leaves]
+            leaves_before = dict(leaves)
         any_sessions = any_sessions or bool(batch.session_meta)
         head, tail = fingerprint(fh, offset) if offset else (None, None)
         upd: dict[str, Any] = {
@@ -279,15 +290,42 @@ def _parse(fh: Any, task: Task) -> Iterator[Job]:  # noqa: C901 - one hot loop, 
 # ----------------------------------------------------------------------------- processes
 #
 # Workers are plain ``python -m engine.archive.ingest`` subprocesses talking length-prefixed
-# pickles over their stdin / stdout: nothing of the parent (threads, locks, the SQLite
+# marshal dumps of plain tuples over their stdin / stdout (several times cheaper to load than
+# pickled dataclasses): nothing of the parent (threads, locks, the SQLite
 # connection, the ``__main__`` module) is inherited or re-imported, and a full pipe makes a
 # worker wait, so memory stays bounded by a couple of jobs per worker.
 
 _LEN = struct.Struct("<I")
 
 
+def _task_wire(t: Task) -> tuple[Any, ...]:
+    return (t.file_id, t.path, t.provider, t.kind, t.session_hint, t.agent_id, t.project,
+            orjson.dumps(t.state), t.start, t.end, t.generation, t.lines_done, t.lines_bad,
+            t.idle, t.max_line_bytes, t.read_meta_json, orjson.dumps(t.base))
+
+
+def _task_unwire(w: tuple[Any, ...]) -> Task:
+    v = list(w)
+    v[7] = orjson.loads(v[7])
+    v[16] = orjson.loads(v[16])
+    return Task(*v)
+
+
+def _job_wire(j: Job) -> tuple[Any, ...]:
+    return ("job", j.file_id, j.path, j.provider, j.batch.to_wire(), j.chunks,
+            orjson.dumps(j.file_update), j.bad, j.nbytes, j.final)
+
+
+def _unwire(msg: tuple[Any, ...]) -> tuple[Any, ...]:
+    if msg[0] != "job":
+        return msg
+    _, fid, path, provider, batch, chunks, upd, bad, nbytes, final = msg
+    return ("job", Job(fid, path, provider, Batch.from_wire(batch), chunks, orjson.loads(upd),
+                       bad, nbytes, final))
+
+
 def _send(out: Any, obj: Any) -> None:
-    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    data = marshal.dumps(obj)
     out.write(_LEN.pack(len(data)))
     out.write(data)
     out.flush()
@@ -311,7 +349,7 @@ def _recv(raw: Any) -> Any:
     body = _read_exact(raw, _LEN.unpack(head)[0])
     if body is None:
         return None
-    return pickle.loads(body)  # noqa: S301 - our own child process, over a private pipe
+    return marshal.loads(body)  # our own child process, over a private pipe
 
 
 def worker_main() -> None:
@@ -320,12 +358,13 @@ def worker_main() -> None:
     out = sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing else may write into the message stream
     while True:
-        task = _recv(inp)
-        if task is None:
+        wire = _recv(inp)
+        if wire is None:
             return
+        task = _task_unwire(wire)
         try:
             for job in parse_task(task):
-                _send(out, ("job", job))
+                _send(out, _job_wire(job))
         except Exception as exc:  # reported to the main process, which records it
             _send(out, ("error", task.file_id, f"{type(exc).__name__}: {str(exc)[:200]}"))
         _send(out, ("done", task.file_id))
@@ -342,7 +381,7 @@ class _Worker:
 
     def give(self, task: Task) -> None:
         assert self.proc.stdin is not None
-        _send(self.proc.stdin, task)
+        _send(self.proc.stdin, _task_wire(task))
 
 
 class WorkerPool:
@@ -393,7 +432,7 @@ class WorkerPool:
                     yield ("error", task.file_id, "parse worker exited unexpectedly")
                     yield ("done", task.file_id)
                     break
-                yield msg
+                yield _unwire(msg)
                 if msg[0] == "done":
                     break
             if w is not None:
@@ -419,7 +458,7 @@ class WorkerPool:
 
 
 if __name__ == "__main__":
-    # Import ourselves by name, so pickled classes are engine.archive.ingest.*, not __main__.*
+    # Import ourselves by name (one copy of the module, not a second one as __main__).
     from engine.archive.ingest import worker_main as _main
 
     _main()

@@ -6,12 +6,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# Entry kinds (archive_entries.kind).
+# Entry kinds (archive_entries.kind). Tool-call and tool-result lines get no entry row (their
+# rows are archive_tool_calls, with the line's position in call_pos / result_pos).
 PROMPT = "prompt"  # a human prompt (counted)
 ANSWER = "answer"  # assistant text without tool calls
 TOOL_USE = "tool_use"  # assistant line issuing tool calls (may carry text)
 TOOL_RESULT = "tool_result"
 API_ERROR = "api_error"
+
+
+POS_SHIFT = 40  # byte offsets below 1 TB
+
+
+def pos(file_id: int, offset: int) -> int:
+    """One sortable integer for a line's place: (file_id, byte_offset)."""
+    return (file_id << POS_SHIFT) | offset
 
 
 @dataclass
@@ -43,6 +52,10 @@ class Batch:
     token_events: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     session_meta: dict[str, dict[str, Any]] = field(default_factory=dict)
     bad_lines: list[tuple[Any, ...]] = field(default_factory=list)
+    # Claude leaf uuids (records nothing in the file points to as parent yet): the only uuids a
+    # ``summary`` record's leafUuid can name, kept instead of a row per record.
+    leaves_add: list[tuple[str, str]] = field(default_factory=list)
+    leaves_del: list[str] = field(default_factory=list)
     lines: int = 0
     unknown_types: int = 0
 
@@ -51,6 +64,7 @@ class Batch:
         return not (
             self.entries or self.messages or self.tool_calls or self.subagents
             or self.cc_summaries or self.token_events or self.session_meta or self.bad_lines
+            or self.leaves_add or self.leaves_del
         )
 
     def meta(self, session_id: str) -> dict[str, Any]:
@@ -84,6 +98,17 @@ class Batch:
         for i, v in enumerate(usage):
             if v > row[7 + i]:
                 row[7 + i] = v
+
+    def to_wire(self) -> tuple[Any, ...]:
+        """The batch as plain containers (for marshal between processes)."""
+        return (self.entries, self.messages, self.tool_calls, self.subagents, self.cc_summaries,
+                self.token_events, self.session_meta, self.bad_lines, self.leaves_add,
+                self.leaves_del, self.lines, self.unknown_types)
+
+    @classmethod
+    def from_wire(cls, t: tuple[Any, ...]) -> Batch:
+        """Inverse of :meth:`to_wire`."""
+        return cls(*t)
 
     def tool(self, session_id: str, tool_use_id: str) -> dict[str, Any]:
         """The mutable row for a tool call (call and result fields merged)."""

@@ -192,4 +192,30 @@ MIGRATIONS: list[Migration] = [
             END""",
         ),
     ),
+    Migration(
+        "archive_0003_lean_entries",
+        sql=(
+            # Tool-call / tool-result lines no longer get an entry row: archive_tool_calls
+            # holds them, with the position of the call and result lines for ordering.
+            "ALTER TABLE archive_tool_calls ADD COLUMN call_pos INTEGER",
+            "ALTER TABLE archive_tool_calls ADD COLUMN result_pos INTEGER",
+            """CREATE TABLE IF NOT EXISTS archive_leaves (
+                uuid TEXT PRIMARY KEY,
+                session_id TEXT NOT NULL,
+                file_id INTEGER NOT NULL
+            ) WITHOUT ROWID""",
+            # Archives written before: every Claude uuid may be a leaf (a superset is harmless).
+            "INSERT OR IGNORE INTO archive_leaves (uuid, session_id, file_id)"
+            " SELECT substr(entry_key, 3), session_id, file_id FROM archive_entries"
+            " WHERE entry_key LIKE 'c:%'",
+            "UPDATE archive_tool_calls SET"
+            " call_pos = (SELECT (e.file_id << 40) | e.byte_offset FROM archive_entries e"
+            "  WHERE e.session_id = archive_tool_calls.session_id AND e.kind = 'tool_use'"
+            "  AND e.ts IS archive_tool_calls.called_ts LIMIT 1),"
+            " result_pos = (SELECT (e.file_id << 40) | e.byte_offset FROM archive_entries e"
+            "  WHERE e.session_id = archive_tool_calls.session_id AND e.kind = 'tool_result'"
+            "  AND e.ts IS archive_tool_calls.result_ts LIMIT 1)",
+            "DELETE FROM archive_entries WHERE kind IN ('tool_use', 'tool_result')",
+        ),
+    ),
 ]

@@ -392,9 +392,9 @@ def _write_job(db: SqliteDatabase, job: Job, run: _RunState) -> None:
             if batch.cc_summaries:
                 leaves = sorted({leaf for leaf, _, _ in batch.cc_summaries})
                 for i in range(0, len(leaves), 500):
-                    part = ["c:" + x for x in leaves[i:i + 500]]
+                    part = leaves[i:i + 500]
                     touched.update(r[0] for r in db.execute_sql(
-                        "SELECT DISTINCT session_id FROM archive_entries WHERE entry_key IN"
+                        "SELECT DISTINCT session_id FROM archive_leaves WHERE uuid IN"
                         f" ({','.join('?' * len(part))})", part).fetchall())
     except Exception as exc:
         run.failed_files.add(job.file_id)

@@ -78,7 +78,8 @@ _MESSAGE_SQL = (
 _TOOL_SQL = (
     "INSERT INTO archive_tool_calls (session_id, tool_use_id, agent_id, name, message_key,"
     " input_preview, file_path, called_ts, result_ts, has_call, has_result, is_error,"
-    " result_preview, linked_agent_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " result_preview, linked_agent_id, call_pos, result_pos)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
     " ON CONFLICT(session_id, tool_use_id) DO UPDATE SET"
     " agent_id=CASE WHEN excluded.has_call THEN excluded.agent_id ELSE agent_id END,"
     " name=coalesce(excluded.name, name), message_key=coalesce(excluded.message_key, message_key),"
@@ -89,7 +90,9 @@ _TOOL_SQL = (
     " has_call=max(has_call, excluded.has_call), has_result=max(has_result, excluded.has_result),"
     " is_error=max(is_error, excluded.is_error),"
     " result_preview=coalesce(excluded.result_preview, result_preview),"
-    " linked_agent_id=coalesce(excluded.linked_agent_id, linked_agent_id)"
+    " linked_agent_id=coalesce(excluded.linked_agent_id, linked_agent_id),"
+    " call_pos=coalesce(excluded.call_pos, call_pos),"
+    " result_pos=coalesce(excluded.result_pos, result_pos)"
 )
 _SUBAGENT_SQL = (
     "INSERT INTO archive_subagents (session_id, agent_id, file_id, tool_use_id, agent_type,"
@@ -172,7 +175,7 @@ def write_batch(
             (sid, tid, t.get("agent_id", ""), t.get("name"), t.get("message_key"),
              t.get("input_preview"), t.get("file_path"), t.get("called_ts"), t.get("result_ts"),
              t["has_call"], t["has_result"], t["is_error"], t.get("result_preview"),
-             t.get("linked_agent_id"))
+             t.get("linked_agent_id"), t.get("call_pos"), t.get("result_pos"))
             for (sid, tid), t in batch.tool_calls.items()])
     if batch.subagents:
         cur.executemany(_SUBAGENT_SQL, [
@@ -183,6 +186,13 @@ def write_batch(
         cur.executemany(
             "INSERT INTO archive_cc_summaries (leaf_uuid, summary, file_id) VALUES (?,?,?)"
             " ON CONFLICT DO NOTHING", sorted(batch.cc_summaries))
+    if batch.leaves_del:
+        cur.executemany("DELETE FROM archive_leaves WHERE uuid = ? AND file_id = ?",
+                        [(u, file_id) for u in batch.leaves_del])
+    if batch.leaves_add:
+        cur.executemany(
+            "INSERT INTO archive_leaves (uuid, session_id, file_id) VALUES (?,?,?)"
+            " ON CONFLICT DO NOTHING", [(u, sid, file_id) for u, sid in batch.leaves_add])
     if batch.token_events:
         cur.executemany(
             "INSERT INTO archive_token_events (event_key, session_id, ts, input_tokens,"
@@ -277,8 +287,8 @@ def _title(db: SqliteDatabase, session_id: str) -> str | None:
     if row:
         return str(row[0])
     row = db.execute_sql(
-        "SELECT s.summary FROM archive_cc_summaries s JOIN archive_entries e"
-        " ON e.entry_key = 'c:' || s.leaf_uuid WHERE e.session_id = ?"
+        "SELECT s.summary FROM archive_cc_summaries s JOIN archive_leaves l"
+        " ON l.uuid = s.leaf_uuid WHERE l.session_id = ?"
         " ORDER BY s.file_id DESC LIMIT 1",
         (session_id,)).fetchone()
     if row:
@@ -295,13 +305,20 @@ def _title(db: SqliteDatabase, session_id: str) -> str | None:
 def interrupted_reason(db: SqliteDatabase, session_id: str) -> str | None:
     """Why the main transcript stopped mid-turn, or None when its last turn completed.
 
-    The last of the main chain's prompt / answer / tool call / tool result entries decides:
-    a tool call whose result never came, or a prompt that got no answer.
+    The last of the main chain's prompt / answer / tool call / tool result decides (entries,
+    and tool calls by the position of their call and result lines): a tool call whose result
+    never came, or a prompt that got no answer.
     """
     row = db.execute_sql(
-        "SELECT kind FROM archive_entries WHERE session_id = ? AND agent_id = ''"
-        " AND kind IN ('prompt', 'answer', 'tool_use', 'tool_result', 'interrupt', 'api_error')"
-        " ORDER BY ts DESC, file_id DESC, byte_offset DESC LIMIT 1", (session_id,)).fetchone()
+        "SELECT kind FROM ("
+        " SELECT kind, ts, (file_id << 40) | byte_offset AS p FROM archive_entries"
+        " WHERE session_id = ?1 AND agent_id = ''"
+        " AND kind IN ('prompt', 'answer', 'interrupt', 'api_error')"
+        " UNION ALL SELECT 'tool_use', called_ts, call_pos FROM archive_tool_calls"
+        " WHERE session_id = ?1 AND agent_id = '' AND has_call = 1"
+        " UNION ALL SELECT 'tool_result', result_ts, result_pos FROM archive_tool_calls"
+        " WHERE session_id = ?1 AND agent_id = '' AND has_result = 1)"
+        " ORDER BY ts DESC, p DESC LIMIT 1", (session_id,)).fetchone()
     if row is None:
         return None
     if row[0] == "prompt":

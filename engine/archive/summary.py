@@ -35,18 +35,20 @@ def trim(text: str | None, limit: int) -> str:
 def build_turns(db: SqliteDatabase, session_id: str) -> list[TurnView]:
     """The main transcript's turns: each human prompt with the last answer before the next."""
     rows = db.execute_sql(
-        "SELECT kind, text, ts, tools FROM archive_entries WHERE session_id = ? AND agent_id = ''"
-        " AND kind IN ('prompt', 'answer', 'tool_use') ORDER BY ts, file_id, byte_offset",
+        "SELECT kind, text, ts, (file_id << 40) | byte_offset AS p FROM archive_entries"
+        " WHERE session_id = ?1 AND agent_id = '' AND kind IN ('prompt', 'answer')"
+        " UNION ALL SELECT 'tool_use', NULL, called_ts, call_pos FROM archive_tool_calls"
+        " WHERE session_id = ?1 AND agent_id = '' AND has_call = 1 ORDER BY 3, 4",
         (session_id,)).fetchall()
     turns: list[dict[str, Any]] = []
-    for kind, text, ts, tools in rows:
+    for kind, text, ts, _ in rows:
         if kind == "prompt":
             turns.append({"prompt": text or "", "ts": ts, "answer": None, "tools": 0})
             continue
         if not turns:
             turns.append({"prompt": "", "ts": ts, "answer": None, "tools": 0})
         if kind == "tool_use":
-            turns[-1]["tools"] += len(tools.split(",")) if tools else 1
+            turns[-1]["tools"] += 1
         elif text and text.strip():
             turns[-1]["answer"] = text
     return [TurnView(i + 1, t["ts"], t["prompt"], t["answer"], t["tools"])

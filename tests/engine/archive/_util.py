@@ -53,6 +53,7 @@ DUMP_TABLES = {
     "archive_cc_summaries": "leaf_uuid, summary",
     "archive_token_events": "event_key",
     "archive_file_sessions": "file_id, session_id",
+    "archive_leaves": "uuid",
 }
 # Columns that legitimately record *when* a run happened, not what was archived.
 RUN_COLUMNS = {"archived_at", "updated_at", "summarized_at"}

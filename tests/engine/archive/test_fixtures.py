@@ -94,10 +94,16 @@ def test_split_message_merges_blocks_and_takes_max_usage(tmp_path):
         "SELECT output_tokens, cache_read_tokens, usage_final FROM archive_messages"
         " WHERE message_id = 'msg_01LqrBrkjpcFRAhk4oUCjLbF'").fetchone()
     assert row == (278, 12610, 0)
+    # Only the text block is an entry row: since the lean-entries change, tool_use lines are
+    # rows of archive_tool_calls (with their line position), not of archive_entries.
     blocks = db.execute_sql(
-        "SELECT kind, tools FROM archive_entries WHERE message_key = 'msg_01LqrBrkjpcFRAhk4oUCjLbF'"
+        "SELECT kind FROM archive_entries WHERE message_key = 'msg_01LqrBrkjpcFRAhk4oUCjLbF'"
         " ORDER BY byte_offset").fetchall()
-    assert [k for k, _ in blocks] == ["answer", "tool_use", "tool_use", "tool_use"]
+    assert [k for k, in blocks] == ["answer"]
+    lines = db.execute_sql(
+        "SELECT count(DISTINCT call_pos) FROM archive_tool_calls"
+        " WHERE message_key = 'msg_01LqrBrkjpcFRAhk4oUCjLbF'").fetchone()[0]
+    assert lines == 3  # the three tool_use blocks came on three lines
     calls = db.execute_sql("SELECT count(*) FROM archive_tool_calls"
                            " WHERE message_key = 'msg_01LqrBrkjpcFRAhk4oUCjLbF'").fetchone()[0]
     assert calls == 3
@@ -126,9 +132,11 @@ def test_summary_lines_attach_to_their_session_through_leaf_uuid(tmp_path):
     title = db.execute_sql(
         "SELECT title FROM conversation_archive_sessions WHERE session_id LIKE '4379d1bf%'"
     ).fetchone()[0]
+    # Resolved through archive_leaves (the records no other record names as parent), which
+    # replaced a row per record as the uuid -> session map.
     attached = db.execute_sql(
-        "SELECT s.summary FROM archive_cc_summaries s JOIN archive_entries e"
-        " ON e.entry_key = 'c:' || s.leaf_uuid WHERE e.session_id LIKE '4379d1bf%'").fetchall()
+        "SELECT s.summary FROM archive_cc_summaries s JOIN archive_leaves l"
+        " ON l.uuid = s.leaf_uuid WHERE l.session_id LIKE '4379d1bf%'").fetchall()
     assert len(attached) == 1 and title == attached[0][0]
 
 

@@ -20,6 +20,7 @@ from tests.helpers import wait_until
 def engine(wk_home, fake: FakeTelegramServer) -> Iterator[Engine]:
     config = parse_config({
         "toast": {"enabled": False},
+        "api": {"enabled": False},
         "telegram": {"token": TOKEN, "chat_id": str(CHAT), "api_url": fake.base_url, "timeout_seconds": 2.0},
         "checks": {name: {"enabled": False} for name in ("disk_space", "endpoint", "listening_ports")},
     }, env={})

@@ -1,0 +1,212 @@
+"""ApiServer: the local HTTP API of a running instance, served by uvicorn in a daemon thread.
+
+- ``start()`` binds 127.0.0.1:port at once (a busy port becomes ``problem``, shown in health as
+  DEGRADED; the engine keeps running) and returns; it never raises.
+- FastAPI, pydantic and uvicorn are imported only when the first connection arrives: until then
+  the thread blocks in ``select()`` on the listening socket, so an instance nobody queries pays
+  neither their start-up time nor their ~25 MB of memory.
+- uvicorn's main loop normally wakes every 0.1 s to look at ``should_exit``; here it waits on an
+  asyncio Event set through ``call_soon_threadsafe`` by ``close()``: no idle wake-ups.
+- No access log (and no header is ever logged); a filter on uvicorn's loggers masks the tokens
+  in case one ever shows up in a message.
+"""
+
+from __future__ import annotations
+
+import logging
+import select
+import socket
+import sys
+import threading
+from typing import TYPE_CHECKING, Any
+
+from engine.api.tokens import TokenStore
+from engine.config import Config
+from engine.paths import Paths
+
+if TYPE_CHECKING:
+    from engine.engine import Engine
+
+log = logging.getLogger(__name__)
+
+HOST = "127.0.0.1"
+
+
+class _TokenFilter(logging.Filter):
+    """Masks API tokens in log records (defence in depth: nothing logs headers)."""
+
+    def __init__(self, tokens: TokenStore) -> None:
+        super().__init__()
+        self.tokens = tokens
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            text = record.getMessage()
+        except Exception:
+            return True
+        secrets = self.tokens.secrets()
+        if any(s in text for s in secrets):
+            for s in secrets:
+                text = text.replace(s, "<token>")
+            record.msg, record.args = text, None
+        return True
+
+
+def bind(port: int) -> socket.socket:
+    """A listening socket on 127.0.0.1:port (OSError when the port is taken)."""
+    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted sockets only when the proto
+    # says TCP; with proto 0, Nagle plus delayed ACK added 40 ms to every keep-alive response.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        if sys.platform == "win32":
+            # Without this, Windows lets a second socket bind the same port.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)  # type: ignore[attr-defined]
+        else:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT only, not a live listener
+        sock.bind((HOST, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
+
+
+class ApiServer:
+    """Serves engine.api.http for ``engine`` until ``close()``."""
+
+    def __init__(self, engine: Engine, config: Config, paths: Paths, *, lazy: bool = True):
+        self.engine = engine
+        self.config = config
+        self.paths = paths
+        self.lazy = lazy
+        self.port = int(config.api.port)
+        self.problem: str | None = None
+        self.url: str | None = None
+        self.tokens: TokenStore | None = None
+        self.ready = threading.Event()  # set once uvicorn serves (or failed to)
+        self._sock: socket.socket | None = None
+        self._wake_r: socket.socket | None = None
+        self._wake_w: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self._server: Any = None
+        self._loop: Any = None
+        self._stop: Any = None
+        self._lock = threading.Lock()
+        self._closing = False
+        self._filters: list[tuple[logging.Logger, logging.Filter]] = []
+
+    def __repr__(self) -> str:
+        return f"ApiServer({self.url or self.problem})"
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Bind and serve in a daemon thread; a busy port or any failure becomes ``problem``."""
+        try:
+            self.tokens = TokenStore(self.paths)
+        except OSError as exc:
+            self._fail(f"API token file cannot be written: {exc}")
+            return
+        try:
+            self._sock = bind(self.port)
+        except OSError as exc:
+            self._fail(f"API port {self.port} on {HOST} is busy or not allowed ({exc.strerror or exc}); "
+                       "change [api] port in config.toml")
+            return
+        self.url = f"http://{HOST}:{self.port}"
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._thread = threading.Thread(target=self._run, name="api", daemon=True)
+        self._thread.start()
+        log.info("local API listening on %s", self.url)
+
+    def _fail(self, problem: str) -> None:
+        self.problem = problem
+        self.url = None
+        self.ready.set()
+        log.warning("%s", problem)
+
+    def _run(self) -> None:
+        try:
+            if self.lazy and not self._wait_for_first_connection():
+                return
+            self._serve()
+        except BaseException as exc:  # never let the thread die silently
+            log.exception("local API stopped")
+            self._fail(f"local API stopped: {type(exc).__name__}: {exc}")
+            self.engine.publish()
+        finally:
+            self.ready.set()
+
+    def _wait_for_first_connection(self) -> bool:
+        """Block (no polling) until a client connects or close() is called; True to serve."""
+        assert self._sock is not None and self._wake_r is not None
+        readable, _, _ = select.select([self._sock, self._wake_r], [], [])
+        return self._sock in readable and not self._closing
+
+    def _serve(self) -> None:
+        import asyncio
+
+        import uvicorn
+        from uvicorn.protocols.http.h11_impl import H11Protocol  # explicit: PyInstaller sees it
+
+        from engine.api.http import create_app
+
+        assert self.tokens is not None and self._sock is not None
+        app = create_app(self.engine, self.tokens, port=self.port)
+        config = uvicorn.Config(app, http=H11Protocol, loop="asyncio", log_config=None, access_log=False,
+                                lifespan="off", ws="none", server_header=False, date_header=False,
+                                timeout_graceful_shutdown=3, proxy_headers=False, forwarded_allow_ips="")
+        token_filter = _TokenFilter(self.tokens)
+        for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "fastapi"):
+            logger = logging.getLogger(name)
+            logger.addFilter(token_filter)
+            self._filters.append((logger, token_filter))
+
+        owner = self
+
+        class Server(uvicorn.Server):
+            async def main_loop(self) -> None:
+                await self.on_tick(0)  # default headers (no date: no per-second refresh needed)
+                stop = asyncio.Event()
+                with owner._lock:
+                    owner._loop, owner._stop = asyncio.get_running_loop(), stop
+                    closing = owner._closing
+                owner.ready.set()
+                if not closing:
+                    await stop.wait()
+
+        self._server = Server(config)
+        asyncio.run(self._server.serve(sockets=[self._sock]))
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop serving (bounded: open requests get a few seconds), release the port."""
+        with self._lock:
+            self._closing = True
+            server, loop, stop = self._server, self._loop, self._stop
+        if server is not None:
+            server.should_exit = True
+        if loop is not None and stop is not None:
+            try:
+                loop.call_soon_threadsafe(stop.set)
+            except RuntimeError:
+                pass  # loop already closed
+        if self._wake_w is not None:
+            try:
+                self._wake_w.send(b"x")
+            except OSError:
+                pass
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive() and server is not None:
+                server.force_exit = True
+                self._thread.join(1.0)
+        for sock in (self._sock, self._wake_r, self._wake_w):
+            if sock is not None:
+                try:
+                    sock.close()
+                except OSError:
+                    pass
+        for logger, token_filter in self._filters:
+            logger.removeFilter(token_filter)
+        self._filters.clear()

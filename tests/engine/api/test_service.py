@@ -1,0 +1,217 @@
+"""engine.api.service without HTTP: a real SQLite file, a real started Engine."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from datetime import date, timedelta
+
+import pytest
+
+from engine.api import service
+from engine.api.tokens import TokenStore, ensure_token, read_token, token_file
+from engine.store.db import connection
+from engine.timeutil import from_db, to_db, utcnow
+
+NOW = utcnow().replace(microsecond=0)
+
+
+# -- applications ---------------------------------------------------------------------------------------
+
+
+def test_application_create_list_update_delete(db):
+    a = service.create_application(db, company="Acme", role="SRE", now=NOW, applied_at=NOW - timedelta(days=8))
+    b = service.create_application(db, company="Globex_", role="Dev", now=NOW, url="https://x", notes="n")
+    assert a["status"] == "applied" and from_db(a["applied_at"]) == NOW - timedelta(days=8)
+    page = service.list_applications(db)
+    assert page["total"] == 2 and [r["id"] for r in page["items"]] == [a["id"], b["id"]]
+    assert service.list_applications(db, company="_")["total"] == 1  # LIKE wildcards are literal
+    assert service.list_applications(db, limit=1, offset=1)["items"][0]["id"] == b["id"]
+    changed = service.update_application(db, a["id"], {"status": "interviewing"}, NOW + timedelta(hours=1))
+    assert changed["status"] == "interviewing" and changed["updated_at"] == to_db(NOW + timedelta(hours=1))
+    assert service.delete_application(db, b["id"]) == {"id": b["id"], "deleted": True}
+    with pytest.raises(service.NotFound):
+        service.get_application(db, b["id"])
+    with pytest.raises(service.NotFound):
+        service.update_application(db, 999, {"status": "offer"}, NOW)
+    with pytest.raises(service.Invalid):
+        service.update_application(db, a["id"], {"company": None}, NOW)
+    with pytest.raises(service.Invalid):
+        service.update_application(db, a["id"], {"id": 5}, NOW)
+
+
+# -- work sessions ---------------------------------------------------------------------------------------
+
+
+def test_work_session_start_activity_end(db):
+    s = service.start_work_session(db, name="refactor", now=NOW - timedelta(minutes=10), cwd="/src")
+    assert s["status"] == "active" and s["source"] == "api"
+    later = service.record_activity(db, s["id"], NOW)
+    assert later["last_activity_at"] == to_db(NOW)
+    assert service.record_activity(db, s["id"], NOW - timedelta(hours=1))["last_activity_at"] == to_db(NOW)
+    ended = service.end_work_session(db, s["id"], NOW)
+    assert ended["status"] == "ended" and ended["ended_at"] == to_db(NOW)
+    with pytest.raises(service.Conflict):
+        service.record_activity(db, s["id"], NOW)
+    with pytest.raises(service.Conflict):
+        service.end_work_session(db, s["id"], NOW)
+    with pytest.raises(service.NotFound):
+        service.record_activity(db, 12345, NOW)
+    assert service.list_work_sessions(db, status="ended")["total"] == 1
+    assert service.list_work_sessions(db, status="active")["total"] == 0
+
+
+# -- goals ----------------------------------------------------------------------------------------------
+
+
+def test_goals_domains_sub_goals_dependencies_progress(db):
+    health = service.create_domain(db, name="Health", now=NOW)
+    with pytest.raises(service.Conflict):
+        service.create_domain(db, name="Health", now=NOW)
+    assert [d["name"] for d in service.list_domains(db)] == ["Health"]
+    run = service.create_goal(db, title="Half marathon", now=NOW - timedelta(days=30), domain_id=health["id"],
+                              target_date=date(2030, 5, 1))
+    sleep = service.create_goal(db, title="Sleep", now=NOW)
+    assert run["domain"] == "Health" and run["target_date"] == "2030-05-01"
+    with pytest.raises(service.Invalid):
+        service.create_goal(db, title="x", now=NOW, domain_id=999)
+
+    sub = service.add_sub_goal(db, run["id"], title="10k", now=NOW)
+    done = service.update_sub_goal(db, sub["id"], {"status": "done"}, NOW)
+    assert done["status"] == "done" and done["done_at"] == to_db(NOW)
+    assert service.get_goal(db, run["id"])["last_progress_at"] == to_db(NOW)
+
+    assert service.add_dependency(db, run["id"], sleep["id"]) == {"goal_id": run["id"],
+                                                                 "depends_on_goal_id": sleep["id"]}
+    with pytest.raises(service.Conflict):
+        service.add_dependency(db, sleep["id"], run["id"])  # a cycle
+    with pytest.raises(service.Invalid):
+        service.add_dependency(db, run["id"], run["id"])
+    with pytest.raises(service.Invalid):
+        service.add_dependency(db, run["id"], 999)
+
+    p = service.add_progress(db, run["id"], now=NOW, value=5.5, note="5 km")
+    assert p["value"] == 5.5 and p["goal_id"] == run["id"]
+    detail = service.goal_detail(db, run["id"])
+    assert detail["depends_on"] == [sleep["id"]] and len(detail["sub_goals"]) == 1
+    assert detail["recent_progress"][0]["id"] == p["id"]
+    assert service.list_progress(db, run["id"])["total"] == 1
+    assert service.update_goal(db, run["id"], {"status": "done"})["status"] == "done"
+    assert service.list_goals(db, status="done")["total"] == 1
+    assert service.remove_dependency(db, run["id"], sleep["id"])["depends_on_goal_id"] == sleep["id"]
+    with pytest.raises(service.NotFound):
+        service.remove_dependency(db, run["id"], sleep["id"])
+
+
+# -- log, events, outbox, archive -------------------------------------------------------------------------
+
+
+def test_heartbeat_log_filters_and_paging(db):
+    for i in range(5):
+        db.execute_sql("INSERT INTO heartbeat_log (check_name, ts, decision, reason) VALUES (?, ?, ?, ?)",
+                       ("disk_space" if i % 2 else "endpoint", to_db(NOW - timedelta(hours=5 - i)),
+                        "SENT" if i < 3 else "SUPPRESSED", f"r{i}"))
+    assert service.heartbeat_log(db)["total"] == 5
+    assert service.heartbeat_log(db, check="disk_space")["total"] == 2
+    assert service.heartbeat_log(db, decision="SUPPRESSED")["total"] == 2
+    assert service.heartbeat_log(db, since=NOW - timedelta(hours=2))["total"] == 2
+    page = service.heartbeat_log(db, limit=2, offset=1)
+    assert [e["reason"] for e in page["items"]] == ["r3", "r2"] and page["items"][0]["check"] == "disk_space"
+
+
+def test_events_outbox_archive_reads(db):
+    from engine.events import record_event
+
+    record_event(db, ts=NOW, source="disk_space", kind="check_error", detail={"error": "x"})
+    record_event(db, ts=NOW, source="endpoint", kind="alert_opened")
+    assert service.events(db, kind="check_error")["items"][0]["detail"] == {"error": "x"}
+    assert service.events(db)["total"] == 2
+    assert service.outbox(db) == {"items": [], "total": 0, "limit": 100, "offset": 0}
+    assert service.archive_runs(db)["total"] == 0
+    assert service.archive_sessions(db) == []
+    assert service.archive_search(db, "anything") == []
+    with pytest.raises(service.NotFound):
+        service.archive_session(db, "nope")
+
+
+def test_alert_reads(db):
+    db.execute_sql("INSERT INTO alerts (check_name, subject, severity, title, state, opened_at, last_seen_at)"
+                   " VALUES ('endpoint', 's', 'warning', 't', 'open', ?, ?)", (to_db(NOW), to_db(NOW)))
+    assert service.list_alerts(db, live_only=True)["total"] == 1
+    assert service.list_alerts(db, state="resolved")["total"] == 0
+    assert service.get_alert(db, 1)["check"] == "endpoint"
+    with pytest.raises(service.NotFound):
+        service.get_alert(db, 2)
+
+
+# -- with a running engine -------------------------------------------------------------------------------
+
+
+def test_engine_round_trip_without_http(engine):
+    db = engine.db
+    with connection(db):
+        service.create_application(db, company="Acme", role="SRE", now=engine.now(),
+                                   applied_at=engine.now() - timedelta(days=8))
+        names = [c["name"] for c in service.list_checks(engine)]
+        assert "stale_applications" in names
+        with pytest.raises(service.NotFound):
+            service.run_checks(engine, ["stale_applications", "nope"])
+        (run,) = service.run_checks(engine, ["stale_applications"])
+        assert run["outcome"] == "firing" and run["findings"] == 1 and run["decision"] == "SENT"
+        detail = service.check_detail(engine, "stale_applications")
+        assert detail["recent_runs"][0]["trigger"] == "api" and detail["params"] == {"days": 7}
+        assert "Cooldown: 24 hours" in service.why(engine, "stale_applications")["text"]
+        (alert,) = service.list_alerts(db, live_only=True)["items"]
+        snoozed = service.snooze(engine, alert["id"], timedelta(hours=2))
+        assert snoozed["state"] == "snoozed"
+        assert service.acknowledge(engine, alert["id"])["state"] == "acknowledged"
+        with pytest.raises(service.NotFound):
+            service.acknowledge(engine, 999)
+        paused = service.pause(engine, timedelta(hours=1))
+        assert paused["paused_until"] and engine.snapshot().paused_until is not None
+        assert service.pause(engine, None) == {"paused_until": None}
+        assert service.status(engine)["state"] in ("ok", "attention")
+        assert service.health(engine) == {"status": "up", "state": engine.snapshot().state.value}
+        assert service.channels(engine) == []
+        with pytest.raises(service.NotFound):
+            service.send_test_message(engine, "telegram")
+        with pytest.raises(service.Conflict):
+            service.run_archive_now(engine)  # disabled in this config
+        assert "token" in service.config(engine)["telegram"]
+
+
+def test_resolved_alert_cannot_be_acknowledged(engine):
+    db = engine.db
+    with connection(db):
+        db.execute_sql("INSERT INTO alerts (check_name, subject, severity, title, state, opened_at, last_seen_at)"
+                       " VALUES ('endpoint', 's', 'warning', 't', 'resolved', ?, ?)", (to_db(NOW), to_db(NOW)))
+        with pytest.raises(service.Conflict):
+            service.acknowledge(engine, 1)
+
+
+def test_config_hides_secrets(wk_home):
+    from engine.config import parse_config
+    from engine.engine import Engine
+
+    eng = Engine(wk_home, parse_config({"telegram": {"token": "123:SECRET", "enabled": False}}, env={}))
+    assert service.config(eng)["telegram"]["token"] == "<set>"
+    assert "SECRET" not in str(service.config(eng))
+
+
+# -- tokens ---------------------------------------------------------------------------------------------
+
+
+def test_token_created_once_private_and_reloaded(wk_home):
+    assert read_token(wk_home) is None
+    first = ensure_token(wk_home)
+    assert ensure_token(wk_home) == first and len(first) >= 40
+    if sys.platform != "win32":
+        assert stat.S_IMODE(os.stat(token_file(wk_home)).st_mode) == 0o600
+    store = TokenStore(wk_home)
+    assert store.current().full == first and store.current().read_only is None
+    read_only = ensure_token(wk_home, read_only=True)
+    assert store.current().read_only == read_only
+    rotated = ensure_token(wk_home, rotate=True)
+    os.utime(token_file(wk_home), ns=(1, 1))  # a different stamp even on coarse clocks
+    assert rotated != first and store.current().full == rotated
