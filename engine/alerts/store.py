@@ -112,9 +112,7 @@ def notifiable(db: SqliteDatabase, check_name: str, now: datetime) -> list[Alert
     return [_row(r) for r in rows]
 
 
-def list_alerts(db: SqliteDatabase, *, check: str | None = None, state: str | None = None,
-                live_only: bool = False, limit: int = 500, offset: int = 0) -> list[Alert]:
-    """Alerts, newest first, filtered by check and/or state (live = not resolved)."""
+def _filter(check: str | None, state: str | None, live_only: bool) -> tuple[str, list[Any]]:
     where, args = [], []
     if check:
         where.append("check_name = ?")
@@ -124,11 +122,22 @@ def list_alerts(db: SqliteDatabase, *, check: str | None = None, state: str | No
         args.append(state)
     if live_only:
         where.append("state != 'resolved'")
-    sql = f"SELECT {_COLUMNS} FROM alerts"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY id DESC LIMIT ? OFFSET ?"
+    return (" WHERE " + " AND ".join(where)) if where else "", args
+
+
+def list_alerts(db: SqliteDatabase, *, check: str | None = None, state: str | None = None,
+                live_only: bool = False, limit: int = 500, offset: int = 0) -> list[Alert]:
+    """Alerts, newest first, filtered by check and/or state (live = not resolved)."""
+    where, args = _filter(check, state, live_only)
+    sql = f"SELECT {_COLUMNS} FROM alerts{where} ORDER BY id DESC LIMIT ? OFFSET ?"
     return [_row(r) for r in db.execute_sql(sql, (*args, limit, offset)).fetchall()]
+
+
+def count_alerts(db: SqliteDatabase, *, check: str | None = None, state: str | None = None,
+                 live_only: bool = False) -> int:
+    """How many alerts list_alerts would return without paging."""
+    where, args = _filter(check, state, live_only)
+    return int(db.execute_sql(f"SELECT count(*) FROM alerts{where}", args).fetchone()[0])
 
 
 def get_alert(db: SqliteDatabase, alert_id: int) -> Alert:

@@ -178,17 +178,7 @@ def list_alerts(db: SqliteDatabase, *, check: str | None = None, state: str | No
                 live_only: bool = False, limit: int = 100, offset: int = 0) -> Row:
     """Alerts newest first, filtered by check, state and liveness (not resolved)."""
     items = alert_store.list_alerts(db, check=check, state=state, live_only=live_only, limit=limit, offset=offset)
-    where, params = [], []
-    if check:
-        where.append("check_name = ?")
-        params.append(check)
-    if state:
-        where.append("state = ?")
-        params.append(state)
-    if live_only:
-        where.append("state != 'resolved'")
-    sql = "SELECT count(*) FROM alerts" + ((" WHERE " + " AND ".join(where)) if where else "")
-    total = int(db.execute_sql(sql, params).fetchone()[0])
+    total = alert_store.count_alerts(db, check=check, state=state, live_only=live_only)
     return {"items": [a.to_dict() for a in items], "total": total, "limit": limit, "offset": offset}
 
 

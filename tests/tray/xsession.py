@@ -18,6 +18,8 @@ from typing import Any
 
 from PIL import Image
 
+from tests.helpers import wait_until
+
 NOTIFICATION_DAEMONS = ("/usr/lib/notification-daemon/notification-daemon",
                         "/usr/libexec/notification-daemon")
 TOOLS = ("Xvfb", "trayer", "xdotool", "import", "dbus-daemon", "dbus-send")
@@ -39,14 +41,10 @@ def notification_daemon() -> str | None:
 
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.02) -> Any:
     """The first truthy ``predicate()``; TimeoutError naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
+    try:
+        return wait_until(predicate, timeout=timeout, interval=interval, message=what)
+    except AssertionError as exc:
+        raise TimeoutError(str(exc)) from None
 
 
 class XSession:

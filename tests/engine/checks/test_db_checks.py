@@ -22,8 +22,8 @@ def ctx(db, kind, **params) -> CheckContext:
 
 def add_app(db, company: str, days: float, status: str = "applied") -> None:
     at = to_db(NOW - timedelta(days=days))
-    db.execute_sql("INSERT INTO applications (company, role, status, applied_at, updated_at) VALUES (?, 'Dev', ?, ?, ?)",
-                   (company, status, at, at))
+    db.execute_sql("INSERT INTO applications (company, role, status, applied_at, updated_at)"
+                   " VALUES (?, 'Dev', ?, ?, ?)", (company, status, at, at))
 
 
 def test_stale_applications_after_seven_days_in_applied(db):

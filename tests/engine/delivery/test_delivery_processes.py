@@ -10,7 +10,7 @@ import pytest
 
 from engine.lifecycle import running_instance
 from tests.delivery_helpers import CHAT, TOKEN
-from tests.fakes.telegram_api import Fault, FakeTelegramServer
+from tests.fakes.telegram_api import FakeTelegramServer, Fault
 from tests.helpers import cli, start_instance, wait_until
 
 SEED_TITLES = ("Stale applications", "Session crash", "Goal staleness")
