@@ -133,9 +133,13 @@ class CheckService:
                              severity="warning", detail={"error": error})
                 return CheckRun(name, outcome, [], error, None)
             result = self.dispatcher.dispatch(name, findings, parse_duration(definition.cooldown), finished)
+            # What the check newly noticed (a new listener, a stalled session, ...), notified or not.
+            by_subject = {f.subject: f for f in findings}
             for alert_id in result.opened:
-                record_event(self.db, ts=finished, source=name, kind="alert_opened", subject=str(alert_id),
-                             severity=definition.severity)
+                subject = self.db.execute_sql("SELECT subject FROM alerts WHERE id = ?", (alert_id,)).fetchone()[0]
+                finding = by_subject[subject]
+                record_event(self.db, ts=finished, source=name, kind="new_finding", subject=subject,
+                             severity=finding.severity, detail={"title": finding.title, "alert_id": alert_id})
             return CheckRun(name, outcome, findings, None, result)
 
     def run_all(self, trigger: str = "manual") -> list[CheckRun]:

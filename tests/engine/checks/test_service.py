@@ -65,6 +65,10 @@ def test_firing_check_records_findings_and_dispatches(db):
     result = service(db, Fires).run("fires", "manual")
     assert result.outcome == "firing" and result.dispatch.decision.action == "SENT"
     assert runs(db) == [("fires", "firing", 1, None)]
+    events = db.execute_sql("SELECT source, kind, subject, severity, detail FROM discovered_events").fetchall()
+    assert events == [("fires", "new_finding", "x", "warning", '{"title": "X is wrong", "alert_id": 1}')]
+    service(db, Fires).run("fires")  # the same finding again is not news
+    assert db.execute_sql("SELECT count(*) FROM discovered_events").fetchone()[0] == 1
 
 
 def test_error_does_not_resolve_open_alerts(db):
