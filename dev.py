@@ -44,7 +44,7 @@ def ensure_env() -> None:
         return
     print("dev.py: installing dependencies (pinned by constraints.txt) ...", file=sys.stderr)
     pip = [str(PY), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "-c", str(ROOT / "constraints.txt"), "-e", f"{ROOT}[test]"], check=True)
+    subprocess.run([*pip, "-c", str(ROOT / "constraints.txt"), "-e", f"{ROOT}[test,build]"], check=True)
     _install_gtk_extra(pip)
     STAMP.write_text(want)
 

@@ -8,11 +8,14 @@ import logging
 import os
 import signal
 import sys
+import threading
+from collections.abc import Callable
 
 from engine.cli_context import CliContext
 from engine.config import Config, ensure_config_file
 from engine.control import ControlError
 from engine.engine import Engine
+from engine.frozen import cleanup_in_background
 from engine.lifecycle import AlreadyRunning, find_orphans, kill_orphans, running_instance
 from engine.logsetup import setup_logging
 from engine.paths import Paths
@@ -20,12 +23,15 @@ from engine.platform import current as platform
 
 log = logging.getLogger("watchkeeper")
 
+WATCHDOG_GRACE = 5.0
+
 
 def run_instance(paths: Paths, config: Config, *, headless: bool, kill_orphans: bool = False) -> int:
     """Run until stopped; returns the exit code (3 when another instance runs)."""
     paths.ensure()
     ensure_config_file(paths.config_file)
     setup_logging(paths.log_file, config.general.log_level, secrets=[config.telegram.token])
+    cleanup_in_background()  # leftover _MEI folders of killed one-file runs (no-op from source)
     _handle_orphans(paths, kill_orphans)
     engine = Engine(paths, config)
     _install_signal_handlers(engine)
@@ -35,6 +41,8 @@ def run_instance(paths: Paths, config: Config, *, headless: bool, kill_orphans: 
         print(f"watchkeeper: {exc}", file=sys.stderr)
         return 3
     atexit.register(engine.stop, "atexit")
+    loop_done = threading.Event()
+    _start_exit_watchdog(engine, loop_done)
     try:
         tray_runner = None if headless else _tray_runner()
         if tray_runner is None:
@@ -45,10 +53,35 @@ def run_instance(paths: Paths, config: Config, *, headless: bool, kill_orphans: 
     except BaseException:
         log.exception("fatal error; shutting down")
         engine.stop("fatal error")
-        logging.shutdown()
-        os._exit(1)
+        _hard_exit(1)
+    loop_done.set()
     engine.stop(engine.stop_reason)
     return 0
+
+
+def _start_exit_watchdog(engine: Engine, loop_done: threading.Event, grace: float = WATCHDOG_GRACE,
+                         exit: Callable[[int], object] | None = None) -> threading.Thread:
+    """Once a stop is requested, the main thread has ``grace`` seconds to leave its loop (the tray's
+    can hang inside a GUI toolkit); otherwise stop the engine from here and end the process, so a
+    stuck loop never leaves a zombie holding the lock."""
+
+    def watch() -> None:
+        engine.stop_requested.wait()
+        if loop_done.wait(grace):
+            return
+        log.error("the main loop did not end within %.0f s of the stop request; forcing exit", grace)
+        engine.stop(engine.stop_reason)
+        (exit or _hard_exit)(0)
+
+    thread = threading.Thread(target=watch, name="exit-watchdog", daemon=True)
+    thread.start()
+    return thread
+
+
+def _hard_exit(code: int) -> None:
+    """End the process now (non-daemon threads cannot keep it alive), logs flushed first."""
+    logging.shutdown()
+    os._exit(code)
 
 
 def _tray_runner():  # type: ignore[no-untyped-def]
