@@ -6,19 +6,22 @@ the end: the rows parsed (a :class:`Batch`), the raw bytes of that range already
 and the file's new offset and fingerprint. The caller writes each job in one transaction.
 
 It is pure with respect to the database, so it runs the same in the calling thread (small
-runs) or in worker processes (:class:`WorkerPool`, big runs): parsing and compression then use
-another core while the main process does nothing but SQLite writes. Only this module, the
-parsers and the reader are imported by a worker.
+runs), in a worker process (:class:`WorkerPool`, big runs: parsing and compression then use
+another core while the main process does nothing but SQLite writes) or, in a frozen build
+that cannot start ``python -m`` workers, in a background thread (:class:`ParseThread`).
 """
 
 from __future__ import annotations
 
 import marshal
 import os
+import queue
 import struct
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,15 +44,19 @@ from engine.archive.reader import (
 # ~10 % bigger archive (4.7x vs 5.1x on Claude-shaped transcripts).
 ZSTD_LEVEL = -1
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
 try:  # zstandard is ~4x faster than zlib at level 1 and compresses better; zlib is the fallback.
     import zstandard as _zstd
 
-    _COMPRESSOR: Any = _zstd.ZstdCompressor(level=ZSTD_LEVEL)
     CODEC = "zstd"
 except ImportError:  # pragma: no cover - depends on the environment
     _zstd = None  # type: ignore[assignment]
-    _COMPRESSOR = None
     CODEC = "zlib"
+_LOCAL = threading.local()  # a compressor per thread: ZstdCompressor is not thread-safe
 
 FLUSH_BYTES = 8 * 1024 * 1024
 # Raw bytes are compressed in pieces of about this size (one archive_raw_chunks row each).
@@ -60,8 +67,11 @@ _PROGRESS = b',"type":"progress",'
 
 def compress(data: bytes) -> tuple[str, bytes]:
     """(codec, compressed bytes) for a raw chunk."""
-    if _COMPRESSOR is not None:
-        return CODEC, _COMPRESSOR.compress(data)
+    if _zstd is not None:
+        c = getattr(_LOCAL, "zstd", None)
+        if c is None:
+            c = _LOCAL.zstd = _zstd.ZstdCompressor(level=ZSTD_LEVEL)
+        return CODEC, c.compress(data)
     import zlib
 
     return "zlib", zlib.compress(data, 1)
@@ -94,7 +104,8 @@ class Task:
 class Job:
     """One parsed range, ready to write: rows, compressed raw chunks, the file's new state.
 
-    ``chunks`` are ``(generation, start, end, codec, blob)``; ``bad`` and ``nbytes`` are the
+    ``chunks`` are ``(generation, start, end, codec, blob)`` (blob maybe a future, see
+    :func:`resolve`); ``bad`` and ``nbytes`` are the
     bad lines and bytes this job adds to the run's totals; ``final`` marks the file's last job.
     """
 
@@ -102,7 +113,7 @@ class Job:
     path: str
     provider: str
     batch: Batch
-    chunks: list[tuple[int, int, int, str, bytes]]
+    chunks: list[tuple[int, int, int, str, bytes | Future[bytes]]]
     file_update: dict[str, Any]
     bad: int
     nbytes: int
@@ -121,13 +132,17 @@ def _read_meta_json(path: str) -> dict[str, Any]:
     return obj if isinstance(obj, dict) else {}
 
 
-def parse_task(task: Task) -> Iterator[Job]:
-    """Parse ``task``'s range, yielding a job every ``FLUSH_BYTES`` and a final one."""
+Submit = Callable[[bytes], "Future[bytes]"]
+
+
+def parse_task(task: Task, submit: Submit | None = None) -> Iterator[Job]:
+    """Parse ``task``'s range, yielding a job every ``FLUSH_BYTES`` and a final one. Raw chunks
+    are compressed inline, or handed to ``submit`` (a compression thread) when given."""
     with open(task.path, "rb") as fh:
-        yield from _parse(fh, task)
+        yield from _parse(fh, task, submit)
 
 
-def _parse(fh: Any, task: Task) -> Iterator[Job]:  # noqa: C901 - one hot loop, kept flat
+def _parse(fh: Any, task: Task, submit: Submit | None) -> Iterator[Job]:  # noqa: C901 - one hot loop, kept flat
     provider = task.provider
     ctx = FileContext(task.file_id, task.path, provider, task.kind, task.session_hint,
                       task.agent_id, task.project, task.state)
@@ -149,7 +164,7 @@ def _parse(fh: Any, task: Task) -> Iterator[Job]:  # noqa: C901 - one hot loop, 
     raw_parts: list[bytes] = []
     raw_start = task.start
     raw_len = 0
-    chunks: list[tuple[int, int, int, str, bytes]] = []
+    chunks: list[tuple[int, int, int, str, bytes | Future[bytes]]] = []
     offset = task.start
     line_no = task.lines_done
     lines_bad = task.lines_bad
@@ -163,8 +178,11 @@ def _parse(fh: Any, task: Task) -> Iterator[Job]:  # noqa: C901 - one hot loop, 
         nonlocal raw_parts, raw_start, raw_len
         if raw_parts:
             data = raw_parts[0] if len(raw_parts) == 1 else b"".join(raw_parts)
-            codec, blob = compress(data)
-            chunks.append((gen, raw_start, raw_start + len(data), codec, blob))
+            if submit is not None:
+                chunks.append((gen, raw_start, raw_start + len(data), CODEC, submit(data)))
+            else:
+                codec, blob = compress(data)
+                chunks.append((gen, raw_start, raw_start + len(data), codec, blob))
         raw_parts = []
         raw_start = offset
         raw_len = 0
@@ -287,6 +305,100 @@ def _parse(fh: Any, task: Task) -> Iterator[Job]:  # noqa: C901 - one hot loop, 
     yield flush(True)
 
 
+# ----------------------------------------------------------------------------- threads
+#
+# zstd compression releases the GIL, so a worker compresses raw chunks in a thread of its own
+# (:class:`_Compressor`) while it parses. A frozen one-file build cannot start ``python -m``
+# workers: it parses in a background thread of the calling process (:class:`ParseThread`),
+# compressing in another, while the calling thread writes. Measured slower than a worker
+# process (the writer's many short GIL releases around ``sqlite3_step`` each wait for the
+# parsing thread), but it needs no subprocess and writes exactly the same rows.
+
+
+class _Compressor:
+    """One thread that compresses raw chunks; :meth:`submit` returns a future of the blob."""
+
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="archive-zstd")
+
+    def submit(self, data: bytes) -> Future[bytes]:
+        return self.pool.submit(_compress_blob, data)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _compress_blob(data: bytes) -> bytes:
+    return compress(data)[1]
+
+
+def resolve(blob: bytes | Future[bytes]) -> bytes:
+    """A chunk's compressed bytes (waiting for the compression thread if needed)."""
+    return blob.result() if isinstance(blob, Future) else blob
+
+
+_END = object()
+
+
+class ParseThread:
+    """Parses tasks in a background thread. :meth:`run` yields the messages of one task at a
+    time, in task order (``("job", Job)``…, maybe ``("error", file_id, text)``, then
+    ``("done", file_id)``): the writes happen in exactly the order of an inline run, so the
+    result does not depend on timing. The queue holds at most ``AHEAD`` jobs, which bounds
+    memory whatever the file sizes."""
+
+    AHEAD = 3
+
+    def __init__(self) -> None:
+        self.queue: queue.Queue[Any] = queue.Queue(self.AHEAD)
+        self.stop = threading.Event()
+        self.compressor = _Compressor()
+        self.thread: threading.Thread | None = None
+
+    def _put(self, msg: Any) -> bool:
+        while not self.stop.is_set():
+            try:
+                self.queue.put(msg, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _work(self, tasks: list[Task]) -> None:
+        try:
+            for task in tasks:
+                try:
+                    for job in parse_task(task, self.compressor.submit):
+                        if not self._put(("job", job)):
+                            return
+                except Exception as exc:  # recorded by the writer; the run goes on
+                    if not self._put(("error", task.file_id,
+                                      f"{type(exc).__name__}: {str(exc)[:200]}")):
+                        return
+                if not self._put(("done", task.file_id)):
+                    return
+        finally:
+            self._put(_END)
+
+    def run(self, tasks: list[Task]) -> Iterator[tuple[Any, ...]]:
+        """Parse ``tasks`` in the background, yielding every message in task order."""
+        self.thread = threading.Thread(target=self._work, args=(tasks,),
+                                       name="archive-parse", daemon=True)
+        self.thread.start()
+        while True:
+            msg = self.queue.get()
+            if msg is _END:
+                return
+            yield msg
+
+    def close(self) -> None:
+        """Stop the parse thread (if still running) and the compression thread."""
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join()
+        self.compressor.close()
+
+
 # ----------------------------------------------------------------------------- processes
 #
 # Workers are plain ``python -m engine.archive.ingest`` subprocesses talking length-prefixed
@@ -312,7 +424,8 @@ def _task_unwire(w: tuple[Any, ...]) -> Task:
 
 
 def _job_wire(j: Job) -> tuple[Any, ...]:
-    return ("job", j.file_id, j.path, j.provider, j.batch.to_wire(), j.chunks,
+    chunks = [(g, s, e, codec, resolve(blob)) for g, s, e, codec, blob in j.chunks]
+    return ("job", j.file_id, j.path, j.provider, j.batch.to_wire(), chunks,
             orjson.dumps(j.file_update), j.bad, j.nbytes, j.final)
 
 
@@ -353,21 +466,68 @@ def _recv(raw: Any) -> Any:
 
 
 def worker_main() -> None:
-    """A worker process: parse tasks from stdin until EOF, streaming messages to stdout."""
+    """A worker process: parse tasks from stdin until EOF, streaming messages to stdout.
+
+    This thread parses (holds the GIL); one thread compresses raw chunks, one marshals and
+    sends finished jobs and one receives tasks (all mostly outside the GIL), so parsing never
+    waits for zstd or for the pipe while the main process is busy writing."""
     inp: Any = getattr(sys.stdin.buffer, "raw", sys.stdin.buffer)
     out = sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing else may write into the message stream
-    while True:
-        wire = _recv(inp)
-        if wire is None:
-            return
-        task = _task_unwire(wire)
+    compressor = _Compressor()
+    outbox: queue.Queue[Any] = queue.Queue(2)
+
+    def sender() -> None:
         try:
-            for job in parse_task(task):
-                _send(out, _job_wire(job))
-        except Exception as exc:  # reported to the main process, which records it
-            _send(out, ("error", task.file_id, f"{type(exc).__name__}: {str(exc)[:200]}"))
-        _send(out, ("done", task.file_id))
+            while True:
+                msg = outbox.get()
+                if msg is None:
+                    return
+                _send(out, _job_wire(msg[1]) if msg[0] == "job" else msg)
+        except BaseException:  # the main process is gone (broken pipe): nothing left to do
+            os._exit(1)
+
+    def reader() -> None:
+        # Always drain stdin, so the main process never blocks handing out tasks while this
+        # process is blocked sending it results.
+        while True:
+            wire = _recv(inp)
+            inbox.put(wire)
+            if wire is None:
+                return
+
+    inbox: queue.Queue[Any] = queue.Queue()
+    thread = threading.Thread(target=sender, name="archive-send", daemon=True)
+    thread.start()
+    threading.Thread(target=reader, name="archive-recv", daemon=True).start()
+    try:
+        while True:
+            wire = inbox.get()
+            if wire is None:
+                return
+            task = _task_unwire(wire)
+            try:
+                for job in parse_task(task, compressor.submit):
+                    outbox.put(("job", job))
+            except Exception as exc:  # reported to the main process, which records it
+                outbox.put(("error", task.file_id, f"{type(exc).__name__}: {str(exc)[:200]}"))
+            outbox.put(("done", task.file_id))
+    finally:
+        outbox.put(None)
+        thread.join()
+        compressor.close()
+
+
+def _grow_pipe(pipe: Any) -> None:
+    """Ask Linux for a 1 MB pipe buffer (default 64 KB): a job is then one or two reads instead
+    of dozens of wake-ups of both processes. Best effort: other systems keep the default."""
+    setsz = getattr(fcntl, "F_SETPIPE_SZ", 1031) if fcntl is not None else None
+    if pipe is None or setsz is None or not sys.platform.startswith("linux"):
+        return
+    try:
+        fcntl.fcntl(pipe.fileno(), setsz, 1 << 20)
+    except OSError:
+        pass
 
 
 class _Worker:
@@ -379,6 +539,9 @@ class _Worker:
             [sys.executable, "-m", "engine.archive.ingest"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, bufsize=0, env=env, cwd=root)
 
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            _grow_pipe(pipe)
+
     def give(self, task: Task) -> None:
         assert self.proc.stdin is not None
         _send(self.proc.stdin, _task_wire(task))
@@ -389,10 +552,12 @@ class WorkerPool:
     most ``AHEAD`` of them) and yields the messages of one task at a time, in task order
     (``("job", Job)``…, maybe ``("error", file_id, text)``, then ``("done", file_id)``): the
     writes happen in exactly the order of a single-threaded run, so the result does not depend
-    on timing. A worker whose output is not being read blocks on its pipe after one job, which
-    bounds memory; it is only slowed while an earlier, larger file is still being parsed."""
+    on timing. A worker whose output is not being read blocks on its pipe after a couple of
+    jobs, which bounds memory whatever the number of tasks it holds; it holds up to ``AHEAD``
+    (tasks are a few hundred bytes: with 2, a worker went idle after every two small files,
+    waiting for the writer to finish the first)."""
 
-    AHEAD = 2
+    AHEAD = 64
 
     def __init__(self, workers: int) -> None:
         self.workers = [_Worker() for _ in range(max(1, workers))]

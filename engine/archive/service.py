@@ -6,11 +6,13 @@ file; appended bytes only for a grown one; a full reparse for a rewritten or tru
 recomputes the counters of touched sessions, refreshes idle sessions' summaries and records
 the run in ``conversation_archive_runs``. A failing file is recorded and never aborts the run.
 
-Work split: the main thread decides what to read (a stat, and for a grown file a fingerprint),
-then hands each file range to :mod:`engine.archive.ingest`, which parses it and compresses its
-raw bytes. When a run has more than ``PARALLEL_MIN_BYTES`` to read, that happens in worker
-processes (one per spare core) and the main thread only writes: every job in one
-``executemany`` transaction. Smaller runs (the session watcher, most tests) parse inline.
+Work split: the calling thread decides what to read (a stat, and for a grown file a
+fingerprint), then hands each file range to :mod:`engine.archive.ingest`, which parses it and
+compresses its raw bytes. When a run has more than ``PARALLEL_MIN_BYTES`` to read, that happens
+in worker processes (one per spare core; each compresses in a thread of its own; a frozen build
+uses a background thread instead) and the calling thread only writes (every job in one
+savepoint, ``executemany`` per table), building session counters and summaries as sessions
+complete. Smaller runs (the session watcher, most tests) parse inline.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import logging
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -39,7 +42,7 @@ from engine.archive.discover import (
     default_roots,
     discover,
 )
-from engine.archive.ingest import FLUSH_BYTES, Job, Task, WorkerPool, parse_task
+from engine.archive.ingest import FLUSH_BYTES, Job, ParseThread, Task, WorkerPool, parse_task
 from engine.archive.model import SessionView, ToolCallView
 from engine.archive.reader import DEFAULT_MAX_LINE_BYTES, decode_line, fingerprint
 from engine.archive.search import search as _search
@@ -64,9 +67,8 @@ Progress = Callable[[int, int, int], None]  # (files done, files total, bytes re
 def default_workers() -> int:
     """Parse processes for a big run: one per core beyond the writer's, at least one, at most
     three (each holds ~60 MB RSS; with two cores, one worker plus the writer measured as fast
-    as two workers and keeps the run's total RSS under 150 MB)."""
-    if getattr(sys, "frozen", False):
-        return 0  # a PyInstaller binary cannot run ``python -m engine.archive.ingest``
+    as two workers and keeps the run's total RSS under 150 MB). Each worker also compresses in
+    a thread of its own."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
         os.cpu_count() or 1)
     return max(1, min(3, cores - 1))
@@ -107,6 +109,9 @@ class _RunState:
     result: RunResult
     now_s: str
     touched: set[str] = field(default_factory=set)
+    # Touched since their counters were last recomputed (all of them at the end of the run).
+    dirty: set[str] = field(default_factory=set)
+    summarized: set[str] = field(default_factory=set)
     new_sessions: set[str] = field(default_factory=set)
     updated_sessions: set[str] = field(default_factory=set)
     failed_files: set[int] = field(default_factory=set)
@@ -154,7 +159,8 @@ def run_archive(
     that long and the fragment parses; before that it waits for the next run.
     ``only_paths`` restricts ingestion to those discovered paths and ``files`` replaces
     discovery (both used by session_watch). ``workers``: parse processes (0 parses inline;
-    default: :func:`default_workers` when the run reads at least ``PARALLEL_MIN_BYTES``).
+    default: :func:`default_workers` when the run reads at least ``PARALLEL_MIN_BYTES``; a
+    frozen build parses in one background thread instead).
     """
     t0 = time.perf_counter()
     now = now or utcnow()
@@ -182,11 +188,12 @@ def run_archive(
             bulk = todo >= PARALLEL_MIN_BYTES
             if bulk:
                 db.execute_sql(f"PRAGMA wal_autocheckpoint = {BULK_WAL_AUTOCHECKPOINT}")
-            _execute(db, tasks, n, run, progress, len(found))
+            _execute(db, tasks, n, run, progress, len(found), (now, summary_idle_minutes))
         if only_paths is None:
             _mark_missing(db, known, {f.path for f in found}, now_s)
         _finish_sessions(db, run, now_s)
-        res.summaries = summary.refresh_summaries(db, now, summary_idle_minutes)
+        summary.refresh_summaries(db, now, summary_idle_minutes, rebuilt=run.summarized)
+        res.summaries = len(run.summarized)
     except Exception as exc:
         status = "failed"
         res.errors.append(f"{type(exc).__name__}: {str(exc)[:300]}")
@@ -301,11 +308,28 @@ def _prepare(
 
 def _execute(
     db: SqliteDatabase, tasks: list[Task], workers: int, run: _RunState,
-    progress: Progress | None, total: int,
+    progress: Progress | None, total: int, summarize: tuple[datetime, float],
 ) -> None:
-    """Parse every task (inline or in worker processes) and write each job as it comes."""
+    """Parse every task (inline or in worker processes) and write each job as it comes.
+
+    In a bulk run, a session's counters and summary are built as soon as no task left names
+    it (``session_hint``), while the workers go on parsing, instead of all at the end. They are
+    recomputed from child rows, so a session touched again later (a file with another hint, a
+    summary record naming one of its leaves) is simply recomputed again at the end."""
     res = run.result
     done = res.files_skipped + res.files_parsed + res.files_failed
+    waiting = Counter(t.session_hint for t in tasks)
+    hint = {t.file_id: t.session_hint for t in tasks}
+
+    def settle(file_id: int) -> None:
+        waiting[hint.get(file_id, "")] -= 1
+        ready = sorted(s for s in run.dirty if waiting[s] <= 0)
+        if not ready:
+            return
+        for sid in ready:
+            store.recompute_session(db, sid, run.now_s)
+        run.dirty.difference_update(ready)
+        summary.refresh_summaries(db, summarize[0], summarize[1], ready, run.summarized)
 
     def finished(file_id: int, error: str | None) -> None:
         nonlocal done
@@ -327,7 +351,10 @@ def _execute(
                 err = f"{type(exc).__name__}: {str(exc)[:200]}"
             finished(task.file_id, err)
         return
-    pool = WorkerPool(min(workers, len(tasks)))
+    # A frozen (PyInstaller) build cannot run ``python -m engine.archive.ingest``: it parses in
+    # a background thread of this process instead (same messages, same order, same rows).
+    pool: WorkerPool | ParseThread = (
+        ParseThread() if getattr(sys, "frozen", False) else WorkerPool(min(workers, len(tasks))))
     txn = _Txn(db)
     try:
         errors: dict[int, str] = {}
@@ -340,6 +367,7 @@ def _execute(
                 errors[msg[1]] = msg[2]
             elif msg[0] == "done":
                 finished(msg[1], errors.pop(msg[1], None))
+                settle(msg[1])
         txn.commit()
     finally:
         txn.commit()
@@ -409,6 +437,7 @@ def _write_job(db: SqliteDatabase, job: Job, run: _RunState) -> None:
         elif sid in batch.session_meta:
             run.new_sessions.add(sid)
     run.touched.update(touched)
+    run.dirty.update(touched)
 
 
 def _mark_missing(
@@ -425,7 +454,7 @@ def _mark_missing(
 
 def _finish_sessions(db: SqliteDatabase, run: _RunState, now_s: str) -> None:
     with db.atomic():
-        for sid in sorted(run.touched):
+        for sid in sorted(run.dirty):
             store.recompute_session(db, sid, now_s)
     run.result.sessions_new = len(run.new_sessions)
     run.result.sessions_updated = len(run.updated_sessions - run.new_sessions)

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from peewee import SqliteDatabase
 
-from engine.archive.ingest import CODEC, compress
+from engine.archive.ingest import CODEC, compress, resolve
 from engine.archive.model import Batch
 from engine.timeutil import from_db, to_db
 
@@ -48,16 +48,21 @@ def norm_ts(ts: str | None) -> str | None:
         return None
 
 
+# Entries are written in two steps: a plain insert that skips existing keys (the cold-ingest
+# case: every row is new), then, only when some key already existed, the update those rows get
+# (first seen wins across files; a reparse of the same file refreshes position and text). Same
+# result as one ``ON CONFLICT DO UPDATE ... WHERE`` upsert, which cost twice as much per row
+# (1.0 s vs 0.44 s for 54k rows in the bench) although it almost never updates anything.
 _ENTRY_SQL = (
     "INSERT INTO archive_entries (entry_key, session_id, agent_id, file_id, byte_offset, line_no,"
     " kind, rtype, subtype, uuid, parent_uuid, message_key, ts, text, tools)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-    " ON CONFLICT(entry_key) DO UPDATE SET byte_offset=excluded.byte_offset,"
-    " line_no=excluded.line_no, kind=excluded.kind, subtype=excluded.subtype, ts=excluded.ts,"
-    " text=excluded.text, tools=excluded.tools"
-    " WHERE archive_entries.file_id = excluded.file_id AND ("
-    " archive_entries.byte_offset != excluded.byte_offset OR archive_entries.kind != excluded.kind"
-    " OR archive_entries.text IS NOT excluded.text OR archive_entries.tools IS NOT excluded.tools)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(entry_key) DO NOTHING"
+)
+# ?1 key, ?2 byte_offset, ?3 line_no, ?4 kind, ?5 subtype, ?6 ts, ?7 text, ?8 tools, ?9 file_id
+_ENTRY_UPDATE_SQL = (
+    "UPDATE archive_entries SET byte_offset = ?2, line_no = ?3, kind = ?4, subtype = ?5,"
+    " ts = ?6, text = ?7, tools = ?8 WHERE entry_key = ?1 AND file_id = ?9"
+    " AND (byte_offset != ?2 OR kind != ?4 OR text IS NOT ?7 OR tools IS NOT ?8)"
 )
 _MESSAGE_SQL = (
     "INSERT INTO archive_messages (session_id, agent_id, message_id, request_id, model, first_ts,"
@@ -136,7 +141,7 @@ def existing_sessions(db: SqliteDatabase, session_ids: Iterable[str]) -> set[str
 
 def write_batch(
     db: SqliteDatabase, file_id: int, provider: str, batch: Batch,
-    chunks: list[tuple[int, int, int, str, bytes]], file_update: dict[str, Any], now: str,
+    chunks: list[tuple[int, int, int, str, Any]], file_update: dict[str, Any], now: str,
 ) -> None:
     """Write one parsed range of a file and advance the file's offset, all in one transaction.
 
@@ -144,7 +149,7 @@ def write_batch(
     """
     cur = db.cursor()
     if chunks:
-        rows = [(file_id, *c) for c in chunks]
+        rows = [(file_id, g, s, e, codec, resolve(blob)) for g, s, e, codec, blob in chunks]
         cur.executemany(
             "INSERT INTO archive_raw_chunks (file_id, generation, start_offset, end_offset, codec,"
             " data) VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING", rows)
@@ -162,7 +167,11 @@ def write_batch(
             " ON CONFLICT DO NOTHING", [(file_id, sid) for sid in batch.session_meta])
     if batch.entries:
         mark = db.execute_sql("SELECT coalesce(max(rowid), 0) FROM archive_entries").fetchone()[0]
-        cur.executemany(_ENTRY_SQL, list(batch.entries.values()))
+        erows = list(batch.entries.values())
+        cur.executemany(_ENTRY_SQL, erows)
+        if cur.rowcount != len(erows):  # some keys existed: update those (new rows match)
+            cur.executemany(_ENTRY_UPDATE_SQL, [
+                (r[0], r[4], r[5], r[6], r[8], r[12], r[13], r[14], r[3]) for r in erows])
         # New rows get rowids above the old maximum: index their text in one statement.
         db.execute_sql(
             "INSERT INTO archive_fts (rowid, text) SELECT rowid, text FROM archive_entries"

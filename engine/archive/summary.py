@@ -9,6 +9,7 @@ every run.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -125,13 +126,23 @@ def render(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def refresh_summaries(db: SqliteDatabase, now: datetime, idle_minutes: float) -> int:
-    """Rebuild summaries of sessions whose content changed and that are idle; return how many."""
+def refresh_summaries(
+    db: SqliteDatabase, now: datetime, idle_minutes: float,
+    session_ids: Iterable[str] | None = None, rebuilt: set[str] | None = None,
+) -> int:
+    """Rebuild summaries of sessions whose content changed and that are idle (only among
+    ``session_ids`` when given); return how many, and add their ids to ``rebuilt``."""
     cutoff = to_db(now - timedelta(minutes=idle_minutes))
-    ids = [r[0] for r in db.execute_sql(
-        "SELECT session_id FROM conversation_archive_sessions WHERE content_hash IS NOT NULL"
-        " AND content_hash IS NOT summary_hash AND status = 'archived'"
-        " AND (last_ts IS NULL OR last_ts <= ?)", (cutoff,)).fetchall()]
+    where = ("content_hash IS NOT NULL AND content_hash IS NOT summary_hash"
+             " AND status = 'archived' AND (last_ts IS NULL OR last_ts <= ?)")
+    if session_ids is None:
+        ids = [r[0] for r in db.execute_sql(
+            f"SELECT session_id FROM conversation_archive_sessions WHERE {where}",
+            (cutoff,)).fetchall()]
+    else:
+        ids = [sid for sid in session_ids if db.execute_sql(
+            f"SELECT 1 FROM conversation_archive_sessions WHERE session_id = ? AND {where}",
+            (sid, cutoff)).fetchone()]
     with db.atomic():
         for sid in ids:
             data = build_summary(db, sid)
@@ -139,4 +150,6 @@ def refresh_summaries(db: SqliteDatabase, now: datetime, idle_minutes: float) ->
                 "UPDATE conversation_archive_sessions SET summary = ?, summary_json = ?,"
                 " summary_hash = content_hash, summarized_at = ? WHERE session_id = ?",
                 (render(data), orjson.dumps(data).decode(), to_db(now), sid))
+    if rebuilt is not None:
+        rebuilt.update(ids)
     return len(ids)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 
 import pytest
 
@@ -203,6 +204,25 @@ def test_worker_processes_write_exactly_what_an_inline_run_writes(tmp_path):
         assert raw_bytes(pooled, fid) == raw_bytes(inline, fid)
     again = service.run_archive(pooled, [str(proj)], workers=2)
     assert (again.files_parsed, again.files_skipped) == (0, 3)
+
+
+def test_frozen_build_parses_in_a_thread_and_writes_what_an_inline_run_writes(
+        tmp_path, monkeypatch):
+    """A PyInstaller build cannot start ``python -m`` workers: it parses in a background
+    thread (compression in another) and must end in exactly the inline run's rows."""
+    proj = _copy_tree(tmp_path)
+    shutil.copy(EF958, proj / EF958.name)
+    inline = new_db(tmp_path, "inline.db")
+    a = service.run_archive(inline, [str(proj)], tail_idle_seconds=0, workers=0)
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    threaded = new_db(tmp_path, "threaded.db")
+    b = service.run_archive(threaded, [str(proj)], tail_idle_seconds=0, workers=1)
+    assert a.errors == b.errors == []
+    assert (b.files_parsed, b.bytes_read, b.summaries) == (a.files_parsed, a.bytes_read,
+                                                          a.summaries)
+    assert dump(threaded) == dump(inline)
+    for fid in (1, 2, 3):
+        assert raw_bytes(threaded, fid) == raw_bytes(inline, fid)
 
 
 def test_a_failing_worker_task_is_recorded_and_the_run_goes_on(tmp_path, monkeypatch):
