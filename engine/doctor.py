@@ -19,7 +19,39 @@ class Finding:
 
 def diagnose(ctx: CliContext) -> list[Finding]:
     """Every check, in order; none raises."""
-    return [*_config(ctx), *_lock(ctx), *_database(ctx), *_scheduler(ctx)]
+    return [*_config(ctx), *_lock(ctx), *_database(ctx), *_scheduler(ctx), *_channels(ctx), *_startup()]
+
+
+def _channels(ctx: CliContext) -> list[Finding]:
+    from engine.alerts.outbox import channel_status
+    from engine.delivery.service import enabled_channels
+
+    try:
+        states = channel_status(ctx.open_db(), enabled_channels(ctx.config))
+    except Exception as exc:
+        return [Finding("channels", False, f"cannot read the outbox: {exc}")]
+    out = []
+    for c in states:
+        if c["state"] == "broken":
+            out.append(Finding(f"channel {c['name']}", False, f"broken: {c['last_error']}. Fix the cause (for "
+                               "Telegram: 'watchkeeper telegram setup'), then 'watchkeeper telegram test'."))
+        else:
+            out.append(Finding(f"channel {c['name']}", True, f"{c['pending']} pending, {c['failed']} failed"))
+    if "telegram" not in {c["name"] for c in states}:
+        out.append(Finding("channel telegram", True, "not configured ('watchkeeper telegram setup' connects it)"))
+    return out
+
+
+def _startup() -> list[Finding]:
+    from engine import startup
+
+    try:
+        state = startup.status()
+    except Exception as exc:
+        return [Finding("startup", False, f"cannot read the login registration: {exc}")]
+    if state.registered:
+        return [Finding("startup", True, f"starts at login ({state.method})")]
+    return [Finding("startup", True, "not registered to start at login ('watchkeeper startup install')")]
 
 
 def _config(ctx: CliContext) -> list[Finding]:

@@ -53,6 +53,8 @@ def test_blocked_bot_shows_channel_broken_in_status(wk_home, tg_env):
     assert "blocked" in telegram["last_error"] and TOKEN not in json.dumps(status)
     text = cli("status").stdout
     assert "Channel telegram: broken" in text
+    doctor = cli("doctor")
+    assert doctor.returncode == 1 and "PROBLEM channel telegram: broken" in doctor.stdout
 
 
 def test_kill_9_with_pending_rows_then_restart_delivers_everything(wk_home, tg_env):
