@@ -178,9 +178,10 @@ def write_batch(
             " WHERE rowid > ? AND kind IN ('prompt', 'answer') AND text IS NOT NULL"
             " AND text != ''", (mark,))
     if batch.messages:
-        cur.executemany(_MESSAGE_SQL, [(*k, *v) for k, v in batch.messages.items()])
+        _insert_then_merge(db, "archive_messages", "session_id, agent_id, message_id", 3,
+                           _MESSAGE_SQL, [(*k, *v) for k, v in batch.messages.items()])
     if batch.tool_calls:
-        cur.executemany(_TOOL_SQL, [
+        _insert_then_merge(db, "archive_tool_calls", "session_id, tool_use_id", 2, _TOOL_SQL, [
             (sid, tid, t.get("agent_id", ""), t.get("name"), t.get("message_key"),
              t.get("input_preview"), t.get("file_path"), t.get("called_ts"), t.get("result_ts"),
              t["has_call"], t["has_result"], t["is_error"], t.get("result_preview"),
@@ -216,6 +217,31 @@ def write_batch(
             " recovered=excluded.recovered, line_sha256=excluded.line_sha256",
             [(file_id, *b) for b in batch.bad_lines])
     update_file(db, file_id, file_update)
+
+
+def _insert_then_merge(
+    db: SqliteDatabase, table: str, key_cols: str, nkey: int, upsert_sql: str,
+    rows: list[tuple[Any, ...]],
+) -> None:
+    """Write ``rows`` with the result of ``upsert_sql`` at a fraction of its cost.
+
+    A plain insert that skips existing keys first (the cold-ingest case: nearly every row is
+    new), then, only when ``rowcount`` shows that some keys existed, the full upsert for just
+    those rows: the rows this insert added have rowids above the old maximum, so the keys
+    missing among them are the ones that existed. ``ON CONFLICT DO UPDATE`` for every row cost
+    about twice a plain insert although it almost never updated anything.
+    """
+    cur = db.cursor()
+    mark = db.execute_sql(f"SELECT coalesce(max(rowid), 0) FROM {table}").fetchone()[0]
+    head, _, _ = upsert_sql.partition(" ON CONFLICT")
+    cur.executemany(head + " ON CONFLICT DO NOTHING", rows)
+    if cur.rowcount == len(rows):
+        return
+    added = set(db.execute_sql(f"SELECT {key_cols} FROM {table} WHERE rowid > ?",
+                               (mark,)).fetchall())
+    rest = [r for r in rows if r[:nkey] not in added]
+    if rest:
+        cur.executemany(upsert_sql, rest)
 
 
 def update_file(db: SqliteDatabase, file_id: int, fields: dict[str, Any]) -> None:

@@ -242,3 +242,57 @@ def test_a_failing_worker_task_is_recorded_and_the_run_goes_on(tmp_path, monkeyp
     res = service.run_archive(db, [str(proj)], workers=1)
     assert res.files_failed == 1 and res.files_parsed == 1
     assert "FileNotFoundError" in res.errors[0]
+
+
+def test_insert_then_merge_equals_the_full_upsert(tmp_path):
+    """Messages and tool calls are written as a plain insert plus the upsert for only the keys
+    that existed: a batch mixing existing and new keys ends exactly as the upsert of every row
+    would (merged fields on the old keys, new rows as given)."""
+    from engine.archive import store
+    from engine.archive.model import Batch
+
+    def batches():
+        a, b = Batch(), Batch()
+        a.add_message(("s", "", "m1"), "r1", None, "2026-01-01T00:00:01Z", None, False,
+                      (1, 2, 3, 4))
+        t = a.tool("s", "t1")
+        t.update(has_call=1, agent_id="", name="Bash", called_ts="2026-01-01T00:00:01Z",
+                 call_pos=7)
+        b.add_message(("s", "", "m1"), None, "opus", "2026-01-01T00:00:02Z", "end_turn",
+                      False, (5, 1, 3, 9))
+        b.add_message(("s", "", "m2"), "r2", "opus", "2026-01-01T00:00:03Z", None, False,
+                      (1, 1, 1, 1))
+        t = b.tool("s", "t1")
+        t.update(has_result=1, agent_id="", result_ts="2026-01-01T00:00:02Z", is_error=1,
+                 result_preview="boom", result_pos=9)
+        b.tool("s", "t2").update(has_call=1, agent_id="x", name="Read", call_pos=11)
+        return a, b
+
+    def write(db, upsert_all):
+        db.execute_sql("INSERT INTO archive_files (path, provider, kind, first_seen)"
+                       " VALUES ('p', 'claude', 'main', 'now')")
+        for batch in batches():
+            with db.atomic():
+                if upsert_all:
+                    db.cursor().executemany(store._MESSAGE_SQL,
+                                            [(*k, *v) for k, v in batch.messages.items()])
+                    db.cursor().executemany(store._TOOL_SQL, [
+                        (sid, tid, t.get("agent_id", ""), t.get("name"), t.get("message_key"),
+                         t.get("input_preview"), t.get("file_path"), t.get("called_ts"),
+                         t.get("result_ts"), t["has_call"], t["has_result"], t["is_error"],
+                         t.get("result_preview"), t.get("linked_agent_id"), t.get("call_pos"),
+                         t.get("result_pos")) for (sid, tid), t in batch.tool_calls.items()])
+                else:
+                    store.write_batch(db, 1, "claude", batch, [], {}, "now")
+        return {table: db.execute_sql(
+            f"SELECT * FROM {table} ORDER BY session_id, {col}").fetchall()
+            for table, col in (("archive_messages", "message_id"),
+                               ("archive_tool_calls", "tool_use_id"))}
+
+    got = write(new_db(tmp_path, "split.db"), False)
+    assert got == write(new_db(tmp_path, "upsert.db"), True)
+    assert [r[2] for r in got["archive_messages"]] == ["m1", "m2"]
+    db = new_db(tmp_path, "split.db")
+    assert db.execute_sql("SELECT has_call, has_result, is_error, name, result_preview FROM"
+                          " archive_tool_calls WHERE tool_use_id = 't1'").fetchone() == (
+        1, 1, 1, "Bash", "boom")
