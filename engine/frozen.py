@@ -43,11 +43,6 @@ DEFAULT_MIN_AGE = 600.0
 _ENV_KEYS = ("_PYI_APPLICATION_HOME_DIR", "_MEIPASS2", "_PYI_ARCHIVE_FILE")
 
 
-def is_frozen() -> bool:
-    """True inside a PyInstaller build."""
-    return bool(getattr(sys, "frozen", False))
-
-
 def bundle_dir() -> Path | None:
     """The running one-file extraction folder (``sys._MEIPASS``), or None from source."""
     root = getattr(sys, "_MEIPASS", None)

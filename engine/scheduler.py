@@ -125,12 +125,6 @@ class Scheduler:
         self._sched.wakeup()
         return True
 
-    def run_blocking(self, name: str, trigger: str = "manual") -> str:
-        """Run ``name`` in the calling thread (CLI without a running instance); returns outcome."""
-        if name not in self.specs:
-            raise KeyError(name)
-        return self._run(name, trigger)
-
     def wakeup(self) -> None:
         """Recompute waits now (after a sleep or clock jump)."""
         self._sched.wakeup()

@@ -180,6 +180,3 @@ def mark_notified(db: SqliteDatabase, alert_ids: list[int], now: datetime) -> No
         )
 
 
-def open_count(db: SqliteDatabase) -> int:
-    """Live alerts not acknowledged (the tray's count)."""
-    return int(db.execute_sql("SELECT count(*) FROM alerts WHERE state IN ('open', 'snoozed')").fetchone()[0])

@@ -59,14 +59,6 @@ class Batch:
     lines: int = 0
     unknown_types: int = 0
 
-    def is_empty(self) -> bool:
-        """True when nothing but counters was produced."""
-        return not (
-            self.entries or self.messages or self.tool_calls or self.subagents
-            or self.cc_summaries or self.token_events or self.session_meta or self.bad_lines
-            or self.leaves_add or self.leaves_del
-        )
-
     def meta(self, session_id: str) -> dict[str, Any]:
         """The mutable per-session metadata record (cwd, branch, version, …) for this batch."""
         m = self.session_meta.get(session_id)

@@ -24,7 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -552,6 +552,3 @@ def session_files(db: SqliteDatabase, session_id: str) -> list[str]:
         " WHERE fs.session_id = ? ORDER BY f.path", (session_id,)).fetchall()]
 
 
-def recent_cutoff(now: datetime, minutes: float) -> datetime:
-    """``now`` minus ``minutes`` (helper shared with session_watch)."""
-    return now - timedelta(minutes=minutes)

@@ -35,6 +35,12 @@ def register(sub: Any) -> None:
     why.add_argument("--json", action="store_true")
     why.set_defaults(handler=cmd_check_why)
 
+    baseline = check_sub.add_parser("baseline", help="listening_ports: show the baseline, or --reset it")
+    baseline.add_argument("name", choices=["listening_ports"])
+    baseline.add_argument("--reset", action="store_true", help="forget it; the next run takes a new one")
+    baseline.add_argument("--json", action="store_true")
+    baseline.set_defaults(handler=cmd_check_baseline)
+
     alerts = sub.add_parser("alerts", help="list alerts; alerts ack ID; alerts snooze ID DURATION")
     alerts.add_argument("--json", action="store_true")
     alerts.add_argument("--all", action="store_true", help="include resolved alerts")
@@ -161,6 +167,28 @@ def cmd_check_why(args: argparse.Namespace, ctx: CliContext) -> int:
         emit_json(explanation.to_dict())
     else:
         print(explanation.text())
+    return 0
+
+
+def cmd_check_baseline(args: argparse.Namespace, ctx: CliContext) -> int:
+    import json
+
+    from engine.checks.listening_ports import BASELINE_KEY, reset_baseline
+
+    db = ctx.open_db()
+    key = f"check.{args.name}.{BASELINE_KEY}"
+    if args.reset:
+        reset_baseline(lambda k, v: runtime_state.set_value(db, f"check.{args.name}.{k}", v))
+        print("Baseline forgotten; the next run of listening_ports takes a new one.")
+        return 0
+    stored = runtime_state.get_value(db, key)
+    entries = json.loads(stored) if stored else None
+    if args.json:
+        emit_json({"check": args.name, "baseline": entries})
+    elif entries is None:
+        print("No baseline yet: the first run of listening_ports takes it.")
+    else:
+        print(f"{len(entries)} listeners in the baseline: " + ", ".join(entries))
     return 0
 
 

@@ -84,3 +84,12 @@ def test_ack_snooze_pause_and_resume_from_the_cli(wk_home, instance):
 def test_unknown_check_is_a_clear_error(wk_home):
     result = cli("check", "run", "nope")
     assert result.returncode == 2 and "no check named 'nope'" in result.stderr
+
+
+def test_listening_ports_baseline_can_be_shown_and_reset(wk_home):
+    assert "No baseline yet" in cli("check", "baseline", "listening_ports", check=True).stdout
+    cli("check", "run", "listening_ports", check=True)
+    shown = json.loads(cli("check", "baseline", "listening_ports", "--json", check=True).stdout)
+    assert isinstance(shown["baseline"], list)
+    assert "forgotten" in cli("check", "baseline", "listening_ports", "--reset", check=True).stdout
+    assert json.loads(cli("check", "baseline", "listening_ports", "--json").stdout)["baseline"] is None

@@ -76,14 +76,6 @@ def test_run_now_of_unknown_job_is_false(sched):
     assert sched.run_now("nope") is False
 
 
-def test_run_blocking_records_the_run(db, sched):
-    job = Recorder()
-    sched.register(JobSpec("once", job, parse_schedule("every 1h")))
-    assert sched.run_blocking("once") == "ok"
-    assert job.calls == 1
-    assert db.execute_sql("SELECT outcome, trigger FROM job_runs").fetchall() == [("ok", "manual")]
-
-
 def test_daily_job_missed_during_an_eight_hour_sleep_runs_once(db):
     """The heartbeat sees an 8 h wall-clock jump; the catch-up runs the missed daily job once."""
     wall = {"now": NOW}
