@@ -12,14 +12,29 @@ import pytest  # noqa: E402
 from engine.paths import Paths, resolve_paths  # noqa: E402
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @pytest.fixture
 def wk_home(tmp_path, monkeypatch) -> Paths:
-    """A private WATCHKEEPER_HOME for the test (and for the processes it starts)."""
+    """A private WATCHKEEPER_HOME for the test (and for the processes it starts).
+
+    Its config gives the local API a free port, so instances never contend for the default one;
+    tests add settings by appending to config.toml.
+    """
     home = tmp_path / "wk"
     monkeypatch.setenv("WATCHKEEPER_HOME", str(home))
     for var in ("WATCHKEEPER_TELEGRAM_TOKEN", "WATCHKEEPER_TELEGRAM_CHAT_ID", "WATCHKEEPER_TELEGRAM_API_URL"):
         monkeypatch.delenv(var, raising=False)
-    return resolve_paths().ensure()
+    paths = resolve_paths().ensure()
+    paths.config_file.write_text(f"[api]\nport = {free_port()}\n")
+    return paths
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ def test_version(wk_home):
 
 
 def test_config_path_writes_the_commented_template(wk_home):
+    wk_home.config_file.unlink()  # a new user: no config yet
     result = cli("config", "path")
     assert result.stdout.strip() == str(wk_home.config_file)
     assert "# interval_seconds = 60" in wk_home.config_file.read_text()

@@ -29,7 +29,8 @@ def _db_rows(paths, sql: str) -> list[tuple]:
 
 
 def _fast_heartbeat(paths) -> None:
-    paths.config_file.write_text("[heartbeat]\ninterval_seconds = 1\n")
+    with paths.config_file.open("a") as config:
+        config.write("[heartbeat]\ninterval_seconds = 1\n")
 
 
 @pytest.fixture

@@ -21,8 +21,9 @@ def tg_env(wk_home, fake: FakeTelegramServer, monkeypatch) -> FakeTelegramServer
     monkeypatch.setenv("WATCHKEEPER_TELEGRAM_TOKEN", TOKEN)
     monkeypatch.setenv("WATCHKEEPER_TELEGRAM_CHAT_ID", str(CHAT))
     monkeypatch.setenv("WATCHKEEPER_TELEGRAM_API_URL", fake.base_url)
-    wk_home.config_file.write_text("[checks.disk_space]\nenabled = false\n[checks.endpoint]\nenabled = false\n"
-                                   "[checks.listening_ports]\nenabled = false\n")
+    with wk_home.config_file.open("a") as config:
+        config.write("[checks.disk_space]\nenabled = false\n[checks.endpoint]\nenabled = false\n"
+                     "[checks.listening_ports]\nenabled = false\n")
     return fake
 
 
