@@ -16,6 +16,7 @@ import queue
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, Protocol
@@ -174,6 +175,8 @@ class PystrayAdapter:
 
         def setup(icon: Any) -> None:
             icon.visible = True
+            if self.backend == "xorg":
+                ensure_xorg_docked(icon, stopping=self._stop_requested)
             self._ready.set()
             if self._stop_requested.is_set():
                 icon.stop()
@@ -196,6 +199,40 @@ class PystrayAdapter:
         self._stop_requested.set()
         if self._icon is not None and self._ready.is_set():
             self._icon.stop()
+
+
+def xorg_docked(window_id: int) -> bool:
+    """Whether the X window has been reparented into a tray host (asked of the X server itself)."""
+    from Xlib import display as xdisplay
+
+    connection = xdisplay.Display()
+    try:
+        window = connection.create_resource_object("window", window_id)
+        return bool(window.query_tree().parent.id != connection.screen().root.id)
+    finally:
+        connection.close()
+
+
+def ensure_xorg_docked(icon: Any, stopping: threading.Event, attempts: int = 5, wait: float = 1.0,
+                       docked: Callable[[int], bool] = xorg_docked) -> bool:
+    """pystray's xorg backend sometimes sends its dock request before the loop can act on it, and
+    the icon stays an unmapped 1x1 window. Check with the X server and show it again until a tray
+    host has embedded it (or give up after ``attempts``, saying so)."""
+    window_id = getattr(getattr(icon, "_window", None), "id", None)
+    if window_id is None:
+        return False
+    for attempt in range(attempts):
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if docked(window_id):
+                return True
+            if stopping.wait(0.05):
+                return False
+        log.info("tray icon not docked yet (attempt %d); showing it again", attempt + 1)
+        icon.visible = False
+        icon.visible = True
+    log.warning("the tray host did not embed the icon; the engine keeps running without a visible icon")
+    return False
 
 
 def _set_program_name() -> None:

@@ -406,3 +406,40 @@ def test_health_report_summary_is_what_show_status_sends() -> None:
     app = make_app(engine, adapter)
     app.show_status()
     assert adapter.notes[-1][1].startswith(HealthReport(Health.DEGRADED, ["job x failing"]).summary)
+
+
+class _FakeXorgIcon:
+    """Stands in for pystray's xorg Icon: counts show/hide cycles."""
+
+    class _Window:
+        id = 4242
+
+    def __init__(self) -> None:
+        self._window = self._Window()
+        self.shows = 0
+        self._visible = True
+
+    @property
+    def visible(self) -> bool:
+        return self._visible
+
+    @visible.setter
+    def visible(self, value: bool) -> None:
+        self._visible = value
+        self.shows += int(value)
+
+
+def test_icon_that_did_not_dock_is_shown_again_until_embedded():
+    from tray.app import ensure_xorg_docked
+
+    icon, answers = _FakeXorgIcon(), iter([False, False, True])
+    assert ensure_xorg_docked(icon, threading.Event(), attempts=3, wait=0.01, docked=lambda wid: next(answers, True))
+    assert icon.shows >= 1
+
+
+def test_docking_gives_up_after_the_attempts_and_says_so(caplog):
+    from tray.app import ensure_xorg_docked
+
+    icon = _FakeXorgIcon()
+    assert not ensure_xorg_docked(icon, threading.Event(), attempts=2, wait=0.01, docked=lambda wid: False)
+    assert icon.shows == 2 and "did not embed the icon" in caplog.text
