@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import tomllib
 
 from tests.delivery_helpers import TOKEN
 from tests.helpers import cli
@@ -16,6 +17,7 @@ def _onboarding(wk_home) -> dict[str, str]:
 
 def test_setup_verifies_discovers_stores_and_resumes(wk_home, fake, monkeypatch):
     monkeypatch.setenv("WATCHKEEPER_TELEGRAM_API_URL", fake.base_url)
+    wk_home.config_file.unlink()  # a new user: setup starts from the commented template
     first = cli("telegram", "setup", "--token", TOKEN, "--wait", "1")
     assert first.returncode == 1 and "resumes here" in first.stderr
     assert "telegram.token_verified" in _onboarding(wk_home)
@@ -27,8 +29,11 @@ def test_setup_verifies_discovers_stores_and_resumes(wk_home, fake, monkeypatch)
     timer.join()
     assert second.returncode == 0, second.stderr
     assert "found chat 777" in second.stdout and TOKEN not in second.stdout
-    text = wk_home.config_file.read_text()
-    assert 'chat_id = "777"' in text and "# interval_seconds = 60" in text  # comments kept
+    text = wk_home.config_file.read_text()  # holds the token: never let an assertion print it
+    stored_chat = tomllib.loads(text)["telegram"]["chat_id"]
+    comments_kept = "# interval_seconds = 60" in text
+    assert stored_chat == "777"
+    assert comments_kept
     assert _onboarding(wk_home)["telegram.chat_id"] == "777"
     assert any("connected" in m.text for m in fake.messages if str(m.chat_id) == "777")
     test = cli("telegram", "test")
