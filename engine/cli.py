@@ -13,6 +13,7 @@ from engine import __version__
 from engine.cli_context import CliContext, ControlError, emit_json
 from engine.config import ConfigError, ensure_config_file, load_config, redacted
 from engine.paths import resolve_paths
+from engine.store.db import StoreError
 
 log = logging.getLogger("watchkeeper")
 
@@ -113,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ctx = CliContext(paths=paths, config=config or Config())
     try:
         return int(args.handler(args, ctx))
-    except ControlError as exc:
+    except (ControlError, StoreError) as exc:
         print(f"watchkeeper: {exc}", file=sys.stderr)
         return EXIT_FAIL
     except KeyboardInterrupt:

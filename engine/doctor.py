@@ -105,7 +105,10 @@ def _scheduler(ctx: CliContext) -> list[Finding]:
     except ControlError as exc:
         return [Finding("scheduler", False, f"the running instance does not answer: {exc}")]
     if reply is None:
-        db = ctx.open_db()
+        try:
+            db = ctx.open_db()
+        except Exception:
+            return []  # the database finding already says what is wrong
         rows = db.execute_sql(
             "SELECT job, error FROM job_runs WHERE id IN (SELECT max(id) FROM job_runs GROUP BY job)"
             " AND outcome = 'error'"

@@ -20,6 +20,7 @@ from engine.lifecycle import AlreadyRunning, find_orphans, kill_orphans, running
 from engine.logsetup import setup_logging
 from engine.paths import Paths
 from engine.platform import current as platform
+from engine.store.db import StoreError
 
 log = logging.getLogger("watchkeeper")
 
@@ -40,6 +41,11 @@ def run_instance(paths: Paths, config: Config, *, headless: bool, kill_orphans: 
     except AlreadyRunning as exc:
         print(f"watchkeeper: {exc}", file=sys.stderr)
         return 3
+    except StoreError as exc:
+        log.error("cannot start: %s", exc)
+        print(f"watchkeeper: cannot start: {exc}. The file was left as it is; 'watchkeeper doctor' "
+              "explains, and the backups folder holds the weekly copies.", file=sys.stderr)
+        return 1
     atexit.register(engine.stop, "atexit")
     loop_done = threading.Event()
     _start_exit_watchdog(engine, loop_done)

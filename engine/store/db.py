@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import peewee
 from peewee import DatabaseProxy, SqliteDatabase
 
 PRAGMAS = {
@@ -45,7 +46,8 @@ def open_database(path: Path, *, migrate: bool = True) -> SqliteDatabase:
         db.connect(reuse_if_open=True)
         if migrate:
             apply_migrations(db)
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, peewee.DatabaseError) as exc:  # peewee wraps sqlite3's errors
+        db.close()
         raise StoreError(f"database {path}: {exc}") from exc
     database_proxy.initialize(db)
     return db

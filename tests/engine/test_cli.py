@@ -63,3 +63,15 @@ def test_doctor_reports_each_area_in_plain_words(wk_home):
 def test_bad_usage_exits_2(wk_home):
     assert cli("nonsense").returncode == 2
     assert cli("check", "run").returncode == 2
+
+
+def test_corrupt_database_is_a_clear_error_and_is_left_untouched(wk_home):
+    wk_home.db_file.write_bytes(b"this is not a database" * 200)
+    before = wk_home.db_file.read_bytes()
+    run = cli("run", "--headless")
+    assert run.returncode == 1 and "file is not a database" in run.stderr and str(wk_home.db_file) in run.stderr
+    status = cli("status")
+    assert status.returncode == 1 and "file is not a database" in status.stderr
+    doctor = cli("doctor")
+    assert doctor.returncode == 1 and "PROBLEM database" in doctor.stdout and "OK      config" in doctor.stdout
+    assert wk_home.db_file.read_bytes() == before
