@@ -8,6 +8,7 @@ per thread, thread_safe=True). Read-then-write paths must use ``db.atomic("IMMED
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,12 +17,14 @@ import peewee
 from peewee import DatabaseProxy, SqliteDatabase
 
 PRAGMAS = {
+    "busy_timeout": 15000,  # first: the other pragmas may already need to wait for a lock
     "journal_mode": "wal",
-    "busy_timeout": 15000,
     "foreign_keys": 1,
     "synchronous": 1,  # NORMAL
     "cache_size": -16000,
 }
+
+OPEN_TIMEOUT = 15.0  # seconds open_database() keeps retrying a database locked by another opener
 
 # Models bind to this proxy; open_database() points it at the real file.
 database_proxy = DatabaseProxy()
@@ -42,13 +45,21 @@ def open_database(path: Path, *, migrate: bool = True) -> SqliteDatabase:
     from engine.store.migrations import apply_migrations
 
     db = connect(path)
-    try:
-        db.connect(reuse_if_open=True)
-        if migrate:
-            apply_migrations(db)
-    except (sqlite3.DatabaseError, peewee.DatabaseError) as exc:  # peewee wraps sqlite3's errors
-        db.close()
-        raise StoreError(f"database {path}: {exc}") from exc
+    deadline = time.monotonic() + OPEN_TIMEOUT
+    while True:
+        try:
+            db.connect(reuse_if_open=True)
+            if migrate:
+                apply_migrations(db)
+            break
+        except (sqlite3.DatabaseError, peewee.DatabaseError) as exc:  # peewee wraps sqlite3's errors
+            db.close()
+            # Switching a new file to WAL needs an exclusive lock, and SQLite answers "locked" at once
+            # (no busy wait) while another process does the same: retry that case, briefly.
+            if "locked" in str(exc) and time.monotonic() < deadline:
+                time.sleep(0.05)
+                continue
+            raise StoreError(f"database {path}: {exc}") from exc
     database_proxy.initialize(db)
     return db
 
