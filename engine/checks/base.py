@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -48,7 +49,7 @@ class Param:
     check: Callable[[Any], str | None] | None = None
 
 
-class CheckKind:
+class CheckKind(ABC):
     """Base of every check kind. Subclasses set ``kind``, ``schedule``, ``cooldown``, ``params``
     and implement ``evaluate``."""
 
@@ -61,8 +62,9 @@ class CheckKind:
     builtin: ClassVar[bool] = True
     timeout_seconds: ClassVar[float] = 60.0
 
+    @abstractmethod
     def evaluate(self, ctx: CheckContext) -> list[Finding]:
-        raise NotImplementedError  # pragma: no cover - abstract
+        """The findings for ``ctx``; raise CheckError when the check cannot evaluate."""
 
     @classmethod
     def validate_params(cls, params: dict[str, Any]) -> list[str]:
