@@ -285,7 +285,8 @@ class Engine:
     def snooze(self, alert_id: int, duration: timedelta) -> None:
         """Snooze an alert for ``duration``."""
         with connection(self._db()):
-            alert_store.snooze(self._db(), alert_id, self.now() + duration)
+            now = self.now()
+            alert_store.snooze(self._db(), alert_id, now + duration, now)
         self.publish()
 
     # -- the Telegram conversation's view of the engine -----------------------------------------

@@ -3,6 +3,11 @@ queue at most one grouped notification — decision and notification in one tran
 
 Every decision goes to heartbeat_log with its reason. Hooks registered in ``on_queue`` run in
 the same transaction for each queued notification (the delivery outbox adds its rows there).
+
+"Latest" means latest recorded (highest id), never highest timestamp: after the clock moved
+back, a SENT stamped in the future must not hide the ones recorded since (nor the DEFERRED
+decisions waiting for the digest). When the latest SENT is in the future, the policy's
+clock-back anchor is kept in runtime_state under ``clock_back.<check>``.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from engine.alerts.policy import (
     Decision,
     PolicyInput,
     QuietHours,
+    clock_back_anchor,
     decide,
     long_duration,
     spaced_duration,
@@ -83,13 +89,45 @@ class Explanation:
                 "now": to_db(self.now), "result": self.result, "notifiable": self.notifiable}
 
 
+LAST_SENT_SQL = "SELECT ts FROM heartbeat_log WHERE check_name = ? AND decision = 'SENT' ORDER BY id DESC LIMIT 1"
+
+
 def last_sent(db: SqliteDatabase, check_name: str) -> datetime | None:
-    """The most recent SENT decision of a check (the seed's cooldown lookup; indexed)."""
-    row = db.execute_sql(
-        "SELECT ts FROM heartbeat_log WHERE check_name = ? AND decision = 'SENT' ORDER BY ts DESC LIMIT 1",
-        (check_name,),
-    ).fetchone()
+    """The time of the latest recorded SENT decision of a check (the seed's cooldown lookup; indexed)."""
+    row = db.execute_sql(LAST_SENT_SQL, (check_name,)).fetchone()
     return from_db(row[0]) if row else None
+
+
+def _anchor_key(check_name: str) -> str:
+    return f"clock_back.{check_name}"
+
+
+def stored_clock_back(db: SqliteDatabase, check_name: str) -> tuple[datetime, datetime] | None:
+    """The kept (last_sent, noticed_at) clock-back anchor of a check, or None."""
+    value = runtime_state.get_value(db, _anchor_key(check_name))
+    if not value:
+        return None
+    try:
+        data = json.loads(value)
+        return from_db(data["last_sent"]), from_db(data["noticed_at"])
+    except (ValueError, KeyError, TypeError):
+        return None  # unreadable: counted as not noticed yet, which only suppresses longer
+
+
+def clock_back_since(db: SqliteDatabase, check_name: str, sent: datetime | None, now: datetime, *,
+                     keep: bool) -> datetime | None:
+    """The clock-back anchor for this decision (None when ``sent`` is not in the future).
+
+    Reads runtime_state only when the clock moved back; with ``keep`` a new anchor is stored.
+    """
+    if sent is None or sent <= now:
+        return None
+    stored = stored_clock_back(db, check_name)
+    anchor = clock_back_anchor(sent, now, stored)
+    if keep and anchor is not None and (stored is None or stored != (sent, anchor)):
+        runtime_state.set_value(db, _anchor_key(check_name),
+                                json.dumps({"last_sent": to_db(sent), "noticed_at": to_db(anchor)}), now)
+    return anchor
 
 
 @dataclass
@@ -160,14 +198,17 @@ class Dispatcher:
             notification_id = None
             if alerts:
                 severity = max((a.severity for a in alerts), key=lambda s: SEVERITY_RANK.get(s, 0))
-                decision = decide(PolicyInput(check, cooldown, last_sent(self.db, check), now, severity,
-                                              paused, self.quiet))
+                sent = last_sent(self.db, check)
+                anchor = clock_back_since(self.db, check, sent, now, keep=True)
+                decision = decide(PolicyInput(check, cooldown, sent, now, severity, paused, self.quiet, anchor))
                 decision_id = self._log(check, now, decision.action, decision.reason, len(alerts))
                 if decision.action == SENT:
                     title, body = self.grouped_body(check, alerts)
                     notification_id = self._queue(check, "alert", severity, title, body,
                                                   [a.id for a in alerts], now, decision_id)
                     store.mark_notified(self.db, [a.id for a in alerts], now)
+                    if anchor is not None:
+                        runtime_state.set_value(self.db, _anchor_key(check), None)
             queued = bool(recovery_ids or notification_id)
         if queued:
             for wake in self.on_queued:
@@ -182,10 +223,11 @@ class Dispatcher:
         with self.db.atomic("IMMEDIATE"):
             if runtime_state.paused_until(self.db, now) is not None:
                 return None
+            # Deferred after the latest recorded SENT (by id: a clock set back must not hide them).
             rows = self.db.execute_sql(
-                "SELECT DISTINCT d.check_name FROM heartbeat_log d WHERE d.decision = 'DEFERRED' AND d.ts >"
-                " COALESCE((SELECT max(s.ts) FROM heartbeat_log s WHERE s.check_name = d.check_name"
-                " AND s.decision = 'SENT'), '')"
+                "SELECT DISTINCT d.check_name FROM heartbeat_log d WHERE d.decision = 'DEFERRED' AND d.id >"
+                " COALESCE((SELECT max(s.id) FROM heartbeat_log s WHERE s.check_name = d.check_name"
+                " AND s.decision = 'SENT'), 0)"
             ).fetchall()
             sections, ids, checks = [], [], []
             severity = "info"
@@ -202,18 +244,16 @@ class Dispatcher:
                         severity = a.severity
             if not sections:
                 return None
-            first_log = None
+            log_ids = []
             for check, alerts in checks:
-                log_id = self._log(check, now, SENT, "digest after quiet hours", len(alerts))
-                first_log = first_log or log_id
+                log_ids.append(self._log(check, now, SENT, "digest after quiet hours", len(alerts)))
                 store.mark_notified(self.db, [a.id for a in alerts], now)
             notification_id = self._queue("digest", "digest", severity,
                                           render(self.db, "digest.title", None, count=len(ids)),
                                           "\n\n".join(sections), ids, now, None)
-            for check, _ in checks:
-                self.db.execute_sql(
-                    "UPDATE heartbeat_log SET notification_id = ? WHERE check_name = ? AND ts = ?"
-                    " AND decision = 'SENT'", (notification_id, check, to_db(now)))
+            for log_id in log_ids:
+                self.db.execute_sql("UPDATE heartbeat_log SET notification_id = ? WHERE id = ?",
+                                    (notification_id, log_id))
         for wake in self.on_queued:
             wake()
         return notification_id
@@ -222,10 +262,11 @@ class Dispatcher:
         """What the policy would decide for ``check`` now, in the seed's terms."""
         with self.db.atomic():
             sent = last_sent(self.db, check)
+            anchor = clock_back_since(self.db, check, sent, now, keep=False)
             alerts = store.notifiable(self.db, check, now)
             paused = runtime_state.paused_until(self.db, now)
         severity = max((a.severity for a in alerts), key=lambda s: SEVERITY_RANK.get(s, 0), default="info")
-        decision = decide(PolicyInput(check, cooldown, sent, now, severity, paused, self.quiet))
+        decision = decide(PolicyInput(check, cooldown, sent, now, severity, paused, self.quiet, anchor))
         if decision.action == SENT:
             result = (f"SEND ({decision.reason})" if alerts
                       else f"nothing to notify (no open alerts; {decision.reason})")

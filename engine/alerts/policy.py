@@ -4,12 +4,26 @@ The seed's rule: before notifying for a check, look up the most recent SENT entr
 in heartbeat_log; inside the cooldown the notification is SUPPRESSED. A global pause suppresses
 with reason "paused"; quiet hours DEFER non-critical notifications to one digest when the
 window ends; critical ones go through.
+
+The clock can move back (a manual change, a bad NTP server, a dual-boot machine writing local
+time). A timestamp in the future is then never "elapsed": a latest SENT after ``now`` means the
+clock moved back, and the check stays SUPPRESSED until the cooldown has passed in real time.
+Real time is counted from an anchor: the wall time at which the future SENT was first noticed
+(``clock_back_anchor``; the dispatcher keeps it per check in runtime_state, so it survives
+restarts). We chose the anchor over translating timestamps by the jump the heartbeat measured:
+it needs no running heartbeat across the jump, and it reads the same before and after a restart.
+- Once the clock is past the latest SENT again (corrected forward), the normal rule applies and
+  the anchor is ignored: its time belongs to the wrong clock.
+- An anchor that is itself in the future (a second jump back) is replaced by ``now``: each jump
+  back restarts the real-time count, so suppression is never shorter than one cooldown of real
+  time and ends at most one cooldown after the last jump.
+- Forward jumps are taken at face value, as for every wall-clock decision.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import datetime, time, timedelta, timezone, tzinfo
 
 from engine.timeutil import format_duration
 
@@ -58,6 +72,9 @@ class PolicyInput:
     severity: str  # the highest severity among the subjects to notify
     paused_until: datetime | None = None
     quiet: QuietHours | None = None
+    # When last_sent is in the future: the wall time the clock-back was first noticed (see
+    # clock_back_anchor). None there means "noticed now".
+    clock_back_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -70,13 +87,41 @@ class Decision:
         return f"{self.action} ({self.reason})"
 
 
+def clock_back_anchor(last_sent: datetime | None, now: datetime,
+                      stored: tuple[datetime, datetime] | None) -> datetime | None:
+    """The wall time from which real time is counted when ``last_sent`` is in the future, else None.
+
+    ``stored`` is the (last_sent, noticed_at) pair kept from an earlier decision; it counts only
+    for the same last_sent and when it is not itself in the future (a second jump back).
+    """
+    if last_sent is None or last_sent <= now:
+        return None
+    if stored is not None and stored[0] == last_sent and stored[1] <= now:
+        return stored[1]
+    return now
+
+
+def _utc(dt: datetime) -> str:
+    return f"{dt.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC"
+
+
 def decide(inp: PolicyInput) -> Decision:
-    """SENT, SUPPRESSED (paused, cooldown) or DEFERRED (quiet hours), with the reason."""
+    """SENT, SUPPRESSED (paused, cooldown, clock moved back) or DEFERRED (quiet hours), with the reason."""
     if inp.paused_until is not None and inp.now < inp.paused_until:
         return Decision(SUPPRESSED, f"paused until {inp.paused_until:%Y-%m-%d %H:%M} UTC")
-    if inp.last_sent is not None:
+    clock_back = inp.last_sent is not None and inp.last_sent > inp.now
+    if inp.last_sent is not None and clock_back:
+        since = inp.clock_back_since
+        if since is None or since > inp.now:  # not noticed before, or a second jump back
+            since = inp.now
+        real = inp.now - since
+        if real < inp.cooldown:
+            return Decision(SUPPRESSED, (
+                f"clock moved back: last notified {_utc(inp.last_sent)} is in the future; suppressed until "
+                f"{format_duration(inp.cooldown)} have passed since {_utc(since)}, {format_duration(real)} so far"))
+    elif inp.last_sent is not None:
         elapsed = inp.now - inp.last_sent
-        if timedelta(0) <= elapsed < inp.cooldown:
+        if elapsed < inp.cooldown:
             return Decision(
                 SUPPRESSED, f"{format_duration(elapsed)} into {format_duration(inp.cooldown)} cooldown"
             )
@@ -86,6 +131,8 @@ def decide(inp: PolicyInput) -> Decision:
             return Decision(DEFERRED, f"quiet hours until {end:%H:%M}")
     if inp.last_sent is None:
         return Decision(SENT, "first notification")
+    if clock_back:
+        return Decision(SENT, f"cooldown of {format_duration(inp.cooldown)} elapsed since the clock moved back")
     return Decision(SENT, f"cooldown of {format_duration(inp.cooldown)} elapsed")
 
 

@@ -56,3 +56,16 @@ MIGRATIONS: list[Migration] = [
         ),
     ),
 ]
+
+# The latest recorded SENT of a check, by id rather than by timestamp (a clock set back must not
+# let a future-stamped row hide later ones): the cooldown lookup and the digest use this index.
+MIGRATIONS.append(
+    Migration(
+        "alerts_0002_heartbeat_log_latest_by_id",
+        sql=("CREATE INDEX IF NOT EXISTS ix_heartbeat_log_check_decision_id ON heartbeat_log (check_name, decision, id)",),
+    )
+)
+
+# When a snooze was asked for: with snoozed_until it gives the requested length, so a clock set
+# back cannot stretch a snooze (NULL for snoozes from before this migration).
+MIGRATIONS.append(Migration("alerts_0003_alerts_snoozed_at", sql=("ALTER TABLE alerts ADD COLUMN snoozed_at TEXT",)))

@@ -2,12 +2,16 @@
 
 A subject found again refreshes its alert; a subject no longer found resolves it. An expired
 snooze turns the alert open again. Acknowledged alerts are never re-notified.
+
+A snooze keeps when it was asked for (``snoozed_at``). When ``now`` is before that moment the
+clock moved back, and the snooze is re-based to end its requested length after ``now``
+(``rebased_snooze``): it can never outlast the clock going back by more than its own length.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from peewee import SqliteDatabase
@@ -17,7 +21,7 @@ from engine.timeutil import from_db, to_db
 
 OPEN, ACKNOWLEDGED, SNOOZED, RESOLVED = "open", "acknowledged", "snoozed", "resolved"
 _COLUMNS = ("id, check_name, subject, severity, title, detail, state, opened_at, last_seen_at,"
-            " acknowledged_at, snoozed_until, resolved_at, first_notified_at, last_notified_at, notify_count")
+            " acknowledged_at, snoozed_until, resolved_at, first_notified_at, last_notified_at, notify_count, snoozed_at")
 
 
 class AlertError(Exception):
@@ -41,6 +45,7 @@ class Alert:
     first_notified_at: datetime | None
     last_notified_at: datetime | None
     notify_count: int
+    snoozed_at: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -55,7 +60,20 @@ def _row(row: tuple[Any, ...]) -> Alert:
         return from_db(v) if v else None
 
     return Alert(row[0], row[1], row[2], row[3], row[4], row[5], row[6], from_db(row[7]), from_db(row[8]),
-                 ts(row[9]), ts(row[10]), ts(row[11]), ts(row[12]), ts(row[13]), row[14])
+                 ts(row[9]), ts(row[10]), ts(row[11]), ts(row[12]), ts(row[13]), row[14], ts(row[15]))
+
+
+def rebased_snooze(snoozed_at: datetime | None, snoozed_until: datetime,
+                   now: datetime) -> tuple[datetime | None, datetime]:
+    """(snoozed_at, snoozed_until) as they should be at ``now``.
+
+    Unchanged normally; when ``now`` is before ``snoozed_at`` the clock moved back, and the snooze
+    restarts at ``now`` with its requested length (the real time already snoozed is unknown).
+    """
+    if snoozed_at is None or now >= snoozed_at:
+        return snoozed_at, snoozed_until
+    length = max(snoozed_until - snoozed_at, timedelta(0))
+    return now, now + length
 
 
 @dataclass(frozen=True)
@@ -86,14 +104,16 @@ def reconcile(db: SqliteDatabase, check_name: str, findings: list[Finding], now:
             opened.append(int(cursor.lastrowid))
             continue
         state = current.state
-        snoozed_until = current.snoozed_until
-        if state == SNOOZED and snoozed_until is not None and snoozed_until <= now:
-            state, snoozed_until = OPEN, None
+        snoozed_at, snoozed_until = current.snoozed_at, current.snoozed_until
+        if state == SNOOZED and snoozed_until is not None:
+            snoozed_at, snoozed_until = rebased_snooze(snoozed_at, snoozed_until, now)
+            if snoozed_until <= now:
+                state, snoozed_at, snoozed_until = OPEN, None, None
         db.execute_sql(
-            "UPDATE alerts SET severity = ?, title = ?, detail = ?, last_seen_at = ?, state = ?, snoozed_until = ?"
-            " WHERE id = ?",
-            (f.severity, f.title, f.detail, to_db(now), state,
-             to_db(snoozed_until) if snoozed_until else None, current.id),
+            "UPDATE alerts SET severity = ?, title = ?, detail = ?, last_seen_at = ?, state = ?, snoozed_until = ?,"
+            " snoozed_at = ? WHERE id = ?",
+            (f.severity, f.title, f.detail, to_db(now), state, to_db(snoozed_until) if snoozed_until else None,
+             to_db(snoozed_at) if snoozed_at else None, current.id),
         )
     resolved = [a for subject, a in live.items() if subject not in seen]
     for alert in resolved:
@@ -154,19 +174,22 @@ def acknowledge(db: SqliteDatabase, alert_id: int, now: datetime) -> Alert:
         alert = get_alert(db, alert_id)
         if alert.state == RESOLVED:
             raise AlertError(f"alert {alert_id} is already resolved")
-        db.execute_sql("UPDATE alerts SET state = 'acknowledged', acknowledged_at = ?, snoozed_until = NULL"
-                       " WHERE id = ?", (to_db(now), alert_id))
+        db.execute_sql("UPDATE alerts SET state = 'acknowledged', acknowledged_at = ?, snoozed_until = NULL,"
+                       " snoozed_at = NULL WHERE id = ?", (to_db(now), alert_id))
         return get_alert(db, alert_id)
 
 
-def snooze(db: SqliteDatabase, alert_id: int, until: datetime) -> Alert:
-    """Snooze a live alert until ``until``; it becomes notifiable again by itself after that."""
+def snooze(db: SqliteDatabase, alert_id: int, until: datetime, now: datetime | None = None) -> Alert:
+    """Snooze a live alert until ``until`` (asked at ``now``); it becomes notifiable again by itself after that.
+
+    Without ``now`` the snooze cannot tell a clock set back (it then simply lasts until ``until``).
+    """
     with db.atomic("IMMEDIATE"):
         alert = get_alert(db, alert_id)
         if alert.state == RESOLVED:
             raise AlertError(f"alert {alert_id} is already resolved")
-        db.execute_sql("UPDATE alerts SET state = 'snoozed', snoozed_until = ? WHERE id = ?",
-                       (to_db(until), alert_id))
+        db.execute_sql("UPDATE alerts SET state = 'snoozed', snoozed_until = ?, snoozed_at = ? WHERE id = ?",
+                       (to_db(until), to_db(now) if now else None, alert_id))
         return get_alert(db, alert_id)
 
 

@@ -232,7 +232,8 @@ def cmd_alerts_snooze(args: argparse.Namespace, ctx: CliContext) -> int:
     delta = _duration(args.duration)
     if delta is None:
         return 2
-    return _alert_action(ctx, lambda db: store.snooze(db, args.id, utcnow() + delta))
+    now = utcnow()
+    return _alert_action(ctx, lambda db: store.snooze(db, args.id, now + delta, now))
 
 
 def set_pause(ctx: CliContext, until: datetime | None) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from peewee import SqliteDatabase
 
 from engine.alerts.dispatcher import Dispatcher
-from engine.alerts.retention import prune_heartbeat_log
+from engine.alerts.retention import prune_heartbeat_log, pruning_now, record_pruning
 from engine.checks.base import Finding
 from engine.timeutil import parse_duration, to_db
 
@@ -98,12 +98,14 @@ def weekly_job(db: SqliteDatabase, dispatcher: Dispatcher, *, db_path: Path, bac
         Finding("database", "critical", "Database integrity check failed", problem)]
     dispatcher.dispatch(INTEGRITY_CHECK, findings, timedelta(days=1), now)
     done["integrity"] = problem or "ok"
-    done["pruned"] = prune_heartbeat_log(db, now, retention, longest_cooldown(cooldowns))
+    clock = pruning_now(db, now)  # not the raw wall clock: a clock set far forward must not prune everything
+    done["pruned"] = prune_heartbeat_log(db, clock, retention, longest_cooldown(cooldowns))
     with db.atomic():
-        cutoff = to_db(now - max(retention, timedelta(days=30)))
+        cutoff = to_db(clock - max(retention, timedelta(days=30)))
         db.execute_sql("DELETE FROM check_runs WHERE started_at < ?", (cutoff,))
         db.execute_sql("DELETE FROM job_runs WHERE started_at < ?", (cutoff,))
         db.execute_sql("DELETE FROM delivery_attempts WHERE ts < ?", (cutoff,))
+        record_pruning(db, clock)
     if problem is None:
         done["backup"] = str(backup_database(db_path, backup_dir, now, keep_backups))
     summary = weekly_summary(db, now)
