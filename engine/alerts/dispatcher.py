@@ -37,6 +37,7 @@ from engine.alerts.policy import (
 )
 from engine.alerts.templates import render
 from engine.checks.base import Finding
+from engine.modules.heartbeat import gaps_between
 from engine.timeutil import from_db, to_db
 
 log = logging.getLogger(__name__)
@@ -114,20 +115,34 @@ def stored_clock_back(db: SqliteDatabase, check_name: str) -> tuple[datetime, da
         return None  # unreadable: counted as not noticed yet, which only suppresses longer
 
 
-def clock_back_since(db: SqliteDatabase, check_name: str, sent: datetime | None, now: datetime, *,
-                     keep: bool) -> datetime | None:
-    """The clock-back anchor for this decision (None when ``sent`` is not in the future).
+def clock_back_since(db: SqliteDatabase, check_name: str, sent: datetime | None, now: datetime,
+                     cooldown: timedelta, *, keep: bool) -> datetime | None:
+    """The clock-back anchor for this decision, or None.
 
-    Reads runtime_state only when the clock moved back; with ``keep`` a new anchor is stored.
+    Reads runtime_state only when the wall clock alone would suppress (``sent`` less than a
+    cooldown ago, or in the future); with ``keep`` a newly noticed anchor is stored.
     """
-    if sent is None or sent <= now:
+    if sent is None or now - sent >= cooldown:
         return None
     stored = stored_clock_back(db, check_name)
     anchor = clock_back_anchor(sent, now, stored)
-    if keep and anchor is not None and (stored is None or stored != (sent, anchor)):
+    if keep and anchor is not None and stored != (sent, anchor):
         runtime_state.set_value(db, _anchor_key(check_name),
                                 json.dumps({"last_sent": to_db(sent), "noticed_at": to_db(anchor)}), now)
     return anchor
+
+
+def unseen_since(db: SqliteDatabase, since: datetime | None, now: datetime) -> timedelta:
+    """Wall time between ``since`` and ``now`` inside recorded heartbeat gaps (overlaps counted once)."""
+    if since is None or since >= now:
+        return timedelta(0)
+    total, reach = timedelta(0), since
+    for gap in gaps_between(db, since, now):  # ordered by start
+        start = max(gap.start, reach)
+        if gap.end > start:
+            total += gap.end - start
+            reach = gap.end
+    return total
 
 
 @dataclass
@@ -199,8 +214,9 @@ class Dispatcher:
             if alerts:
                 severity = max((a.severity for a in alerts), key=lambda s: SEVERITY_RANK.get(s, 0))
                 sent = last_sent(self.db, check)
-                anchor = clock_back_since(self.db, check, sent, now, keep=True)
-                decision = decide(PolicyInput(check, cooldown, sent, now, severity, paused, self.quiet, anchor))
+                anchor = clock_back_since(self.db, check, sent, now, cooldown, keep=True)
+                decision = decide(PolicyInput(check, cooldown, sent, now, severity, paused, self.quiet, anchor,
+                                              unseen_since(self.db, anchor, now)))
                 decision_id = self._log(check, now, decision.action, decision.reason, len(alerts))
                 if decision.action == SENT:
                     title, body = self.grouped_body(check, alerts)
@@ -262,11 +278,12 @@ class Dispatcher:
         """What the policy would decide for ``check`` now, in the seed's terms."""
         with self.db.atomic():
             sent = last_sent(self.db, check)
-            anchor = clock_back_since(self.db, check, sent, now, keep=False)
+            anchor = clock_back_since(self.db, check, sent, now, cooldown, keep=False)
+            unseen = unseen_since(self.db, anchor, now)
             alerts = store.notifiable(self.db, check, now)
             paused = runtime_state.paused_until(self.db, now)
         severity = max((a.severity for a in alerts), key=lambda s: SEVERITY_RANK.get(s, 0), default="info")
-        decision = decide(PolicyInput(check, cooldown, sent, now, severity, paused, self.quiet, anchor))
+        decision = decide(PolicyInput(check, cooldown, sent, now, severity, paused, self.quiet, anchor, unseen))
         if decision.action == SENT:
             result = (f"SEND ({decision.reason})" if alerts
                       else f"nothing to notify (no open alerts; {decision.reason})")

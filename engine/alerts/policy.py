@@ -9,15 +9,19 @@ The clock can move back (a manual change, a bad NTP server, a dual-boot machine 
 time). A timestamp in the future is then never "elapsed": a latest SENT after ``now`` means the
 clock moved back, and the check stays SUPPRESSED until the cooldown has passed in real time.
 Real time is counted from an anchor: the wall time at which the future SENT was first noticed
-(``clock_back_anchor``; the dispatcher keeps it per check in runtime_state, so it survives
-restarts). We chose the anchor over translating timestamps by the jump the heartbeat measured:
-it needs no running heartbeat across the jump, and it reads the same before and after a restart.
-- Once the clock is past the latest SENT again (corrected forward), the normal rule applies and
-  the anchor is ignored: its time belongs to the wrong clock.
+(``clock_back_anchor``). The dispatcher keeps it per check in runtime_state, so it survives
+restarts, and it holds until the next SENT of the check. We chose the anchor over translating
+timestamps by the jump the heartbeat measured: it needs no heartbeat running across the jump,
+and it reads the same before and after a restart.
+- The anchor keeps counting when the wall clock, still set back, passes the old SENT time again:
+  the notification comes one cooldown of real time after the jump was noticed, not a whole jump
+  later.
 - An anchor that is itself in the future (a second jump back) is replaced by ``now``: each jump
-  back restarts the real-time count, so suppression is never shorter than one cooldown of real
-  time and ends at most one cooldown after the last jump.
-- Forward jumps are taken at face value, as for every wall-clock decision.
+  back restarts the real-time count, so suppression never ends before one cooldown of real time.
+- A clock set back and then corrected forward: wall time alone cannot tell the correction from
+  time passing, but the heartbeat records it as a gap (wall moved, beats did not). Wall time
+  since the anchor that falls in heartbeat gaps (``clock_back_unseen``) is not counted. A
+  suspend or downtime in that stretch is a gap too, which only suppresses longer.
 """
 
 from __future__ import annotations
@@ -72,9 +76,11 @@ class PolicyInput:
     severity: str  # the highest severity among the subjects to notify
     paused_until: datetime | None = None
     quiet: QuietHours | None = None
-    # When last_sent is in the future: the wall time the clock-back was first noticed (see
-    # clock_back_anchor). None there means "noticed now".
+    # The clock-back anchor of last_sent (clock_back_anchor): real time is counted from it. With
+    # last_sent in the future, None means "noticed now".
     clock_back_since: datetime | None = None
+    # Wall time since that anchor inside heartbeat gaps: not counted as real time.
+    clock_back_unseen: timedelta = timedelta(0)
 
 
 @dataclass(frozen=True)
@@ -89,16 +95,17 @@ class Decision:
 
 def clock_back_anchor(last_sent: datetime | None, now: datetime,
                       stored: tuple[datetime, datetime] | None) -> datetime | None:
-    """The wall time from which real time is counted when ``last_sent`` is in the future, else None.
+    """The wall time from which real time is counted since ``last_sent``, or None (no clock moved back).
 
-    ``stored`` is the (last_sent, noticed_at) pair kept from an earlier decision; it counts only
-    for the same last_sent and when it is not itself in the future (a second jump back).
+    ``stored`` is the kept (last_sent, noticed_at) pair; it holds only for the same last_sent. A
+    future last_sent not noticed before is noticed ``now``; so is a kept anchor that is itself in
+    the future (a second jump back).
     """
-    if last_sent is None or last_sent <= now:
+    if last_sent is None:
         return None
-    if stored is not None and stored[0] == last_sent and stored[1] <= now:
-        return stored[1]
-    return now
+    if stored is not None and stored[0] == last_sent:
+        return stored[1] if stored[1] <= now else now
+    return now if last_sent > now else None
 
 
 def _utc(dt: datetime) -> str:
@@ -109,22 +116,22 @@ def decide(inp: PolicyInput) -> Decision:
     """SENT, SUPPRESSED (paused, cooldown, clock moved back) or DEFERRED (quiet hours), with the reason."""
     if inp.paused_until is not None and inp.now < inp.paused_until:
         return Decision(SUPPRESSED, f"paused until {inp.paused_until:%Y-%m-%d %H:%M} UTC")
-    clock_back = inp.last_sent is not None and inp.last_sent > inp.now
-    if inp.last_sent is not None and clock_back:
+    last = inp.last_sent
+    clock_back = last is not None and (last > inp.now or inp.clock_back_since is not None)
+    if last is not None and clock_back:
         since = inp.clock_back_since
         if since is None or since > inp.now:  # not noticed before, or a second jump back
             since = inp.now
-        real = inp.now - since
+        real = max(inp.now - since - inp.clock_back_unseen, timedelta(0))
         if real < inp.cooldown:
+            tense = "is" if last > inp.now else "was"
             return Decision(SUPPRESSED, (
-                f"clock moved back: last notified {_utc(inp.last_sent)} is in the future; suppressed until "
+                f"clock moved back: last notified {_utc(last)} {tense} in the future; suppressed until "
                 f"{format_duration(inp.cooldown)} have passed since {_utc(since)}, {format_duration(real)} so far"))
-    elif inp.last_sent is not None:
-        elapsed = inp.now - inp.last_sent
+    elif last is not None:
+        elapsed = inp.now - last
         if elapsed < inp.cooldown:
-            return Decision(
-                SUPPRESSED, f"{format_duration(elapsed)} into {format_duration(inp.cooldown)} cooldown"
-            )
+            return Decision(SUPPRESSED, f"{format_duration(elapsed)} into {format_duration(inp.cooldown)} cooldown")
     if inp.quiet is not None and inp.severity != "critical":
         end = inp.quiet.window_end(inp.now)
         if end is not None:

@@ -14,6 +14,8 @@ from engine.alerts.dispatcher import Dispatcher
 from engine.alerts.policy import QuietHours
 from engine.alerts.retention import prune_heartbeat_log
 from engine.checks.base import Finding
+from engine.modules.heartbeat import Heartbeat
+from engine.store.db import open_database
 from engine.timeutil import to_db
 
 NOW = datetime(2026, 2, 22, 10, 15, tzinfo=timezone.utc)
@@ -170,9 +172,112 @@ def test_explain_uses_the_seed_format(db):
 
 def test_retention_never_drops_entries_younger_than_the_longest_cooldown(db):
     d = Dispatcher(db)
-    d.dispatch("goal_staleness", [A], 7 * DAY, NOW - 5 * DAY)
     d.dispatch("goal_staleness", [A], 7 * DAY, NOW - 30 * DAY)
+    d.dispatch("goal_staleness", [A], 7 * DAY, NOW - 5 * DAY)
     removed = prune_heartbeat_log(db, NOW, retention=DAY, longest_cooldown=7 * DAY)
     assert removed == 1
     assert [r[0] for r in db.execute_sql("SELECT ts FROM heartbeat_log")] == [to_db(NOW - 5 * DAY)]
     assert d.dispatch("goal_staleness", [A], 7 * DAY, NOW).decision.action == "SUPPRESSED"
+
+
+# -- the clock moved back -------------------------------------------------------------------
+
+HOUR = timedelta(hours=1)
+
+
+def test_clock_set_back_a_day_sends_nothing_until_the_cooldown_passed_in_real_time(tmp_path):
+    path = tmp_path / "wk.db"
+
+    def run(now: datetime):  # each run a new process: only the database file remembers
+        database = open_database(path)
+        try:
+            return Dispatcher(database).dispatch("stale_applications", [A], DAY, now).decision
+        finally:
+            database.close()
+
+    def sent_count() -> int:
+        database = open_database(path)
+        try:
+            return len(notifications(database))
+        finally:
+            database.close()
+
+    assert run(NOW).action == "SENT"
+    back = NOW + 6 * HOUR - DAY  # six hours after the SENT the clock is set back a day
+    # ten runs over 22.5 h of real time; from the 8th on, the wall clock is past the old SENT again
+    actions = [run(back + k * timedelta(minutes=150)).action for k in range(10)]
+    assert actions == ["SUPPRESSED"] * 10 and sent_count() == 1
+    assert run(back + DAY - timedelta(seconds=1)).action == "SUPPRESSED"
+    assert run(back + DAY).action == "SENT"  # one cooldown of real time after the jump was noticed
+    assert run(back + DAY + HOUR).text == "SUPPRESSED (1h into 24h cooldown)"
+    assert sent_count() == 2
+
+
+def test_clock_corrected_forward_after_going_back_does_not_send_early(db):
+    d = Dispatcher(db)
+    d.dispatch("stale_applications", [A], DAY, NOW)
+    back = NOW + HOUR - DAY  # an hour after the SENT the clock is set back a day
+    clock = {"wall": back, "mono": 1000.0}
+    heartbeat = Heartbeat(db, 60, wall=lambda: clock["wall"], mono=lambda: clock["mono"])
+    heartbeat.start_instance()
+    assert d.dispatch("stale_applications", [A], DAY, back).decision.action == "SUPPRESSED"
+    clock.update(wall=back + HOUR, mono=1000.0 + 3600)
+    heartbeat.beat()
+    clock.update(wall=NOW + 2 * HOUR, mono=1000.0 + 3660)  # NTP puts the clock right again
+    assert heartbeat.beat() is not None  # seen as a gap: the wall clock moved, the beats did not
+    result = d.dispatch("stale_applications", [A], DAY, NOW + 2 * HOUR)
+    assert result.decision.action == "SUPPRESSED" and len(notifications(db)) == 1
+    assert d.dispatch("stale_applications", [A], DAY, NOW + DAY - HOUR).decision.action == "SUPPRESSED"
+    assert d.dispatch("stale_applications", [A], DAY, NOW + DAY).decision.action == "SENT"
+
+
+def test_explain_says_the_clock_moved_back(db):
+    d = Dispatcher(db)
+    sent_at = datetime(2026, 12, 2, 9, 0, tzinfo=timezone.utc)
+    d.dispatch("stale_applications", [A], DAY, sent_at)
+    d.dispatch("stale_applications", [A], DAY, sent_at - DAY)  # the clock set back a day: noticed here
+    text = d.explain("stale_applications", DAY, sent_at - DAY + 3 * HOUR, timezone.utc).text()
+    assert text == (
+        "Check: stale_applications\n"
+        "  Last notified: 2026-12-02 09:00:00\n"
+        "  Cooldown: 24 hours\n"
+        "  Current time: 2026-12-01 12:00:00\n"
+        "  Result: SUPPRESSED (clock moved back: last notified 2026-12-02 09:00 UTC is in the future;"
+        " suppressed until 24h have passed since 2026-12-01 09:00 UTC, 3h so far)"
+    )
+    assert len(notifications(db)) == 1
+
+
+def test_snooze_is_not_stretched_by_the_clock_going_back(db):
+    d = Dispatcher(db)
+    d.dispatch("stale_applications", [A], DAY, NOW)
+    alert = store.list_alerts(db)[0]
+    store.snooze(db, alert.id, NOW + 2 * HOUR, NOW)  # snoozed for 2 h
+    back = NOW + timedelta(minutes=10) - DAY  # ten minutes later the clock is set back a day
+    assert d.dispatch("stale_applications", [A], DAY, back).decision is None
+    rebased = store.get_alert(db, alert.id)
+    assert (rebased.state, rebased.snoozed_at, rebased.snoozed_until) == ("snoozed", back, back + 2 * HOUR)
+    assert d.dispatch("stale_applications", [A], DAY, back + 2 * HOUR - timedelta(seconds=1)).decision is None
+    result = d.dispatch("stale_applications", [A], DAY, back + 2 * HOUR)  # not a day and 2 h later
+    assert result.decision is not None and store.get_alert(db, alert.id).state == "open"
+
+
+def test_deferred_digest_is_not_lost_when_the_clock_went_back(db):
+    d = Dispatcher(db, quiet=QUIET)
+    assert d.dispatch("stale_applications", [A], HOUR, local(20, day=23)).decision.action == "SENT"
+    # the clock is set back a day; an hour-long cooldown passes in real time, then quiet hours begin
+    assert d.dispatch("stale_applications", [A], HOUR, local(21)).decision.action == "SUPPRESSED"
+    assert d.dispatch("stale_applications", [A], HOUR, local(23)).decision.action == "DEFERRED"
+    assert d.flush_deferred(local(3, day=23)) is None  # still quiet
+    assert d.flush_deferred(local(7, day=23)) is not None  # although the last SENT is stamped 20:00 tonight
+    assert [n[0] for n in notifications(db)] == ["alert", "digest"]
+    half_past = local(7, day=23) + timedelta(minutes=30)
+    assert d.dispatch("stale_applications", [A], HOUR, half_past).decision.text == "SUPPRESSED (30m into 1h cooldown)"
+
+
+def test_retention_keeps_the_latest_sent_of_every_check(db):
+    d = Dispatcher(db)
+    d.dispatch("goal_staleness", [A], 7 * DAY, NOW - 400 * DAY)
+    d.dispatch("goal_staleness", [A], 7 * DAY, NOW - 399 * DAY)  # SUPPRESSED
+    assert prune_heartbeat_log(db, NOW, retention=90 * DAY, longest_cooldown=7 * DAY) == 1
+    assert decisions(db) == [("SENT", "first notification")]

@@ -59,3 +59,40 @@ def test_digest_counts_the_week(db):
                    " VALUES ('c', 's', 'warning', 't', 'open', ?, ?)", (to_db(NOW - timedelta(days=1)),) * 2)
     text = digest_text(weekly_summary(db, NOW))
     assert "Alerts: 1 raised, 0 resolved, 1 still open" in text
+
+
+def _history(db, days: int) -> None:
+    """A decision and a check run on each of the last ``days`` days before NOW."""
+    for day in range(1, days + 1):
+        ts = to_db(NOW - timedelta(days=day))
+        db.execute_sql("INSERT INTO heartbeat_log (check_name, ts, decision, reason) VALUES ('x', ?, 'SUPPRESSED', 'r')",
+                       (ts,))
+        db.execute_sql("INSERT INTO check_runs (check_name, started_at, finished_at, outcome) VALUES ('x', ?, ?, 'ok')",
+                       (ts, ts))
+
+
+def _counts(db) -> tuple[int, int]:
+    return (db.execute_sql("SELECT count(*) FROM heartbeat_log").fetchone()[0],
+            db.execute_sql("SELECT count(*) FROM check_runs").fetchone()[0])
+
+
+def _weekly(tmp_path, db, now):
+    return weekly_job(db, Dispatcher(db), db_path=tmp_path / "test.db", backup_dir=tmp_path / "b", now=now,
+                      keep_backups=2, retention=timedelta(days=90), cooldowns=["24h"])
+
+
+def test_a_clock_set_far_forward_prunes_no_history(tmp_path, db):
+    _history(db, 60)
+    assert _weekly(tmp_path, db, datetime(2031, 6, 1, 3, 0, tzinfo=timezone.utc))["pruned"] == 0
+    assert _counts(db) == (60, 60)
+    # a second jump cannot build on the first, and the right clock again prunes as usual
+    assert _weekly(tmp_path, db, datetime(2032, 6, 1, 3, 0, tzinfo=timezone.utc))["pruned"] == 0
+    assert _weekly(tmp_path, db, NOW + timedelta(days=7))["pruned"] == 0
+    assert _counts(db) == (60, 60)
+
+
+def test_weekly_pruning_still_drops_what_is_older_than_the_retention(tmp_path, db):
+    _history(db, 100)
+    assert _weekly(tmp_path, db, NOW)["pruned"] == 10
+    assert _weekly(tmp_path, db, NOW + timedelta(days=7))["pruned"] == 7
+    assert _counts(db) == (83, 83)
