@@ -2,7 +2,8 @@
 """Cooldown decision latency with a large heartbeat_log.
 
 Fills a fresh database with N heartbeat_log rows over 200 checks (SENT/SUPPRESSED mix), then
-times the decision path: the indexed "latest SENT of this check" lookup plus the pure decide().
+times the decision path: the indexed "latest SENT of this check" lookup, the clock-back anchor
+(a runtime_state read when the wall clock alone would suppress) plus the pure decide().
 
     .venv/bin/python bench/decision_latency.py [--rows 1000000] [--samples 5000]
 """
@@ -17,7 +18,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from engine.alerts.dispatcher import last_sent
+from engine.alerts.dispatcher import LAST_SENT_SQL, clock_back_since, last_sent
 from engine.alerts.policy import PolicyInput, decide
 from engine.store.db import open_database
 from engine.timeutil import to_db
@@ -50,10 +51,10 @@ def main() -> None:
             check = rng.choice(checks)
             t = time.perf_counter()
             sent = last_sent(db, check)
-            decide(PolicyInput(check, timedelta(hours=24), sent, now, "warning"))
+            anchor = clock_back_since(db, check, sent, now, timedelta(hours=24), keep=True)
+            decide(PolicyInput(check, timedelta(hours=24), sent, now, "warning", clock_back_since=anchor))
             samples.append((time.perf_counter() - t) * 1000)
-        plan = db.execute_sql("EXPLAIN QUERY PLAN SELECT ts FROM heartbeat_log WHERE check_name = ? AND"
-                              " decision = 'SENT' ORDER BY ts DESC LIMIT 1", ("check_001",)).fetchall()
+        plan = db.execute_sql("EXPLAIN QUERY PLAN " + LAST_SENT_SQL, ("check_001",)).fetchall()
         db.close()
     samples.sort()
     p50 = statistics.median(samples)

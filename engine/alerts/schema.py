@@ -62,7 +62,8 @@ MIGRATIONS: list[Migration] = [
 MIGRATIONS.append(
     Migration(
         "alerts_0002_heartbeat_log_latest_by_id",
-        sql=("CREATE INDEX IF NOT EXISTS ix_heartbeat_log_check_decision_id ON heartbeat_log (check_name, decision, id)",),
+        sql=("CREATE INDEX IF NOT EXISTS ix_heartbeat_log_check_decision_id"
+             " ON heartbeat_log (check_name, decision, id)",),
     )
 )
 

@@ -21,7 +21,8 @@ from engine.timeutil import from_db, to_db
 
 OPEN, ACKNOWLEDGED, SNOOZED, RESOLVED = "open", "acknowledged", "snoozed", "resolved"
 _COLUMNS = ("id, check_name, subject, severity, title, detail, state, opened_at, last_seen_at,"
-            " acknowledged_at, snoozed_until, resolved_at, first_notified_at, last_notified_at, notify_count, snoozed_at")
+            " acknowledged_at, snoozed_until, resolved_at, first_notified_at, last_notified_at, notify_count,"
+            " snoozed_at")
 
 
 class AlertError(Exception):

@@ -65,8 +65,8 @@ def _history(db, days: int) -> None:
     """A decision and a check run on each of the last ``days`` days before NOW."""
     for day in range(1, days + 1):
         ts = to_db(NOW - timedelta(days=day))
-        db.execute_sql("INSERT INTO heartbeat_log (check_name, ts, decision, reason) VALUES ('x', ?, 'SUPPRESSED', 'r')",
-                       (ts,))
+        db.execute_sql("INSERT INTO heartbeat_log (check_name, ts, decision, reason)"
+                       " VALUES ('x', ?, 'SUPPRESSED', 'r')", (ts,))
         db.execute_sql("INSERT INTO check_runs (check_name, started_at, finished_at, outcome) VALUES ('x', ?, ?, 'ok')",
                        (ts, ts))
 
