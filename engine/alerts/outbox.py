@@ -253,6 +253,14 @@ def channel_status(db: SqliteDatabase, channels: list[str], now: datetime | None
     return out
 
 
+def state_text(channel: dict[str, Any]) -> str:
+    """A channel's state for people: 'ok', 'broken', or 'rate-limited until 14:05 UTC'."""
+    until = channel.get("rate_limited_until")
+    if channel["state"] == "rate-limited" and until:
+        return f"rate-limited until {from_db(until):%H:%M} UTC"
+    return str(channel["state"])
+
+
 def sent_message_id(db: SqliteDatabase, notification_id: int, channel: str) -> str | None:
     """The channel message (last part, the one with buttons) a notification was delivered as here."""
     row = db.execute_sql("SELECT channel_message_id FROM outbox WHERE notification_id = ? AND channel = ?"
