@@ -23,7 +23,7 @@ def diagnose(ctx: CliContext) -> list[Finding]:
 
 
 def _channels(ctx: CliContext) -> list[Finding]:
-    from engine.alerts.outbox import channel_status
+    from engine.alerts.outbox import channel_status, state_text
     from engine.delivery.service import enabled_channels
 
     try:
@@ -35,6 +35,9 @@ def _channels(ctx: CliContext) -> list[Finding]:
         if c["state"] == "broken":
             out.append(Finding(f"channel {c['name']}", False, f"broken: {c['last_error']}. Fix the cause (for "
                                "Telegram: 'watchkeeper telegram setup'), then 'watchkeeper telegram test'."))
+        elif c["state"] == "rate-limited":
+            out.append(Finding(f"channel {c['name']}", True, f"{state_text(c)} (the server asked to wait; "
+                               f"delivery resumes by itself), {c['pending']} pending, {c['failed']} failed"))
         else:
             out.append(Finding(f"channel {c['name']}", True, f"{c['pending']} pending, {c['failed']} failed"))
     if "telegram" not in {c["name"] for c in states}:

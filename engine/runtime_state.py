@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from peewee import SqliteDatabase
@@ -39,3 +40,15 @@ def paused_until(db: SqliteDatabase, now: datetime) -> datetime | None:
 def set_paused_until(db: SqliteDatabase, until: datetime | None) -> None:
     """Pause alerts until ``until`` (None resumes)."""
     set_value(db, "paused_until", to_db(until) if until else None)
+
+
+def get_or_create(db: SqliteDatabase, key: str, make: Callable[[], str]) -> str:
+    """The stored value for ``key``; stores ``make()`` first when unset (the first writer wins)."""
+    value = get_value(db, key)
+    if value is not None:
+        return value
+    db.execute_sql("INSERT OR IGNORE INTO runtime_state (key, value, updated_at) VALUES (?, ?, ?)",
+                   (key, make(), to_db(utcnow())))
+    stored = get_value(db, key)
+    assert stored is not None
+    return stored

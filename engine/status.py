@@ -63,8 +63,10 @@ def format_status(data: dict[str, Any]) -> str:
 
 
 def _channel_lines(data: dict[str, Any]) -> list[str]:
+    from engine.alerts.outbox import state_text
+
     lines = []
     for channel in data.get("channels", []):
         err = f", last error: {channel['last_error']}" if channel.get("last_error") else ""
-        lines.append(f"Channel {channel['name']}: {channel['state']}, {channel['pending']} pending{err}")
+        lines.append(f"Channel {channel['name']}: {state_text(channel)}, {channel['pending']} pending{err}")
     return lines

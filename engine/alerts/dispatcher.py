@@ -46,6 +46,12 @@ SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 RECOVERY = "RECOVERY"
 
 QueueHook = Callable[[SqliteDatabase, int, str], None]  # (db, notification_id, severity)
+MAX_SUBJECTS = 20  # subjects listed in one grouped notification; the rest are counted
+MAX_LINE = 500  # characters of one subject or detail line
+
+
+def _clip(line: str) -> str:
+    return line if len(line) <= MAX_LINE else line[: MAX_LINE - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -178,14 +184,17 @@ class Dispatcher:
         return notification_id
 
     def grouped_body(self, check: str, alerts: list[store.Alert]) -> tuple[str, str]:
-        """Title and body of one grouped notification for a check."""
+        """Title and body of one grouped notification for a check: at most MAX_SUBJECTS subjects
+        (each line clipped), the rest summarised as "… and N more", so its size is bounded."""
         title = render(self.db, "alert.title", check, count=len(alerts))
         lines = []
-        for a in alerts:
-            lines.append(render(self.db, "alert.line", check, title=a.title, subject=a.subject,
-                                severity=a.severity))
+        for a in alerts[:MAX_SUBJECTS]:
+            lines.append(_clip(render(self.db, "alert.line", check, title=a.title, subject=a.subject,
+                                      severity=a.severity)))
             if a.detail:
-                lines.append(render(self.db, "alert.detail", check, detail=a.detail))
+                lines.append(_clip(render(self.db, "alert.detail", check, detail=a.detail)))
+        if len(alerts) > MAX_SUBJECTS:
+            lines.append(render(self.db, "alert.more", check, count=len(alerts) - MAX_SUBJECTS))
         return title, "\n".join(lines)
 
     def dispatch(self, check: str, findings: list[Finding], cooldown: timedelta, now: datetime) -> DispatchResult:

@@ -4,6 +4,9 @@ the SEND decision, delivered at least once by the channel workers.
 Row states: pending -> sending -> sent | failed (permanent error) | collapsed (folded into one
 "while you were offline" message). A row found in ``sending`` at startup was interrupted by a
 crash and goes back to pending: at-least-once, never lost. A row marked sent is never sent again.
+A long message goes out in parts: ``parts_sent`` records how many arrived, so a retry sends only
+the rest. Waits are bounded by :func:`max_wait` (one hour, or the backoff cap if longer): neither a
+server's huge ``retry_after`` nor a clock set back can park a row for longer.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from typing import Any
 
 from peewee import SqliteDatabase
 
+from engine.channels.base import MAX_RETRY_AFTER_SECONDS, clamp_wait
 from engine.store.migrations import Migration
-from engine.timeutil import from_db, to_db
+from engine.timeutil import from_db, to_db, utcnow
 
 MIGRATIONS: list[Migration] = [
     Migration(
@@ -53,7 +57,21 @@ MIGRATIONS: list[Migration] = [
             )""",
         ),
     ),
+    Migration(
+        "delivery_0002_outbox_parts_sent",
+        sql=(
+            "ALTER TABLE outbox ADD COLUMN parts_sent INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE outbox ADD COLUMN first_message_id TEXT",
+        ),
+    ),
+    Migration(
+        "delivery_0003_channel_rate_limited_until",
+        sql=("ALTER TABLE channel_state ADD COLUMN rate_limited_until TEXT",),
+    ),
 ]
+
+
+_MAX_HORIZON_SECONDS = 10 * 365 * 86400.0
 
 
 @dataclass(frozen=True)
@@ -71,6 +89,7 @@ class OutboxRow:
     title: str
     body: str
     alert_ids: list[int]
+    parts_sent: int = 0  # parts of a multi-part message already delivered
 
 
 def enqueue(db: SqliteDatabase, notification_id: int, channels: list[str], now: datetime) -> list[int]:
@@ -88,21 +107,29 @@ def enqueue(db: SqliteDatabase, notification_id: int, channels: list[str], now: 
 
 _SELECT = (
     "SELECT o.id, o.notification_id, o.channel, o.idempotency_key, o.state, o.attempts, o.created_at,"
-    " o.next_attempt_at, n.kind, n.severity, n.title, n.body, n.alert_ids"
+    " o.next_attempt_at, n.kind, n.severity, n.title, n.body, n.alert_ids, o.parts_sent"
     " FROM outbox o JOIN notifications n ON n.id = o.notification_id"
 )
 
 
 def _row(r: tuple[Any, ...]) -> OutboxRow:
     return OutboxRow(r[0], r[1], r[2], r[3], r[4], r[5], from_db(r[6]), from_db(r[7]), r[8], r[9], r[10], r[11],
-                     [int(x) for x in json.loads(r[12] or "[]")])
+                     [int(x) for x in json.loads(r[12] or "[]")], int(r[13] or 0))
 
 
-def due(db: SqliteDatabase, channel: str, now: datetime, limit: int = 20) -> list[OutboxRow]:
-    """Pending rows of a channel whose next attempt is due, oldest first."""
+def due(db: SqliteDatabase, channel: str, now: datetime, limit: int = 20,
+        max_wait: float | None = None) -> list[OutboxRow]:
+    """Pending rows of a channel whose next attempt is due, oldest first.
+
+    With ``max_wait`` (the backoff cap), a next attempt more than that far ahead is due too:
+    no wait we compute is that long, so it was computed before the clock was set back.
+    """
+    horizon = "9999"  # sorts after every stored timestamp
+    if max_wait is not None and max_wait < _MAX_HORIZON_SECONDS:
+        horizon = to_db(now + timedelta(seconds=max_wait))
     rows = db.execute_sql(
-        _SELECT + " WHERE o.channel = ? AND o.state = 'pending' AND o.next_attempt_at <= ?"
-        " ORDER BY o.id LIMIT ?", (channel, to_db(now), limit)).fetchall()
+        _SELECT + " WHERE o.channel = ? AND o.state = 'pending' AND (o.next_attempt_at <= ? OR o.next_attempt_at > ?)"
+        " ORDER BY o.id LIMIT ?", (channel, to_db(now), horizon, limit)).fetchall()
     return [_row(r) for r in rows]
 
 
@@ -114,8 +141,11 @@ def next_due_at(db: SqliteDatabase, channel: str) -> datetime | None:
 
 
 def stale_pending(db: SqliteDatabase, channel: str, older_than: datetime) -> list[OutboxRow]:
-    """Pending rows created before ``older_than`` (candidates for collapsing)."""
+    """Pending rows created before ``older_than`` (candidates for collapsing); a row already partly
+    delivered is not one (it finishes instead). A row created after ``older_than`` (even one "in the
+    future", from before the clock was set back) is never stale."""
     rows = db.execute_sql(_SELECT + " WHERE o.channel = ? AND o.state = 'pending' AND o.created_at < ?"
+                          " AND o.parts_sent = 0"
                           " ORDER BY o.id", (channel, to_db(older_than))).fetchall()
     return [_row(r) for r in rows]
 
@@ -126,19 +156,28 @@ def claim(db: SqliteDatabase, row_id: int) -> bool:
     return cursor.rowcount == 1
 
 
-def mark_sent(db: SqliteDatabase, row_id: int, now: datetime, channel_message_id: str | None) -> None:
+def mark_sent(db: SqliteDatabase, row_id: int, now: datetime, channel_message_id: str | None,
+              parts_sent: int | None = None, first_message_id: str | None = None) -> None:
     """Record a successful delivery (the row is never sent again)."""
     with db.atomic():
         db.execute_sql("UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1,"
-                       " channel_message_id = ?, last_error = NULL WHERE id = ?",
-                       (to_db(now), channel_message_id, row_id))
+                       " channel_message_id = COALESCE(?, channel_message_id), last_error = NULL,"
+                       " parts_sent = COALESCE(?, parts_sent), first_message_id = COALESCE(first_message_id, ?)"
+                       " WHERE id = ?", (to_db(now), channel_message_id, parts_sent, first_message_id, row_id))
         db.execute_sql("INSERT INTO delivery_attempts (outbox_id, ts, ok) VALUES (?, ?, 1)", (row_id, to_db(now)))
 
 
 def mark_failed_attempt(db: SqliteDatabase, row_id: int, now: datetime, error: str, permanent: bool,
-                        next_attempt: datetime | None) -> None:
-    """Record a failed attempt: back to pending at ``next_attempt``, or failed for good."""
+                        next_attempt: datetime | None, parts_sent: int = 0,
+                        first_message_id: str | None = None) -> None:
+    """Record a failed attempt: back to pending at ``next_attempt``, or failed for good.
+
+    ``parts_sent`` (never lowered) is how many parts of the message arrived before the failure.
+    """
     with db.atomic():
+        db.execute_sql("UPDATE outbox SET parts_sent = max(parts_sent, ?),"
+                       " first_message_id = COALESCE(first_message_id, ?) WHERE id = ?",
+                       (parts_sent, first_message_id, row_id))
         if permanent or next_attempt is None:
             db.execute_sql("UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?",
                            (error, row_id))
@@ -159,43 +198,74 @@ def backoff(attempts: int, cap: float, base: float = 2.0) -> float:
     return float(min(cap, base ** max(1, attempts)))
 
 
+def max_wait(cap: float) -> float:
+    """The longest any row waits: a server's retry_after is believed up to one hour, our own
+    backoff up to ``cap`` (``[delivery] max_backoff_seconds``), whichever is longer."""
+    return max(cap, MAX_RETRY_AFTER_SECONDS)
+
+
 def next_attempt_after(attempts: int, now: datetime, cap: float, retry_after: float | None) -> datetime:
-    """When to try again: the server's retry_after if larger than our backoff."""
-    wait = max(backoff(attempts, cap), retry_after or 0.0)
+    """When to try again: the server's retry_after if larger than our backoff, never past max_wait."""
+    wait = max(backoff(attempts, cap), clamp_wait(retry_after, max_wait(cap)))
     return now + timedelta(seconds=wait)
 
 
 def set_channel_state(db: SqliteDatabase, channel: str, ok: bool, now: datetime, error: str | None = None,
-                      broken: bool = False) -> None:
-    """Record a channel's health: ok after a success, broken after a permanent failure."""
+                      broken: bool = False, rate_limited_until: datetime | None = None) -> None:
+    """Record a channel's health: ok after a success, broken after a permanent failure,
+    rate-limited until ``rate_limited_until`` after a 429 (a success clears it)."""
     if ok:
         db.execute_sql(
             "INSERT INTO channel_state (channel, state, last_ok_at) VALUES (?, 'ok', ?)"
-            " ON CONFLICT(channel) DO UPDATE SET state = 'ok', last_ok_at = excluded.last_ok_at",
+            " ON CONFLICT(channel) DO UPDATE SET state = 'ok', last_ok_at = excluded.last_ok_at,"
+            " rate_limited_until = NULL",
             (channel, to_db(now)))
         return
     state = "broken" if broken else "ok"
+    until = to_db(rate_limited_until) if rate_limited_until else None
     db.execute_sql(
-        "INSERT INTO channel_state (channel, state, last_error, last_error_at) VALUES (?, ?, ?, ?)"
+        "INSERT INTO channel_state (channel, state, last_error, last_error_at, rate_limited_until)"
+        " VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT(channel) DO UPDATE SET state = CASE WHEN excluded.state = 'broken' THEN 'broken'"
-        " ELSE channel_state.state END, last_error = excluded.last_error, last_error_at = excluded.last_error_at",
-        (channel, state, error, to_db(now)))
+        " ELSE channel_state.state END, last_error = excluded.last_error, last_error_at = excluded.last_error_at,"
+        " rate_limited_until = COALESCE(excluded.rate_limited_until, channel_state.rate_limited_until)",
+        (channel, state, error, to_db(now), until))
 
 
-def channel_status(db: SqliteDatabase, channels: list[str]) -> list[dict[str, Any]]:
-    """Per channel: state, pending count, failed count, last error (already redacted)."""
+def channel_status(db: SqliteDatabase, channels: list[str], now: datetime | None = None) -> list[dict[str, Any]]:
+    """Per channel: state (ok, broken, or rate-limited while a 429's wait lasts, with
+    ``rate_limited_until``), pending count, failed count, last error (already redacted)."""
     out = []
     for channel in channels:
-        row = db.execute_sql("SELECT state, last_error, last_error_at, last_ok_at FROM channel_state WHERE channel = ?",
-                             (channel,)).fetchone()
+        row = db.execute_sql("SELECT state, last_error, last_error_at, last_ok_at, rate_limited_until"
+                             " FROM channel_state WHERE channel = ?", (channel,)).fetchone()
         pending = db.execute_sql("SELECT count(*) FROM outbox WHERE channel = ? AND state IN ('pending', 'sending')",
                                  (channel,)).fetchone()[0]
         failed = db.execute_sql("SELECT count(*) FROM outbox WHERE channel = ? AND state = 'failed'",
                                 (channel,)).fetchone()[0]
-        out.append({"name": channel, "state": row[0] if row else "ok", "pending": pending, "failed": failed,
+        state = row[0] if row else "ok"
+        limited = row[4] if row and row[4] and from_db(row[4]) > (now or utcnow()) else None
+        if limited and state == "ok":
+            state = "rate-limited"
+        out.append({"name": channel, "state": state, "pending": pending, "failed": failed,
                     "last_error": row[1] if row else None, "last_error_at": row[2] if row else None,
-                    "last_ok_at": row[3] if row else None})
+                    "last_ok_at": row[3] if row else None, "rate_limited_until": limited})
     return out
+
+
+def state_text(channel: dict[str, Any]) -> str:
+    """A channel's state for people: 'ok', 'broken', or 'rate-limited until 14:05 UTC'."""
+    until = channel.get("rate_limited_until")
+    if channel["state"] == "rate-limited" and until:
+        return f"rate-limited until {from_db(until):%H:%M} UTC"
+    return str(channel["state"])
+
+
+def sent_message_id(db: SqliteDatabase, notification_id: int, channel: str) -> str | None:
+    """The channel message (last part, the one with buttons) a notification was delivered as here."""
+    row = db.execute_sql("SELECT channel_message_id FROM outbox WHERE notification_id = ? AND channel = ?"
+                         " AND state = 'sent'", (notification_id, channel)).fetchone()
+    return row[0] if row else None
 
 
 def message_id_for_alert(db: SqliteDatabase, alert_id: int, channel: str) -> str | None:

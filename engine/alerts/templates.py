@@ -11,6 +11,7 @@ DEFAULTS: dict[str, str] = {
     "alert.title": "{label}: {count} need{s} attention",
     "alert.line": "• {title}",
     "alert.detail": "  {detail}",
+    "alert.more": "… and {count} more",
     "recovery.title": "Resolved: {title}",
     "recovery.body": "{label}: {title}, resolved after {duration}.",
     "digest.title": "While it was quiet: {count} alert{plural}",

@@ -8,6 +8,7 @@ the database or the UI through an exception.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,7 +20,9 @@ __all__ = [
     "ChannelError",
     "Delivery",
     "OutgoingMessage",
+    "MAX_RETRY_AFTER_SECONDS",
     "Severity",
+    "clamp_wait",
     "redact",
 ]
 
@@ -32,6 +35,8 @@ SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")
 # percent-encoded when the token is part of a URL.
 _TOKEN_RE = re.compile(r"\d+(?::|%3[Aa])[A-Za-z0-9_-]{20,}")
 _MIN_SECRET_LEN = 6
+MAX_RETRY_AFTER_SECONDS = 3600.0
+"""The longest wait a server's ``retry_after`` is believed for (unless the backoff cap is longer)."""
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
@@ -51,6 +56,17 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     return _TOKEN_RE.sub(REDACTED, text)
 
 
+def clamp_wait(seconds: float | None, limit: float) -> float:
+    """A wait in seconds made sane: NaN, negative or missing -> 0; above ``limit`` (or inf) -> ``limit``.
+
+    The one place where a server's ``retry_after`` (and any computed next attempt) is bounded:
+    a 429 asking for 10^11 s must not park a message for millennia.
+    """
+    if seconds is None or math.isnan(seconds) or seconds <= 0:
+        return 0.0
+    return float(min(seconds, limit))
+
+
 class ChannelError(Exception):
     """A failed delivery attempt.
 
@@ -61,6 +77,9 @@ class ChannelError(Exception):
             (transient errors only), or ``None``.
         kind: short machine-readable cause, e.g. ``"RetryAfter"``, ``"Forbidden"``.
         message: the redacted human-readable message (also ``str(error)``).
+        parts_sent: parts of a multi-part message delivered so far, counting the
+            ``resume_from`` ones (a retry sends only the rest); 0 when unknown.
+        first_message_id: the channel id of part 1 when this attempt delivered it.
     """
 
     def __init__(
@@ -71,6 +90,8 @@ class ChannelError(Exception):
         retry_after: float | None = None,
         kind: str = "error",
         secrets: Iterable[str] = (),
+        parts_sent: int = 0,
+        first_message_id: str | None = None,
     ) -> None:
         clean = redact(str(message), secrets)
         super().__init__(clean)
@@ -78,10 +99,13 @@ class ChannelError(Exception):
         self.permanent = permanent
         self.retry_after = retry_after
         self.kind = kind
+        self.parts_sent = parts_sent
+        self.first_message_id = first_message_id
 
     def __reduce__(self) -> tuple[object, ...]:
         """Keep the error picklable despite keyword-only arguments."""
-        return (_rebuild_error, (self.message, self.permanent, self.retry_after, self.kind))
+        return (_rebuild_error, (self.message, self.permanent, self.retry_after, self.kind, self.parts_sent,
+                                 self.first_message_id))
 
     def __repr__(self) -> str:
         return (
@@ -91,9 +115,11 @@ class ChannelError(Exception):
 
 
 def _rebuild_error(
-    message: str, permanent: bool, retry_after: float | None, kind: str
+    message: str, permanent: bool, retry_after: float | None, kind: str, parts_sent: int = 0,
+    first_message_id: str | None = None,
 ) -> ChannelError:
-    return ChannelError(message, permanent=permanent, retry_after=retry_after, kind=kind)
+    return ChannelError(message, permanent=permanent, retry_after=retry_after, kind=kind,
+                        parts_sent=parts_sent, first_message_id=first_message_id)
 
 
 @dataclass
@@ -103,7 +129,9 @@ class OutgoingMessage:
     ``buttons`` are ``(label, callback_data)`` pairs (Telegram limits callback data
     to 64 bytes); ``reply_to`` is a channel message id returned by an earlier
     :class:`Delivery`; ``idempotency_key`` identifies the logical message across
-    retries (the outbox uses it; channels may log it).
+    retries (the outbox uses it; channels may log it). ``resume_from`` is how many parts
+    of a multi-part message an earlier attempt already delivered: a channel that splits
+    messages sends only the rest (one-part channels such as toast ignore it).
     """
 
     title: str
@@ -112,6 +140,7 @@ class OutgoingMessage:
     buttons: list[tuple[str, str]] = field(default_factory=list)
     reply_to: str | None = None
     idempotency_key: str = ""
+    resume_from: int = 0
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
@@ -120,9 +149,12 @@ class OutgoingMessage:
 
 @dataclass
 class Delivery:
-    """Result of a successful delivery: the channel's id for the message, if any."""
+    """Result of a successful delivery: the channel's id for the message (its last part), if any,
+    how many parts the message has, and the id of its first part when this attempt sent it."""
 
     channel_message_id: str | None = None
+    parts_sent: int = 1
+    first_message_id: str | None = None
 
 
 @runtime_checkable

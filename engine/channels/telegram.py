@@ -10,7 +10,9 @@ Behaviour:
 
 * sends are serialized and paced to ``min_interval`` per chat (Telegram allows
   about one message per second per chat); a 429 blocks further sends until its
-  ``retry_after`` has passed, failing fast meanwhile;
+  ``retry_after`` (clamped to ``max_retry_after``) has passed, failing fast meanwhile;
+* a long message is sent in parts; a failure reports how many parts went out
+  (``ChannelError.parts_sent``) and a retry with ``resume_from`` sends only the rest;
 * every failure becomes a :class:`~engine.channels.base.ChannelError` via
   :func:`classify`; the token never appears in errors or (through a redacting
   filter on the ``telegram``/``httpx``/``httpcore`` loggers) in logs;
@@ -33,7 +35,14 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from engine.channels.base import ChannelError, Delivery, OutgoingMessage, redact
+from engine.channels.base import (
+    MAX_RETRY_AFTER_SECONDS,
+    ChannelError,
+    Delivery,
+    OutgoingMessage,
+    clamp_wait,
+    redact,
+)
 
 # Opt in to PTB's future behaviour (periods as timedelta); classify() accepts both forms.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -115,6 +124,21 @@ def _install_log_redaction(secret: str) -> None:
             logger.addFilter(_REDACTOR)
 
 
+@dataclass
+class _Sent:
+    """Progress of one multi-part send: parts delivered (counting skipped ones), first and last ids."""
+
+    count: int = 0
+    first_id: int | None = None
+    last_id: int = 0
+
+    def record(self, index: int, message_id: int) -> None:
+        if index == 0:
+            self.first_id = message_id
+        self.last_id = message_id
+        self.count = index + 1
+
+
 @dataclass(frozen=True)
 class BotIdentity:
     """What ``getMe`` says about the bot."""
@@ -138,6 +162,8 @@ class TelegramChannel:
         clock: monotonic clock used for pacing and flood blocks (tests).
         poll_timeout: long-poll timeout of ``getUpdates`` in whole seconds (≥ 1).
         backoff_max: cap of the exponential back-off after polling errors, seconds.
+        max_retry_after: the longest flood block believed, seconds (a larger ``retry_after``
+            from the server is clamped to it, for the error and the in-memory block).
     """
 
     name = "telegram"
@@ -155,6 +181,7 @@ class TelegramChannel:
         clock: Callable[[], float] = time.monotonic,
         poll_timeout: float = 25.0,
         backoff_max: float = 30.0,
+        max_retry_after: float = MAX_RETRY_AFTER_SECONDS,
     ) -> None:
         if not token or not token.strip():
             raise ValueError("Telegram bot token is empty")
@@ -168,6 +195,7 @@ class TelegramChannel:
         self._poll_timeout = max(1, int(poll_timeout))
         self._backoff_initial = 0.5
         self._backoff_max = max(self._backoff_initial, backoff_max)
+        self._max_retry_after = max_retry_after
 
         from telegram import Bot
         from telegram.request import HTTPXRequest
@@ -265,9 +293,10 @@ class TelegramChannel:
         self._last_send = self._clock()
 
     def _failure(self, exc: BaseException) -> ChannelError:
-        """Classify *exc*; a RetryAfter also blocks further sends for its duration."""
+        """Classify *exc*; a RetryAfter (clamped) also blocks further sends for its duration."""
         error = classify(exc, self._secrets)
-        if error.retry_after:
+        if error.retry_after is not None:
+            error.retry_after = clamp_wait(error.retry_after, self._max_retry_after)
             self._blocked_until = max(self._blocked_until, self._clock() + error.retry_after)
         return error
 
@@ -300,7 +329,8 @@ class TelegramChannel:
         """Send *msg* (split into ≤ 4096-unit chunks); return the last chunk's id.
 
         Buttons go on the last chunk, ``reply_to`` on the first; "info" is silent.
-        A failure after some chunks were sent still raises (a retry may repeat them).
+        Chunks before ``msg.resume_from`` were delivered by an earlier attempt and are
+        skipped. A failure after some chunks were sent raises with ``parts_sent``.
         """
         chat_id = self._require_chat()
         try:
@@ -310,14 +340,18 @@ class TelegramChannel:
             raise ChannelError(
                 f"invalid message: {exc}", permanent=True, kind="InvalidMessage"
             ) from None
+        start = min(max(0, msg.resume_from), len(chunks))
+        if start == len(chunks):  # every part went out before; nothing left to send
+            return Delivery(channel_message_id=None, parts_sent=len(chunks))
         silent = msg.severity == "info"
         reply_to = parse_message_id(msg.reply_to)
-        budget = len(chunks) * (self._timeout + self._min_interval) + self._timeout + 5.0
-        message_id = self._call(
-            self._send_chunks(chat_id, chunks, silent=silent, rows=rows, reply_to=reply_to),
+        budget = (len(chunks) - start) * (self._timeout + self._min_interval) + self._timeout + 5.0
+        sent = self._call(
+            self._send_chunks(chat_id, chunks, silent=silent, rows=rows, reply_to=reply_to, start=start),
             budget,
         )
-        return Delivery(channel_message_id=str(message_id))
+        return Delivery(channel_message_id=str(sent.last_id), parts_sent=sent.count,
+                        first_message_id=str(sent.first_id) if sent.first_id is not None else None)
 
     async def _send_chunks(
         self,
@@ -327,16 +361,37 @@ class TelegramChannel:
         silent: bool,
         rows: list[list[tuple[str, str]]],
         reply_to: int | None,
-    ) -> int:
+        start: int = 0,
+    ) -> _Sent:
+        """Send ``chunks[start:]`` in order; a failure raises with the progress made."""
+        sent = _Sent(count=start)
+        try:
+            await self._send_from(chat_id, chunks, sent, silent=silent, rows=rows, reply_to=reply_to)
+        except ChannelError as error:
+            error.parts_sent, error.first_message_id = sent.count, (
+                str(sent.first_id) if sent.first_id is not None else None)
+            raise
+        return sent
+
+    async def _send_from(
+        self,
+        chat_id: int | str,
+        chunks: Sequence[str],
+        sent: _Sent,
+        *,
+        silent: bool,
+        rows: list[list[tuple[str, str]]],
+        reply_to: int | None,
+    ) -> None:
         from telegram import LinkPreviewOptions
 
         try:
             await self._ensure_ready()
         except Exception as exc:  # noqa: BLE001
             raise self._failure(exc) from None
-        last_id = 0
         async with self._send_lock:
-            for index, text in enumerate(chunks):
+            for index in range(sent.count, len(chunks)):
+                text = chunks[index]
                 first, last = index == 0, index == len(chunks) - 1
                 await self._pace()
                 try:
@@ -352,8 +407,7 @@ class TelegramChannel:
                     )
                 except Exception as exc:  # noqa: BLE001
                     raise self._failure(exc) from None
-                last_id = message.message_id
-        return last_id
+                sent.record(index, message.message_id)
 
     def edit(
         self,
@@ -492,7 +546,13 @@ class TelegramChannel:
         self._poll_task = asyncio.create_task(self._poll_loop(), name="telegram-poll")
 
     async def _poll_loop(self) -> None:
+        """Long-poll forever; errors back off exponentially (a 409 from a second poller too).
+
+        Only the first failure of a run of the same kind is a warning (repeats are debug), so
+        a second machine polling with the same token cannot flood the log.
+        """
         backoff = self._backoff_initial
+        failing: str | None = None  # kind of the current run of failures
         while True:
             try:
                 await self._ensure_ready()
@@ -505,11 +565,16 @@ class TelegramChannel:
                 raise
             except Exception as exc:  # noqa: BLE001 - polling must survive everything
                 error = classify(exc, self._secrets)
-                wait = error.retry_after or backoff
-                log.warning("Telegram polling failed (%s); retrying in %.1fs", error, wait)
+                wait = clamp_wait(error.retry_after, self._max_retry_after) or backoff
+                level = logging.DEBUG if error.kind == failing else logging.WARNING
+                log.log(level, "Telegram polling failed (%s); retrying in %.1fs", error, wait)
+                failing = error.kind
                 await asyncio.sleep(wait)
                 backoff = min(backoff * 2, self._backoff_max)
                 continue
+            if failing is not None:
+                log.info("Telegram polling works again")
+                failing = None
             backoff = self._backoff_initial
             for update in updates:
                 # Advance first: a failing handler must not make us see the update again.

@@ -18,6 +18,7 @@ from engine.alerts import outbox
 from engine.assets import asset_path
 from engine.channels.base import Channel, OutgoingMessage
 from engine.config import Config
+from engine.delivery import identity
 from engine.delivery.telegram_bot import EngineActions, TelegramConversation, alert_buttons
 from engine.delivery.worker import ChannelWorker
 from engine.platform import IS_WINDOWS
@@ -77,6 +78,7 @@ def build_channels(config: Config, handlers: _LateConversation | None = None) ->
         t = config.telegram
         channels["telegram"] = TelegramChannel(
             t.token, t.chat_id, base_url=t.api_url or None, timeout=t.timeout_seconds,
+            max_retry_after=outbox.max_wait(float(config.delivery.max_backoff_seconds)),
             on_callback=handlers.on_callback if handlers else None,
             on_command=handlers.on_command if handlers else None)
     return channels
@@ -93,6 +95,7 @@ class DeliveryService:
         self._handlers = _LateConversation()
         self.channels = channels if channels is not None else build_channels(config, self._handlers)
         self.secrets = tuple(s for s in (config.telegram.token,) if s)
+        self._instance_id: str | None = None
         ttl = parse_duration(config.delivery.offline_ttl)
         self.workers = {
             name: ChannelWorker(db, channel, self.build_message, now=now,
@@ -101,13 +104,19 @@ class DeliveryService:
             for name, channel in self.channels.items()
         }
 
+    def instance_id(self) -> str:
+        """This data folder's instance id (created on first use; call inside a connection)."""
+        if self._instance_id is None:
+            self._instance_id = identity.instance_id(self.db)
+        return self._instance_id
+
     def build_message(self, row: outbox.OutboxRow) -> OutgoingMessage:
         """The channel-neutral message of an outbox row (buttons and reply for Telegram)."""
         buttons: list[tuple[str, str]] = []
         reply_to = None
         if row.channel == "telegram":
             if row.kind in ("alert", "digest") and row.alert_ids:
-                buttons = alert_buttons(row.notification_id)
+                buttons = alert_buttons(row.notification_id, self.instance_id(), identity.machine_name())
             if row.kind == "recovery" and row.alert_ids:
                 reply_to = outbox.message_id_for_alert(self.db, row.alert_ids[0], "telegram")
         severity = row.severity if row.severity in ("info", "warning", "critical") else "warning"
@@ -120,6 +129,7 @@ class DeliveryService:
         """Recover interrupted rows, start the workers, start Telegram polling."""
         with connection(self.db):
             recovered = outbox.recover_interrupted(self.db)
+            instance = self.instance_id()
         if recovered:
             log.warning("%d notifications were interrupted mid-send; they will be delivered again", recovered)
         for worker in self.workers.values():
@@ -127,7 +137,8 @@ class DeliveryService:
         telegram: Any = self.channels.get("telegram")
         if telegram is not None and actions is not None:
             self._handlers.target = TelegramConversation(actions, edit=telegram.edit,
-                                                         message_text=self._message_text)
+                                                         message_text=self._message_text, instance_id=instance,
+                                                         sent_message_id=self._sent_message_id)
             telegram.start_polling()
 
     def _message_text(self, notification_id: int) -> tuple[str, str] | None:
@@ -136,13 +147,17 @@ class DeliveryService:
                                       (notification_id,)).fetchone()
         return (row[0], row[1]) if row else None
 
+    def _sent_message_id(self, notification_id: int) -> str | None:
+        with connection(self.db):
+            return outbox.sent_message_id(self.db, notification_id, "telegram")
+
     def wake_all(self) -> None:
         for worker in self.workers.values():
             worker.wake()
 
     def status(self) -> list[dict[str, Any]]:
         with connection(self.db):
-            return outbox.channel_status(self.db, list(self.channels))
+            return outbox.channel_status(self.db, list(self.channels), self.now())
 
     def close(self) -> None:
         for worker in self.workers.values():

@@ -2,12 +2,20 @@
 
 Pure parsing and text building, plus the handlers that call the engine through a small
 protocol (so tests can drive them without a running instance).
+
+Button data is ``<action>:<notification id>:<instance id>:<machine>`` (at most Telegram's 64
+bytes, the machine name clipped to fit): with one bot token on two machines, a press reaches
+whichever polls, and only the instance that sent the message acts on it. The other answers
+"Handled by Watchkeeper on <machine>" and changes nothing. Data from before instance ids
+(``ack:12``) is honoured only on the message this instance itself sent for that notification.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -17,19 +25,52 @@ log = logging.getLogger(__name__)
 
 ACTIONS = {"ack": None, "s1h": timedelta(hours=1), "s1d": timedelta(days=1)}
 BUTTON_LABELS = (("Ack", "ack"), ("Snooze 1h", "s1h"), ("Snooze 1d", "s1d"))
+CALLBACK_DATA_MAX_BYTES = 64
+_INSTANCE_RE = re.compile(r"[0-9a-f]{8}")
 
 
-def alert_buttons(notification_id: int) -> list[tuple[str, str]]:
-    """The inline buttons of an alert message: Ack · Snooze 1h · Snooze 1d."""
-    return [(label, f"{action}:{notification_id}") for label, action in BUTTON_LABELS]
+@dataclass(frozen=True)
+class ButtonPress:
+    """A parsed button: what to do to which notification, and which instance sent it."""
+
+    action: str
+    notification_id: int
+    instance_id: str | None  # None: a button from before instance ids ("ack:12")
+    machine: str | None = None
 
 
-def parse_callback(data: str) -> tuple[str, int] | None:
-    """'ack:12' -> ('ack', 12); None for anything else."""
-    action, _, rest = data.partition(":")
-    if action not in ACTIONS or not rest.isdigit():
+def button_data(action: str, notification_id: int, instance_id: str, machine: str) -> str:
+    """``action:id:instance:machine``, the machine name clipped (whole characters) to 64 bytes."""
+    head = f"{action}:{notification_id}:{instance_id}:"
+    room = CALLBACK_DATA_MAX_BYTES - len(head.encode("utf-8"))
+    name = machine.replace(":", "-").strip()
+    while len(name.encode("utf-8")) > room:
+        name = name[:-1]
+    return head + name
+
+
+def alert_buttons(notification_id: int, instance_id: str, machine: str) -> list[tuple[str, str]]:
+    """The inline buttons of an alert message: Ack · Snooze 1h · Snooze 1d (naming this instance)."""
+    return [(label, button_data(action, notification_id, instance_id, machine)) for label, action in BUTTON_LABELS]
+
+
+def parse_callback(data: str) -> ButtonPress | None:
+    """'ack:12:1a2b3c4d:laptop' -> ButtonPress('ack', 12, '1a2b3c4d', 'laptop'); 'ack:12' (old
+    messages) -> instance None; None for anything else."""
+    parts = data.split(":", 3)
+    if parts[0] not in ACTIONS or len(parts) not in (2, 4) or not parts[1].isdigit():
         return None
-    return action, int(rest)
+    if len(parts) == 2:
+        return ButtonPress(parts[0], int(parts[1]), None)
+    if not _INSTANCE_RE.fullmatch(parts[2]):
+        return None
+    return ButtonPress(parts[0], int(parts[1]), parts[2], parts[3] or None)
+
+
+def handled_elsewhere(press: ButtonPress) -> str:
+    """The answer to a press on another instance's message."""
+    where = f"Watchkeeper on {press.machine}" if press.machine else "another Watchkeeper"
+    return f"Handled by {where}; nothing changed here."
 
 
 class EngineActions(Protocol):
@@ -49,17 +90,30 @@ class TelegramConversation:
     """Handlers given to TelegramChannel as on_callback / on_command."""
 
     def __init__(self, actions: EngineActions, edit: Callable[[str, str], None],
-                 message_text: Callable[[int], tuple[str, str] | None]):
+                 message_text: Callable[[int], tuple[str, str] | None], *, instance_id: str,
+                 sent_message_id: Callable[[int], str | None]):
         self.actions = actions
         self._edit = edit  # (message_id, new text) -> None
         self._message_text = message_text  # notification id -> (title, body) of the original
+        self.instance_id = instance_id
+        self._sent_message_id = sent_message_id  # notification id -> the Telegram message sent here
+
+    def is_ours(self, press: ButtonPress, message_id: str) -> bool:
+        """This instance sent the pressed message: its id is in the data, or (old data) the pressed
+        message is the one this instance delivered for that notification."""
+        if press.instance_id is not None:
+            return press.instance_id == self.instance_id
+        return bool(message_id) and self._sent_message_id(press.notification_id) == message_id
 
     def on_callback(self, data: str, message_id: str, callback_id: str) -> str | None:
         """A button press: change the alerts' state and edit the message to show it."""
-        parsed = parse_callback(data)
-        if parsed is None:
+        press = parse_callback(data)
+        if press is None:
             return "Unknown action."
-        action, notification_id = parsed
+        if not self.is_ours(press, message_id):
+            log.info("button %r on message %s belongs to another instance; not acting on it", data, message_id)
+            return handled_elsewhere(press)
+        action, notification_id = press.action, press.notification_id
         alert_ids = self.actions.notification_alerts(notification_id)
         if not alert_ids:
             return "Nothing to change."

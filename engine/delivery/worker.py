@@ -2,12 +2,16 @@
 
 It waits on an Event until the next row is due (or it is woken by a new notification, the
 start-up drain, or a sleep gap): no polling when idle. Transient failures back off exponentially
-(capped) and honour the server's retry_after; a permanent failure fails the row and marks the
-channel broken. Pending rows older than the offline TTL are collapsed into one message.
+(capped) and honour the server's retry_after up to ``outbox.max_wait`` (the channel is reported
+rate-limited meanwhile); a permanent failure fails the row and marks the channel broken. A long
+message that failed halfway resumes after its last delivered part. A next attempt further ahead
+than max_wait (the clock was set back) is due now. Pending rows older than the offline TTL are
+collapsed into one message; a row created "in the future" is never old.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable
@@ -17,7 +21,7 @@ from peewee import SqliteDatabase
 
 from engine.alerts import outbox
 from engine.alerts.templates import render
-from engine.channels.base import Channel, ChannelError, OutgoingMessage, redact
+from engine.channels.base import Channel, ChannelError, OutgoingMessage, clamp_wait, redact
 from engine.store.db import connection
 from engine.timeutil import to_db
 
@@ -38,6 +42,7 @@ class ChannelWorker:
         self._build = build
         self._now = now
         self._max_backoff = max_backoff
+        self._max_wait = outbox.max_wait(max_backoff)
         self._ttl = offline_ttl
         self._secrets = secrets
         self._on_change = on_change
@@ -68,7 +73,7 @@ class ChannelWorker:
                     self.drain()
                     nxt = outbox.next_due_at(self.db, self.name)
                 if nxt is not None:
-                    wait = max(0.05, (nxt - self._now()).total_seconds())
+                    wait = clamp_wait(max(0.05, (nxt - self._now()).total_seconds()), self._max_wait)
             except Exception:
                 log.exception("delivery worker %s failed; retrying", self.name)
                 wait = 5.0
@@ -81,7 +86,7 @@ class ChannelWorker:
         self.collapse_stale()
         attempted = 0
         while not self._closed.is_set():
-            rows = outbox.due(self.db, self.name, self._now())
+            rows = outbox.due(self.db, self.name, self._now(), max_wait=self._max_wait)
             if not rows:
                 break
             for row in rows:
@@ -97,7 +102,7 @@ class ChannelWorker:
             if not outbox.claim(self.db, row.id):
                 return False
         try:
-            message = self._build(row)
+            message = dataclasses.replace(self._build(row), resume_from=row.parts_sent)
             delivery = self.channel.notify(message)
         except ChannelError as exc:
             self._failed(row, exc)
@@ -107,7 +112,8 @@ class ChannelWorker:
                                            secrets=self._secrets))
             return False
         now = self._now()
-        outbox.mark_sent(self.db, row.id, now, delivery.channel_message_id)
+        outbox.mark_sent(self.db, row.id, now, delivery.channel_message_id, delivery.parts_sent,
+                         delivery.first_message_id)
         outbox.set_channel_state(self.db, self.name, True, now)
         log.info("delivered notification %d via %s", row.notification_id, self.name)
         self._on_change()
@@ -118,8 +124,12 @@ class ChannelWorker:
         error = redact(str(exc), self._secrets)
         nxt = None if exc.permanent else outbox.next_attempt_after(row.attempts + 1, now, self._max_backoff,
                                                                    exc.retry_after)
-        outbox.mark_failed_attempt(self.db, row.id, now, error, exc.permanent, nxt)
-        outbox.set_channel_state(self.db, self.name, False, now, error, broken=exc.permanent)
+        limited = (now + timedelta(seconds=clamp_wait(exc.retry_after, self._max_wait))
+                   if exc.retry_after is not None and not exc.permanent else None)
+        outbox.mark_failed_attempt(self.db, row.id, now, error, exc.permanent, nxt, exc.parts_sent,
+                                   exc.first_message_id)
+        outbox.set_channel_state(self.db, self.name, False, now, error, broken=exc.permanent,
+                                 rate_limited_until=limited)
         if exc.permanent:
             log.error("%s: notification %d failed permanently: %s", self.name, row.notification_id, error)
         else:

@@ -50,7 +50,7 @@ def test_status_when_not_running_exits_1(wk_home):
     assert json.loads(result.stdout) == {"running": False, "state": "stopped", "last_instance": None,
                                          "channels": [{"name": "toast", "state": "ok", "pending": 0, "failed": 0,
                                                        "last_error": None, "last_error_at": None,
-                                                       "last_ok_at": None}]}
+                                                       "last_ok_at": None, "rate_limited_until": None}]}
 
 
 def test_doctor_reports_each_area_in_plain_words(wk_home):

@@ -12,6 +12,11 @@ scripted updates (:meth:`push_command`, :meth:`push_text`, :meth:`push_callback`
 per-method fault queues (:class:`Fault`); :meth:`stop`/:meth:`start` on the same
 port to simulate a dead server (open keep-alive connections are cut too).
 
+Like Telegram, a getUpdates that arrives while another one is long-polling terminates
+the older one with 409 Conflict ("terminated by other getUpdates request"); see
+:attr:`conflicts`. :meth:`flood_every` turns on flood control: after every *K*
+accepted sendMessage calls the next one gets 429 with ``retry_after``.
+
 Standalone (for end-to-end tests)::
 
     python -m tests.fakes.telegram_api --port 8081 --record requests.jsonl
@@ -350,6 +355,10 @@ class FakeTelegramServer:
         self._message_ids = itertools.count(1)
         self._update_ids = itertools.count(1)
         self._callback_ids = itertools.count(1)
+        self._poll_generation = 0  # bumped by every getUpdates: older long polls end with 409
+        self.conflicts = 0  # getUpdates answered 409 because another poller came
+        self._flood: tuple[int, int] | None = None  # (K sends allowed, retry_after)
+        self._flood_count = 0
         self._down = threading.Event()
         self._down.set()
         self._connections: set[socket.socket] = set()
@@ -451,6 +460,12 @@ class FakeTelegramServer:
         with self._cond:
             return dict(self._answers)
 
+    @property
+    def pending_updates(self) -> int:
+        """Updates not yet confirmed by a getUpdates with a higher offset."""
+        with self._cond:
+            return len(self._updates)
+
     def wait_for(self, predicate: Callable[[], bool], timeout: float) -> bool:
         """Wait (on a condition, no polling) until *predicate* is true; False on timeout."""
         with self._cond:
@@ -469,6 +484,13 @@ class FakeTelegramServer:
         """Queue *fault* for the next *times* requests of *method* (``"*"``: any method)."""
         with self._cond:
             self._faults.setdefault(method, deque()).extend([fault] * times)
+
+    def flood_every(self, sends: int, retry_after: int) -> None:
+        """Flood control: after every *sends* accepted sendMessage calls, the next gets 429
+        with *retry_after*; the count restarts after each 429. ``sends=0`` turns it off."""
+        with self._cond:
+            self._flood = (sends, retry_after) if sends > 0 else None
+            self._flood_count = 0
 
     def push_text(self, chat_id: int, text: str, *, user_id: int | None = None) -> int:
         """Queue a private/group text message from a user; return its update id."""
@@ -606,6 +628,18 @@ class FakeTelegramServer:
     def _m_getMe(self, params: JSON) -> tuple[int, JSON]:  # noqa: N802 - Bot API name
         return self._ok(self.bot_user)
 
+    def _flooded(self) -> tuple[int, JSON] | None:
+        """The 429 of flood mode when this send is over the allowance (call under the lock)."""
+        if self._flood is None:
+            return None
+        sends, retry_after = self._flood
+        if self._flood_count < sends:
+            self._flood_count += 1
+            return None
+        self._flood_count = 0
+        return 429, {"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {retry_after}",
+                     "parameters": {"retry_after": retry_after}}
+
     def _m_sendMessage(self, params: JSON) -> tuple[int, JSON]:  # noqa: N802
         chat_id, text = params.get("chat_id"), params.get("text")
         if chat_id in (None, ""):
@@ -622,6 +656,9 @@ class FakeTelegramServer:
         reply = params.get("reply_parameters") or {}
         reply_to = reply.get("message_id") if isinstance(reply, dict) else None
         with self._cond:
+            flooded = self._flooded()
+            if flooded is not None:
+                return flooded
             stored = StoredMessage(
                 message_id=next(self._message_ids),
                 chat_id=chat_id,
@@ -670,11 +707,19 @@ class FakeTelegramServer:
         limit = int(params.get("limit") or 100)
         deadline = time.monotonic() + float(params.get("timeout") or 0)
         with self._cond:
+            self._poll_generation += 1
+            generation = self._poll_generation
+            self._cond.notify_all()  # an older long poll sees it was superseded
             if isinstance(offset, int) and offset > 0:
                 self._updates = [u for u in self._updates if u["update_id"] >= offset]
             while True:
                 if self._down.is_set():
                     return _DROP
+                if generation != self._poll_generation:
+                    self.conflicts += 1
+                    self._cond.notify_all()
+                    return self._bad("Conflict: terminated by other getUpdates request; make sure that only "
+                                     "one bot instance is running", 409)
                 ready = self._updates[:limit]
                 remaining = deadline - time.monotonic()
                 if ready or remaining <= 0:

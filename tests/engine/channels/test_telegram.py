@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 
 from engine.channels.base import Channel, ChannelError, OutgoingMessage
-from engine.channels.telegram import TelegramChannel
+from engine.channels.telegram import TelegramChannel, format_message
 from tests.fakes.telegram_api import FakeTelegramServer, Fault
 
 TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
@@ -501,3 +502,95 @@ def test_discover_refused_while_polling(make_channel: MakeChannel) -> None:
     channel.start_polling()
     with pytest.raises(RuntimeError):
         channel.discover_chat_id(timeout=1.0)
+
+
+# ---------------------------------------------------------------- flood control, shared tokens
+
+
+def test_partial_send_reports_progress_and_resume_sends_only_the_rest(
+    make_channel: MakeChannel, fake: FakeTelegramServer
+) -> None:
+    now = [1000.0]
+    channel = make_channel(clock=lambda: now[0])
+    body = "\n".join(f"{i:04d} " + "z" * 95 for i in range(250))  # 7 parts
+    msg = alert(body=body, buttons=[("Ack", "ack:1")])
+    chunks = format_message(msg)
+    assert len(chunks) == 7
+    fake.flood_every(3, retry_after=1)
+    with pytest.raises(ChannelError) as first:
+        channel.notify(msg)
+    assert first.value.parts_sent == 3
+    assert first.value.first_message_id == str(fake.messages[0].message_id)
+    now[0] += 1.1
+    with pytest.raises(ChannelError) as second:
+        channel.notify(dataclasses.replace(msg, resume_from=first.value.parts_sent))
+    assert second.value.parts_sent == 6 and second.value.first_message_id is None
+    now[0] += 1.1
+    delivery = channel.notify(dataclasses.replace(msg, resume_from=6))
+    assert delivery.parts_sent == 7
+    assert [m.text for m in fake.messages] == chunks
+    assert [bool(m.buttons) for m in fake.messages] == [False] * 6 + [True]
+    assert delivery.channel_message_id == str(fake.messages[-1].message_id)
+
+
+def test_huge_retry_after_is_clamped_for_the_error_and_the_flood_block(
+    make_channel: MakeChannel, fake: FakeTelegramServer
+) -> None:
+    now = [1000.0]
+    channel = make_channel(clock=lambda: now[0], max_retry_after=60.0)
+    fake.add_fault("sendMessage", Fault.flood(10**11))
+    with pytest.raises(ChannelError) as info:
+        channel.notify(alert())
+    assert info.value.retry_after == 60.0
+    with pytest.raises(ChannelError) as blocked:
+        channel.notify(alert())
+    assert blocked.value.retry_after is not None and blocked.value.retry_after <= 60.0
+    now[0] += 61.0
+    assert channel.notify(alert()).channel_message_id is not None
+
+
+def test_fake_answers_409_to_the_older_of_two_concurrent_polls(fake: FakeTelegramServer) -> None:
+    import json as _json
+    import urllib.error
+    import urllib.request
+
+    url = f"{fake.base_url}{TOKEN}/getUpdates"
+    results: list[int] = []
+
+    def poll() -> None:
+        request = urllib.request.Request(url, data=_json.dumps({"timeout": 5}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                results.append(response.status)
+        except urllib.error.HTTPError as exc:
+            results.append(exc.code)
+            assert "terminated by other getUpdates request" in exc.read().decode()
+
+    older = threading.Thread(target=poll)
+    older.start()
+    fake.wait_for_requests("getUpdates", 1, WAIT)
+    newer = threading.Thread(target=poll)
+    newer.start()
+    older.join(WAIT)
+    assert results == [409] and fake.conflicts == 1
+    fake.push_text(CHAT, "wake the newer poll")
+    newer.join(WAIT)
+    assert results == [409, 200]
+
+
+def test_two_pollers_on_one_token_back_off_without_a_warning_storm(
+    make_channel: MakeChannel, fake: FakeTelegramServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="engine.channels.telegram")
+    first = make_channel(on_command=lambda c, a: "first", backoff_max=0.5)
+    second = make_channel(on_command=lambda c, a: "second", backoff_max=0.5)
+    first.start_polling()
+    second.start_polling()
+    assert fake.wait_for(lambda: fake.conflicts >= 8, 30.0)
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING and "polling failed" in r.getMessage()]
+    assert len(warnings) <= 2, [r.getMessage() for r in warnings]  # one per poller, repeats are debug
+    assert len(fake.requests_for("getUpdates")) <= fake.conflicts + 3  # every retry waited for a 409
+    second.close()
+    fake.push_command(CHAT, "/status")
+    assert fake.wait_for(lambda: any(m.text == "first" for m in fake.messages), WAIT * 3)

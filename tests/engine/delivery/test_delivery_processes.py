@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sqlite3
 
 import pytest
 
+from engine.alerts.outbox import max_wait
 from engine.lifecycle import running_instance
+from engine.timeutil import from_db
 from tests.delivery_helpers import CHAT, TOKEN
 from tests.fakes.telegram_api import FakeTelegramServer, Fault
 from tests.helpers import cli, start_instance, wait_until
@@ -87,3 +90,19 @@ def test_kill_9_with_pending_rows_then_restart_delivers_everything(wk_home, tg_e
     duplicates = len(texts) - len(set(texts))
     assert len(set(texts)) == 3  # none lost
     assert duplicates <= interrupted  # at-least-once: only rows caught mid-send may repeat
+
+
+def test_huge_retry_after_is_clamped_and_status_and_doctor_say_rate_limited(wk_home, tg_env):
+    tg_env.add_fault("sendMessage", Fault.flood(10**11))  # "retry after 3170 years"
+    cli("demo", check=True)
+    cli("check", "run", "stale_applications", check=True)
+    [(next_at, created)] = _rows(wk_home, "SELECT next_attempt_at, created_at FROM outbox WHERE channel = 'telegram'")
+    parked = (from_db(next_at) - from_db(created)).total_seconds()
+    assert parked <= max_wait(600) + 60  # at most an hour, not until the year 5195
+    status = json.loads(cli("status", "--json").stdout)
+    telegram = next(c for c in status["channels"] if c["name"] == "telegram")
+    assert telegram["state"] == "rate-limited" and telegram["rate_limited_until"]
+    until = telegram["rate_limited_until"][11:16]  # HH:MM (UTC)
+    assert f"Channel telegram: rate-limited until {until} UTC, 1 pending" in cli("status").stdout
+    doctor = cli("doctor").stdout
+    assert re.search(rf"OK +channel telegram: rate-limited until {until} UTC", doctor), doctor

@@ -11,10 +11,12 @@ import pytest
 from engine.alerts import outbox
 from engine.alerts.dispatcher import Dispatcher
 from engine.channels.telegram import TelegramChannel
+from engine.channels.telegram_format import format_text
 from engine.checks.base import Finding
 from engine.config import parse_config
 from engine.delivery.service import DeliveryService, outbox_hook
-from engine.timeutil import utcnow
+from engine.delivery.worker import ChannelWorker
+from engine.timeutil import from_db, to_db, utcnow
 from tests.delivery_helpers import CHAT, TOKEN, toast_channel
 from tests.fakes.telegram_api import Fault
 from tests.helpers import wait_until
@@ -131,3 +133,112 @@ def test_sent_rows_are_never_sent_again(db, fake):
     svc.close()
     assert len(fake.messages) == 2
     assert outbox.due(db, "telegram", utcnow()) == []
+
+
+# -- long messages under flood control, huge retry_after, the clock set back ----------------------
+
+
+def _queue_raw(db, title: str, body: str, now) -> int:
+    """A notification with an arbitrary body queued for Telegram (bypassing the size cap)."""
+    cursor = db.execute_sql(
+        "INSERT INTO notifications (check_name, kind, severity, title, body, alert_ids, created_at)"
+        " VALUES ('bulk', 'alert', 'warning', ?, ?, '[]', ?)", (title, body, to_db(now)))
+    nid = int(cursor.lastrowid)
+    outbox.enqueue(db, nid, ["telegram"], now)
+    return nid
+
+
+def _body_of_parts(title: str, parts: int) -> str:
+    lines = 0
+    while True:
+        lines += 40
+        body = "\n".join(f"{i:05d} " + "x" * 94 for i in range(lines))
+        n = len(format_text(body, title=title))
+        if n == parts:
+            return body
+        assert n < parts, "overshot"
+
+
+def test_51_part_message_completes_under_flood_control_each_part_once_in_order(db, fake):
+    body = _body_of_parts("Bulk", 51)
+    chunks = format_text(body, title="Bulk")
+    fake.flood_every(20, retry_after=1)  # Telegram lets 20 through, then 429 retry_after=1
+    svc, _ = service(db, fake, max_backoff=1)
+    _queue_raw(db, "Bulk", body, utcnow())
+    svc.start()
+    try:
+        wait_until(lambda: states(db) == [("telegram", "sent")], timeout=60, message="the 51-part message")
+    finally:
+        svc.close()
+    assert [m.text for m in fake.messages] == chunks  # each part exactly once, in order
+    assert len([r for r in fake.requests_for("sendMessage") if r.params.get("text")]) == 51 + 2  # + two 429s
+    row = db.execute_sql("SELECT parts_sent, first_message_id, channel_message_id FROM outbox").fetchone()
+    assert row == (51, str(fake.messages[0].message_id), str(fake.messages[-1].message_id))
+
+
+def test_retry_after_of_1e11_seconds_is_clamped_and_channel_reports_rate_limited(db, fake):
+    fake.add_fault("sendMessage", Fault.flood(10**11))
+    svc, dispatcher = service(db, fake, max_backoff=2)
+    fire(dispatcher, 1)
+    before = utcnow()
+    svc.drain_once(timeout=20)
+    try:
+        [(next_at,)] = db.execute_sql("SELECT next_attempt_at FROM outbox").fetchall()
+        assert from_db(next_at) <= before + timedelta(seconds=outbox.max_wait(2) + 60)  # not year 5195
+        [telegram] = svc.status()
+        assert telegram["state"] == "rate-limited"
+        until = from_db(telegram["rate_limited_until"])
+        assert before < until <= before + timedelta(seconds=outbox.max_wait(2) + 60)
+    finally:
+        svc.close()
+
+
+def _clocked_worker(db, fake, clock, max_backoff=60, ttl="6h"):
+    channel = TelegramChannel(TOKEN, CHAT, base_url=fake.base_url, timeout=1.0, min_interval=0.0)
+    svc = DeliveryService(db, parse_config({"toast": {"enabled": False}}, env={}), now=lambda: clock[0],
+                          channels={"telegram": channel})
+    worker = ChannelWorker(db, channel, svc.build_message, now=lambda: clock[0], max_backoff=max_backoff,
+                           offline_ttl=timedelta(hours=6) if ttl == "6h" else timedelta(hours=1))
+    return svc, worker
+
+
+def test_next_attempt_computed_before_the_clock_was_set_back_is_due_now(db, fake):
+    clock = [utcnow()]
+    _queue_raw(db, "Parked", "next attempt far ahead", clock[0])
+    # computed before the clock moved back ten days: now ten days "in the future"
+    db.execute_sql("UPDATE outbox SET next_attempt_at = ?, attempts = 3", (to_db(clock[0] + timedelta(days=10)),))
+    svc, worker = _clocked_worker(db, fake, clock)
+    try:
+        assert worker.drain() == 1
+    finally:
+        svc.close()
+    assert states(db) == [("telegram", "sent")]
+
+
+def test_rows_created_in_the_future_are_not_collapsed_as_stale(db, fake):
+    clock = [utcnow()]
+    for i in range(3):  # queued before the clock was set back a day
+        _queue_raw(db, f"Future {i}", "body", clock[0] + timedelta(days=1))
+    svc, worker = _clocked_worker(db, fake, clock)
+    try:
+        assert worker.collapse_stale() is None
+        assert worker.drain() == 3
+    finally:
+        svc.close()
+    assert [m.text.splitlines()[0] for m in fake.messages] == [f"<b>Future {i}</b>" for i in range(3)]
+
+
+def test_a_partly_delivered_row_is_finished_not_collapsed(db, fake):
+    clock = [utcnow()]
+    _queue_raw(db, "Half", "\n".join(["y" * 3000] * 2), clock[0] - timedelta(days=2))
+    _queue_raw(db, "Old", "old", clock[0] - timedelta(days=2))
+    _queue_raw(db, "Older", "older", clock[0] - timedelta(days=2))
+    db.execute_sql("UPDATE outbox SET parts_sent = 1 WHERE id = 1")
+    svc, worker = _clocked_worker(db, fake, clock)
+    try:
+        worker.drain()
+    finally:
+        svc.close()
+    texts = [m.text.splitlines()[0] for m in fake.messages]
+    assert texts[0] == "y" * 3000  # only the second part of "Half"
+    assert texts[1].startswith("<b>While you were offline: 2 messages")
