@@ -219,3 +219,15 @@ MIGRATIONS: list[Migration] = [
         ),
     ),
 ]
+
+MIGRATIONS.append(
+    Migration(
+        "archive_0004_run_owner",
+        sql=(
+            # The process running an archive run (PID and OS create time), so a run left
+            # "running" by a killed process can be told from one another live process runs.
+            "ALTER TABLE conversation_archive_runs ADD COLUMN pid INTEGER",
+            "ALTER TABLE conversation_archive_runs ADD COLUMN pid_create_time REAL",
+        ),
+    ),
+)
