@@ -20,8 +20,8 @@ from peewee import SqliteDatabase
 
 from engine import __version__, runtime_state
 from engine.alerts import store as alert_store
-from engine.archive import runs as archive_runs
 from engine.alerts.store import list_alerts
+from engine.archive import runs as archive_runs
 from engine.checks.service import CheckService, UnknownCheck, build_service
 from engine.config import Config
 from engine.control import ControlServer

@@ -61,7 +61,10 @@ def setup_logging(log_file: Path | None, level: str = "INFO", secrets: Iterable[
     for handler in list(root.handlers):
         if getattr(handler, "_watchkeeper", False):
             root.removeHandler(handler)
-            handler.close()
+            try:
+                handler.close()
+            except OSError:  # buffered lines that a full disk cannot take
+                pass
     root.setLevel(logging.DEBUG)
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s")
     redactor = RedactingFilter(secrets)

@@ -25,10 +25,13 @@ def collect_status(ctx: CliContext) -> dict[str, Any]:
         last = {"pid": row[0], "version": row[1], "started_at": row[2], "last_heartbeat": row[3],
                 "stopped_at": row[4], "clean_shutdown": bool(row[5])}
     from engine.alerts.outbox import channel_status
+    from engine.archive.runs import disk_full_problem
     from engine.delivery.service import enabled_channels
 
+    problem = disk_full_problem(db)
     return {"running": False, "state": "stopped", "last_instance": last,
-            "channels": channel_status(db, enabled_channels(ctx.config))}
+            "channels": channel_status(db, enabled_channels(ctx.config)),
+            "problems": [problem] if problem else []}
 
 
 def format_status(data: dict[str, Any]) -> str:
@@ -42,6 +45,7 @@ def format_status(data: dict[str, Any]) -> str:
         lines = [f"Watchkeeper is not running. Last instance: PID {last['pid']}, started "
                  f"{last['started_at']}, last heartbeat {last['last_heartbeat']}, stopped {how}."]
         lines += _channel_lines(data)
+        lines += [f"Problem: {p}" for p in data.get("problems", [])]
         return "\n".join(lines)
     lines = [
         f"Watchkeeper {data['version']} running, PID {data['pid']} since {data['started_at']}",

@@ -228,6 +228,9 @@ MIGRATIONS.append(
             # "running" by a killed process can be told from one another live process runs.
             "ALTER TABLE conversation_archive_runs ADD COLUMN pid INTEGER",
             "ALTER TABLE conversation_archive_runs ADD COLUMN pid_create_time REAL",
+            # Every run start looks for runs left running: keep that lookup off a table scan.
+            "CREATE INDEX IF NOT EXISTS ix_archive_runs_running ON conversation_archive_runs (status)"
+            " WHERE status = 'running'",
         ),
     ),
 )
