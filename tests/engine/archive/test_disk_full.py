@@ -11,6 +11,7 @@ import pytest
 
 from engine.archive import runs, service
 from engine.store.db import open_database
+from tests.helpers import cli
 from tests.tinydisk import fill, tiny_disk
 
 from ._gen import write_sessions
@@ -74,3 +75,18 @@ def test_a_full_disk_stops_the_run_with_one_error_and_the_next_run_continues(tmp
     assert {s for s, _ in before} <= {r[0] for r in db.execute_sql(
         "SELECT session_id FROM conversation_archive_sessions").fetchall()}
     assert first  # the first two sessions were archived before the disk filled
+
+
+def test_status_and_doctor_without_an_instance_name_a_run_a_full_disk_stopped(wk_home):
+    db = open_database(wk_home.db_file)
+    db.execute_sql("INSERT INTO conversation_archive_runs (started_at, finished_at, status, error)"
+                   " VALUES ('2026-01-01T00:00:00Z', '2026-01-01T00:00:01Z', 'disk_full',"
+                   " 'disk full: 0.2 MB free at /x/data')")
+    db.close()
+
+    status = cli("status")
+    doctor = cli("doctor")
+
+    assert "Problem: disk full: 0.2 MB free at /x/data (archive run 1 stopped" in status.stdout
+    assert "PROBLEM disk: disk full: 0.2 MB free at /x/data" in doctor.stdout
+    assert doctor.returncode == 1
