@@ -10,6 +10,9 @@ died is not known); ``error`` says when it was noticed. What the run had committ
 the next run continues from each file's recorded offset.
 
 A run stopped by a full disk is ``disk_full``; until a later run finishes, health names it.
+A run that stopped early (``disk_full``, ``failed``, ``interrupted``) may have committed files
+whose sessions it never recomputed: the next run recomputes the sessions of every file scanned
+since then and, once that is committed, marks those runs settled (``settled_at``).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ log = logging.getLogger(__name__)
 RUNNING = "running"
 INTERRUPTED = "interrupted"
 DISK_FULL = "disk_full"
+STOPPED_EARLY = (DISK_FULL, "failed", INTERRUPTED)
 
 
 def process_alive(pid: int | None, create_time: float | None) -> bool:
@@ -74,6 +78,30 @@ def start_run(db: SqliteDatabase, started_at: str, trigger: str) -> int:
         "INSERT INTO conversation_archive_runs (started_at, status, trigger, pid, pid_create_time)"
         " VALUES (?, ?, ?, ?, ?)", (started_at, RUNNING, trigger, pid, process_create_time(pid)))
     return int(cur.lastrowid)
+
+
+def unsettled(db: SqliteDatabase, current: int) -> tuple[list[int], set[str]]:
+    """Runs before ``current`` that stopped early and are not settled, and the sessions of the
+    files scanned since the first of them began (their counters may be stale)."""
+    marks = ",".join("?" * len(STOPPED_EARLY))
+    rows = db.execute_sql(
+        f"SELECT id, started_at FROM conversation_archive_runs WHERE status IN ({marks})"
+        " AND settled_at IS NULL AND id < ?", (*STOPPED_EARLY, current)).fetchall()
+    if not rows:
+        return [], set()
+    since = min(r[1] for r in rows)
+    sessions = {r[0] for r in db.execute_sql(
+        "SELECT DISTINCT fs.session_id FROM archive_file_sessions fs JOIN archive_files f"
+        " ON f.id = fs.file_id WHERE f.last_scanned >= ?", (since,)).fetchall()}
+    return [r[0] for r in rows], sessions
+
+
+def mark_settled(db: SqliteDatabase, ids: list[int], now_s: str) -> None:
+    """Record that the sessions left by runs ``ids`` have been recomputed."""
+    if ids:
+        db.execute_sql(
+            f"UPDATE conversation_archive_runs SET settled_at = ? WHERE id IN ({','.join('?' * len(ids))})",
+            (now_s, *ids))
 
 
 def list_runs(db: SqliteDatabase, limit: int = 20) -> list[dict[str, Any]]:

@@ -182,6 +182,8 @@ def run_archive(
     status = "ok"
     bulk = False
     try:
+        stopped_runs, stale = runs.unsettled(db, run_id)
+        run.dirty.update(stale)
         found = files if files is not None else discover(build_roots(sources, extra_roots))
         if only_paths is not None:
             found = [f for f in found if f.path in only_paths]
@@ -200,6 +202,7 @@ def run_archive(
         if only_paths is None:
             _mark_missing(db, known, {f.path for f in found}, now_s)
         _finish_sessions(db, run, now_s)
+        runs.mark_settled(db, stopped_runs, now_s)
         summary.refresh_summaries(db, now, summary_idle_minutes, rebuilt=run.summarized)
         res.summaries = len(run.summarized)
     except Exception as exc:

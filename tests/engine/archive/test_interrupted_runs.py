@@ -86,8 +86,13 @@ def _kill(proc):
 @pytest.fixture
 def big_source(tmp_path):
     src = tmp_path / "big"
-    write_sessions(src, 60, 1_000_000)
+    write_sessions(src, 25, 1_000_000)  # under the worker-process threshold: files commit one by one
     return src
+
+
+def _prompts(paths):
+    with sqlite3.connect(paths.db_file, timeout=5) as conn:
+        return conn.execute("SELECT session_id, human_prompts FROM conversation_archive_sessions").fetchall()
 
 
 def test_a_killed_archive_run_is_marked_interrupted_by_the_next_run_and_a_live_one_is_not(
@@ -97,12 +102,18 @@ def test_a_killed_archive_run_is_marked_interrupted_by_the_next_run_and_a_live_o
         db = open_database(wk_home.db_file)
         assert runs.mark_interrupted(db) == []  # its process is alive: another process's run
         assert _status(db, rid)[0] == "running"
+        wait_until(lambda: len(_prompts(wk_home)) >= 2, timeout=60, message="two files archived")
     finally:
         _kill(proc)
+    stale = _prompts(wk_home)
+    assert 2 <= len(stale) < 25 and all(n == 0 for _, n in stale)  # counters come at the run's end
     small = tmp_path / "small"
     write_sessions(small, 1, 10_000)
 
     assert cli("archive", "run", "--source", str(small)).returncode == 0
+    # The next run recomputed the sessions the killed one had committed, though not its source.
+    after = dict(_prompts(wk_home))
+    assert all(after[sid] > 0 for sid, _ in stale)
 
     listed = json.loads(cli("archive", "runs", "--json").stdout)
     killed = next(r for r in listed if r["id"] == rid)
