@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from engine.cli_context import CliContext
 from engine.config import ConfigError, load_config
@@ -99,7 +100,23 @@ def _database(ctx: CliContext) -> list[Finding]:
     if result != "ok":
         return [Finding("database", False, f"{ctx.paths.db_file} is damaged ({result}); "
                                            "restore the newest file from the backups folder")]
-    return [Finding("database", True, f"{ctx.paths.db_file} ok (journal {mode})")]
+    return [Finding("database", True, f"{ctx.paths.db_file} ok (journal {mode})"), _disk(ctx, db)]
+
+
+def _disk(ctx: CliContext, db: Any) -> Finding:
+    """Free space of the data folder, and an archive run a full disk stopped."""
+    import shutil
+
+    from engine.archive.runs import disk_full_problem
+
+    problem = disk_full_problem(db)
+    if problem:
+        return Finding("disk", False, problem)
+    try:
+        free = f"{shutil.disk_usage(ctx.paths.data_dir).free / 1e6:.1f} MB free"
+    except OSError as exc:
+        free = f"free space unknown ({exc})"
+    return Finding("disk", True, f"{free} at {ctx.paths.data_dir}")
 
 
 def _scheduler(ctx: CliContext) -> list[Finding]:

@@ -21,6 +21,7 @@ from peewee import SqliteDatabase
 from engine import __version__, runtime_state
 from engine.alerts import store as alert_store
 from engine.alerts.store import list_alerts
+from engine.archive import runs as archive_runs
 from engine.checks.service import CheckService, UnknownCheck, build_service
 from engine.config import Config
 from engine.control import ControlServer
@@ -33,6 +34,7 @@ from engine.paths import Paths
 from engine.schedule_spec import ScheduleSpec, parse_schedule
 from engine.scheduler import JobSpec, Scheduler
 from engine.store.db import connection, open_database
+from engine.store.diskwatch import DISK
 from engine.timeutil import from_db, to_db, utcnow
 
 log = logging.getLogger(__name__)
@@ -118,6 +120,7 @@ class Engine:
             interval = float(self.config.heartbeat.interval_seconds)
             self.heartbeat = Heartbeat(self.db, interval, wall=self.now, on_gap=self._on_gap)
             self.heartbeat.start_instance(os.getpid(), process_create_time(os.getpid()))
+            archive_runs.mark_interrupted(self.db)  # runs left "running" by a killed process
             self.checks = build_service(self.db, self.config, self.now)
             self.delivery = DeliveryService(self.db, self.config, now=self.now, on_change=self.publish)
             self.checks.dispatcher.on_queue.append(outbox_hook(self.config, self.now))
@@ -361,8 +364,11 @@ class Engine:
                     open_alerts = [a.to_dict() for a in list_alerts(self.db, live_only=True, limit=50)
                                    if a.state != "acknowledged"]
                     channels = self.delivery.status() if self.delivery else []
+                    problems += [p for p in [archive_runs.disk_full_problem(self.db)] if p]
             except Exception as exc:
                 problems.append(f"database trouble: {exc}")
+        if DISK.problem:
+            problems.append(DISK.problem)
         problems += [s.problem for s in self.services if getattr(s, "problem", None)]
         api_url = next((s.url for s in self.services if getattr(s, "url", None)), None)
         if self.scheduler is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import logging.handlers
 import re
@@ -39,6 +40,20 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     return _TOKEN_RE.sub("<redacted>", text)
 
 
+def _drop_when_disk_full(handler: logging.Handler) -> None:
+    """A log file on a full disk drops records instead of printing a traceback to stderr for
+    each one (the default ``handleError``); writing resumes when space returns."""
+    default = handler.handleError
+
+    def handle_error(record: logging.LogRecord) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+            return
+        default(record)
+
+    handler.handleError = handle_error  # type: ignore[method-assign]
+
+
 def setup_logging(log_file: Path | None, level: str = "INFO", secrets: Iterable[str] = (),
                   stderr: bool = True) -> None:
     """Configure the root logger once per process (idempotent)."""
@@ -46,7 +61,10 @@ def setup_logging(log_file: Path | None, level: str = "INFO", secrets: Iterable[
     for handler in list(root.handlers):
         if getattr(handler, "_watchkeeper", False):
             root.removeHandler(handler)
-            handler.close()
+            try:
+                handler.close()
+            except OSError:  # buffered lines that a full disk cannot take
+                pass
     root.setLevel(logging.DEBUG)
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s")
     redactor = RedactingFilter(secrets)
@@ -62,6 +80,7 @@ def setup_logging(log_file: Path | None, level: str = "INFO", secrets: Iterable[
         handler.setFormatter(fmt)
         handler.addFilter(redactor)
         handler._watchkeeper = True  # type: ignore[attr-defined]
+        _drop_when_disk_full(handler)
         root.addHandler(handler)
     for noisy in ("apscheduler", "httpx", "httpcore", "telegram", "peewee"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

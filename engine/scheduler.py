@@ -22,7 +22,8 @@ from typing import Any
 from peewee import SqliteDatabase
 
 from engine.schedule_spec import ScheduleSpec
-from engine.store.db import connection
+from engine.store.db import connection, is_disk_full
+from engine.store.diskwatch import DISK
 from engine.timeutil import from_db, to_db, utcnow
 
 log = logging.getLogger(__name__)
@@ -173,7 +174,10 @@ class Scheduler:
                 spec.func()
         except Exception as exc:  # a failing job is recorded; the scheduler keeps going
             outcome, error = "error", f"{type(exc).__name__}: {exc}"
-            log.exception("job %s failed", name)
+            if is_disk_full(exc):  # one warning per state change, not a traceback per run
+                error = f"DiskFull: {DISK.failed(exc, self.db.database)}"
+            else:
+                log.exception("job %s failed", name)
         finally:
             finished = self.now()
             with self._lock:
@@ -189,8 +193,13 @@ class Scheduler:
                         " VALUES (?, ?, ?, ?, ?, ?)",
                         (name, to_db(started), to_db(finished), outcome, error, trigger),
                     )
-            except Exception:
-                log.exception("could not record the run of %s", name)
+                if outcome == "ok":
+                    DISK.succeeded()
+            except Exception as exc:
+                if is_disk_full(exc):
+                    DISK.failed(exc, self.db.database)
+                else:
+                    log.exception("could not record the run of %s", name)
             with self._idle:
                 self._running -= 1
                 self._idle.notify_all()

@@ -25,10 +25,13 @@ def collect_status(ctx: CliContext) -> dict[str, Any]:
         last = {"pid": row[0], "version": row[1], "started_at": row[2], "last_heartbeat": row[3],
                 "stopped_at": row[4], "clean_shutdown": bool(row[5])}
     from engine.alerts.outbox import channel_status
+    from engine.archive.runs import disk_full_problem
     from engine.delivery.service import enabled_channels
 
+    problem = disk_full_problem(db)
     return {"running": False, "state": "stopped", "last_instance": last,
-            "channels": channel_status(db, enabled_channels(ctx.config))}
+            "channels": channel_status(db, enabled_channels(ctx.config)),
+            **({"problems": [problem]} if problem else {})}
 
 
 def format_status(data: dict[str, Any]) -> str:
@@ -37,11 +40,12 @@ def format_status(data: dict[str, Any]) -> str:
         last = data.get("last_instance")
         if not last:
             return "\n".join(["Watchkeeper is not running (never started with this data folder).",
-                              *_channel_lines(data)])
+                              *_channel_lines(data), *_problem_lines(data)])
         how = "cleanly" if last["clean_shutdown"] else "without a clean shutdown"
         lines = [f"Watchkeeper is not running. Last instance: PID {last['pid']}, started "
                  f"{last['started_at']}, last heartbeat {last['last_heartbeat']}, stopped {how}."]
         lines += _channel_lines(data)
+        lines += _problem_lines(data)
         return "\n".join(lines)
     lines = [
         f"Watchkeeper {data['version']} running, PID {data['pid']} since {data['started_at']}",
@@ -60,6 +64,10 @@ def format_status(data: dict[str, Any]) -> str:
         last = f"last {job['last_outcome']}" if job["last_outcome"] else "not run yet"
         lines.append(f"  {job['name']:<22} next {job['next_run'] or '-'}  ({last})")
     return "\n".join(lines)
+
+
+def _problem_lines(data: dict[str, Any]) -> list[str]:
+    return [f"Problem: {p}" for p in data.get("problems", [])]
 
 
 def _channel_lines(data: dict[str, Any]) -> list[str]:

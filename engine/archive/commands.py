@@ -1,4 +1,4 @@
-"""``watchkeeper archive …``: run, sessions, show, search.
+"""``watchkeeper archive …``: run, runs, sessions, show, search.
 
 Handlers take ``(args, ctx)`` (``ctx.open_db()``, ``ctx.config``) and return an exit code:
 0 ok, 1 failure, 2 bad usage. Human output goes to stdout; ``--json`` prints one JSON document.
@@ -14,7 +14,8 @@ from typing import Any, TextIO
 
 import orjson
 
-from engine.archive import service
+from engine.archive import runs, service
+from engine.store.db import DiskFull
 
 
 def register(subparsers: Any) -> None:
@@ -28,6 +29,12 @@ def register(subparsers: Any) -> None:
                      help="directory or file to archive instead of the default roots (repeatable)")
     run.add_argument("--json", action="store_true", help="print the run result as JSON")
     run.set_defaults(handler=cmd_run)
+
+    rl = sub.add_parser("runs", help="recent archive runs, newest first (running, ok, partial, "
+                        "failed, disk_full, interrupted)")
+    rl.add_argument("--json", action="store_true")
+    rl.add_argument("--limit", type=int, default=20)
+    rl.set_defaults(handler=cmd_runs)
 
     ls = sub.add_parser("sessions", help="list archived sessions, newest first")
     ls.add_argument("--json", action="store_true")
@@ -85,16 +92,30 @@ def _archive_settings(ctx: Any) -> tuple[list[str], int]:
 
 
 def cmd_run(args: Any, ctx: Any, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    """Run the archive once; exit 1 when the run failed or a file could not be archived."""
+    """Run the archive once; exit 1 when the run failed or a file could not be archived.
+
+    A full disk is one line on stderr (``error: disk full: N MB free at FOLDER …``), whatever
+    the number of files left."""
     out = out or sys.stdout
     err = err or sys.stderr
     extra, max_line = _archive_settings(ctx)
     progress = ProgressBar(err) if (not args.json and err.isatty()) else None
     db = ctx.open_db()
-    res = service.run_archive(db, args.source or None, extra_roots=extra,
-                              max_line_bytes=max_line, trigger="cli", progress=progress)
+    try:
+        res = service.run_archive(db, args.source or None, extra_roots=extra,
+                                  max_line_bytes=max_line, trigger="cli", progress=progress)
+    except DiskFull as exc:  # not even the run's own row could be written
+        err.write(f"error: {exc}; no run started. Free space and run again.\n")
+        return 1
     if args.json:
         _dump(res.as_dict(), out)
+    elif res.disk_full:
+        if progress is not None:
+            err.write("\n")
+        done = res.files_skipped + res.files_parsed
+        err.write(f"error: {res.disk_full}; run {res.run_id} stopped after {done} of"
+                  f" {res.files_seen} files. Free space and run again: it continues where it"
+                  " stopped.\n")
     else:
         out.write(
             f"run {res.run_id}: {res.files_seen} files seen, {res.files_parsed} parsed,"
@@ -105,6 +126,28 @@ def cmd_run(args: Any, ctx: Any, out: TextIO | None = None, err: TextIO | None =
         for e in res.errors[:20]:
             err.write(f"error: {e}\n")
     return 1 if res.errors else 0
+
+
+def cmd_runs(args: Any, ctx: Any, out: TextIO | None = None) -> int:
+    """List recent runs (a run whose process died shows as ``interrupted``)."""
+    out = out or sys.stdout
+    if args.limit < 1:
+        sys.stderr.write("--limit must be at least 1\n")
+        return 2
+    rows = runs.list_runs(ctx.open_db(), args.limit)
+    if args.json:
+        _dump(rows, out)
+        return 0
+    for r in rows:
+        line = (f"{r['id']:>5}  {r['started_at'][:19]:19}  {r['status']:11}  {r['trigger'] or '':13}"
+                f"  {r['files_parsed']} parsed, {r['files_skipped']} unchanged,"
+                f" {r['bytes_read'] / 1e6:.1f} MB")
+        if r["error"]:
+            line += f"  — {r['error'].splitlines()[0][:120]}"
+        out.write(line + "\n")
+    if not rows:
+        out.write("no archive runs\n")
+    return 0
 
 
 def cmd_sessions(args: Any, ctx: Any, out: TextIO | None = None) -> int:

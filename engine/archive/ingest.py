@@ -605,21 +605,22 @@ class WorkerPool:
             deal()
 
     def close(self) -> None:
-        """Close the workers' input (they exit) and reap them."""
+        """Close the workers' pipes and reap them. A worker still parsing (the writer stopped
+        early, e.g. on a full disk) gets a broken pipe on its next message and exits at once,
+        instead of blocking on a pipe nobody reads until the kill timeout."""
         for w in self.workers:
-            try:
-                if w.proc.stdin is not None:
-                    w.proc.stdin.close()
-            except OSError:
-                pass
+            for pipe in (w.proc.stdin, w.proc.stdout):
+                try:
+                    if pipe is not None:
+                        pipe.close()
+                except OSError:
+                    pass
         for w in self.workers:
             try:
                 w.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 w.proc.kill()
                 w.proc.wait()
-            if w.proc.stdout is not None:
-                w.proc.stdout.close()
 
 
 if __name__ == "__main__":

@@ -219,3 +219,24 @@ MIGRATIONS: list[Migration] = [
         ),
     ),
 ]
+
+MIGRATIONS.append(
+    Migration(
+        "archive_0004_run_owner",
+        sql=(
+            # The process running an archive run (PID and OS create time), so a run left
+            # "running" by a killed process can be told from one another live process runs.
+            "ALTER TABLE conversation_archive_runs ADD COLUMN pid INTEGER",
+            "ALTER TABLE conversation_archive_runs ADD COLUMN pid_create_time REAL",
+            # A run that stopped early (disk full, failed, interrupted) may have committed files
+            # whose sessions' counters it never recomputed; the next run that finishes does, and
+            # sets this. Runs finished before this migration need nothing.
+            "ALTER TABLE conversation_archive_runs ADD COLUMN settled_at TEXT",
+            "UPDATE conversation_archive_runs SET settled_at = coalesce(finished_at, started_at)"
+            " WHERE status != 'running'",
+            # Every run start looks for runs left running: keep that lookup off a table scan.
+            "CREATE INDEX IF NOT EXISTS ix_archive_runs_running ON conversation_archive_runs (status)"
+            " WHERE status = 'running'",
+        ),
+    ),
+)

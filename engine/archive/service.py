@@ -4,7 +4,10 @@ session watcher and (later) the HTTP API.
 ``run_archive`` discovers files, ingests each one incrementally (one stat for an unchanged
 file; appended bytes only for a grown one; a full reparse for a rewritten or truncated one),
 recomputes the counters of touched sessions, refreshes idle sessions' summaries and records
-the run in ``conversation_archive_runs``. A failing file is recorded and never aborts the run.
+the run in ``conversation_archive_runs``. A failing file is recorded and never aborts the run;
+a full disk does: the run stops at the first write that fails for lack of space (every file
+other than the one being written was committed whole or not at all, so the next run continues
+where this one stopped) and the run's one error is ``disk full: N MB free at FOLDER``.
 
 Work split: the calling thread decides what to read (a stat, and for a grown file a
 fingerprint), then hands each file range to :mod:`engine.archive.ingest`, which parses it and
@@ -31,7 +34,7 @@ from typing import Any
 import orjson
 from peewee import SqliteDatabase
 
-from engine.archive import codex, store, summary
+from engine.archive import codex, runs, store, summary
 from engine.archive.discover import (
     CODEX_ROLLOUT,
     SUBAGENT,
@@ -46,6 +49,7 @@ from engine.archive.ingest import FLUSH_BYTES, Job, ParseThread, Task, WorkerPoo
 from engine.archive.model import SessionView, ToolCallView
 from engine.archive.reader import DEFAULT_MAX_LINE_BYTES, decode_line, fingerprint
 from engine.archive.search import search as _search
+from engine.store.db import DiskFull, disk_full_error, is_disk_full
 from engine.timeutil import to_db, utcnow
 
 log = logging.getLogger(__name__)
@@ -91,6 +95,7 @@ class RunResult:
     summaries: int = 0
     duration_s: float = 0.0
     errors: list[str] = field(default_factory=list)
+    disk_full: str | None = None  # "disk full: N MB free at FOLDER" when a full disk stopped the run
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -165,15 +170,20 @@ def run_archive(
     t0 = time.perf_counter()
     now = now or utcnow()
     now_s = to_db(now)
-    cur = db.execute_sql(
-        "INSERT INTO conversation_archive_runs (started_at, status, trigger) VALUES (?, ?, ?)",
-        (now_s, "running", trigger))
-    run = _RunState(RunResult(run_id=int(cur.lastrowid)), now_s)
+    try:
+        run_id = runs.start_run(db, now_s, trigger)
+    except Exception as exc:
+        if is_disk_full(exc):
+            raise disk_full_error(db.database) from exc
+        raise
+    run = _RunState(RunResult(run_id=run_id), now_s)
     res = run.result
     opts = _Options(max_line_bytes, tail_idle_seconds, now)
     status = "ok"
     bulk = False
     try:
+        stopped_runs, stale = runs.unsettled(db, run_id)
+        run.dirty.update(stale)
         found = files if files is not None else discover(build_roots(sources, extra_roots))
         if only_paths is not None:
             found = [f for f in found if f.path in only_paths]
@@ -192,25 +202,53 @@ def run_archive(
         if only_paths is None:
             _mark_missing(db, known, {f.path for f in found}, now_s)
         _finish_sessions(db, run, now_s)
+        runs.mark_settled(db, stopped_runs, now_s)
         summary.refresh_summaries(db, now, summary_idle_minutes, rebuilt=run.summarized)
         res.summaries = len(run.summarized)
     except Exception as exc:
-        status = "failed"
-        res.errors.append(f"{type(exc).__name__}: {str(exc)[:300]}")
-        log.exception("archive run failed")
+        if is_disk_full(exc):
+            status = runs.DISK_FULL
+            full = exc if isinstance(exc, DiskFull) else disk_full_error(db.database)
+            res.disk_full = str(full)
+            res.errors.append(res.disk_full)
+            res.sessions_new = len(run.new_sessions)
+            res.sessions_updated = len(run.updated_sessions - run.new_sessions)
+            log.warning("archive run %s stopped: %s", res.run_id, res.disk_full)
+        else:
+            status = "failed"
+            res.errors.append(f"{type(exc).__name__}: {str(exc)[:300]}")
+            log.exception("archive run failed")
     finally:
         if bulk:
             db.execute_sql("PRAGMA wal_autocheckpoint = 1000")
     res.duration_s = round(time.perf_counter() - t0, 4)
-    db.execute_sql(
-        "UPDATE conversation_archive_runs SET finished_at = ?, status = ?, files_seen = ?,"
-        " files_parsed = ?, files_skipped = ?, bytes_read = ?, sessions_new = ?,"
-        " sessions_updated = ?, bad_lines = ?, duration_s = ?, error = ? WHERE id = ?",
-        (to_db(utcnow()), status if not res.files_failed or status == "failed" else "partial",
-         res.files_seen, res.files_parsed, res.files_skipped, res.bytes_read, res.sessions_new,
-         res.sessions_updated, res.bad_lines, res.duration_s,
-         "\n".join(res.errors)[:4000] or None, res.run_id))
+    if status == "ok" and res.files_failed:
+        status = "partial"
+    try:
+        db.execute_sql(
+            "UPDATE conversation_archive_runs SET finished_at = ?, status = ?, files_seen = ?,"
+            " files_parsed = ?, files_skipped = ?, bytes_read = ?, sessions_new = ?,"
+            " sessions_updated = ?, bad_lines = ?, duration_s = ?, error = ? WHERE id = ?",
+            (to_db(utcnow()), status, res.files_seen, res.files_parsed, res.files_skipped,
+             res.bytes_read, res.sessions_new, res.sessions_updated, res.bad_lines,
+             res.duration_s, "\n".join(res.errors)[:4000] or None, res.run_id))
+    except Exception as exc:
+        if not is_disk_full(exc):
+            raise
+        # Not even this row fits: it stays "running" and the next start marks it interrupted.
+        res.disk_full = res.disk_full or str(disk_full_error(db.database))
+        if res.disk_full not in res.errors:
+            res.errors.append(res.disk_full)
+        log.warning("archive run %s: could not record its end: %s", res.run_id, res.disk_full)
     return res
+
+
+def _describe(exc: BaseException) -> str:
+    """``Type: message`` of the error that mattered: a failed ROLLBACK after SQLite had already
+    rolled back ("cannot rollback - no transaction is active") names the error before it."""
+    while "cannot rollback" in str(exc) and exc.__context__ is not None:
+        exc = exc.__context__
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
 
 
 def _fail(db: SqliteDatabase, run: _RunState, file_id: int | None, path: str, msg: str) -> None:
@@ -249,9 +287,10 @@ def _plan(
                 continue
             try:
                 task = _prepare(db, f, row, opts, run)
-            except Exception as exc:  # a bad file never aborts the run
-                _fail(db, run, row["id"] if row is not None else None, f.path,
-                      f"{type(exc).__name__}: {str(exc)[:200]}")
+            except Exception as exc:  # a bad file never aborts the run; a full disk does
+                if is_disk_full(exc):
+                    raise
+                _fail(db, run, row["id"] if row is not None else None, f.path, _describe(exc))
                 continue
             if task is None:
                 res.files_parsed += 1
@@ -347,15 +386,17 @@ def _execute(
             try:
                 for job in parse_task(task):
                     _write_job(db, job, run)
+            except DiskFull:
+                raise
             except Exception as exc:  # a bad file never aborts the run
-                err = f"{type(exc).__name__}: {str(exc)[:200]}"
+                err = _describe(exc)
             finished(task.file_id, err)
         return
     # A frozen (PyInstaller) build cannot run ``python -m engine.archive.ingest``: it parses in
     # a background thread of this process instead (same messages, same order, same rows).
     pool: WorkerPool | ParseThread = (
         ParseThread() if getattr(sys, "frozen", False) else WorkerPool(min(workers, len(tasks))))
-    txn = _Txn(db)
+    txn = _Txn(db, run)
     try:
         errors: dict[int, str] = {}
         for msg in pool.run(tasks):
@@ -369,26 +410,34 @@ def _execute(
                 finished(msg[1], errors.pop(msg[1], None))
                 settle(msg[1])
         txn.commit()
+    except BaseException:
+        txn.abort()
+        raise
     finally:
-        txn.commit()
         pool.close()
 
 
 class _Txn:
     """Groups the jobs of a bulk run into transactions of about ``GROUP_BYTES`` of input (each
     job stays atomic in its own savepoint): a commit costs a WAL flush of every page it
-    touched, so committing per file made commits the largest cost of a cold ingest."""
+    touched, so committing per file made commits the largest cost of a cold ingest.
 
-    def __init__(self, db: SqliteDatabase) -> None:
+    :meth:`abort` rolls the open group back (a full disk: SQLite may already have rolled it
+    back itself) and rewinds the run's counters to what was committed."""
+
+    def __init__(self, db: SqliteDatabase, run: _RunState) -> None:
         self.db = db
+        self.run = run
         self.ctx: Any = None
         self.size = 0
+        self.saved: tuple[Any, ...] = ()
 
     def begin(self) -> None:
         if self.ctx is None:
             self.ctx = self.db.atomic("IMMEDIATE")
             self.ctx.__enter__()
             self.size = 0
+            self.saved = _counters(self.run)
 
     def wrote(self, nbytes: int) -> None:
         self.size += nbytes + 65536
@@ -398,13 +447,41 @@ class _Txn:
     def commit(self) -> None:
         if self.ctx is not None:
             ctx, self.ctx = self.ctx, None
-            ctx.__exit__(None, None, None)
+            try:
+                ctx.__exit__(None, None, None)
+            except BaseException:  # peewee rolled the group back: so are the counters
+                _restore(self.run, self.saved)
+                raise
+
+    def abort(self) -> None:
+        if self.ctx is None:
+            return
+        ctx, self.ctx = self.ctx, None
+        try:
+            ctx.__exit__(RuntimeError, RuntimeError("archive run aborted"), None)
+        except Exception as exc:  # SQLite rolled the transaction back already
+            if "cannot rollback" not in str(exc) and "no such savepoint" not in str(exc):
+                raise
+        _restore(self.run, self.saved)
+
+
+def _counters(run: _RunState) -> tuple[Any, ...]:
+    res = run.result
+    return (res.files_parsed, res.files_failed, res.bytes_read, res.bad_lines, list(res.errors),
+            *(set(s) for s in (run.touched, run.dirty, run.summarized, run.new_sessions,
+                               run.updated_sessions, run.failed_files)))
+
+
+def _restore(run: _RunState, saved: tuple[Any, ...]) -> None:
+    res = run.result
+    (res.files_parsed, res.files_failed, res.bytes_read, res.bad_lines, res.errors, run.touched,
+     run.dirty, run.summarized, run.new_sessions, run.updated_sessions, run.failed_files) = saved
 
 
 def _write_job(db: SqliteDatabase, job: Job, run: _RunState) -> None:
     """Write one job in one transaction; a failure rolls it back (the file's offset does not
     advance, so the range is read again next run), is recorded, and drops the file's later
-    jobs."""
+    jobs. A full disk raises :class:`DiskFull` (the run stops there)."""
     if job.file_id in run.failed_files:
         return
     res = run.result
@@ -425,8 +502,12 @@ def _write_job(db: SqliteDatabase, job: Job, run: _RunState) -> None:
                         "SELECT DISTINCT session_id FROM archive_leaves WHERE uuid IN"
                         f" ({','.join('?' * len(part))})", part).fetchall())
     except Exception as exc:
+        if is_disk_full(exc):
+            res.bytes_read -= job.nbytes
+            res.bad_lines -= job.bad
+            raise disk_full_error(db.database) from exc
         run.failed_files.add(job.file_id)
-        msg = f"{job.path}: {type(exc).__name__}: {str(exc)[:200]}"
+        msg = f"{job.path}: {_describe(exc)}"
         res.errors.append(msg)
         res.files_failed += 1
         log.warning("archive: write failed: %s", msg)

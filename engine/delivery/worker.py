@@ -22,7 +22,8 @@ from peewee import SqliteDatabase
 from engine.alerts import outbox
 from engine.alerts.templates import render
 from engine.channels.base import Channel, ChannelError, OutgoingMessage, clamp_wait, redact
-from engine.store.db import connection
+from engine.store.db import connection, is_disk_full
+from engine.store.diskwatch import DISK
 from engine.timeutil import to_db
 
 log = logging.getLogger(__name__)
@@ -74,8 +75,11 @@ class ChannelWorker:
                     nxt = outbox.next_due_at(self.db, self.name)
                 if nxt is not None:
                     wait = clamp_wait(max(0.05, (nxt - self._now()).total_seconds()), self._max_wait)
-            except Exception:
-                log.exception("delivery worker %s failed; retrying", self.name)
+            except Exception as exc:
+                if is_disk_full(exc):  # one warning per state change, not a traceback every 5 s
+                    DISK.failed(exc, self.db.database)
+                else:
+                    log.exception("delivery worker %s failed; retrying", self.name)
                 wait = 5.0
             self._wake.wait(wait)
 

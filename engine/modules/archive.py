@@ -1,4 +1,8 @@
-"""Nightly conversation-archive job: archive every Claude Code / Codex transcript."""
+"""Nightly conversation-archive job: archive every Claude Code / Codex transcript.
+
+A run stopped by a full disk fails the job with ``DiskFull`` (``disk full: N MB free at
+FOLDER``): the scheduler records it once, without a traceback, and health is DEGRADED until a
+later run finishes; that run continues where this one stopped."""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import logging
 from typing import Any
 
 from engine.archive import service
+from engine.store.db import disk_full_error
 
 log = logging.getLogger(__name__)
 
@@ -18,5 +23,7 @@ def archive_job(db: Any, config: Any) -> None:
                    or service.DEFAULT_MAX_LINE_BYTES)
     res = service.run_archive(db, None, extra_roots=extra, max_line_bytes=max_line,
                               trigger="nightly")
+    if res.disk_full:
+        raise disk_full_error(db.database)
     log.info("archive run %s: %s files parsed, %s unchanged, %s failed, %s new sessions",
              res.run_id, res.files_parsed, res.files_skipped, res.files_failed, res.sessions_new)

@@ -7,6 +7,8 @@ per thread, thread_safe=True). Read-then-write paths must use ``db.atomic("IMMED
 
 from __future__ import annotations
 
+import errno
+import shutil
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -34,6 +36,52 @@ class StoreError(Exception):
     """The database cannot be opened, migrated or is corrupt; the message names the file."""
 
 
+class DiskFull(StoreError):
+    """A write failed for lack of space; the message is ``disk full: N MB free at FOLDER``."""
+
+    def __init__(self, folder: Path, free_bytes: int | None) -> None:
+        self.folder = folder
+        self.free_bytes = free_bytes
+        free = "unknown space" if free_bytes is None else f"{free_bytes / 1e6:.1f} MB"
+        super().__init__(f"disk full: {free} free at {folder}")
+
+
+_SQLITE_FULL = 13
+_NO_SPACE = frozenset(e for e in (errno.ENOSPC, getattr(errno, "EDQUOT", None)) if e is not None)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True when ``exc``, or an error it was raised from or while handling, says the disk is full.
+
+    SQLite says "database or disk is full" (SQLITE_FULL), the OS ENOSPC or EDQUOT. The chain
+    matters: after SQLite rolled a transaction back by itself, peewee's own ROLLBACK fails with
+    "cannot rollback - no transaction is active", and the real error is only its context.
+    """
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, DiskFull):
+            return True
+        if isinstance(cur, OSError) and cur.errno in _NO_SPACE:
+            return True
+        if getattr(cur, "sqlite_errorcode", None) == _SQLITE_FULL or (
+                isinstance(cur, (sqlite3.Error, peewee.DatabaseError)) and "database or disk is full" in str(cur)):
+            return True
+        cur = cur.__cause__ or cur.__context__
+    return False
+
+
+def disk_full_error(db_path: Path | str) -> DiskFull:
+    """The :class:`DiskFull` for the database at ``db_path``, with the free space of its folder now."""
+    folder = Path(db_path).parent
+    try:
+        free: int | None = shutil.disk_usage(folder).free
+    except OSError:
+        free = None
+    return DiskFull(folder, free)
+
+
 def connect(path: Path) -> SqliteDatabase:
     """A peewee database for ``path`` with the pragmas set (not migrated)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -59,6 +107,8 @@ def open_database(path: Path, *, migrate: bool = True) -> SqliteDatabase:
             if "locked" in str(exc) and time.monotonic() < deadline:
                 time.sleep(0.05)
                 continue
+            if is_disk_full(exc):
+                raise disk_full_error(path) from exc
             raise StoreError(f"database {path}: {exc}") from exc
     database_proxy.initialize(db)
     return db
