@@ -44,6 +44,7 @@ def test_alert_message_has_buttons_and_ack_press_acks_and_edits(engine, fake):
     callback = fake.push_callback(CHAT, message.message_id, dict(message.buttons)["Ack"])
     wait_until(lambda: fake.message(message.message_id).edits, timeout=15, message="the edit")
     assert "Acknowledged" in fake.message(message.message_id).text  # edits keeps the earlier versions
+    wait_until(lambda: callback in fake.answers, timeout=15, message="the callback answer")
     assert "Acknowledged" in (fake.answers[callback] or "")
     with connection(engine.db):
         assert [a.state for a in store.list_alerts(engine.db, check="stale_applications")] == ["acknowledged"]
