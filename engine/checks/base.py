@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from typing import Any, ClassVar
 from peewee import SqliteDatabase
 
 SEVERITIES = ("info", "warning", "critical")
+MAX_TIMEOUT_SECONDS = 86400  # one day: longer is a hung child kept forever, not a timeout
 
 
 class CheckError(Exception):
@@ -38,6 +40,25 @@ class CheckContext:
     name: str
     get_state: Callable[[str], str | None] = lambda key: None
     set_state: Callable[[str, str | None], None] = lambda key, value: None
+
+
+def number_in(low: float, high: float, unit: str, *, low_open: bool = False) -> Callable[[Any], str | None]:
+    """A Param validator for a number from ``low`` (excluded when ``low_open``) to ``high``."""
+    def check(value: Any) -> str | None:
+        if (low < value if low_open else low <= value) and value <= high:
+            return None
+        lower = f"greater than {_number(low)} and at most" if low_open else f"from {_number(low)} to"
+        return f"a number of {unit} {lower} {_number(high)}"
+
+    return check
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+timeout_seconds = number_in(0, MAX_TIMEOUT_SECONDS, "seconds", low_open=True)
+"""The validator every ``timeout_seconds`` parameter uses (more than 0, at most one day)."""
 
 
 @dataclass(frozen=True)
@@ -75,10 +96,21 @@ class CheckKind(ABC):
             if spec is None:
                 continue
             if spec.default is not None and not _same_type(value, spec.default):
-                problems.append(f"{key} = {_shown(value)}: expected {type(spec.default).__name__}")
-            elif spec.check is not None and (problem := spec.check(value)):
-                problems.append(f"{key} = {_shown(value)}: expected {problem}")
+                problem: str | None = type(spec.default).__name__
+            else:
+                problem = spec.check(value) if spec.check is not None else None
+                if not problem and _non_finite(value):
+                    problem = "a finite number"  # the one finiteness rule for every check parameter
+            if problem:
+                problems.append(f"{key} = {_shown(value)} is not allowed: expected {problem}")
         return problems
+
+
+def _non_finite(value: Any) -> bool:
+    """Whether ``value`` is, or a list holding, inf or NaN (TOML reads both as floats)."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    return isinstance(value, list) and any(_non_finite(v) for v in value)
 
 
 _USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
