@@ -252,6 +252,18 @@ def _type_word(annotation: Any) -> str:
     return _TYPE_WORDS.get(annotation, str(annotation))
 
 
+def unusable_value(value: Any) -> str | None:
+    """The rules every setting obeys, sections and check parameters alike (the text after
+    "expected"), or None: numbers finite (TOML reads inf and nan), text without NUL characters."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "a finite number"
+    if isinstance(value, str) and "\0" in value:
+        return "text without NUL characters"
+    if isinstance(value, list):
+        return next((p for p in map(unusable_value, value) if p), None)
+    return None
+
+
 def _build_section(name: str, cls: type, raw: Any, warnings: list[str]) -> Any:
     if not isinstance(raw, dict):
         raise ConfigError(f"[{name}] must be a table, got {raw!r}")
@@ -270,9 +282,7 @@ def _build_section(name: str, cls: type, raw: Any, warnings: list[str]) -> Any:
         if not _type_ok(value, annotation):
             raise ConfigError(f"{name}.{key} = {shown} is not allowed: expected {_type_word(annotation)}")
         check = f.metadata.get("check")
-        problem = check(value) if check is not None else None
-        if isinstance(value, float) and not math.isfinite(value):
-            problem = problem or "a finite number"  # the one finiteness rule for every section
+        problem = (check(value) if check is not None else None) or unusable_value(value)
         if problem:
             raise ConfigError(f"{name}.{key} = {shown} is not allowed: expected {problem}")
         values[key] = value

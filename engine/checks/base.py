@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -11,6 +10,8 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from peewee import SqliteDatabase
+
+from engine.config import unusable_value
 
 SEVERITIES = ("info", "warning", "critical")
 MAX_TIMEOUT_SECONDS = 86400  # one day: longer is a hung child kept forever, not a timeout
@@ -98,19 +99,10 @@ class CheckKind(ABC):
             if spec.default is not None and not _same_type(value, spec.default):
                 problem: str | None = type(spec.default).__name__
             else:
-                problem = spec.check(value) if spec.check is not None else None
-                if not problem and _non_finite(value):
-                    problem = "a finite number"  # the one finiteness rule for every check parameter
+                problem = (spec.check(value) if spec.check is not None else None) or unusable_value(value)
             if problem:
                 problems.append(f"{key} = {_shown(value)} is not allowed: expected {problem}")
         return problems
-
-
-def _non_finite(value: Any) -> bool:
-    """Whether ``value`` is, or a list holding, inf or NaN (TOML reads both as floats)."""
-    if isinstance(value, float):
-        return not math.isfinite(value)
-    return isinstance(value, list) and any(_non_finite(v) for v in value)
 
 
 _USERINFO = re.compile(r"(?<=://)[^/@\s]+@")

@@ -140,3 +140,9 @@ def test_any_section_value_loads_or_is_a_config_error(values):
     for section, key in values:
         value = getattr(getattr(config, section), key)
         assert not isinstance(value, float) or math.isfinite(value)
+
+
+def test_text_with_a_nul_character_is_refused():
+    with pytest.raises(ConfigError) as err:
+        parse_config({"archive": {"extra_roots": ["/logs\0x"]}}, env={})
+    assert str(err.value) == "archive.extra_roots = ['/logs\\x00x'] is not allowed: expected text without NUL characters"

@@ -188,3 +188,9 @@ def test_any_check_setting_loads_or_is_a_config_error(check, settings):
     assert parse_schedule(definition.schedule).period >= timedelta(seconds=1)
     for value in definition.params.values():
         assert not isinstance(value, float) or math.isfinite(value)
+
+
+def test_a_nul_character_in_a_path_or_command_is_refused_up_front():
+    assert _error({"user_checks": [{**COMMAND, "command": ["ec\0ho"]}]}) == (
+        "user_checks[0].command = ['ec\\x00ho'] is not allowed: expected text without NUL characters")
+    assert "volumes" in _error({"checks": {"disk_space": {"volumes": ["/tmp\0x"]}}})
