@@ -145,4 +145,13 @@ def test_any_section_value_loads_or_is_a_config_error(values):
 def test_text_with_a_nul_character_is_refused():
     with pytest.raises(ConfigError) as err:
         parse_config({"archive": {"extra_roots": ["/logs\0x"]}}, env={})
-    assert str(err.value) == "archive.extra_roots = ['/logs\\x00x'] is not allowed: expected text without NUL characters"
+    assert str(err.value) == ("archive.extra_roots = ['/logs\\x00x'] is not allowed: "
+                              "expected text without NUL characters")
+
+
+def test_toml_nested_too_deeply_is_a_config_error_naming_the_file(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text("a = " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ConfigError, match="nested too deeply") as err:
+        load_config(path, env={})
+    assert str(path) in str(err.value)
