@@ -111,6 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from engine.logsetup import setup_logging
 
         setup_logging(paths.log_file, config.general.log_level, secrets=[config.telegram.token], stderr=False)
+        _warn_if_local_zone_unusable(config)
     ctx = CliContext(paths=paths, config=config or Config())
     try:
         return int(args.handler(args, ctx))
@@ -121,6 +122,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     finally:
         ctx.close()
+
+
+def _warn_if_local_zone_unusable(config: Any) -> None:
+    """One stderr line when schedules fall back to UTC because the machine's zone (TZ) is unusable.
+
+    `run` logs the same warning to stderr itself; here logging goes to the log file only.
+    """
+    from engine.timeutil import local_zone_problem
+
+    problem = None if config.general.timezone else local_zone_problem()
+    if problem:
+        print(f"watchkeeper: warning: {problem}", file=sys.stderr)
 
 
 # -- run -----------------------------------------------------------------------------------------

@@ -3,21 +3,25 @@ first run, bad values are rejected with the key, the value and what is allowed (
 unknown keys are warned about. Secrets are never printed (``redacted()``).
 
 Each section is a dataclass; each field carries its documentation and an optional validator in
-its metadata, so the template, validation and ``config show`` come from one description.
+its metadata, so the template, validation and ``config show`` come from one description. Every
+number must be finite (checked once, in ``_build_section``) and every number and duration has an
+explicit range: a value that would spin, overflow or never end is refused up front.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
-from engine.timeutil import parse_duration
+from engine.timeutil import duration_problem
 
 
 class ConfigError(Exception):
@@ -35,16 +39,25 @@ def opt(default: Any, doc: str, check: Validator | None = None, secret: bool = F
     return field(default=default, metadata=meta)
 
 
-def _duration(value: Any) -> str | None:
-    try:
-        parse_duration(str(value))
-    except ValueError:
-        return "a duration such as 30m, 2h, 1d or 1h30m"
-    return None
+def _duration(low: timedelta, high: timedelta) -> Validator:
+    def check(value: Any) -> str | None:
+        return duration_problem(value, low, high)
+
+    return check
 
 
-def _positive(value: Any) -> str | None:
-    return None if value > 0 else "a number greater than 0"
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _between(low: float, high: float, unit: str = "") -> Validator:
+    """A number from ``low`` to ``high`` (both allowed); ``unit`` names what it counts."""
+    def check(value: Any) -> str | None:
+        if low <= value <= high:
+            return None
+        return f"a number{' of ' + unit if unit else ''} from {_number(low)} to {_number(high)}"
+
+    return check
 
 
 def _port(value: Any) -> str | None:
@@ -102,15 +115,18 @@ class GeneralConfig:
 
 @dataclass
 class HeartbeatConfig:
-    interval_seconds: int = opt(60, "Seconds between heartbeats (daemon_state, gap detection).", _positive)
+    interval_seconds: int = opt(60, "Seconds between heartbeats (daemon_state, gap detection).",
+                                _between(1, 3600, "seconds"))
 
 
 @dataclass
 class SchedulerConfig:
     misfire_grace_seconds: int = opt(
-        3600, "A job due while the machine slept still runs once if it is at most this late.", _positive
+        3600, "A job due while the machine slept still runs once if it is at most this late.",
+        _between(1, 7 * 86400, "seconds")
     )
-    shutdown_wait_seconds: int = opt(10, "How long running jobs may take to finish at shutdown.", _positive)
+    shutdown_wait_seconds: int = opt(10, "How long running jobs may take to finish at shutdown.",
+                                    _between(1, 3600, "seconds"))
 
 
 @dataclass
@@ -121,7 +137,8 @@ class AlertsConfig:
         list(_WEEKDAYS), "Days on which quiet hours apply (the day the window starts).", _weekdays
     )
     log_retention_days: int = opt(
-        90, "Keep heartbeat_log entries this long (never less than the longest cooldown).", _positive
+        90, "Keep heartbeat_log entries this long (never less than the longest cooldown).",
+        _between(1, 3650, "days")
     )
 
 
@@ -133,7 +150,7 @@ class TelegramConfig:
     )
     chat_id: str = opt("", "Chat to send to and obey (or env WATCHKEEPER_TELEGRAM_CHAT_ID).")
     api_url: str = opt("", "Bot API base URL; empty for Telegram's (env WATCHKEEPER_TELEGRAM_API_URL).")
-    timeout_seconds: float = opt(10.0, "Network timeout for one Bot API call.", _positive)
+    timeout_seconds: float = opt(10.0, "Network timeout for one Bot API call.", _between(0.1, 600, "seconds"))
 
 
 @dataclass
@@ -143,9 +160,10 @@ class ToastConfig:
 
 @dataclass
 class DeliveryConfig:
-    max_backoff_seconds: int = opt(600, "Longest wait between delivery retries.", _positive)
+    max_backoff_seconds: int = opt(600, "Longest wait between delivery retries.", _between(1, 86400, "seconds"))
     offline_ttl: str = opt(
-        "6h", "Pending messages older than this are collapsed into one 'while you were offline'.", _duration
+        "6h", "Pending messages older than this are collapsed into one 'while you were offline'.",
+        _duration(timedelta(seconds=1), timedelta(days=365))
     )
 
 
@@ -154,9 +172,11 @@ class ArchiveConfig:
     enabled: bool = opt(True, "Archive Claude Code and Codex conversation logs nightly.")
     schedule: str = opt("cron 0 2 * * *", "When the nightly archive runs.", _schedule)
     extra_roots: list[str] = opt([], "More folders to search for conversation logs.")
-    max_line_bytes: int = opt(64 * 1024 * 1024, "Longest log line parsed; longer lines are recorded as bad.", _positive)
+    max_line_bytes: int = opt(64 * 1024 * 1024, "Longest log line parsed; longer lines are recorded as bad.",
+                             _between(1024, 1024 ** 3, "bytes"))
     active_window_minutes: int = opt(
-        30, "A conversation written within this many minutes counts as an active session.", _positive
+        30, "A conversation written within this many minutes counts as an active session.",
+        _between(1, 7 * 1440, "minutes")
     )
 
 
@@ -169,7 +189,7 @@ class ApiConfig:
 @dataclass
 class WeeklyConfig:
     schedule: str = opt("cron 0 3 * * sun", "When the weekly digest, pruning and backup run.", _schedule)
-    keep_backups: int = opt(4, "How many database backups to keep.", _positive)
+    keep_backups: int = opt(4, "How many database backups to keep.", _between(1, 1000))
 
 
 SECTIONS: dict[str, type] = {
@@ -232,6 +252,18 @@ def _type_word(annotation: Any) -> str:
     return _TYPE_WORDS.get(annotation, str(annotation))
 
 
+def unusable_value(value: Any) -> str | None:
+    """The rules every setting obeys, sections and check parameters alike (the text after
+    "expected"), or None: numbers finite (TOML reads inf and nan), text without NUL characters."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "a finite number"
+    if isinstance(value, str) and "\0" in value:
+        return "text without NUL characters"
+    if isinstance(value, list):
+        return next((p for p in map(unusable_value, value) if p), None)
+    return None
+
+
 def _build_section(name: str, cls: type, raw: Any, warnings: list[str]) -> Any:
     if not isinstance(raw, dict):
         raise ConfigError(f"[{name}] must be a table, got {raw!r}")
@@ -250,10 +282,9 @@ def _build_section(name: str, cls: type, raw: Any, warnings: list[str]) -> Any:
         if not _type_ok(value, annotation):
             raise ConfigError(f"{name}.{key} = {shown} is not allowed: expected {_type_word(annotation)}")
         check = f.metadata.get("check")
-        if check is not None:
-            problem = check(value)
-            if problem:
-                raise ConfigError(f"{name}.{key} = {shown} is not allowed: expected {problem}")
+        problem = (check(value) if check is not None else None) or unusable_value(value)
+        if problem:
+            raise ConfigError(f"{name}.{key} = {shown} is not allowed: expected {problem}")
         values[key] = value
     return cls(**values)
 
@@ -304,6 +335,8 @@ def load_config(path: Path, env: dict[str, str] | None = None) -> Config:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{path}: not valid TOML: arrays or tables nested too deeply") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
     return parse_config(raw, env, source=path)

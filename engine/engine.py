@@ -35,7 +35,7 @@ from engine.schedule_spec import ScheduleSpec, parse_schedule
 from engine.scheduler import JobSpec, Scheduler
 from engine.store.db import connection, open_database
 from engine.store.diskwatch import DISK
-from engine.timeutil import from_db, to_db, utcnow
+from engine.timeutil import from_db, resolve_timezone, to_db, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -72,17 +72,6 @@ class Snapshot:
     @property
     def state(self) -> Health:
         return self.health.state
-
-
-def resolve_timezone(name: str) -> Any:
-    """The configured zone, or the machine's (tzlocal maps Windows zone names to IANA)."""
-    if name:
-        from zoneinfo import ZoneInfo
-
-        return ZoneInfo(name)
-    import tzlocal
-
-    return tzlocal.get_localzone()
 
 
 class Engine:

@@ -490,7 +490,7 @@ class TrayApp:
 
 def _engine_timezone(engine: Any) -> tzinfo | None:
     try:
-        from engine.engine import resolve_timezone
+        from engine.timeutil import resolve_timezone
 
         zone = resolve_timezone(engine.config.general.timezone)
         return zone if isinstance(zone, tzinfo) else None

@@ -11,7 +11,10 @@ from typing import Any, ClassVar
 
 from peewee import SqliteDatabase
 
+from engine.config import unusable_value
+
 SEVERITIES = ("info", "warning", "critical")
+MAX_TIMEOUT_SECONDS = 86400  # one day: longer is a hung child kept forever, not a timeout
 
 
 class CheckError(Exception):
@@ -38,6 +41,25 @@ class CheckContext:
     name: str
     get_state: Callable[[str], str | None] = lambda key: None
     set_state: Callable[[str, str | None], None] = lambda key, value: None
+
+
+def number_in(low: float, high: float, unit: str, *, low_open: bool = False) -> Callable[[Any], str | None]:
+    """A Param validator for a number from ``low`` (excluded when ``low_open``) to ``high``."""
+    def check(value: Any) -> str | None:
+        if (low < value if low_open else low <= value) and value <= high:
+            return None
+        lower = f"greater than {_number(low)} and at most" if low_open else f"from {_number(low)} to"
+        return f"a number of {unit} {lower} {_number(high)}"
+
+    return check
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+timeout_seconds = number_in(0, MAX_TIMEOUT_SECONDS, "seconds", low_open=True)
+"""The validator every ``timeout_seconds`` parameter uses (more than 0, at most one day)."""
 
 
 @dataclass(frozen=True)
@@ -75,9 +97,11 @@ class CheckKind(ABC):
             if spec is None:
                 continue
             if spec.default is not None and not _same_type(value, spec.default):
-                problems.append(f"{key} = {_shown(value)}: expected {type(spec.default).__name__}")
-            elif spec.check is not None and (problem := spec.check(value)):
-                problems.append(f"{key} = {_shown(value)}: expected {problem}")
+                problem: str | None = type(spec.default).__name__
+            else:
+                problem = (spec.check(value) if spec.check is not None else None) or unusable_value(value)
+            if problem:
+                problems.append(f"{key} = {_shown(value)} is not allowed: expected {problem}")
         return problems
 
 

@@ -12,7 +12,7 @@ import os
 import subprocess
 from typing import Any
 
-from engine.checks.base import CheckContext, CheckError, CheckKind, Finding, Param
+from engine.checks.base import CheckContext, CheckError, CheckKind, Finding, Param, timeout_seconds
 
 SUBJECT_CHARS = 200
 TITLE_CHARS = 500
@@ -27,10 +27,6 @@ def command_problem(value: Any) -> str | None:
     if not value[0].strip():
         return "a program name as the first item"
     return None
-
-
-def _positive(value: Any) -> str | None:
-    return None if value > 0 else "a number greater than 0"
 
 
 def _kill_tree(proc: subprocess.Popen[str]) -> None:
@@ -107,7 +103,7 @@ class CommandCheck(CheckKind):
     params = {
         "command": Param(None, 'Program and arguments as a list, e.g. ["python", "check.py"] (no shell).',
                          command_problem),
-        "timeout_seconds": Param(30.0, "Kill the program after this many seconds.", _positive),
+        "timeout_seconds": Param(30.0, "Kill the program after this many seconds.", timeout_seconds),
         "cwd": Param("", "Folder to run in; empty for the current one."),
     }
 

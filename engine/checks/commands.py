@@ -81,8 +81,7 @@ def _service(ctx: CliContext) -> Any:
 def _local(ctx: CliContext, value: str | None) -> str:
     if not value:
         return "-"
-    from engine.engine import resolve_timezone
-    from engine.timeutil import from_db
+    from engine.timeutil import from_db, resolve_timezone
 
     return from_db(value).astimezone(resolve_timezone(ctx.config.general.timezone)).strftime("%Y-%m-%d %H:%M:%S")
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from engine.checks.base import CheckContext, CheckKind, Finding, Param
+from engine.checks.base import CheckContext, CheckKind, Finding, Param, number_in
 
 GB = 1024**3
 
@@ -37,10 +37,6 @@ def _str_list(value: Any) -> str | None:
 
 def _percent(value: Any) -> str | None:
     return None if 0 <= value <= 100 else "a percentage from 0 to 100"
-
-
-def _non_negative(value: Any) -> str | None:
-    return None if value >= 0 else "a number of at least 0"
 
 
 def default_volumes() -> list[str]:
@@ -77,7 +73,8 @@ class DiskSpaceCheck(CheckKind):
         "volumes": Param([], "Folders whose volume to watch (~ allowed); empty means the home folder's.",
                          _str_list),
         "min_free_percent": Param(10.0, "Alert when the free share falls below this percentage.", _percent),
-        "min_free_gb": Param(1.0, "Alert when free space falls below this many GB.", _non_negative),
+        "min_free_gb": Param(1.0, "Alert when free space falls below this many GB.",
+                             number_in(0, 1_000_000, "GB")),
     }
 
     def __init__(self, disk_usage: DiskUsageFn = shutil.disk_usage) -> None:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit
 
-from engine.checks.base import CheckContext, CheckError, CheckKind, Finding, Param
+from engine.checks.base import CheckContext, CheckError, CheckKind, Finding, Param, timeout_seconds
 
 _MAX_WORKERS = 32
 _GRACE_SECONDS = 2.0
@@ -36,12 +36,8 @@ def _urls(value: Any) -> str | None:
     return None
 
 
-def _positive(value: Any) -> str | None:
-    return None if value > 0 else "a number greater than 0"
-
-
 def _days(value: Any) -> str | None:
-    return None if isinstance(value, int) and value >= 0 else "a whole number of days, at least 0"
+    return None if isinstance(value, int) and 0 <= value <= 3650 else "a whole number of days from 0 to 3650"
 
 
 def _status(value: Any) -> str | None:
@@ -180,7 +176,7 @@ class EndpointCheck(CheckKind):
     params = {
         "urls": Param([], "http:// or https:// URLs to watch.", _urls),
         "timeout_seconds": Param(10.0, "The longest a request may take before the endpoint counts as down.",
-                                 _positive),
+                                 timeout_seconds),
         "cert_expiry_days": Param(14, "Warn when a TLS certificate expires within this many days.", _days),
         "max_status": Param(399, "An HTTP status above this counts as down.", _status),
         "ca_file": Param("", "Extra CA bundle (PEM) to trust besides the system's, e.g. a private CA."),

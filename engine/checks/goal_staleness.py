@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from engine.checks.base import CheckContext, CheckKind, Finding, Param
-from engine.checks.stale_applications import _positive
+from engine.checks.base import CheckContext, CheckKind, Finding, Param, number_in
 from engine.timeutil import from_db, to_db
 
 
@@ -15,7 +14,8 @@ class GoalStalenessCheck(CheckKind):
     schedule = "every 6h"
     cooldown = "7d"
     severity = "info"
-    params = {"days": Param(14, "Days without a progress update before a goal counts as stale.", _positive)}
+    params = {"days": Param(14, "Days without a progress update before a goal counts as stale.",
+                            number_in(0, 3650, "days", low_open=True))}
 
     def evaluate(self, ctx: CheckContext) -> list[Finding]:
         cutoff = ctx.now - timedelta(days=ctx.params["days"])

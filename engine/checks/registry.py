@@ -4,14 +4,17 @@ the effective check definitions built from config ([checks.NAME] and [[user_chec
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 from engine.checks.base import SEVERITIES, CheckDefinition, CheckKind
 from engine.config import Config, ConfigError
 from engine.schedule_spec import parse_schedule
-from engine.timeutil import parse_duration
+from engine.timeutil import duration_problem
 
 COMMON_KEYS = ("enabled", "schedule", "cooldown", "severity")
+MIN_COOLDOWN = timedelta(seconds=1)
+MAX_COOLDOWN = timedelta(days=365)
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 
 
@@ -50,11 +53,9 @@ def _common(where: str, kind: type[CheckKind], raw: dict[str, Any]) -> dict[str,
         parse_schedule(schedule)
     except ValueError as exc:
         raise ConfigError(f"{where}.schedule = {schedule!r} is not allowed: expected {exc}") from exc
-    try:
-        parse_duration(str(cooldown))
-    except ValueError as exc:
-        raise ConfigError(f"{where}.cooldown = {cooldown!r} is not allowed: expected a duration "
-                          "such as 30m, 6h or 1d") from exc
+    problem = duration_problem(cooldown, MIN_COOLDOWN, MAX_COOLDOWN)
+    if problem:
+        raise ConfigError(f"{where}.cooldown = {cooldown!r} is not allowed: expected {problem}")
     if severity not in SEVERITIES:
         raise ConfigError(f"{where}.severity = {severity!r} is not allowed: expected one of "
                           + ", ".join(SEVERITIES))
@@ -76,7 +77,7 @@ def _params(where: str, kind: type[CheckKind], raw: dict[str, Any], extra: tuple
         given[key] = value
     problems = kind.validate_params(given)
     if problems:
-        raise ConfigError(f"{where}: " + "; ".join(problems))
+        raise ConfigError("; ".join(f"{where}.{problem}" for problem in problems))
     params.update(given)
     return params, warnings
 

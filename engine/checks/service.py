@@ -166,7 +166,7 @@ def build_service(db: SqliteDatabase, config: Any, now: Callable[[], datetime]) 
     """The CheckService for ``config`` (used by the engine and by the CLI without an instance)."""
     from engine.alerts.policy import QuietHours
     from engine.checks.registry import build_definitions
-    from engine.engine import resolve_timezone
+    from engine.timeutil import resolve_timezone
 
     tz = resolve_timezone(config.general.timezone)
     quiet = QuietHours.from_config(config.alerts.quiet_hours_start, config.alerts.quiet_hours_end,

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from engine.checks.base import CheckContext, CheckKind, Finding, Param
-from engine.checks.stale_applications import _positive
+from engine.checks.base import CheckContext, CheckKind, Finding, Param, number_in
 from engine.modules.heartbeat import Gap, gaps_between
 from engine.timeutil import format_duration, from_db
 
@@ -33,7 +32,8 @@ class SessionCrashCheck(CheckKind):
     schedule = "every 5m"
     cooldown = "1h"
     severity = "warning"
-    params = {"minutes": Param(30, "Minutes without activity before a session counts as stalled.", _positive)}
+    params = {"minutes": Param(30, "Minutes without activity before a session counts as stalled.",
+                               number_in(0, 525600, "minutes", low_open=True))}
 
     def evaluate(self, ctx: CheckContext) -> list[Finding]:
         limit = timedelta(minutes=ctx.params["minutes"])

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine.checks.base import CheckContext, CheckError, CheckKind, Finding, Param
+from engine.checks.base import CheckContext, CheckError, CheckKind, Finding, Param, timeout_seconds
 
 MAX_ROWS = 1000
 _PROGRESS_STEPS = 1000
@@ -55,10 +55,6 @@ def query_problem(query: Any) -> str | None:
 
 def _database(value: Any) -> str | None:
     return None if isinstance(value, str) and value.strip() else "the path of a SQLite file"
-
-
-def _positive(value: Any) -> str | None:
-    return None if value > 0 else "a number greater than 0"
 
 
 def render(value: Any) -> str:
@@ -120,7 +116,7 @@ class SqlCheck(CheckKind):
         "database": Param(None, "Path of the SQLite file (opened read-only).", _database),
         "query": Param(None, "One SELECT (or WITH) query: column 1 = subject, 2 = title, rest = detail.",
                        query_problem),
-        "timeout_seconds": Param(10.0, "Abort the query after this many seconds.", _positive),
+        "timeout_seconds": Param(10.0, "Abort the query after this many seconds.", timeout_seconds),
     }
 
     def evaluate(self, ctx: CheckContext) -> list[Finding]:

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from engine.checks.base import CheckContext, CheckKind, Finding, Param
+from engine.checks.base import CheckContext, CheckKind, Finding, Param, number_in
 from engine.timeutil import from_db, to_db
-
-
-def _positive(value: object) -> str | None:
-    return None if isinstance(value, (int, float)) and value > 0 else "a number greater than 0"
 
 
 class StaleApplicationsCheck(CheckKind):
@@ -18,7 +14,8 @@ class StaleApplicationsCheck(CheckKind):
     schedule = "every 1h"
     cooldown = "24h"
     severity = "warning"
-    params = {"days": Param(7, "Days in applied status before an application counts as stale.", _positive)}
+    params = {"days": Param(7, "Days in applied status before an application counts as stale.",
+                            number_in(0, 3650, "days", low_open=True))}
 
     def evaluate(self, ctx: CheckContext) -> list[Finding]:
         cutoff = ctx.now - timedelta(days=ctx.params["days"])

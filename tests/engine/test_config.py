@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import tomllib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.config import (
     Config,
@@ -75,3 +79,79 @@ def test_environment_overrides_telegram_settings():
     config = parse_config({}, env=env)
     assert (config.telegram.token, config.telegram.chat_id, config.telegram.api_url) == (
         TOKEN, "42", "http://127.0.0.1:1/bot")
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ({"heartbeat": {"interval_seconds": 0}},
+     "heartbeat.interval_seconds = 0 is not allowed: expected a number of seconds from 1 to 3600"),
+    ({"heartbeat": {"interval_seconds": 10**30}},
+     f"heartbeat.interval_seconds = {10**30} is not allowed: expected a number of seconds from 1 to 3600"),
+    ({"telegram": {"timeout_seconds": float("inf")}},
+     "telegram.timeout_seconds = inf is not allowed: expected a number of seconds from 0.1 to 600"),
+    ({"telegram": {"timeout_seconds": float("nan")}},
+     "telegram.timeout_seconds = nan is not allowed: expected a number of seconds from 0.1 to 600"),
+    ({"delivery": {"offline_ttl": "99999999999d"}},
+     "delivery.offline_ttl = '99999999999d' is not allowed: expected a duration from 1s to 365d"),
+    ({"delivery": {"max_backoff_seconds": -5}},
+     "delivery.max_backoff_seconds = -5 is not allowed: expected a number of seconds from 1 to 86400"),
+    ({"weekly": {"keep_backups": 10**30}},
+     f"weekly.keep_backups = {10**30} is not allowed: expected a number from 1 to 1000"),
+    ({"archive": {"max_line_bytes": 10**30}},
+     f"archive.max_line_bytes = {10**30} is not allowed: expected a number of bytes from 1024 to 1073741824"),
+    ({"archive": {"schedule": "every 0.001s"}},
+     "archive.schedule = 'every 0.001s' is not allowed: expected \"every DURATION\" with a duration from 1s to 365d"),
+    ({"weekly": {"schedule": "cron 0 3 31 2 *"}},
+     "weekly.schedule = 'cron 0 3 31 2 *' is not allowed: expected \"cron MINUTE HOUR DAY MONTH WEEKDAY\" "
+     "that fires at some time (this one never does)"),
+    ({"alerts": {"log_retention_days": 10**12}},
+     f"alerts.log_retention_days = {10**12} is not allowed: expected a number of days from 1 to 3650"),
+])
+def test_values_that_would_spin_overflow_or_never_end_are_refused_with_the_range(raw, message):
+    with pytest.raises(ConfigError) as err:
+        parse_config(raw, env={})
+    assert str(err.value) == message
+
+
+def test_the_smallest_allowed_schedules_and_heartbeat_still_load():
+    config = parse_config({"heartbeat": {"interval_seconds": 1}, "archive": {"schedule": "every 1s"},
+                           "checks": {"disk_space": {"schedule": "every 2s", "cooldown": "1s"}}}, env={})
+    assert config.heartbeat.interval_seconds == 1 and config.archive.schedule == "every 1s"
+
+
+def _section_values():
+    from engine.config import SECTIONS
+
+    numbers = st.one_of(st.integers(min_value=-(10**40), max_value=10**40), st.floats())
+    texts = st.one_of(st.text(max_size=30), st.sampled_from(["every 0.001s", "99999999999d", "inf", "every 1h"]))
+    keys = [(name, f.name) for name, cls in SECTIONS.items() for f in dataclasses.fields(cls)]
+    return st.dictionaries(st.sampled_from(keys), st.one_of(numbers, texts, st.booleans()), max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_section_values())
+def test_any_section_value_loads_or_is_a_config_error(values):
+    raw: dict = {}
+    for (section, key), value in values.items():
+        raw.setdefault(section, {})[key] = value
+    try:
+        config = parse_config(raw, env={})
+    except ConfigError:
+        return
+    for section, key in values:
+        value = getattr(getattr(config, section), key)
+        assert not isinstance(value, float) or math.isfinite(value)
+
+
+def test_text_with_a_nul_character_is_refused():
+    with pytest.raises(ConfigError) as err:
+        parse_config({"archive": {"extra_roots": ["/logs\0x"]}}, env={})
+    assert str(err.value) == ("archive.extra_roots = ['/logs\\x00x'] is not allowed: "
+                              "expected text without NUL characters")
+
+
+def test_toml_nested_too_deeply_is_a_config_error_naming_the_file(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text("a = " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ConfigError, match="nested too deeply") as err:
+        load_config(path, env={})
+    assert str(path) in str(err.value)

@@ -114,7 +114,8 @@ def test_real_missing_folder_is_reported_missing(tmp_path):
 
 @pytest.mark.parametrize(("params", "problem"), [
     ({"min_free_percent": 150.0}, "a percentage from 0 to 100"),
-    ({"min_free_gb": -1}, "at least 0"),
+    ({"min_free_gb": -1}, "a number of GB from 0 to 1000000"),
+    ({"min_free_gb": float("inf")}, "a number of GB from 0 to 1000000"),
     ({"volumes": ["/ok", ""]}, "a list of folder paths"),
     ({"volumes": "/data"}, "expected list"),
 ])

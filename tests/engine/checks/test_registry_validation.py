@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-import pytest
+import math
+from datetime import timedelta
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.checks.base import Param
 from engine.checks.command import CommandCheck
-from engine.checks.registry import build_definitions
+from engine.checks.registry import build_definitions, builtin_kinds
 from engine.checks.sql import SqlCheck
 from engine.config import ConfigError, parse_config
+from engine.schedule_spec import parse_schedule
+from engine.timeutil import parse_duration
 
 SQL = {"name": "overdue", "kind": "sql", "database": "/data/finance.db",
        "query": "SELECT id, 'Invoice ' || id || ' overdue' FROM invoices WHERE due < date('now')"}
@@ -109,3 +117,80 @@ def test_valid_system_check_settings_are_applied():
     assert by_name["endpoint"].params["timeout_seconds"] == 10.0
     assert by_name["disk_space"].params["volumes"] == ["/", "/home"]
     assert by_name["listening_ports"].enabled is False
+
+
+@pytest.mark.parametrize(("check", "settings", "message"), [
+    ("disk_space", {"cooldown": "99999999999d"},
+     "checks.disk_space.cooldown = '99999999999d' is not allowed: expected a duration from 1s to 365d"),
+    ("disk_space", {"cooldown": "400d"},
+     "checks.disk_space.cooldown = '400d' is not allowed: expected a duration from 1s to 365d"),
+    ("disk_space", {"cooldown": float("inf")},
+     "checks.disk_space.cooldown = inf is not allowed: expected a duration from 1s to 365d, such as 30m, 2h or 1d"),
+    ("disk_space", {"schedule": "every 0.001s"},
+     "checks.disk_space.schedule = 'every 0.001s' is not allowed: expected \"every DURATION\" with a duration "
+     "from 1s to 365d"),
+    ("endpoint", {"timeout_seconds": float("inf")},
+     "checks.endpoint.timeout_seconds = inf is not allowed: expected a number of seconds greater than 0 and "
+     "at most 86400"),
+    ("endpoint", {"cert_expiry_days": 10**30},
+     f"checks.endpoint.cert_expiry_days = {10**30} is not allowed: expected a whole number of days from 0 to 3650"),
+    ("disk_space", {"min_free_percent": float("nan")},
+     "checks.disk_space.min_free_percent = nan is not allowed: expected a percentage from 0 to 100"),
+    ("stale_applications", {"days": 10**30},
+     f"checks.stale_applications.days = {10**30} is not allowed: expected a number of days greater than 0 and "
+     "at most 3650"),
+    ("goal_staleness", {"days": 0}, "checks.goal_staleness.days = 0 is not allowed: expected a number of days "
+     "greater than 0 and at most 3650"),
+    ("session_crash", {"minutes": float("inf")}, "checks.session_crash.minutes = inf is not allowed: expected a "
+     "number of minutes greater than 0 and at most 525600"),
+])
+def test_check_values_that_would_spin_overflow_or_never_end_are_refused_with_the_range(check, settings, message):
+    assert _error({"checks": {check: settings}}) == message
+
+
+@pytest.mark.parametrize("entry", [{**COMMAND, "timeout_seconds": float("inf")},
+                                   {**SQL, "timeout_seconds": float("inf")},
+                                   {**COMMAND, "timeout_seconds": 86401}])
+def test_user_check_timeouts_are_at_most_a_day(entry):
+    assert _error({"user_checks": [entry]}).startswith(
+        f"user_checks[0].timeout_seconds = {entry['timeout_seconds']!r} is not allowed: expected a number of seconds "
+        "greater than 0 and at most 86400")
+
+
+def test_a_non_finite_number_is_refused_even_where_a_check_has_no_range():
+    class Free(CommandCheck):
+        params = {"weight": Param(1.0, "no validator of its own"), "weights": Param([1.0], "a list")}
+
+    assert Free.validate_params({"weight": float("inf"), "weights": [1.0, float("nan")]}) == [
+        "weight = inf is not allowed: expected a finite number",
+        "weights = [1.0, nan] is not allowed: expected a finite number",
+    ]
+
+
+_VALUES = st.one_of(st.integers(min_value=-(10**40), max_value=10**40), st.floats(), st.booleans(),
+                    st.text(max_size=20), st.lists(st.one_of(st.integers(), st.floats(), st.text(max_size=10)),
+                                                   max_size=3),
+                    st.sampled_from(["every 0.001s", "every 1s", "99999999999d", "cron 0 0 31 2 *", "1d"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(sorted(builtin_kinds())), st.dictionaries(
+    st.sampled_from(["enabled", "schedule", "cooldown", "severity", "urls", "timeout_seconds", "cert_expiry_days",
+                     "max_status", "min_free_percent", "min_free_gb", "volumes", "days", "minutes",
+                     "allowed_ports"]), _VALUES, max_size=4))
+def test_any_check_setting_loads_or_is_a_config_error(check, settings):
+    try:
+        definitions, _ = _build({"checks": {check: settings}})
+    except ConfigError:
+        return
+    (definition,) = [d for d in definitions if d.name == check]
+    assert timedelta(seconds=1) <= parse_duration(definition.cooldown) <= timedelta(days=365)
+    assert parse_schedule(definition.schedule).period >= timedelta(seconds=1)
+    for value in definition.params.values():
+        assert not isinstance(value, float) or math.isfinite(value)
+
+
+def test_a_nul_character_in_a_path_or_command_is_refused_up_front():
+    assert _error({"user_checks": [{**COMMAND, "command": ["ec\0ho"]}]}) == (
+        "user_checks[0].command = ['ec\\x00ho'] is not allowed: expected text without NUL characters")
+    assert "volumes" in _error({"checks": {"disk_space": {"volumes": ["/tmp\0x"]}}})
