@@ -11,6 +11,7 @@ import functools
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -36,6 +37,8 @@ from engine.store.db import connection, open_database
 from engine.timeutil import from_db, to_db, utcnow
 
 log = logging.getLogger(__name__)
+
+ABANDON_WAIT_SECONDS = 2.0  # after the grace: how long abandoned jobs get to record their end
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,7 @@ class Engine:
         self._started = False
         self._stop_lock = threading.Lock()
         self._stop_done = False
+        self._stopping_thread: threading.Thread | None = None
         self.services: list[Any] = []  # started units with a close(): channels, API server
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -142,34 +146,63 @@ class Engine:
         log.info("Watchkeeper %s started (pid %d, data %s)", __version__, os.getpid(), self.paths.data_dir)
         self.publish()
 
-    def stop(self, reason: str = "stop") -> None:
-        """Graceful shutdown; idempotent and safe from any thread or signal handler."""
+    def stop(self, reason: str = "stop", *, release_lock: bool = True) -> None:
+        """Graceful shutdown; idempotent and safe from any thread (a second caller waits for the
+        first to finish).
+
+        Order: stop accepting commands; stop scheduling and give running jobs and checks
+        ``[scheduler] shutdown_wait_seconds``; abandon the checks still running and kill the
+        programs they started; close the services; record the shutdown; close the database; and
+        release the lock last. ``release_lock=False`` leaves the lock to the caller (the runner
+        releases it right before the process ends, so nothing of this process outlives it).
+        """
         with self._stop_lock:
-            if self._stop_done:
-                return
+            first = not self._stop_done
             self._stop_done = True
-        log.info("stopping (%s)", reason)
-        if self.control is not None:
-            self.control.close()
+        if not first:
+            if threading.current_thread() is not self._stopping_thread:
+                self.stopped.wait()
+            return
+        self._stopping_thread = threading.current_thread()
+        try:
+            log.info("stopping (%s)", reason)
+            if self.control is not None:
+                self.control.close()
+            self._stop_work(float(self.config.scheduler.shutdown_wait_seconds))
+            for service in reversed(self.services):
+                try:
+                    service.close()
+                except Exception:
+                    log.exception("closing %s failed", service)
+            if self.heartbeat is not None and self.db is not None:
+                try:
+                    with connection(self.db):
+                        self.heartbeat.mark_stopped(reason)
+                except Exception:
+                    log.exception("could not mark the shutdown in daemon_state")
+            if self.db is not None:
+                self.db.close()
+            if release_lock:
+                self.lock.release()
+        finally:
+            self.stopped.set()
+
+    def _stop_work(self, grace: float) -> None:
+        """Stop jobs and checks within ``grace`` seconds; what still runs then is abandoned."""
+        deadline = time.monotonic() + grace
+        left: list[str] = []
         if self.scheduler is not None:
-            left = self.scheduler.shutdown(self.config.scheduler.shutdown_wait_seconds)
-            if left:
-                log.warning("jobs still running at shutdown: %s", ", ".join(left))
-        for service in reversed(self.services):
-            try:
-                service.close()
-            except Exception:
-                log.exception("closing %s failed", service)
-        if self.heartbeat is not None and self.db is not None:
-            try:
-                with connection(self.db):
-                    self.heartbeat.mark_stopped(reason)
-            except Exception:
-                log.exception("could not mark the shutdown in daemon_state")
-        if self.db is not None:
-            self.db.close()
-        self.lock.release()
-        self.stopped.set()
+            left = self.scheduler.shutdown(grace)
+        if self.checks is not None:
+            killed = self.checks.close(deadline - time.monotonic())
+            if killed:
+                log.warning("killed the programs of checks still running: pids %s", ", ".join(map(str, killed)))
+        if self.scheduler is not None:
+            if left:  # abandoned checks return at once; give their jobs a moment to record that
+                left = self.scheduler.drain(ABANDON_WAIT_SECONDS)
+            self.scheduler.seal()
+        if left:
+            log.warning("jobs still running at shutdown: %s", ", ".join(left))
 
     def request_stop(self, reason: str) -> None:
         """Ask the owner of the main thread to stop the engine (safe from signal handlers)."""

@@ -105,17 +105,27 @@ class InstanceLock:
         """Remove the PID file (if it is ours) and drop the lock. Safe to call twice."""
         if self._handle is None:
             return
+        self._remove_pid_file()
+        try:
+            platform.unlock(self._handle)
+        finally:
+            self._handle.close()
+            self._handle = None
+
+
+    def release_at_exit(self) -> None:
+        """Remove the PID file and keep the lock: the process is about to end, and the OS releases
+        the lock as it goes, so this process never lives on after the lock is free."""
+        if self._handle is not None:
+            self._remove_pid_file()
+
+    def _remove_pid_file(self) -> None:
         info = read_pid_file(self.paths.pid_file)
         if info and info.pid == os.getpid():
             try:
                 self.paths.pid_file.unlink()
             except OSError:
                 log.warning("could not remove PID file %s", self.paths.pid_file)
-        try:
-            platform.unlock(self._handle)
-        finally:
-            self._handle.close()
-            self._handle = None
 
 
 def is_locked(paths: Paths) -> bool:

@@ -11,6 +11,8 @@ from typing import Any, ClassVar
 
 from peewee import SqliteDatabase
 
+from engine.checks.children import ChildRegistry
+
 SEVERITIES = ("info", "warning", "critical")
 
 
@@ -38,6 +40,7 @@ class CheckContext:
     name: str
     get_state: Callable[[str], str | None] = lambda key: None
     set_state: Callable[[str, str | None], None] = lambda key, value: None
+    children: ChildRegistry | None = None  # where programs a check starts are tracked (killed at shutdown)
 
 
 @dataclass(frozen=True)
