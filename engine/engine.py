@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -39,6 +40,7 @@ from engine.timeutil import from_db, to_db, utcnow
 log = logging.getLogger(__name__)
 
 ABANDON_WAIT_SECONDS = 2.0  # after the grace: how long abandoned jobs get to record their end
+CONTROL_REPLY_SECONDS = 2.0  # at the end of stop(): how long control threads get to send their replies
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,7 @@ class Engine:
         self._stop_lock = threading.Lock()
         self._stop_done = False
         self._stopping_thread: threading.Thread | None = None
+        self._control_threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
         self.services: list[Any] = []  # started units with a close(): channels, API server
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -182,10 +185,19 @@ class Engine:
                     log.exception("could not mark the shutdown in daemon_state")
             if self.db is not None:
                 self.db.close()
+            self._join_control_threads(CONTROL_REPLY_SECONDS)
             if release_lock:
                 self.lock.release()
         finally:
             self.stopped.set()
+
+    def _join_control_threads(self, timeout: float) -> None:
+        """Wait (at most ``timeout`` s) for the threads serving control commands to send their replies."""
+        deadline = time.monotonic() + timeout
+        with self._stop_lock:
+            threads = [t for t in self._control_threads if t is not threading.current_thread()]
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def _stop_work(self, grace: float) -> None:
         """Stop jobs and checks within ``grace`` seconds; what still runs then is abandoned."""
@@ -460,8 +472,21 @@ class Engine:
             self.publish()
             return {}
 
-        return {"stop": stop, "run": run, "pause": pause, "status": status, "check_run": check_run,
-                "refresh": refresh}
+        handlers = {"stop": stop, "run": run, "pause": pause, "status": status, "check_run": check_run,
+                    "refresh": refresh}
+        return {name: self._tracked(handler) for name, handler in handlers.items()}
+
+    def _tracked(self, handler: Callable[[dict[str, Any]], dict[str, Any]]
+                 ) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        """``handler``, remembering the thread that serves it: stop() lets those threads send
+        their replies (the reply to `stop` above all) before the process ends."""
+
+        def serve(request: dict[str, Any]) -> dict[str, Any]:
+            with self._stop_lock:
+                self._control_threads.add(threading.current_thread())
+            return handler(request)
+
+        return serve
 
 
 def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from engine.config import Config, ensure_config_file
 from engine.control import ControlError
 from engine.engine import Engine
 from engine.frozen import cleanup_in_background
-from engine.lifecycle import AlreadyRunning, find_orphans, kill_orphans, running_instance
+from engine.lifecycle import AlreadyRunning, find_orphans, is_locked, kill_orphans, running_instance
 from engine.logsetup import setup_logging
 from engine.paths import Paths
 from engine.platform import current as platform
@@ -25,6 +25,7 @@ from engine.store.db import StoreError
 log = logging.getLogger("watchkeeper")
 
 WATCHDOG_GRACE = 5.0
+LOCK_RELEASE_SECONDS = 5.0  # `stop`: after the process ended, how long the OS may take to drop its lock
 
 
 def run_instance(paths: Paths, config: Config, *, headless: bool, kill_orphans: bool = False) -> int:
@@ -172,11 +173,24 @@ def stop_instance(ctx: CliContext, timeout: float = 30.0) -> int:
     if not _wait_exit(info.pid, timeout):
         print(f"watchkeeper: PID {info.pid} did not stop within {timeout:.0f} s", file=sys.stderr)
         return 1
-    if running_instance(ctx.paths) is not None:
+    if not _wait_unlocked(ctx.paths, LOCK_RELEASE_SECONDS):
         print("watchkeeper: the instance exited but the lock is still held", file=sys.stderr)
         return 1
     print(f"stopped (PID {info.pid})")
     return 0
+
+
+def _wait_unlocked(paths: Paths, timeout: float) -> bool:
+    """Wait for the lock to be free. The process shows as ended (a zombie) once its main thread
+    exited, while its other threads may still be closing its files, the lock among them."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while is_locked(paths):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def _wait_exit(pid: int, timeout: float) -> bool:
