@@ -184,6 +184,9 @@ def run_command(command: list[str], timeout: float, cwd: str = "",
         registry.add(proc)
     except ShuttingDown as exc:
         proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
         raise CheckError(f"{command[0]} not run: {exc}") from None
     out, err = HeadBuffer(), TailBuffer()
     readers = [_start_reader(proc.stdout, out.feed, "check-stdout"), _start_reader(proc.stderr, err.feed,
