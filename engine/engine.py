@@ -11,6 +11,8 @@ import functools
 import logging
 import os
 import threading
+import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -38,6 +40,9 @@ from engine.store.diskwatch import DISK
 from engine.timeutil import from_db, resolve_timezone, to_db, utcnow
 
 log = logging.getLogger(__name__)
+
+ABANDON_WAIT_SECONDS = 2.0  # after the grace: how long abandoned jobs get to record their end
+CONTROL_REPLY_SECONDS = 2.0  # at the end of stop(): how long control threads get to send their replies
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,8 @@ class Engine:
         self._started = False
         self._stop_lock = threading.Lock()
         self._stop_done = False
+        self._stopping_thread: threading.Thread | None = None
+        self._control_threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
         self.services: list[Any] = []  # started units with a close(): channels, API server
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -134,34 +141,72 @@ class Engine:
         log.info("Watchkeeper %s started (pid %d, data %s)", __version__, os.getpid(), self.paths.data_dir)
         self.publish()
 
-    def stop(self, reason: str = "stop") -> None:
-        """Graceful shutdown; idempotent and safe from any thread or signal handler."""
+    def stop(self, reason: str = "stop", *, release_lock: bool = True) -> None:
+        """Graceful shutdown; idempotent and safe from any thread (a second caller waits for the
+        first to finish).
+
+        Order: stop accepting commands; stop scheduling and give running jobs and checks
+        ``[scheduler] shutdown_wait_seconds``; abandon the checks still running and kill the
+        programs they started; close the services; record the shutdown; close the database; and
+        release the lock last. ``release_lock=False`` leaves the lock to the caller (the runner
+        releases it right before the process ends, so nothing of this process outlives it).
+        """
         with self._stop_lock:
-            if self._stop_done:
-                return
+            first = not self._stop_done
             self._stop_done = True
-        log.info("stopping (%s)", reason)
-        if self.control is not None:
-            self.control.close()
+        if not first:
+            if threading.current_thread() is not self._stopping_thread:
+                self.stopped.wait()
+            return
+        self._stopping_thread = threading.current_thread()
+        try:
+            log.info("stopping (%s)", reason)
+            if self.control is not None:
+                self.control.close()
+            self._stop_work(float(self.config.scheduler.shutdown_wait_seconds))
+            for service in reversed(self.services):
+                try:
+                    service.close()
+                except Exception:
+                    log.exception("closing %s failed", service)
+            if self.heartbeat is not None and self.db is not None:
+                try:
+                    with connection(self.db):
+                        self.heartbeat.mark_stopped(reason)
+                except Exception:
+                    log.exception("could not mark the shutdown in daemon_state")
+            if self.db is not None:
+                self.db.close()
+            self._join_control_threads(CONTROL_REPLY_SECONDS)
+            if release_lock:
+                self.lock.release()
+        finally:
+            self.stopped.set()
+
+    def _join_control_threads(self, timeout: float) -> None:
+        """Wait (at most ``timeout`` s) for the threads serving control commands to send their replies."""
+        deadline = time.monotonic() + timeout
+        with self._stop_lock:
+            threads = [t for t in self._control_threads if t is not threading.current_thread()]
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _stop_work(self, grace: float) -> None:
+        """Stop jobs and checks within ``grace`` seconds; what still runs then is abandoned."""
+        deadline = time.monotonic() + grace
+        left: list[str] = []
         if self.scheduler is not None:
-            left = self.scheduler.shutdown(self.config.scheduler.shutdown_wait_seconds)
-            if left:
-                log.warning("jobs still running at shutdown: %s", ", ".join(left))
-        for service in reversed(self.services):
-            try:
-                service.close()
-            except Exception:
-                log.exception("closing %s failed", service)
-        if self.heartbeat is not None and self.db is not None:
-            try:
-                with connection(self.db):
-                    self.heartbeat.mark_stopped(reason)
-            except Exception:
-                log.exception("could not mark the shutdown in daemon_state")
-        if self.db is not None:
-            self.db.close()
-        self.lock.release()
-        self.stopped.set()
+            left = self.scheduler.shutdown(grace)
+        if self.checks is not None:
+            killed = self.checks.close(deadline - time.monotonic())
+            if killed:
+                log.warning("killed the programs of checks still running: pids %s", ", ".join(map(str, killed)))
+        if self.scheduler is not None:
+            if left:  # abandoned checks return at once; give their jobs a moment to record that
+                left = self.scheduler.drain(ABANDON_WAIT_SECONDS)
+            self.scheduler.seal()
+        if left:
+            log.warning("jobs still running at shutdown: %s", ", ".join(left))
 
     def request_stop(self, reason: str) -> None:
         """Ask the owner of the main thread to stop the engine (safe from signal handlers)."""
@@ -423,8 +468,21 @@ class Engine:
             self.publish()
             return {}
 
-        return {"stop": stop, "run": run, "pause": pause, "status": status, "check_run": check_run,
-                "refresh": refresh}
+        handlers = {"stop": stop, "run": run, "pause": pause, "status": status, "check_run": check_run,
+                    "refresh": refresh}
+        return {name: self._tracked(handler) for name, handler in handlers.items()}
+
+    def _tracked(self, handler: Callable[[dict[str, Any]], dict[str, Any]]
+                 ) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        """``handler``, remembering the thread that serves it: stop() lets those threads send
+        their replies (the reply to `stop` above all) before the process ends."""
+
+        def serve(request: dict[str, Any]) -> dict[str, Any]:
+            with self._stop_lock:
+                self._control_threads.add(threading.current_thread())
+            return handler(request)
+
+        return serve
 
 
 def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -105,17 +106,27 @@ class InstanceLock:
         """Remove the PID file (if it is ours) and drop the lock. Safe to call twice."""
         if self._handle is None:
             return
+        self._remove_pid_file()
+        try:
+            platform.unlock(self._handle)
+        finally:
+            self._handle.close()
+            self._handle = None
+
+
+    def release_at_exit(self) -> None:
+        """Remove the PID file and keep the lock: the process is about to end, and the OS releases
+        the lock as it goes, so this process never lives on after the lock is free."""
+        if self._handle is not None:
+            self._remove_pid_file()
+
+    def _remove_pid_file(self) -> None:
         info = read_pid_file(self.paths.pid_file)
         if info and info.pid == os.getpid():
             try:
                 self.paths.pid_file.unlink()
             except OSError:
                 log.warning("could not remove PID file %s", self.paths.pid_file)
-        try:
-            platform.unlock(self._handle)
-        finally:
-            self._handle.close()
-            self._handle = None
 
 
 def is_locked(paths: Paths) -> bool:
@@ -137,14 +148,60 @@ def running_instance(paths: Paths) -> PidInfo | None:
     return info if info is not None else PidInfo(pid=0, create_time=None)
 
 
-def _looks_like_watchkeeper(cmdline: Iterable[str]) -> bool:
-    parts = [os.path.basename(p).lower() for p in cmdline]
-    if not parts:
+_ENGINE_MODULES = {"engine", "engine.__main__", "engine.cli"}  # `python -m X ARGS` = `watchkeeper ARGS`
+_GUI_MODULES = {"tray", "tray.app"}  # `python -m X ARGS` = `watchkeeperw ARGS` = `watchkeeper run ARGS`
+_PYTHON = re.compile(r"^(python|pythonw|pypy)[0-9.]*w?(\.exe)?$|^pyw?(\.exe)?$")
+_PYTHON_OPTS_WITH_VALUE = {"-W", "-X", "-Q"}  # interpreter options that take the next argument
+_NOT_A_RUN = {"-h", "--help", "--version"}
+
+
+def _program(path: str) -> str:
+    """The program name of a command-line word, lower case, without folder or ``.exe``."""
+    name = path.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    return name[:-4] if name.endswith(".exe") else name
+
+
+def watchkeeper_args(cmdline: Sequence[str]) -> list[str] | None:
+    """The arguments a command line passes to the `watchkeeper` command, or None when it does not
+    run Watchkeeper (pure). The GUI entry (``watchkeeperw``, ``-m tray``) is given its implied
+    ``run``. Forms: ``watchkeeper[w] ARGS`` (console script or one-file binary),
+    ``python [opts] PATH/watchkeeper[w] ARGS`` and ``python [opts] -m engine|engine.cli|tray ARGS``."""
+    words = list(cmdline)
+    if not words:
+        return None
+    program, rest = _program(words[0]), words[1:]
+    if _PYTHON.match(program):
+        i = 0
+        while i < len(rest) and rest[i].startswith("-") and rest[i] != "-m":
+            if rest[i] in ("-c", "-"):
+                return None  # code given inline: not our entry point
+            i += 2 if rest[i] in _PYTHON_OPTS_WITH_VALUE else 1
+        if i >= len(rest):
+            return None
+        if rest[i] == "-m":
+            module = rest[i + 1] if i + 1 < len(rest) else ""
+            if module in _ENGINE_MODULES:
+                return rest[i + 2:]
+            return ["run", *rest[i + 2:]] if module in _GUI_MODULES else None
+        program, rest = _program(rest[i]), rest[i + 1:]
+    if program == "watchkeeper":
+        return rest
+    return ["run", *rest] if program == "watchkeeperw" else None
+
+
+def is_engine_instance(cmdline: Sequence[str]) -> bool:
+    """True when the command line runs an engine instance: `watchkeeper run`, or `watchkeeper`
+    with no command (the tray app), in any of the forms of watchkeeper_args (pure). Other
+    commands (``archive run``, ``telegram setup``, ``status``) are never instances."""
+    args = watchkeeper_args(cmdline)
+    if args is None:
         return False
-    if parts[0].startswith("watchkeeper"):
-        return True
-    joined = " ".join(parts[:4])
-    return "watchkeeper" in joined or "engine.cli" in joined or "-m tray" in " ".join(cmdline)
+    for arg in args:
+        if arg in _NOT_A_RUN:
+            return False
+        if not arg.startswith("-"):
+            return arg == "run"
+    return True  # no command: the default is run
 
 
 def _process_home(environ: dict[str, str]) -> str | None:
@@ -152,31 +209,44 @@ def _process_home(environ: dict[str, str]) -> str | None:
     return str(Path(home).expanduser().resolve()) if home else None
 
 
-def find_orphans(paths: Paths, own_pid: int | None = None) -> list[PidInfo]:
-    """Other watchkeeper processes for this data dir that do not hold the lock.
+def _family(pid: int) -> set[int]:
+    """``pid``, its ancestors and its descendants (the one-file bootloader pair, launchers)."""
+    import psutil
 
-    Matched by command line and WATCHKEEPER_HOME; the holder is the PID file's pid with the
-    same create time. Our own process, its parent and its children (PyInstaller's bootloader
-    pair, a ``--kill-orphans`` helper) are never reported.
+    family = {pid}
+    try:
+        proc = psutil.Process(pid)
+        family.update(p.pid for p in proc.parents())
+        family.update(c.pid for c in proc.children(recursive=True))
+    except psutil.Error:
+        pass
+    return family
+
+
+def find_orphans(paths: Paths, own_pid: int | None = None) -> list[PidInfo]:
+    """Engine instances for this data dir that do not hold the lock.
+
+    An orphan runs the engine instance (is_engine_instance) with this WATCHKEEPER_HOME, and is
+    neither the lock holder (the PID file's pid with the same create time) nor related to it or
+    to us: the holder's and our own ancestors and descendants are never reported (PyInstaller's
+    bootloader parent, a launcher, a ``--kill-orphans`` helper). Other watchkeeper commands (an
+    ``archive run`` in another terminal) are never orphans. When the lock is held but the PID file
+    does not name a live holder yet (an instance is starting), nothing is reported.
     """
     import psutil
 
     own_pid = os.getpid() if own_pid is None else own_pid
-    holder = read_pid_file(paths.pid_file) if is_locked(paths) else None
-    ours = {own_pid}
-    try:
-        me = psutil.Process(own_pid)
-        ours.update(p.pid for p in me.parents())
-        ours.update(c.pid for c in me.children(recursive=True))
-    except psutil.Error:
-        pass
+    spared = _family(own_pid)
+    if is_locked(paths):
+        holder = read_pid_file(paths.pid_file)
+        if holder is None or not pid_alive(holder):
+            return []
+        spared |= _family(holder.pid)
     my_home = str(paths.data_dir.parent) if os.environ.get("WATCHKEEPER_HOME") else None
     found: list[PidInfo] = []
     for proc in psutil.process_iter(["pid", "cmdline", "create_time"]):
         try:
-            if proc.info["pid"] in ours or not _looks_like_watchkeeper(proc.info["cmdline"] or []):
-                continue
-            if holder and holder.pid == proc.info["pid"]:
+            if proc.info["pid"] in spared or not is_engine_instance(proc.info["cmdline"] or []):
                 continue
             if _process_home(proc.environ()) != my_home:
                 continue

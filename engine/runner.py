@@ -16,7 +16,7 @@ from engine.config import Config, ensure_config_file
 from engine.control import ControlError
 from engine.engine import Engine
 from engine.frozen import cleanup_in_background
-from engine.lifecycle import AlreadyRunning, find_orphans, kill_orphans, running_instance
+from engine.lifecycle import AlreadyRunning, find_orphans, is_locked, kill_orphans, running_instance
 from engine.logsetup import setup_logging
 from engine.paths import Paths
 from engine.platform import current as platform
@@ -25,10 +25,12 @@ from engine.store.db import StoreError
 log = logging.getLogger("watchkeeper")
 
 WATCHDOG_GRACE = 5.0
+LOCK_RELEASE_SECONDS = 5.0  # `stop`: after the process ended, how long the OS may take to drop its lock
 
 
 def run_instance(paths: Paths, config: Config, *, headless: bool, kill_orphans: bool = False) -> int:
-    """Run until stopped; returns the exit code (3 when another instance runs)."""
+    """Run until stopped, then end the process (end_process); returns an exit code only when the
+    instance did not start (3 when another instance runs, 1 for an unusable database)."""
     paths.ensure()
     ensure_config_file(paths.config_file)
     setup_logging(paths.log_file, config.general.log_level, secrets=[config.telegram.token])
@@ -58,11 +60,27 @@ def run_instance(paths: Paths, config: Config, *, headless: bool, kill_orphans: 
             tray_runner(engine)
     except BaseException:
         log.exception("fatal error; shutting down")
-        engine.stop("fatal error")
-        _hard_exit(1)
+        end_process(engine, "fatal error", 1)
     loop_done.set()
-    engine.stop(engine.stop_reason)
-    return 0
+    return end_process(engine, engine.stop_reason, 0)
+
+
+def end_process(engine: Engine, reason: str, code: int, *, exit: Callable[[int], object] | None = None) -> int:
+    """Stop the engine and end the process; the lock is the last thing to go.
+
+    The engine stops with everything but the lock; then the PID file is removed and the process
+    ends at once (logs flushed), and the OS drops the lock as the process goes. So no thread still
+    running (a job past the shutdown grace, a hung library thread; the interpreter would join them)
+    can keep this process alive after another instance could take the lock.
+    """
+    engine.stop(reason, release_lock=False)
+    me = threading.current_thread()
+    lingering = [t.name for t in threading.enumerate() if t is not me and not t.daemon and t.is_alive()]
+    if lingering:
+        log.warning("ending the process with threads still running: %s", ", ".join(lingering))
+    engine.lock.release_at_exit()
+    (exit or _hard_exit)(code)
+    return code
 
 
 def _start_exit_watchdog(engine: Engine, loop_done: threading.Event, grace: float = WATCHDOG_GRACE,
@@ -76,16 +94,30 @@ def _start_exit_watchdog(engine: Engine, loop_done: threading.Event, grace: floa
         if loop_done.wait(grace):
             return
         log.error("the main loop did not end within %.0f s of the stop request; forcing exit", grace)
-        engine.stop(engine.stop_reason)
-        (exit or _hard_exit)(0)
+        end_process(engine, engine.stop_reason, 0, exit=exit)
 
     thread = threading.Thread(target=watch, name="exit-watchdog", daemon=True)
     thread.start()
     return thread
 
 
+def _flush_logs() -> None:
+    for handler in logging.getLogger().handlers:
+        try:
+            handler.flush()
+        except Exception:  # noqa: S110 - a broken handler must not stop the exit
+            pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
+
+
 def _hard_exit(code: int) -> None:
     """End the process now (non-daemon threads cannot keep it alive), logs flushed first."""
+    _flush_logs()
     logging.shutdown()
     os._exit(code)
 
@@ -141,11 +173,24 @@ def stop_instance(ctx: CliContext, timeout: float = 30.0) -> int:
     if not _wait_exit(info.pid, timeout):
         print(f"watchkeeper: PID {info.pid} did not stop within {timeout:.0f} s", file=sys.stderr)
         return 1
-    if running_instance(ctx.paths) is not None:
+    if not _wait_unlocked(ctx.paths, LOCK_RELEASE_SECONDS):
         print("watchkeeper: the instance exited but the lock is still held", file=sys.stderr)
         return 1
     print(f"stopped (PID {info.pid})")
     return 0
+
+
+def _wait_unlocked(paths: Paths, timeout: float) -> bool:
+    """Wait for the lock to be free. The process shows as ended (a zombie) once its main thread
+    exited, while its other threads may still be closing its files, the lock among them."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while is_locked(paths):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def _wait_exit(pid: int, timeout: float) -> bool:

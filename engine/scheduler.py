@@ -96,6 +96,8 @@ class Scheduler:
         )
         self._sched.add_listener(self._on_event, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES | EVENT_JOB_ERROR)
         self._running = 0
+        self._stopping = False
+        self._sealed = False
         self._idle = threading.Condition()
         self._lock = threading.Lock()
 
@@ -150,12 +152,24 @@ class Scheduler:
         return getattr(job, "next_run_time", None) if job else None
 
     def shutdown(self, wait_seconds: float) -> list[str]:
-        """Stop scheduling; give running jobs up to ``wait_seconds``; return jobs still running."""
+        """Stop scheduling; give running jobs up to ``wait_seconds``; return jobs still running.
+
+        Jobs still running afterwards are not waited for again beyond ``drain()``; their worker
+        threads are APScheduler's (non-daemon), so the runner ends the process if they linger."""
+        self._stopping = True
         if self._sched.running:
             self._sched.shutdown(wait=False)
+        return self.drain(wait_seconds)
+
+    def drain(self, wait_seconds: float) -> list[str]:
+        """Wait up to ``wait_seconds`` for running jobs to finish; return those still running."""
         with self._idle:
-            self._idle.wait_for(lambda: self._running == 0, timeout=wait_seconds)
+            self._idle.wait_for(lambda: self._running == 0, timeout=max(wait_seconds, 0.0))
         return [n for n, s in self.states.items() if s.running]
+
+    def seal(self) -> None:
+        """From now on a job that still finishes is not recorded (the database is closing)."""
+        self._sealed = True
 
     # -- internals -------------------------------------------------------------------------
 
@@ -176,6 +190,8 @@ class Scheduler:
             outcome, error = "error", f"{type(exc).__name__}: {exc}"
             if is_disk_full(exc):  # one warning per state change, not a traceback per run
                 error = f"DiskFull: {DISK.failed(exc, self.db.database)}"
+            elif self._stopping:
+                log.warning("job %s ended by the shutdown: %s", name, error)
             else:
                 log.exception("job %s failed", name)
         finally:
@@ -187,14 +203,17 @@ class Scheduler:
                 state.last_error = error
                 state.consecutive_errors = state.consecutive_errors + 1 if error else 0
             try:
-                with connection(self.db):
-                    self.db.execute_sql(
-                        "INSERT INTO job_runs (job, started_at, finished_at, outcome, error, trigger)"
-                        " VALUES (?, ?, ?, ?, ?, ?)",
-                        (name, to_db(started), to_db(finished), outcome, error, trigger),
-                    )
-                if outcome == "ok":
-                    DISK.succeeded()
+                if self._sealed:
+                    log.warning("job %s finished after shutdown (%s); not recorded", name, outcome)
+                else:
+                    with connection(self.db):
+                        self.db.execute_sql(
+                            "INSERT INTO job_runs (job, started_at, finished_at, outcome, error, trigger)"
+                            " VALUES (?, ?, ?, ?, ?, ?)",
+                            (name, to_db(started), to_db(finished), outcome, error, trigger),
+                        )
+                    if outcome == "ok":
+                        DISK.succeeded()
             except Exception as exc:
                 if is_disk_full(exc):
                     DISK.failed(exc, self.db.database)

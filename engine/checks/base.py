@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from peewee import SqliteDatabase
 
+from engine.checks.children import ChildRegistry
 from engine.config import unusable_value
 
 SEVERITIES = ("info", "warning", "critical")
@@ -41,6 +42,7 @@ class CheckContext:
     name: str
     get_state: Callable[[str], str | None] = lambda key: None
     set_state: Callable[[str, str | None], None] = lambda key, value: None
+    children: ChildRegistry | None = None  # where programs a check starts are tracked (killed at shutdown)
 
 
 def number_in(low: float, high: float, unit: str, *, low_open: bool = False) -> Callable[[Any], str | None]:

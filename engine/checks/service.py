@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
@@ -22,6 +21,8 @@ from peewee import SqliteDatabase
 from engine import runtime_state
 from engine.alerts.dispatcher import Dispatcher, DispatchResult, Explanation
 from engine.checks.base import CheckContext, CheckDefinition, CheckError, Finding
+from engine.checks.children import ChildRegistry
+from engine.checks.command import bounded_timeout
 from engine.events import record_event
 from engine.store.db import connection
 from engine.timeutil import parse_duration, to_db
@@ -31,6 +32,10 @@ log = logging.getLogger(__name__)
 
 class UnknownCheck(LookupError):
     """No check of that name is configured; the message lists the known ones."""
+
+
+class CheckAbandoned(Exception):
+    """The service closed (the engine stops) while the check ran, or before it could start."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,10 @@ class CheckService:
         self.now = now
         self.tz = tz
         self._locks = {name: threading.Lock() for name in self.definitions}
+        self.children = ChildRegistry()
+        self._closed = threading.Event()
+        self._waits: set[threading.Event] = set()  # one per evaluation in progress
+        self._waits_lock = threading.Lock()
         self.last_run_at: datetime | None = None
 
     @property
@@ -77,7 +86,12 @@ class CheckService:
         return self.definitions[name]
 
     def evaluate(self, definition: CheckDefinition, now: datetime) -> list[Finding]:
-        """Run the check's evaluate() in a worker with its timeout; CheckError on failure."""
+        """Run the check's evaluate() in a worker with its timeout; CheckError on failure,
+        CheckAbandoned when the service closes meanwhile.
+
+        The worker is a daemon thread: one that never returns (abandoned at its timeout or at
+        shutdown) cannot keep the process alive; the programs it started are killed by close().
+        """
         prefix = f"check.{definition.name}."
 
         def get_state(key: str) -> str | None:
@@ -88,24 +102,59 @@ class CheckService:
             with connection(self.db):
                 runtime_state.set_value(self.db, prefix + key, value)
 
-        def work() -> list[Finding]:
-            with connection(self.db):
-                ctx = CheckContext(db=self.db, now=now, params=dict(definition.params), name=definition.name,
-                                   get_state=get_state, set_state=set_state)
-                return list(definition.kind().evaluate(ctx))
+        outcome: dict[str, Any] = {}
+        done = threading.Event()
 
-        timeout = float(definition.params.get("timeout_seconds", definition.kind.timeout_seconds)) + 5
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"check-{definition.name}")
+        def work() -> None:
+            try:
+                with connection(self.db):
+                    ctx = CheckContext(db=self.db, now=now, params=dict(definition.params), name=definition.name,
+                                       get_state=get_state, set_state=set_state, children=self.children)
+                    outcome["findings"] = list(definition.kind().evaluate(ctx))
+            except BaseException as exc:  # handed to the waiting thread
+                outcome["error"] = exc
+            finally:
+                done.set()
+
+        timeout = bounded_timeout(float(definition.params.get("timeout_seconds", definition.kind.timeout_seconds)))
+        timeout += 5
+        with self._waits_lock:
+            if self._closed.is_set():
+                raise CheckAbandoned(f"{definition.name} not run: the engine is shutting down")
+            self._waits.add(done)
         try:
-            return pool.submit(work).result(timeout=timeout)
-        except FutureTimeout as exc:
-            raise CheckError(f"timed out after {timeout:.0f} s") from exc
-        except CheckError:
-            raise
-        except Exception as exc:
-            raise CheckError(f"{type(exc).__name__}: {exc}") from exc
+            threading.Thread(target=work, name=f"check-{definition.name}", daemon=True).start()
+            finished = done.wait(timeout)
         finally:
-            pool.shutdown(wait=False)
+            with self._waits_lock:
+                self._waits.discard(done)
+        if self._closed.is_set():
+            raise CheckAbandoned(f"{definition.name} was stopped: the engine is shutting down")
+        if not finished:
+            raise CheckError(f"timed out after {timeout:.0f} s")
+        error = outcome.get("error")
+        if isinstance(error, CheckError):
+            raise error
+        if isinstance(error, BaseException):
+            raise CheckError(f"{type(error).__name__}: {error}") from error
+        return list(outcome["findings"])
+
+    def close(self, grace: float = 0.0) -> list[int]:
+        """Let running evaluations finish for up to ``grace`` seconds, then abandon them (their
+        callers get CheckAbandoned) and kill the programs they started; return those pids.
+        No check runs after this."""
+        deadline = time.monotonic() + max(grace, 0.0)
+        with self._waits_lock:
+            pending = list(self._waits)
+        for done in pending:
+            done.wait(max(0.0, deadline - time.monotonic()))
+        with self._waits_lock:
+            self._closed.set()
+            pending = list(self._waits)
+        killed = self.children.close()
+        for done in pending:
+            done.set()  # wakes the waiting caller, which sees the service closed
+        return killed
 
     def run(self, name: str, trigger: str = "schedule") -> CheckRun:
         """Evaluate, record and dispatch one check (serialised per check)."""

@@ -4,6 +4,11 @@ Row to finding: the first column is the subject, the second (if any) the title, 
 columns the detail as "name=value". The database is opened read-only (``mode=ro`` and
 ``PRAGMA query_only``), only a single SELECT/WITH statement is accepted, and a progress handler
 aborts a query running longer than ``timeout_seconds``.
+
+Results are clipped as they are read: the first ``MAX_ROWS`` rows and ``MAX_COLUMNS`` columns
+are kept, each text longer than ``VALUE_CHARS`` is cut (saying how many characters were dropped),
+a blob is shown as its size; rows past the cap are counted (up to ``COUNT_LIMIT``) and dropped,
+and reported as the finding "output truncated".
 """
 
 from __future__ import annotations
@@ -12,12 +17,20 @@ import os
 import re
 import sqlite3
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from engine.checks.base import CheckContext, CheckError, CheckKind, Finding, Param, timeout_seconds
+from engine.checks.command import bounded_timeout
 
 MAX_ROWS = 1000
+MAX_COLUMNS = 50
+SUBJECT_CHARS = 200
+VALUE_CHARS = 500
+DETAIL_CHARS = 2000
+COUNT_LIMIT = 1_000_000  # rows past MAX_ROWS are counted up to this, then "at least"
+TRUNCATED_SUBJECT = "output truncated"
 _PROGRESS_STEPS = 1000
 _COMMENTS = re.compile(r"\s*(--[^\n]*(\n|$)|/\*.*?\*/)", re.DOTALL)
 
@@ -57,6 +70,22 @@ def _database(value: Any) -> str | None:
     return None if isinstance(value, str) and value.strip() else "the path of a SQLite file"
 
 
+def clip_text(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, saying how many were dropped (pure)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit} more characters)"
+
+
+def clip_value(value: Any) -> Any:
+    """A column value small enough to keep: long text clipped, a blob replaced by its size."""
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, str):
+        return clip_text(value, VALUE_CHARS)
+    return value
+
+
 def render(value: Any) -> str:
     """A column value as text (NULL for None, a size for blobs)."""
     if value is None:
@@ -67,40 +96,81 @@ def render(value: Any) -> str:
 
 
 def row_finding(names: list[str], row: tuple[Any, ...], severity: str) -> Finding:
-    """The finding for one result row (pure)."""
-    subject = render(row[0])
+    """The finding for one result row (pure); ``row`` holds values as clip_value left them."""
+    subject = render(row[0])[:SUBJECT_CHARS]
     if len(row) > 1:
         title, rest = render(row[1]), list(zip(names[2:], row[2:], strict=False))
     else:
         title, rest = f"{names[0] if names else 'value'} = {subject}", []
     detail = ", ".join(f"{name}={render(value)}" for name, value in rest)
-    return Finding(subject=subject, severity=severity, title=title, detail=detail)
+    return Finding(subject=subject, severity=severity, title=title, detail=clip_text(detail, DETAIL_CHARS))
 
 
-def run_query(path: Path, query: str, timeout: float) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Column names and rows of ``query`` on ``path`` opened read-only; CheckError on failure."""
+@dataclass(frozen=True)
+class QueryResult:
+    """The kept part of a query's result and what was dropped."""
+
+    names: list[str]
+    rows: list[tuple[Any, ...]]  # at most MAX_ROWS, values clipped (clip_value)
+    dropped_rows: int = 0
+    counted_all: bool = True  # False: dropped_rows is a lower bound (COUNT_LIMIT or the timeout)
+    dropped_columns: int = 0
+
+    @property
+    def truncated(self) -> bool:
+        return bool(self.dropped_rows or self.dropped_columns)
+
+    def truncation_detail(self) -> str:
+        parts = []
+        if self.dropped_rows:
+            parts.append(f"{'' if self.counted_all else 'at least '}{self.dropped_rows} rows dropped")
+        if self.dropped_columns:
+            parts.append(f"{self.dropped_columns} columns dropped")
+        return "output truncated: " + ", ".join(parts)
+
+
+def _count_rest(cursor: sqlite3.Cursor, limit: int) -> tuple[int, bool]:
+    """Rows left in ``cursor`` (read and dropped), up to ``limit``; False when not all were counted."""
+    count = 0
+    try:
+        while count < limit:
+            batch = cursor.fetchmany(min(1000, limit - count))
+            if not batch:
+                return count, True
+            count += len(batch)
+        return count, cursor.fetchone() is None
+    except sqlite3.Error:  # the timeout interrupted the counting: what was kept stands
+        return count, False
+
+
+def run_query(path: Path, query: str, timeout: float) -> QueryResult:
+    """The first rows of ``query`` on ``path`` opened read-only, clipped; CheckError on failure."""
     if not path.is_file():
         raise CheckError(f"database not found: {path}")
+    wait = bounded_timeout(timeout)
     try:
-        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=timeout)
+        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=wait)
     except sqlite3.Error as exc:
         raise CheckError(f"cannot open database {path}: {exc}") from exc
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + wait
     conn.set_progress_handler(lambda: int(time.monotonic() > deadline), _PROGRESS_STEPS)
+    rows: list[tuple[Any, ...]] = []
     try:
         conn.execute("PRAGMA query_only = ON")
         cursor = conn.execute(query)
         names = [d[0] for d in cursor.description or []]
-        rows = cursor.fetchmany(MAX_ROWS + 1)
+        for row in cursor:  # one row at a time: a huge value is clipped before the next is read
+            rows.append(tuple(clip_value(v) for v in row[:MAX_COLUMNS]))
+            if len(rows) == MAX_ROWS:
+                break
+        dropped, counted_all = _count_rest(cursor, COUNT_LIMIT) if len(rows) == MAX_ROWS else (0, True)
     except sqlite3.Error as exc:
         if time.monotonic() > deadline:
             raise CheckError(f"query timed out after {timeout:g} s on {path}") from exc
         raise CheckError(f"query failed on {path}: {exc}") from exc
     finally:
         conn.close()
-    if len(rows) > MAX_ROWS:
-        raise CheckError(f"query returned more than {MAX_ROWS} rows; narrow it (each row is an alert)")
-    return names, rows
+    return QueryResult(names[:MAX_COLUMNS], rows, dropped, counted_all, max(0, len(names) - MAX_COLUMNS))
 
 
 class SqlCheck(CheckKind):
@@ -129,10 +199,15 @@ class SqlCheck(CheckKind):
         if _database(database):
             raise CheckError("no database configured")
         path = Path(os.path.expanduser(str(database)))
-        names, rows = run_query(path, str(query), float(ctx.params.get("timeout_seconds", 10.0)))
+        result = run_query(path, str(query), float(ctx.params.get("timeout_seconds", 10.0)))
         findings: dict[str, Finding] = {}
-        for row in rows:
+        for row in result.rows:
             if row:
-                finding = row_finding(names, tuple(row), self.severity)
+                finding = row_finding(result.names, row, self.severity)
                 findings.setdefault(finding.subject, finding)
+        if result.truncated:
+            findings[TRUNCATED_SUBJECT] = Finding(
+                TRUNCATED_SUBJECT, self.severity,
+                f"the query returned more than {MAX_ROWS} rows or {MAX_COLUMNS} columns; the rest was dropped",
+                result.truncation_detail())
         return list(findings.values())

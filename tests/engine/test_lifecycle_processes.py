@@ -35,10 +35,18 @@ def _fast_heartbeat(paths) -> None:
 
 @pytest.fixture
 def procs():
+    """Processes a test started; they and what they started are killed at the end."""
+    import psutil
+
     started: list[subprocess.Popen] = []
     yield started
     for p in started:
         if p.poll() is None:
+            try:
+                for child in psutil.Process(p.pid).children(recursive=True):
+                    child.kill()
+            except psutil.Error:
+                pass
             p.kill()
             p.wait(10)
 
@@ -122,19 +130,70 @@ def test_stop_command_ends_the_instance_gracefully(wk_home, procs):
     assert cli("stop").stdout.strip() == "watchkeeper is not running"
 
 
-def test_orphans_are_reported_and_killed_with_kill_orphans(wk_home, procs, tmp_path):
-    """A stray process that looks like watchkeeper for this data dir but holds no lock."""
-    fake = tmp_path / "watchkeeper_orphan.py"
-    fake.write_text("import time\nwhile True: time.sleep(1)\n")
-    orphan = subprocess.Popen([sys.executable, str(fake)], env=os.environ.copy())
+def _script(path, body: str):
+    """An executable Python script at ``path`` (run through its shebang, like a console script)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!{sys.executable}\n{body}")
+    path.chmod(0o755)
+    return path
+
+
+def _alive(proc: subprocess.Popen) -> bool:
+    return proc.poll() is None
+
+
+def test_kill_orphans_ends_a_stray_instance_but_not_the_cli_or_the_bootloader_parent(wk_home, procs, tmp_path):
+    """A live instance under a parent that looks like the one-file bootloader, a `check run` CLI
+    command waiting on it, and a genuine orphan: a real `run` stuck before it takes the lock.
+    `run --kill-orphans` (exit 3: the instance runs) ends only the orphan."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    sleeper_pid = tmp_path / "sleeper.pid"
+    code = (f"import os, pathlib, time; pathlib.Path({str(sleeper_pid)!r}).write_text(str(os.getpid())); "
+            "time.sleep(600)")
+    with wk_home.config_file.open("a") as config:
+        config.write("[scheduler]\nshutdown_wait_seconds = 1\n\n[[user_checks]]\nname = \"sleeper\"\n"
+                     f"kind = \"command\"\ncommand = {json.dumps([sys.executable, '-c', code])}\n"
+                     "timeout_seconds = 900.0\n")
+    # The one-file binary's bootloader runs the real program as its child, with the same command line.
+    bootloader = _script(tmp_path / "onefile" / "watchkeeper",
+                         "import subprocess, sys\n"
+                         "sys.exit(subprocess.call([sys.executable, '-m', 'engine', *sys.argv[1:]]))\n")
+    console = _script(tmp_path / "bin" / "watchkeeper", "import sys\nfrom engine.cli import main\nsys.exit(main())\n")
+    parent = subprocess.Popen([str(bootloader), "run", "--headless"], env=env, cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    procs.append(parent)
+    holder = wait_until(lambda: (i := running_instance(wk_home)) and i.pid and wk_home.control_file.exists() and i,
+                        timeout=20, message="the instance under the bootloader")
+    assert holder.pid in [c.pid for c in _children(parent.pid)]
+    user_command = subprocess.Popen([str(console), "check", "run", "sleeper"], env=env, cwd=ROOT,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    procs.append(user_command)
+    wait_until(lambda: sleeper_pid.exists() and sleeper_pid.read_text(), timeout=20, message="the check's program")
+    # A real `run` for this home that is stuck before the lock: its interpreter waits at start-up.
+    hold = tmp_path / "hold"
+    hold.mkdir()
+    (hold / "sitecustomize.py").write_text("import time\ntime.sleep(600)\n")
+    orphan = subprocess.Popen([sys.executable, "-m", "engine", "run", "--headless"], cwd=ROOT,
+                              env={**env, "PYTHONPATH": f"{hold}{os.pathsep}{ROOT}"})
     procs.append(orphan)
-    wait_until(lambda: "watchkeeper" in " ".join(_cmdline(orphan.pid)), timeout=10)
+    wait_until(lambda: _cmdline(orphan.pid)[1:] == ["-m", "engine", "run", "--headless"], timeout=10)
+
     doctor = cli("doctor")
-    assert f"orphan watchkeeper processes for this data folder: {orphan.pid}" in doctor.stdout
-    proc = start_instance("--kill-orphans")
-    procs.append(proc)
+    assert f"orphan watchkeeper processes for this data folder: {orphan.pid}." in doctor.stdout, doctor.stdout
+    second = cli("run", "--headless", "--kill-orphans", env=env)
+
+    assert second.returncode == 3, second.stderr
     assert orphan.wait(20) is not None
-    wait_until(lambda: running_instance(wk_home), timeout=10)
+    assert _alive(parent) and _alive(user_command), "a process that is not an orphan was ended"
+    assert running_instance(wk_home).pid == holder.pid
+    assert cli("stop").returncode == 0
+    assert parent.wait(20) == 0
+
+
+def _children(pid: int) -> list:
+    import psutil
+
+    return psutil.Process(pid).children()
 
 
 def _cmdline(pid: int) -> list[str]:

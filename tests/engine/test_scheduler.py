@@ -117,3 +117,23 @@ def test_shutdown_waits_a_bounded_time_for_running_jobs(db):
     assert started.wait(10)
     assert sched.shutdown(0.2) == ["slow"]
     release.set()
+
+
+def test_shutdown_returns_a_job_still_running_and_a_sealed_scheduler_records_nothing_more(db):
+    started, release = threading.Event(), threading.Event()
+
+    def slow() -> None:
+        started.set()
+        release.wait(30)
+
+    s = Scheduler(db, timezone.utc)
+    s.register(JobSpec("slow", slow, parse_schedule("every 1h")))
+    s.start()
+    s.run_now("slow")
+    assert started.wait(10)
+    assert s.shutdown(0) == ["slow"]
+    s.seal()
+    release.set()
+    wait_until(lambda: not s.states["slow"].running, message="the job to end")
+    assert s.drain(5) == []
+    assert db.execute_sql("SELECT count(*) FROM job_runs WHERE job = 'slow'").fetchone()[0] == 0

@@ -77,3 +77,45 @@ def test_error_does_not_resolve_open_alerts(db):
     svc.definitions["fires"] = CheckDefinition("fires", Boom, True, "every 1h", "1h", "warning", {})
     svc.run("fires")
     assert db.execute_sql("SELECT state FROM alerts").fetchall() == [("open",)]
+
+
+def _sleeper_service(db, pid_file):
+    import sys
+
+    from engine.checks.command import CommandCheck
+
+    code = (f"import os, pathlib, time; pathlib.Path({str(pid_file)!r}).write_text(str(os.getpid())); "
+            "time.sleep(600)")
+    params = {"command": [sys.executable, "-c", code], "timeout_seconds": 900.0, "cwd": ""}
+    definition = CheckDefinition("sleeper", CommandCheck, True, "every 1h", "1h", "warning", params)
+    return CheckService(db, [definition], Dispatcher(db), lambda: NOW, timezone.utc)
+
+
+def test_close_abandons_a_running_command_check_and_kills_its_program(db, tmp_path):
+    import psutil
+    import pytest
+
+    from engine.checks.service import CheckAbandoned
+    from tests.helpers import wait_until
+
+    pid_file = tmp_path / "child.pid"
+    svc = _sleeper_service(db, pid_file)
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            svc.run("sleeper")
+        except BaseException as exc:
+            raised.append(exc)
+
+    caller = threading.Thread(target=run)
+    caller.start()
+    child = psutil.Process(int(wait_until(lambda: pid_file.exists() and pid_file.read_text(), timeout=20)))
+    assert svc.close(grace=0) == [child.pid]
+    caller.join(10)
+    assert not caller.is_alive()
+    assert len(raised) == 1 and isinstance(raised[0], CheckAbandoned)
+    child.wait(10)  # raises TimeoutExpired if the program still lives
+    assert runs(db) == []  # nothing written after the service closed
+    with pytest.raises(CheckAbandoned, match="shutting down"):
+        svc.run("sleeper")

@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 
 from engine.checks.base import CheckContext, CheckError
-from engine.checks.sql import MAX_ROWS, SqlCheck, query_problem, row_finding
+from engine.checks.sql import (
+    MAX_COLUMNS,
+    MAX_ROWS,
+    TRUNCATED_SUBJECT,
+    VALUE_CHARS,
+    SqlCheck,
+    clip_text,
+    query_problem,
+    row_finding,
+)
 
 
 @pytest.fixture
@@ -117,11 +126,36 @@ def test_long_query_is_aborted_after_the_timeout(invoices):
         _run(invoices, endless, timeout=0.2)
 
 
-def test_too_many_rows_is_a_check_error(invoices):
-    query = (f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n LIMIT {MAX_ROWS + 5})"
-             " SELECT i FROM n")
-    with pytest.raises(CheckError, match=f"more than {MAX_ROWS} rows"):
-        _run(invoices, query)
+def test_a_hundred_thousand_rows_keep_the_first_max_rows_and_count_the_rest(invoices):
+    query = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n LIMIT 100000) SELECT i FROM n"
+    findings = _run(invoices, query)
+    assert len(findings) == MAX_ROWS + 1
+    assert [f.subject for f in findings[:2]] == ["1", "2"] and findings[MAX_ROWS - 1].subject == str(MAX_ROWS)
+    truncated = findings[-1]
+    assert truncated.subject == TRUNCATED_SUBJECT
+    assert truncated.detail == f"output truncated: {100000 - MAX_ROWS} rows dropped"
+
+
+def test_a_ten_megabyte_text_and_blob_are_clipped_saying_how_much_was_dropped(tmp_path):
+    path = tmp_path / "big.db"
+    text = "y" * (10 * 1024 * 1024)
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE notes (id TEXT, body TEXT, data BLOB)")
+        conn.execute("INSERT INTO notes VALUES (?, ?, ?)", (text, text, b"\0" * (10 * 1024 * 1024)))
+    conn.close()
+    (finding,) = _run(path, "SELECT id, body, data FROM notes")
+    assert finding.subject == "y" * 200
+    assert finding.title == clip_text(text, VALUE_CHARS)
+    assert finding.title.endswith(f"… ({len(text) - VALUE_CHARS} more characters)")
+    assert finding.detail == f"data=<{10 * 1024 * 1024} bytes>"
+
+
+def test_columns_past_the_cap_are_dropped_and_counted(invoices):
+    columns = ", ".join(f"{i} AS c{i}" for i in range(MAX_COLUMNS + 7))
+    findings = _run(invoices, f"SELECT {columns}")
+    assert [f.subject for f in findings] == ["0", TRUNCATED_SUBJECT]
+    assert findings[0].detail.endswith(f"c{MAX_COLUMNS - 1}={MAX_COLUMNS - 1}")
+    assert findings[1].detail == "output truncated: 7 columns dropped"
 
 
 @pytest.mark.parametrize("query", [
