@@ -179,6 +179,19 @@ def test_log_rotations_stay_0600(tmp_path):
     assert len(files) == 3 and {_mode(f) for f in files} == {0o600}
 
 
+def test_database_backups_are_0600_in_a_0700_folder(tmp_path, db):
+    from datetime import UTC, datetime
+
+    from engine.modules.weekly import backup_database
+
+    old = os.umask(0)
+    try:
+        target = backup_database(tmp_path / "test.db", tmp_path / "backups", datetime(2025, 1, 5, tzinfo=UTC), keep=2)
+    finally:
+        os.umask(old)
+    assert (_mode(tmp_path / "backups"), _mode(target)) == (0o700, 0o600)
+
+
 def test_doctor_names_each_loose_path_with_the_chmod_that_fixes_it(wk_home):
     assert cli("api", "token").returncode == 0
     token = wk_home.data_dir / "api-token"
