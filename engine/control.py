@@ -277,6 +277,10 @@ def send_command(control_file: Path, command: str, timeout: float = 30.0, **para
         key = bytes.fromhex(data["key"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ControlError(f"no control channel ({control_file}): {exc}") from exc
+    if data.get("protocol") != PROTOCOL:
+        pid = data.get("pid")
+        raise ControlError(f"the running instance (PID {pid}) is an older version with another control channel; "
+                           f"end it (kill {pid}, or Task Manager on Windows) and start it again")
     try:
         with socket.create_connection(address, timeout=HANDSHAKE_TIMEOUT) as sock:
             deadline = time.monotonic() + HANDSHAKE_TIMEOUT

@@ -199,7 +199,8 @@ def test_the_client_refuses_a_server_that_does_not_know_the_key(tmp_path):
     """Whoever took over a stale port cannot pass itself off as the instance."""
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
-    (tmp_path / "control.json").write_text(json.dumps({"host": "127.0.0.1", "port": port, "key": "cd" * 32}))
+    (tmp_path / "control.json").write_text(json.dumps({"host": "127.0.0.1", "port": port, "key": "cd" * 32,
+                                                        "protocol": control.PROTOCOL}))
 
     def impostor():
         conn, _ = listener.accept()
@@ -216,6 +217,12 @@ def test_the_client_refuses_a_server_that_does_not_know_the_key(tmp_path):
     finally:
         thread.join(10)
         listener.close()
+
+
+def test_an_instance_of_an_older_version_is_named_with_how_to_end_it(tmp_path):
+    (tmp_path / "control.json").write_text(json.dumps({"host": "127.0.0.1", "port": 9, "key": "00", "pid": 4321}))
+    with pytest.raises(ControlError, match=r"PID 4321\) is an older version .*\(kill 4321"):
+        send_command(tmp_path / "control.json", "stop")
 
 
 def test_missing_control_file_is_a_clear_error(tmp_path):
