@@ -379,10 +379,13 @@ def _checks_template() -> list[str]:
 
 def ensure_config_file(path: Path) -> bool:
     """Write the commented template if no config exists; True when it was written."""
+    from engine.privatefile import ensure_private_dir, tighten_private_file, write_private_file
+
     if path.exists():
+        tighten_private_file(path)  # a config.toml from an older version or another tool may be 0644
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_template(), encoding="utf-8")
+    ensure_private_dir(path.parent)
+    write_private_file(path, render_template())  # 0600 from the first byte: it will hold the bot token
     return True
 
 
@@ -426,9 +429,8 @@ def set_config_values(path: Path, section: str, values: dict[str, Any]) -> None:
             end += 1
         else:
             lines[index] = rendered
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    try:
-        os.chmod(path, 0o600)  # it may now hold the bot token
-    except OSError:
-        pass
+    from engine.privatefile import write_private_file
+
+    # 0600 from the first byte (it may now hold the bot token); a symlinked config.toml stays a link.
+    write_private_file(path.resolve(), "\n".join(lines) + "\n")
     load_config(path, env={})

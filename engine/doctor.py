@@ -1,14 +1,19 @@
-"""`watchkeeper doctor`: check lock, database, scheduler and config; say what is wrong plainly."""
+"""`watchkeeper doctor`: check permissions, lock, database, scheduler and config; say what is wrong plainly."""
 
 from __future__ import annotations
 
+import shlex
+import stat
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from engine.cli_context import CliContext
 from engine.config import ConfigError, load_config
 from engine.control import ControlError
 from engine.lifecycle import find_orphans, pid_alive, read_pid_file, running_instance
+from engine.paths import Paths
+from engine.privatefile import IS_POSIX, others_can_access
 
 
 @dataclass
@@ -20,7 +25,39 @@ class Finding:
 
 def diagnose(ctx: CliContext) -> list[Finding]:
     """Every check, in order; none raises."""
-    return [*_config(ctx), *_lock(ctx), *_database(ctx), *_scheduler(ctx), *_channels(ctx), *_startup()]
+    # permissions first: opening the database (Paths.ensure) tightens the folders it finds loose
+    return [*_permissions(ctx.paths), *_config(ctx), *_lock(ctx), *_database(ctx), *_scheduler(ctx),
+            *_channels(ctx), *_startup()]
+
+
+def private_paths(paths: Paths) -> list[Path]:
+    """Watchkeeper's folders and the files in them that hold secrets or the user's data (those that exist)."""
+    from engine.api.tokens import token_file
+
+    files = [paths.config_file, paths.db_file, paths.db_file.with_name(paths.db_file.name + "-wal"),
+             paths.db_file.with_name(paths.db_file.name + "-shm"), paths.control_file,
+             token_file(paths), token_file(paths, read_only=True), paths.log_file,
+             *sorted(paths.log_dir.glob(paths.log_file.name + ".*")), paths.backup_dir,
+             *sorted(paths.backup_dir.glob("*"))]
+    return [p for p in (*paths.folders, *files) if p.exists()]
+
+
+def _permissions(paths: Paths) -> list[Finding]:
+    if not IS_POSIX:
+        return [Finding("permissions", True, "kept private by the per-user profile folders (Windows ACL)")]
+    out = []
+    for path in private_paths(paths):
+        try:
+            loose = others_can_access(path)
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except OSError as exc:
+            out.append(Finding("permissions", False, f"cannot inspect {path}: {exc}"))
+            continue
+        if loose:
+            fix = f"chmod {'700' if path.is_dir() else '600'} {shlex.quote(str(path))}"
+            out.append(Finding("permissions", False, f"{path} is {mode:04o}: other users can reach it. "
+                                                     f"Fix: {fix}"))
+    return out or [Finding("permissions", True, "folders 0700 and files 0600: private to you")]
 
 
 def _channels(ctx: CliContext) -> list[Finding]:

@@ -10,6 +10,8 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from engine.privatefile import ensure_private_dir, ensure_private_file, tighten_private_file
+
 _TOKEN_RE = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{20,}\b")
 
 
@@ -54,6 +56,22 @@ def _drop_when_disk_full(handler: logging.Handler) -> None:
     handler.handleError = handle_error  # type: ignore[method-assign]
 
 
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A RotatingFileHandler whose files are 0600 from creation (rotations are renames, so they stay 0600).
+
+    Existing files from older versions (the log and its rotations) are tightened when it opens.
+    """
+
+    def __init__(self, filename: Path, maxBytes: int, backupCount: int) -> None:  # noqa: N803 - stdlib names
+        for index in range(1, backupCount + 1):
+            tighten_private_file(Path(f"{filename}.{index}"))
+        super().__init__(filename, maxBytes=maxBytes, backupCount=backupCount, encoding="utf-8")
+
+    def _open(self):  # type: ignore[no-untyped-def]  # the stdlib's signature
+        ensure_private_file(Path(self.baseFilename))
+        return super()._open()
+
+
 def setup_logging(log_file: Path | None, level: str = "INFO", secrets: Iterable[str] = (),
                   stderr: bool = True) -> None:
     """Configure the root logger once per process (idempotent)."""
@@ -70,9 +88,8 @@ def setup_logging(log_file: Path | None, level: str = "INFO", secrets: Iterable[
     redactor = RedactingFilter(secrets)
     handlers: list[logging.Handler] = []
     if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.handlers.RotatingFileHandler(
-            log_file, maxBytes=2_000_000, backupCount=5, encoding="utf-8"))
+        ensure_private_dir(log_file.parent)
+        handlers.append(PrivateRotatingFileHandler(log_file, maxBytes=2_000_000, backupCount=5))
     if stderr and sys.stderr is not None:
         handlers.append(logging.StreamHandler(sys.stderr))
     for handler in handlers:

@@ -49,10 +49,16 @@ class Paths:
     def backup_dir(self) -> Path:
         return self.data_dir / "backups"
 
+    @property
+    def folders(self) -> tuple[Path, Path, Path]:
+        return self.config_dir, self.data_dir, self.log_dir
+
     def ensure(self) -> Paths:
-        """Create the folders (private to the user where the OS allows) and return self."""
-        for folder in (self.config_dir, self.data_dir, self.log_dir):
-            folder.mkdir(parents=True, exist_ok=True)
+        """Create the folders private to the user (0700 on POSIX, tightened if looser) and return self."""
+        from engine.privatefile import ensure_private_dir
+
+        for folder in self.folders:
+            ensure_private_dir(folder)
         return self
 
 

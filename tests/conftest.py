@@ -34,6 +34,7 @@ def wk_home(tmp_path, monkeypatch) -> Paths:
         monkeypatch.delenv(var, raising=False)
     paths = resolve_paths().ensure()
     paths.config_file.write_text(f"[api]\nport = {free_port()}\n")
+    paths.config_file.chmod(0o600)  # as Watchkeeper writes it (doctor reports a config others can read)
     return paths
 
 

@@ -9,6 +9,12 @@
   asyncio Event set through ``call_soon_threadsafe`` by ``close()``: no idle wake-ups.
 - No access log (and no header is ever logged); a filter on uvicorn's loggers masks the tokens
   in case one ever shows up in a message.
+- Bounded for clients without a token: at most MAX_CONNECTIONS open connections, and a request
+  must arrive whole within REQUEST_TIMEOUT (uvicorn's timeout_keep_alive only runs after a
+  response and any byte cancels it, so a slow-header client would be held forever). When the cap
+  is reached, the connection that has waited longest for a request is closed to make room (so idle
+  or slow clients cannot lock the user out); if every connection is busy with a request, the new
+  one is closed at once. File handles stay bounded, so the database and the heartbeat never run out.
 """
 
 from __future__ import annotations
@@ -25,11 +31,16 @@ from engine.config import Config
 from engine.paths import Paths
 
 if TYPE_CHECKING:
+    import asyncio
+
     from engine.engine import Engine
 
 log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
+MAX_CONNECTIONS = 64
+REQUEST_TIMEOUT = 5.0  # seconds from connection (or the previous response) to a complete request
+MAX_HEADER_BYTES = 16 * 1024  # h11's limit on an incomplete request head (its default is 16 KiB too)
 
 
 class _TokenFilter(logging.Filter):
@@ -70,6 +81,60 @@ def bind(port: int) -> socket.socket:
         raise
     sock.setblocking(False)
     return sock
+
+
+def guarded_protocol(base: type[Any]) -> type[Any]:
+    """An H11Protocol subclass with the connection cap and the request deadline (one set per server)."""
+    import h11
+
+    waiting: dict[Any, None] = {}  # connections waiting for a request, oldest first (event-loop thread only)
+
+    class GuardedH11Protocol(base):  # type: ignore[misc, valid-type]
+        _deadline: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            if len(self.connections) >= MAX_CONNECTIONS:
+                if not waiting:  # every connection is busy with a request: refuse this one
+                    self.transport = transport
+                    transport.abort()
+                    return
+                oldest = next(iter(waiting))
+                oldest._expire()
+            super().connection_made(transport)
+            self._arm()
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._deadline = self.loop.call_later(REQUEST_TIMEOUT, self._expire)
+            waiting[self] = None
+
+        def _disarm(self) -> None:
+            waiting.pop(self, None)
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _expire(self) -> None:
+            self._disarm()
+            self.connections.discard(self)  # counted out now; the transport closes on its own time
+            if not self.transport.is_closing():
+                self.transport.abort()
+
+        def handle_events(self) -> None:
+            super().handle_events()
+            if self.conn.their_state is not h11.IDLE and self.conn.their_state is not h11.SEND_BODY:
+                self._disarm()  # the whole request is in (or the connection is done)
+
+        def on_response_complete(self) -> None:
+            if not self.transport.is_closing():
+                self._arm()  # the next request must arrive in time too (a pipelined one disarms at once)
+            super().on_response_complete()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+    return GuardedH11Protocol
 
 
 class ApiServer:
@@ -154,9 +219,14 @@ class ApiServer:
 
         assert self.tokens is not None and self._sock is not None
         app = create_app(self.engine, self.tokens, port=self.port)
-        config = uvicorn.Config(app, http=H11Protocol, loop="asyncio", log_config=None, access_log=False,
-                                lifespan="off", ws="none", server_header=False, date_header=False,
-                                timeout_graceful_shutdown=3, proxy_headers=False, forwarded_allow_ips="")
+        config = uvicorn.Config(app, http=guarded_protocol(H11Protocol), loop="asyncio", log_config=None,
+                                access_log=False, lifespan="off", ws="none", server_header=False,
+                                date_header=False, timeout_graceful_shutdown=3, proxy_headers=False,
+                                forwarded_allow_ips="",
+                                # requests in flight, counting those whose client already left
+                                limit_concurrency=2 * MAX_CONNECTIONS,
+                                timeout_keep_alive=int(REQUEST_TIMEOUT),
+                                h11_max_incomplete_event_size=MAX_HEADER_BYTES)
         token_filter = _TokenFilter(self.tokens)
         for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "fastapi"):
             logger = logging.getLogger(name)

@@ -7,13 +7,13 @@ rotated token file by its modification time, without a restart.
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.paths import Paths
+from engine.privatefile import tighten_private_file, write_private_file
 
 FULL_FILE = "api-token"
 READ_ONLY_FILE = "api-token-readonly"
@@ -21,21 +21,6 @@ READ_ONLY_FILE = "api-token-readonly"
 
 def token_file(paths: Paths, read_only: bool = False) -> Path:
     return paths.data_dir / (READ_ONLY_FILE if read_only else FULL_FILE)
-
-
-def _write_private(path: Path, value: str) -> None:
-    """Write ``value`` to ``path`` atomically with mode 0600 (never briefly world-readable)."""
-    from engine.platform import current as platform
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, (value + "\n").encode("ascii"))
-    finally:
-        os.close(fd)
-    platform.make_private(str(tmp))
-    os.replace(tmp, path)
 
 
 def read_token(paths: Paths, read_only: bool = False) -> str | None:
@@ -51,9 +36,10 @@ def ensure_token(paths: Paths, read_only: bool = False, rotate: bool = False) ->
     """The token, created (or replaced, with ``rotate``) when needed."""
     current = None if rotate else read_token(paths, read_only)
     if current:
+        tighten_private_file(token_file(paths, read_only))  # one written by an older version may be 0644
         return current
     value = secrets.token_urlsafe(32)
-    _write_private(token_file(paths, read_only), value)
+    write_private_file(token_file(paths, read_only), value + "\n")
     return value
 
 

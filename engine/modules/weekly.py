@@ -64,8 +64,11 @@ def digest_text(s: dict[str, Any]) -> str:
 
 def backup_database(db_path: Path, backup_dir: Path, now: datetime, keep: int) -> Path:
     """An online copy through SQLite's backup API; only the newest ``keep`` are kept."""
-    backup_dir.mkdir(parents=True, exist_ok=True)
+    from engine.privatefile import ensure_private_dir, ensure_private_file
+
+    ensure_private_dir(backup_dir)
     target = backup_dir / f"watchkeeper-{now:%Y%m%d-%H%M%S}.db"
+    ensure_private_file(target)  # 0600 before SQLite writes the copy: it holds everything the database does
     src = sqlite3.connect(db_path)
     dst = sqlite3.connect(target)
     try:

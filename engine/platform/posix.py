@@ -1,8 +1,9 @@
-"""POSIX leaves: the instance file lock (flock), opening paths, console handlers (none)."""
+"""POSIX leaves: the instance file lock (flock), opening paths, console handlers (none).
+
+Private files and folders (0600/0700) are engine.privatefile's job."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -37,7 +38,3 @@ def open_path(path: str) -> None:
     opener = "open" if sys.platform == "darwin" else "xdg-open"
     subprocess.Popen([opener, path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-
-def make_private(path: str) -> None:
-    """Make a file readable only by its owner."""
-    os.chmod(path, 0o600)

@@ -75,11 +75,6 @@ def open_path(path: str) -> None:
     os.startfile(path)  # type: ignore[attr-defined]
 
 
-def make_private(path: str) -> None:
-    """Files under %LOCALAPPDATA% are already private to the user; nothing more to do."""
-    return None
-
-
 # -- start at login (engine.startup): schtasks runner, Run-key leaf, current user ------------------
 
 CREATE_NO_WINDOW = 0x08000000

@@ -83,8 +83,18 @@ def disk_full_error(db_path: Path | str) -> DiskFull:
 
 
 def connect(path: Path) -> SqliteDatabase:
-    """A peewee database for ``path`` with the pragmas set (not migrated)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """A peewee database for ``path`` with the pragmas set (not migrated).
+
+    The file is created (or tightened) 0600 before SQLite opens it: SQLite gives its -wal and -shm
+    files the database file's mode, so the archived conversations are never readable by others.
+    """
+    from engine.privatefile import ensure_private_file
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_private_file(path)
+    except OSError as exc:
+        raise StoreError(f"database {path}: cannot create it: {exc}") from exc
     return SqliteDatabase(str(path), pragmas=PRAGMAS, timeout=15, check_same_thread=False)
 
 
