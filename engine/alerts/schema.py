@@ -63,7 +63,7 @@ MIGRATIONS.append(
     Migration(
         "alerts_0002_heartbeat_log_latest_by_id",
         sql=("CREATE INDEX IF NOT EXISTS ix_heartbeat_log_check_decision_id"
-             " ON heartbeat_log (check_name, decision, id)",),
+             " ON heartbeat_log (check_name, decision, id, ts)",),  # ts included: the lookup reads only the index
     )
 )
 
