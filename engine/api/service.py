@@ -17,13 +17,18 @@ Engine methods the control channel, the tray and Telegram use.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from peewee import SqliteDatabase
 
 from engine.alerts import store as alert_store
+from engine.life import applications, goals, work_sessions
+from engine.life.errors import LifeError, LifeErrorKind
+from engine.life.paging import Page
 from engine.timeutil import to_db
 
 if TYPE_CHECKING:
@@ -66,13 +71,6 @@ def _page(db: SqliteDatabase, cols: Sequence[str], source: str, where: list[str]
     if convert is not None:
         items = [convert(i) for i in items]
     return {"items": items, "total": int(total), "limit": limit, "offset": offset}
-
-
-def _one(db: SqliteDatabase, sql: str, params: Sequence[Any], cols: Sequence[str], what: str) -> Row:
-    rows = _rows(db, sql, params, cols)
-    if not rows:
-        raise NotFound(f"no {what}")
-    return rows[0]
 
 
 def _checks(engine: Engine) -> CheckService:
@@ -321,291 +319,168 @@ def config(engine: Engine) -> Row:
     return json.loads(json.dumps(redacted(engine.config), default=str))
 
 
-# -- applications -------------------------------------------------------------------------------------
+# -- the life data (applications, work sessions, goals): engine.life owns the tables --------------------
 
-_APP_COLS = ("id", "company", "role", "status", "applied_at", "updated_at", "url", "notes")
+_LIFE_ERRORS: dict[LifeErrorKind, type[Exception]] = {
+    LifeErrorKind.NOT_FOUND: NotFound, LifeErrorKind.INVALID: Invalid, LifeErrorKind.CONFLICT: Conflict}
+
+
+@contextmanager
+def _life() -> Iterator[None]:
+    """engine.life's refusals as this boundary's NotFound / Invalid / Conflict (same message)."""
+    try:
+        yield
+    except LifeError as exc:
+        raise _LIFE_ERRORS[exc.kind](str(exc)) from exc
+
+
+def _page_of(result: Page[Any]) -> Row:
+    return {"items": [asdict(i) for i in result.items], "total": result.total, "limit": result.limit,
+            "offset": result.offset}
+
+
+# -- applications -------------------------------------------------------------------------------------
 
 
 def get_application(db: SqliteDatabase, app_id: int) -> Row:
-    return _one(db, f"SELECT {', '.join(_APP_COLS)} FROM applications WHERE id = ?", (app_id,), _APP_COLS,
-                f"application with id {app_id}")
+    with _life():
+        return asdict(applications.get(db, app_id))
 
 
 def create_application(db: SqliteDatabase, *, company: str, role: str, now: datetime, status: str = "applied",
                        applied_at: datetime | None = None, url: str | None = None,
                        notes: str | None = None) -> Row:
     """Record a job application (``applied_at`` defaults to now)."""
-    cursor = db.execute_sql(
-        "INSERT INTO applications (company, role, status, applied_at, updated_at, url, notes)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (company, role, status, to_db(applied_at or now), to_db(now), url, notes))
-    return get_application(db, int(cursor.lastrowid))
+    with _life():
+        return asdict(applications.create(db, company=company, role=role, now=now, status=status,
+                                          applied_at=applied_at, url=url, notes=notes))
 
 
 def list_applications(db: SqliteDatabase, *, status: str | None = None, company: str | None = None,
                       limit: int = 100, offset: int = 0) -> Row:
     """Applications, oldest application first."""
-    where: list[str] = []
-    params: list[Any] = []
-    if status:
-        where.append("status = ?")
-        params.append(status)
-    if company:
-        where.append("company LIKE ? ESCAPE '\\'")
-        params.append("%" + company.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
-    return _page(db, _APP_COLS, "applications", where, params, "applied_at, id", limit, offset)
+    return _page_of(applications.list_page(db, status=status, company=company, limit=limit, offset=offset))
 
 
 def update_application(db: SqliteDatabase, app_id: int, changes: dict[str, Any], now: datetime) -> Row:
     """Change some fields of an application."""
-    allowed = {"company", "role", "status", "applied_at", "url", "notes"}
-    unknown = set(changes) - allowed
-    if unknown:
-        raise Invalid(f"cannot change {', '.join(sorted(unknown))}")
-    for key in ("company", "role", "status", "applied_at"):
-        if key in changes and changes[key] is None:
-            raise Invalid(f"{key} cannot be null")
-    with db.atomic("IMMEDIATE"):
-        get_application(db, app_id)
-        values = {k: to_db(v) if isinstance(v, datetime) else v for k, v in changes.items()}
-        values["updated_at"] = to_db(now)
-        db.execute_sql(f"UPDATE applications SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
-                       (*values.values(), app_id))
-        return get_application(db, app_id)
+    with _life():
+        return asdict(applications.update(db, app_id, changes, now))
 
 
 def delete_application(db: SqliteDatabase, app_id: int) -> Row:
-    with db.atomic("IMMEDIATE"):
-        get_application(db, app_id)
-        db.execute_sql("DELETE FROM applications WHERE id = ?", (app_id,))
+    with _life():
+        applications.delete(db, app_id)
     return {"id": app_id, "deleted": True}
 
 
 # -- work sessions ------------------------------------------------------------------------------------
 
-_WS_COLS = ("id", "name", "source", "external_id", "cwd", "started_at", "last_activity_at", "ended_at", "status",
-            "interrupted_reason")
-
 
 def get_work_session(db: SqliteDatabase, session_id: int) -> Row:
-    return _one(db, f"SELECT {', '.join(_WS_COLS)} FROM work_sessions WHERE id = ?", (session_id,), _WS_COLS,
-                f"work session with id {session_id}")
+    with _life():
+        return asdict(work_sessions.get(db, session_id))
 
 
 def start_work_session(db: SqliteDatabase, *, name: str, now: datetime, cwd: str | None = None,
                        started_at: datetime | None = None) -> Row:
     """Start a manual work session (session_crash watches it from now on)."""
-    start = to_db(started_at or now)
-    cursor = db.execute_sql(
-        "INSERT INTO work_sessions (name, source, cwd, started_at, last_activity_at, status)"
-        " VALUES (?, 'api', ?, ?, ?, 'active')", (name, cwd, start, start))
-    return get_work_session(db, int(cursor.lastrowid))
+    with _life():
+        return asdict(work_sessions.start(db, name=name, now=now, cwd=cwd, started_at=started_at))
 
 
 def record_activity(db: SqliteDatabase, session_id: int, at: datetime) -> Row:
     """Note activity in an active session (never moves last activity backwards)."""
-    stamp = to_db(at)
-    with db.atomic("IMMEDIATE"):
-        row = get_work_session(db, session_id)
-        if row["status"] != "active":
-            raise Conflict(f"work session {session_id} is {row['status']}")
-        db.execute_sql("UPDATE work_sessions SET last_activity_at = max(last_activity_at, ?) WHERE id = ?",
-                       (stamp, session_id))
-        return get_work_session(db, session_id)
+    with _life():
+        return asdict(work_sessions.record_activity(db, session_id, at))
 
 
 def end_work_session(db: SqliteDatabase, session_id: int, now: datetime, status: str = "ended") -> Row:
     """End an active session."""
-    with db.atomic("IMMEDIATE"):
-        row = get_work_session(db, session_id)
-        if row["status"] != "active":
-            raise Conflict(f"work session {session_id} is already {row['status']}")
-        db.execute_sql("UPDATE work_sessions SET status = ?, ended_at = ? WHERE id = ?",
-                       (status, to_db(now), session_id))
-        return get_work_session(db, session_id)
+    with _life():
+        return asdict(work_sessions.end(db, session_id, now, status))
 
 
 def list_work_sessions(db: SqliteDatabase, *, status: str | None = None, limit: int = 100,
                        offset: int = 0) -> Row:
     """Work sessions, latest activity first."""
-    where: list[str] = []
-    params: list[Any] = []
-    if status:
-        where.append("status = ?")
-        params.append(status)
-    return _page(db, _WS_COLS, "work_sessions", where, params, "last_activity_at DESC, id DESC", limit, offset)
+    return _page_of(work_sessions.list_page(db, status=status, limit=limit, offset=offset))
 
 
 # -- goals --------------------------------------------------------------------------------------------
 
-_DOMAIN_COLS = ("id", "name", "description", "created_at")
-_GOAL_COLS = ("g.id", "g.domain_id", "d.name AS domain", "g.title", "g.status", "g.target_date", "g.created_at",
-              "g.last_progress_at")
-_GOAL_KEYS = ("id", "domain_id", "domain", "title", "status", "target_date", "created_at", "last_progress_at")
-_GOAL_FROM = "life_goals g LEFT JOIN life_domains d ON d.id = g.domain_id"
-_SUB_COLS = ("id", "goal_id", "title", "status", "created_at", "done_at")
-_PROGRESS_COLS = ("id", "goal_id", "ts", "value", "note")
-
 
 def list_domains(db: SqliteDatabase) -> list[Row]:
-    return _rows(db, f"SELECT {', '.join(_DOMAIN_COLS)} FROM life_domains ORDER BY name", (), _DOMAIN_COLS)
+    return [asdict(d) for d in goals.list_domains(db)]
 
 
 def create_domain(db: SqliteDatabase, *, name: str, now: datetime, description: str | None = None) -> Row:
-    with db.atomic("IMMEDIATE"):
-        if db.execute_sql("SELECT 1 FROM life_domains WHERE name = ?", (name,)).fetchone():
-            raise Conflict(f"a domain named {name!r} exists")
-        cursor = db.execute_sql("INSERT INTO life_domains (name, description, created_at) VALUES (?, ?, ?)",
-                                (name, description, to_db(now)))
-    return _one(db, f"SELECT {', '.join(_DOMAIN_COLS)} FROM life_domains WHERE id = ?", (cursor.lastrowid,),
-                _DOMAIN_COLS, "domain")
-
-
-def _require_domain(db: SqliteDatabase, domain_id: int | None) -> None:
-    if domain_id is not None and not db.execute_sql("SELECT 1 FROM life_domains WHERE id = ?",
-                                                    (domain_id,)).fetchone():
-        raise Invalid(f"no domain with id {domain_id}")
+    with _life():
+        return asdict(goals.create_domain(db, name=name, now=now, description=description))
 
 
 def get_goal(db: SqliteDatabase, goal_id: int) -> Row:
-    return _one(db, f"SELECT {', '.join(_GOAL_COLS)} FROM {_GOAL_FROM} WHERE g.id = ?", (goal_id,), _GOAL_KEYS,
-                f"goal with id {goal_id}")
+    with _life():
+        return asdict(goals.get(db, goal_id))
 
 
 def goal_detail(db: SqliteDatabase, goal_id: int, progress: int = 20) -> Row:
     """A goal with its sub-goals, dependencies and recent progress updates."""
-    goal = get_goal(db, goal_id)
-    goal["sub_goals"] = _rows(db, f"SELECT {', '.join(_SUB_COLS)} FROM life_sub_goals WHERE goal_id = ?"
-                                  " ORDER BY id", (goal_id,), _SUB_COLS)
-    goal["depends_on"] = [r[0] for r in db.execute_sql(
-        "SELECT depends_on_goal_id FROM life_goal_dependencies WHERE goal_id = ? ORDER BY depends_on_goal_id",
-        (goal_id,)).fetchall()]
-    goal["recent_progress"] = _rows(db, f"SELECT {', '.join(_PROGRESS_COLS)} FROM life_goal_metrics"
-                                        " WHERE goal_id = ? ORDER BY ts DESC, id DESC LIMIT ?",
-                                    (goal_id, progress), _PROGRESS_COLS)
-    return goal
+    with _life():
+        found = goals.detail(db, goal_id, progress)
+    return {**asdict(found.goal), "sub_goals": [asdict(s) for s in found.sub_goals],
+            "depends_on": list(found.depends_on), "recent_progress": [asdict(p) for p in found.recent_progress]}
 
 
 def list_goals(db: SqliteDatabase, *, domain_id: int | None = None, status: str | None = None,
                limit: int = 100, offset: int = 0) -> Row:
-    where: list[str] = []
-    params: list[Any] = []
-    if domain_id is not None:
-        where.append("g.domain_id = ?")
-        params.append(domain_id)
-    if status:
-        where.append("g.status = ?")
-        params.append(status)
-    page = _page(db, _GOAL_COLS, _GOAL_FROM, where, params, "g.id", limit, offset)
-    return page
+    return _page_of(goals.list_page(db, domain_id=domain_id, status=status, limit=limit, offset=offset))
 
 
 def create_goal(db: SqliteDatabase, *, title: str, now: datetime, domain_id: int | None = None,
-                status: str = "active", target_date: Any = None) -> Row:
-    with db.atomic("IMMEDIATE"):
-        _require_domain(db, domain_id)
-        cursor = db.execute_sql(
-            "INSERT INTO life_goals (domain_id, title, status, target_date, created_at) VALUES (?, ?, ?, ?, ?)",
-            (domain_id, title, status, target_date.isoformat() if target_date else None, to_db(now)))
-    return get_goal(db, int(cursor.lastrowid))
+                status: str = "active", target_date: date | None = None) -> Row:
+    with _life():
+        return asdict(goals.create(db, title=title, now=now, domain_id=domain_id, status=status,
+                                   target_date=target_date))
 
 
 def update_goal(db: SqliteDatabase, goal_id: int, changes: dict[str, Any]) -> Row:
-    allowed = {"title", "domain_id", "status", "target_date"}
-    unknown = set(changes) - allowed
-    if unknown:
-        raise Invalid(f"cannot change {', '.join(sorted(unknown))}")
-    for key in ("title", "status"):
-        if key in changes and changes[key] is None:
-            raise Invalid(f"{key} cannot be null")
-    with db.atomic("IMMEDIATE"):
-        get_goal(db, goal_id)
-        if "domain_id" in changes:
-            _require_domain(db, changes["domain_id"])
-        values = {k: (v.isoformat() if k == "target_date" and v is not None else v) for k, v in changes.items()}
-        if values:
-            db.execute_sql(f"UPDATE life_goals SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
-                           (*values.values(), goal_id))
-        return get_goal(db, goal_id)
-
-
-def _get_sub_goal(db: SqliteDatabase, sub_id: int) -> Row:
-    return _one(db, f"SELECT {', '.join(_SUB_COLS)} FROM life_sub_goals WHERE id = ?", (sub_id,), _SUB_COLS,
-                f"sub-goal with id {sub_id}")
+    with _life():
+        return asdict(goals.update(db, goal_id, changes))
 
 
 def add_sub_goal(db: SqliteDatabase, goal_id: int, *, title: str, now: datetime) -> Row:
-    with db.atomic("IMMEDIATE"):
-        get_goal(db, goal_id)
-        cursor = db.execute_sql("INSERT INTO life_sub_goals (goal_id, title, created_at) VALUES (?, ?, ?)",
-                                (goal_id, title, to_db(now)))
-    return _get_sub_goal(db, int(cursor.lastrowid))
+    with _life():
+        return asdict(goals.add_sub_goal(db, goal_id, title=title, now=now))
 
 
 def update_sub_goal(db: SqliteDatabase, sub_id: int, changes: dict[str, Any], now: datetime) -> Row:
     """Rename a sub-goal or mark it done / open (done counts as progress on the goal)."""
-    for key in changes:
-        if key not in ("title", "status") or changes[key] is None:
-            raise Invalid(f"cannot set {key} to {changes[key]!r}")
-    with db.atomic("IMMEDIATE"):
-        sub = _get_sub_goal(db, sub_id)
-        if "title" in changes:
-            db.execute_sql("UPDATE life_sub_goals SET title = ? WHERE id = ?", (changes["title"], sub_id))
-        if "status" in changes and changes["status"] != sub["status"]:
-            done = changes["status"] == "done"
-            db.execute_sql("UPDATE life_sub_goals SET status = ?, done_at = ? WHERE id = ?",
-                           (changes["status"], to_db(now) if done else None, sub_id))
-            if done:
-                db.execute_sql("UPDATE life_goals SET last_progress_at = ? WHERE id = ?", (to_db(now), sub["goal_id"]))
-        return _get_sub_goal(db, sub_id)
+    with _life():
+        return asdict(goals.update_sub_goal(db, sub_id, changes, now))
 
 
 def add_dependency(db: SqliteDatabase, goal_id: int, depends_on: int) -> Row:
     """Goal ``goal_id`` depends on ``depends_on``; cycles are refused."""
-    if goal_id == depends_on:
-        raise Invalid("a goal cannot depend on itself")
-    with db.atomic("IMMEDIATE"):
-        get_goal(db, goal_id)
-        try:
-            get_goal(db, depends_on)
-        except NotFound as exc:
-            raise Invalid(str(exc)) from exc
-        reachable = db.execute_sql(
-            "WITH RECURSIVE up(id) AS (SELECT ? UNION SELECT d.depends_on_goal_id FROM life_goal_dependencies d"
-            " JOIN up ON d.goal_id = up.id) SELECT 1 FROM up WHERE id = ?", (depends_on, goal_id)).fetchone()
-        if reachable:
-            raise Conflict(f"goal {depends_on} already depends on goal {goal_id} (a cycle)")
-        db.execute_sql("INSERT OR IGNORE INTO life_goal_dependencies (goal_id, depends_on_goal_id) VALUES (?, ?)",
-                       (goal_id, depends_on))
-    return {"goal_id": goal_id, "depends_on_goal_id": depends_on}
+    with _life():
+        return asdict(goals.add_dependency(db, goal_id, depends_on))
 
 
 def remove_dependency(db: SqliteDatabase, goal_id: int, depends_on: int) -> Row:
-    cursor = db.execute_sql("DELETE FROM life_goal_dependencies WHERE goal_id = ? AND depends_on_goal_id = ?",
-                            (goal_id, depends_on))
-    if not cursor.rowcount:
-        raise NotFound(f"goal {goal_id} does not depend on goal {depends_on}")
-    return {"goal_id": goal_id, "depends_on_goal_id": depends_on}
+    with _life():
+        return asdict(goals.remove_dependency(db, goal_id, depends_on))
 
 
 def add_progress(db: SqliteDatabase, goal_id: int, *, now: datetime, value: float | None = None,
                  note: str | None = None, ts: datetime | None = None) -> Row:
     """A progress update (a life_goal_metrics row); resets goal_staleness for the goal."""
-    stamp = to_db(ts or now)
-    with db.atomic("IMMEDIATE"):
-        get_goal(db, goal_id)
-        cursor = db.execute_sql("INSERT INTO life_goal_metrics (goal_id, ts, value, note) VALUES (?, ?, ?, ?)",
-                                (goal_id, stamp, value, note))
-        db.execute_sql("UPDATE life_goals SET last_progress_at = max(coalesce(last_progress_at, ''), ?)"
-                       " WHERE id = ?", (stamp, goal_id))
-    return _one(db, f"SELECT {', '.join(_PROGRESS_COLS)} FROM life_goal_metrics WHERE id = ?", (cursor.lastrowid,),
-                _PROGRESS_COLS, "progress update")
+    with _life():
+        return asdict(goals.add_progress(db, goal_id, now=now, value=value, note=note, ts=ts))
 
 
 def list_progress(db: SqliteDatabase, goal_id: int, *, limit: int = 100, offset: int = 0) -> Row:
-    get_goal(db, goal_id)
-    return _page(db, _PROGRESS_COLS, "life_goal_metrics", ["goal_id = ?"], [goal_id], "ts DESC, id DESC",
-                 limit, offset)
+    with _life():
+        return _page_of(goals.list_progress(db, goal_id, limit=limit, offset=offset))
 
 
 # -- archive ------------------------------------------------------------------------------------------
@@ -632,8 +507,6 @@ def archive_sessions(db: SqliteDatabase, *, limit: int = 50) -> list[Row]:
 
 
 def archive_session(db: SqliteDatabase, session_id: str) -> Row:
-    from dataclasses import asdict
-
     from engine.archive.service import show_session
 
     view = show_session(db, session_id)

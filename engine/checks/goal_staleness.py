@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from engine.checks.base import CheckContext, CheckKind, Finding, Param, number_in
-from engine.timeutil import from_db, to_db
+from engine.life import goals
+from engine.timeutil import from_db
 
 
 class GoalStalenessCheck(CheckKind):
@@ -19,23 +20,14 @@ class GoalStalenessCheck(CheckKind):
 
     def evaluate(self, ctx: CheckContext) -> list[Finding]:
         cutoff = ctx.now - timedelta(days=ctx.params["days"])
-        # Last progress = the newest metric, else last_progress_at, else creation.
-        rows = ctx.db.execute_sql(
-            """SELECT g.id, g.title, d.name,
-                      COALESCE((SELECT max(m.ts) FROM life_goal_metrics m WHERE m.goal_id = g.id),
-                               g.last_progress_at, g.created_at) AS last
-               FROM life_goals g LEFT JOIN life_domains d ON d.id = g.domain_id
-               WHERE g.status = 'active' AND last <= ? ORDER BY last""",
-            (to_db(cutoff),),
-        ).fetchall()
         findings = []
-        for goal_id, title, domain, last in rows:
-            days = (ctx.now - from_db(last)).days
-            where = f" ({domain})" if domain else ""
+        for goal in goals.stale(ctx.db, no_progress_since=cutoff):
+            days = (ctx.now - from_db(goal.last_progress)).days
+            where = f" ({goal.domain})" if goal.domain else ""
             findings.append(Finding(
-                subject=f"goal:{goal_id}",
+                subject=f"goal:{goal.id}",
                 severity=self.severity,
-                title=f"Goal '{title}'{where}: no progress for {days} days",
-                detail=f"last progress {last[:10]}",
+                title=f"Goal '{goal.title}'{where}: no progress for {days} days",
+                detail=f"last progress {goal.last_progress[:10]}",
             ))
         return findings

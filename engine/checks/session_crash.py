@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from engine.checks.base import CheckContext, CheckKind, Finding, Param, number_in
+from engine.life import work_sessions
 from engine.modules.heartbeat import Gap, gaps_between
 from engine.timeutil import format_duration, from_db
 
@@ -37,23 +38,20 @@ class SessionCrashCheck(CheckKind):
 
     def evaluate(self, ctx: CheckContext) -> list[Finding]:
         limit = timedelta(minutes=ctx.params["minutes"])
-        rows = ctx.db.execute_sql(
-            "SELECT id, name, last_activity_at, interrupted_reason FROM work_sessions"
-            " WHERE status = 'active' AND ended_at IS NULL"
-        ).fetchall()
         findings = []
-        for session_id, name, last_at, interrupted in rows:
-            last = from_db(last_at)
+        for session in work_sessions.open_sessions(ctx.db):
+            last = from_db(session.last_activity_at)
             if ctx.now - last < limit:
                 continue
             idle = awake_inactivity(last, ctx.now, gaps_between(ctx.db, last, ctx.now))
             if idle < limit:
                 continue
+            interrupted = session.interrupted_reason
             why = f"; it stopped mid-turn ({interrupted})" if interrupted else ""
             findings.append(Finding(
-                subject=f"session:{session_id}",
+                subject=f"session:{session.id}",
                 severity=self.severity,
-                title=f"Session '{name}' shows no activity for {format_duration(idle)}",
-                detail=f"last activity {last_at[:19].replace('T', ' ')} UTC{why}",
+                title=f"Session '{session.name}' shows no activity for {format_duration(idle)}",
+                detail=f"last activity {session.last_activity_at[:19].replace('T', ' ')} UTC{why}",
             ))
         return findings

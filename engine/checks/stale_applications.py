@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from engine.checks.base import CheckContext, CheckKind, Finding, Param, number_in
-from engine.timeutil import from_db, to_db
+from engine.life import applications
+from engine.timeutil import from_db
 
 
 class StaleApplicationsCheck(CheckKind):
@@ -19,18 +20,13 @@ class StaleApplicationsCheck(CheckKind):
 
     def evaluate(self, ctx: CheckContext) -> list[Finding]:
         cutoff = ctx.now - timedelta(days=ctx.params["days"])
-        rows = ctx.db.execute_sql(
-            "SELECT id, company, role, applied_at FROM applications"
-            " WHERE status = 'applied' AND applied_at <= ? ORDER BY applied_at",
-            (to_db(cutoff),),
-        ).fetchall()
         findings = []
-        for app_id, company, role, applied_at in rows:
-            days = (ctx.now - from_db(applied_at)).days
+        for app in applications.awaiting_answer(ctx.db, applied_before=cutoff):
+            days = (ctx.now - from_db(app.applied_at)).days
             findings.append(Finding(
-                subject=f"application:{app_id}",
+                subject=f"application:{app.id}",
                 severity=self.severity,
-                title=f"{role} at {company}: no answer for {days} days",
-                detail=f"applied {applied_at[:10]}; still in 'applied' status",
+                title=f"{app.role} at {app.company}: no answer for {days} days",
+                detail=f"applied {app.applied_at[:10]}; still in 'applied' status",
             ))
         return findings

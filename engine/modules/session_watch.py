@@ -17,9 +17,11 @@ from peewee import SqliteDatabase
 
 from engine.archive import service
 from engine.archive.discover import discover
+from engine.life import work_sessions
 from engine.timeutil import to_db, utcnow
 
 DEFAULT_ACTIVE_WINDOW_MINUTES = 15
+TRANSCRIPT_SOURCES = ("claude", "codex")  # the work-session sources this module keeps in step
 
 
 def session_watch_job(db: Any, config: Any, now: datetime | None = None) -> None:
@@ -74,25 +76,22 @@ def watch_sessions(
             source, title, cwd, first_ts, reason, _ = row
             last = to_db(datetime.fromtimestamp(mtime_ns / 1e9, tz=UTC))
             name = (title or f"{source} session {sid[:8]}")[:200]
-            db.execute_sql(
-                "INSERT INTO work_sessions (name, source, external_id, cwd, started_at,"
-                " last_activity_at, status, interrupted_reason) VALUES (?,?,?,?,?,?,'active',?)"
-                " ON CONFLICT(external_id) DO UPDATE SET name = excluded.name,"
-                " cwd = coalesce(excluded.cwd, cwd),"
-                " last_activity_at = excluded.last_activity_at, status = 'active',"
-                " ended_at = NULL, interrupted_reason = excluded.interrupted_reason",
-                (name, source, sid, cwd, first_ts or last, last, reason))
+            work_sessions.upsert_watched(db, external_id=sid, name=name, source=source, cwd=cwd,
+                                         started_at=first_ts or last, last_activity_at=last,
+                                         interrupted_reason=reason)
             result["active"].append(sid)
-        stale = db.execute_sql(
-            "SELECT w.external_id, s.interrupted_reason FROM work_sessions w"
-            " LEFT JOIN conversation_archive_sessions s ON s.session_id = w.external_id"
-            " WHERE w.status = 'active' AND w.source IN ('claude', 'codex')").fetchall()
-        for ext, reason in stale:
+        for ext in work_sessions.active_external_ids(db, TRANSCRIPT_SOURCES):
             if ext in activity:
                 continue
+            reason = _archived_interruption(db, ext)
             status = "stalled" if reason else "ended"
-            db.execute_sql(
-                "UPDATE work_sessions SET status = ?, ended_at = last_activity_at,"
-                " interrupted_reason = ? WHERE external_id = ?", (status, reason, ext))
+            work_sessions.close_watched(db, ext, status, reason)
             result[status].append(ext)
     return result
+
+
+def _archived_interruption(db: SqliteDatabase, session_id: str) -> str | None:
+    """The archive's stored reason why a session stopped mid-turn (None: it completed, or is unknown)."""
+    row = db.execute_sql("SELECT interrupted_reason FROM conversation_archive_sessions WHERE session_id = ?",
+                         (session_id,)).fetchone()
+    return row[0] if row else None

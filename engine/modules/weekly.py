@@ -14,6 +14,7 @@ from peewee import SqliteDatabase
 from engine.alerts.dispatcher import Dispatcher
 from engine.alerts.retention import prune_heartbeat_log, pruning_now, record_pruning
 from engine.checks.base import Finding
+from engine.life import applications, goals
 from engine.timeutil import parse_duration, to_db
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,8 @@ INTEGRITY_CHECK = "database_integrity"
 
 def weekly_summary(db: SqliteDatabase, now: datetime) -> dict[str, Any]:
     """Counts for the last seven days."""
-    since = to_db(now - timedelta(days=7))
+    week_ago = now - timedelta(days=7)
+    since = to_db(week_ago)
 
     def one(sql: str, *args: Any) -> int:
         return int(db.execute_sql(sql, args).fetchone()[0] or 0)
@@ -34,10 +36,10 @@ def weekly_summary(db: SqliteDatabase, now: datetime) -> dict[str, Any]:
         "alerts_open": one("SELECT count(*) FROM alerts WHERE state != 'resolved'"),
         "checks_run": one("SELECT count(*) FROM check_runs WHERE started_at >= ?", since),
         "check_errors": one("SELECT count(*) FROM check_runs WHERE started_at >= ? AND outcome = 'error'", since),
-        "applications_open": one("SELECT count(*) FROM applications WHERE status = 'applied'"),
-        "applications_new": one("SELECT count(*) FROM applications WHERE applied_at >= ?", since),
-        "goals_active": one("SELECT count(*) FROM life_goals WHERE status = 'active'"),
-        "goal_updates": one("SELECT count(*) FROM life_goal_metrics WHERE ts >= ?", since),
+        "applications_open": applications.count_awaiting_answer(db),
+        "applications_new": applications.count_applied_since(db, week_ago),
+        "goals_active": goals.count_active(db),
+        "goal_updates": goals.count_progress_since(db, week_ago),
     }
     try:
         summary["archive_sessions"] = one("SELECT count(*) FROM conversation_archive_sessions")
