@@ -17,91 +17,58 @@ from engine.timeutil import from_db, to_db, utcnow
 NOW = utcnow().replace(microsecond=0)
 
 
-# -- applications ---------------------------------------------------------------------------------------
+# -- the life data (engine.life owns it; tests/engine/life test its rules) ---------------------------------
 
 
-def test_application_create_list_update_delete(db):
+def test_life_rows_come_back_as_plain_dicts_and_pages(db):
     a = service.create_application(db, company="Acme", role="SRE", now=NOW, applied_at=NOW - timedelta(days=8))
-    b = service.create_application(db, company="Globex_", role="Dev", now=NOW, url="https://x", notes="n")
     assert a["status"] == "applied" and from_db(a["applied_at"]) == NOW - timedelta(days=8)
-    page = service.list_applications(db)
-    assert page["total"] == 2 and [r["id"] for r in page["items"]] == [a["id"], b["id"]]
-    assert service.list_applications(db, company="_")["total"] == 1  # LIKE wildcards are literal
-    assert service.list_applications(db, limit=1, offset=1)["items"][0]["id"] == b["id"]
-    changed = service.update_application(db, a["id"], {"status": "interviewing"}, NOW + timedelta(hours=1))
-    assert changed["status"] == "interviewing" and changed["updated_at"] == to_db(NOW + timedelta(hours=1))
-    assert service.delete_application(db, b["id"]) == {"id": b["id"], "deleted": True}
-    with pytest.raises(service.NotFound):
-        service.get_application(db, b["id"])
-    with pytest.raises(service.NotFound):
-        service.update_application(db, 999, {"status": "offer"}, NOW)
-    with pytest.raises(service.Invalid):
-        service.update_application(db, a["id"], {"company": None}, NOW)
-    with pytest.raises(service.Invalid):
-        service.update_application(db, a["id"], {"id": 5}, NOW)
-
-
-# -- work sessions ---------------------------------------------------------------------------------------
-
-
-def test_work_session_start_activity_end(db):
-    s = service.start_work_session(db, name="refactor", now=NOW - timedelta(minutes=10), cwd="/src")
-    assert s["status"] == "active" and s["source"] == "api"
-    later = service.record_activity(db, s["id"], NOW)
-    assert later["last_activity_at"] == to_db(NOW)
-    assert service.record_activity(db, s["id"], NOW - timedelta(hours=1))["last_activity_at"] == to_db(NOW)
-    ended = service.end_work_session(db, s["id"], NOW)
-    assert ended["status"] == "ended" and ended["ended_at"] == to_db(NOW)
-    with pytest.raises(service.Conflict):
-        service.record_activity(db, s["id"], NOW)
-    with pytest.raises(service.Conflict):
-        service.end_work_session(db, s["id"], NOW)
-    with pytest.raises(service.NotFound):
-        service.record_activity(db, 12345, NOW)
+    assert service.list_applications(db) == {"items": [a], "total": 1, "limit": 100, "offset": 0}
+    assert service.delete_application(db, a["id"]) == {"id": a["id"], "deleted": True}
+    s = service.start_work_session(db, name="refactor", now=NOW, cwd="/src")
+    assert service.end_work_session(db, s["id"], NOW)["ended_at"] == to_db(NOW)
     assert service.list_work_sessions(db, status="ended")["total"] == 1
-    assert service.list_work_sessions(db, status="active")["total"] == 0
-
-
-# -- goals ----------------------------------------------------------------------------------------------
-
-
-def test_goals_domains_sub_goals_dependencies_progress(db):
     health = service.create_domain(db, name="Health", now=NOW)
-    with pytest.raises(service.Conflict):
-        service.create_domain(db, name="Health", now=NOW)
-    assert [d["name"] for d in service.list_domains(db)] == ["Health"]
-    run = service.create_goal(db, title="Half marathon", now=NOW - timedelta(days=30), domain_id=health["id"],
-                              target_date=date(2030, 5, 1))
+    assert service.list_domains(db) == [health]
+    run = service.create_goal(db, title="Half marathon", now=NOW, domain_id=health["id"], target_date=date(2030, 5, 1))
     sleep = service.create_goal(db, title="Sleep", now=NOW)
     assert run["domain"] == "Health" and run["target_date"] == "2030-05-01"
-    with pytest.raises(service.Invalid):
-        service.create_goal(db, title="x", now=NOW, domain_id=999)
-
     sub = service.add_sub_goal(db, run["id"], title="10k", now=NOW)
-    done = service.update_sub_goal(db, sub["id"], {"status": "done"}, NOW)
-    assert done["status"] == "done" and done["done_at"] == to_db(NOW)
-    assert service.get_goal(db, run["id"])["last_progress_at"] == to_db(NOW)
-
+    assert service.update_sub_goal(db, sub["id"], {"status": "done"}, NOW)["done_at"] == to_db(NOW)
     assert service.add_dependency(db, run["id"], sleep["id"]) == {"goal_id": run["id"],
                                                                  "depends_on_goal_id": sleep["id"]}
-    with pytest.raises(service.Conflict):
-        service.add_dependency(db, sleep["id"], run["id"])  # a cycle
-    with pytest.raises(service.Invalid):
-        service.add_dependency(db, run["id"], run["id"])
-    with pytest.raises(service.Invalid):
-        service.add_dependency(db, run["id"], 999)
-
     p = service.add_progress(db, run["id"], now=NOW, value=5.5, note="5 km")
-    assert p["value"] == 5.5 and p["goal_id"] == run["id"]
     detail = service.goal_detail(db, run["id"])
-    assert detail["depends_on"] == [sleep["id"]] and len(detail["sub_goals"]) == 1
-    assert detail["recent_progress"][0]["id"] == p["id"]
-    assert service.list_progress(db, run["id"])["total"] == 1
+    assert detail["depends_on"] == [sleep["id"]] and detail["sub_goals"] == [{**sub, "status": "done",
+                                                                              "done_at": to_db(NOW)}]
+    assert detail["recent_progress"] == [p] and detail["last_progress_at"] == to_db(NOW)
+    assert service.list_progress(db, run["id"])["items"] == [p]
     assert service.update_goal(db, run["id"], {"status": "done"})["status"] == "done"
     assert service.list_goals(db, status="done")["total"] == 1
     assert service.remove_dependency(db, run["id"], sleep["id"])["depends_on_goal_id"] == sleep["id"]
+
+
+def test_life_refusals_become_not_found_invalid_and_conflict(db):
+    with pytest.raises(service.NotFound, match="^no application with id 999$"):
+        service.get_application(db, 999)
+    with pytest.raises(service.Invalid, match="^company cannot be null$"):
+        service.update_application(db, service.create_application(db, company="A", role="B", now=NOW)["id"],
+                                   {"company": None}, NOW)
+    s = service.start_work_session(db, name="x", now=NOW)
+    service.end_work_session(db, s["id"], NOW)
+    with pytest.raises(service.Conflict, match="is already ended"):
+        service.end_work_session(db, s["id"], NOW)
+    service.create_domain(db, name="Health", now=NOW)
+    with pytest.raises(service.Conflict):
+        service.create_domain(db, name="Health", now=NOW)
+    a, b = (service.create_goal(db, title=t, now=NOW)["id"] for t in "ab")
+    service.add_dependency(db, a, b)
+    with pytest.raises(service.Conflict, match="a cycle"):
+        service.add_dependency(db, b, a)
+    with pytest.raises(service.Invalid, match="^no goal with id 999$"):
+        service.add_dependency(db, a, 999)
     with pytest.raises(service.NotFound):
-        service.remove_dependency(db, run["id"], sleep["id"])
+        service.goal_detail(db, 999)
 
 
 # -- log, events, outbox, archive -------------------------------------------------------------------------

@@ -8,8 +8,8 @@ from engine.checks.base import CheckContext
 from engine.checks.goal_staleness import GoalStalenessCheck
 from engine.checks.session_crash import SessionCrashCheck, awake_inactivity
 from engine.checks.stale_applications import StaleApplicationsCheck
+from engine.life import applications, goals, work_sessions
 from engine.modules.heartbeat import Gap, record_gap
-from engine.timeutil import to_db
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 
@@ -21,9 +21,7 @@ def ctx(db, kind, **params) -> CheckContext:
 
 
 def add_app(db, company: str, days: float, status: str = "applied") -> None:
-    at = to_db(NOW - timedelta(days=days))
-    db.execute_sql("INSERT INTO applications (company, role, status, applied_at, updated_at)"
-                   " VALUES (?, 'Dev', ?, ?, ?)", (company, status, at, at))
+    applications.create(db, company=company, role="Dev", status=status, now=NOW - timedelta(days=days))
 
 
 def test_stale_applications_after_seven_days_in_applied(db):
@@ -37,25 +35,17 @@ def test_stale_applications_after_seven_days_in_applied(db):
 
 
 def test_goal_staleness_uses_the_newest_progress_update(db):
-    db.execute_sql("INSERT INTO life_goals (title, status, created_at) VALUES ('Run', 'active', ?)",
-                   (to_db(NOW - timedelta(days=60)),))
-    db.execute_sql("INSERT INTO life_goals (title, status, created_at) VALUES ('Read', 'active', ?)",
-                   (to_db(NOW - timedelta(days=60)),))
-    db.execute_sql("INSERT INTO life_goals (title, status, created_at) VALUES ('Done', 'done', ?)",
-                   (to_db(NOW - timedelta(days=60)),))
-    db.execute_sql("INSERT INTO life_goal_metrics (goal_id, ts, value) VALUES (1, ?, 1)",
-                   (to_db(NOW - timedelta(days=20)),))
-    db.execute_sql("INSERT INTO life_goal_metrics (goal_id, ts, value) VALUES (2, ?, 1)",
-                   (to_db(NOW - timedelta(days=3)),))
+    run, read, _ = (goals.create(db, title=title, status=status, now=NOW - timedelta(days=60))
+                    for title, status in (("Run", "active"), ("Read", "active"), ("Done", "done")))
+    goals.add_progress(db, run.id, now=NOW - timedelta(days=20), value=1)
+    goals.add_progress(db, read.id, now=NOW - timedelta(days=3), value=1)
     findings = GoalStalenessCheck().evaluate(ctx(db, GoalStalenessCheck))
     assert [(f.subject, f.title) for f in findings] == [("goal:1", "Goal 'Run': no progress for 20 days")]
 
 
 def add_session(db, minutes_idle: float, reason: str | None = None) -> None:
-    db.execute_sql(
-        "INSERT INTO work_sessions (name, started_at, last_activity_at, status, interrupted_reason)"
-        " VALUES ('billing', ?, ?, 'active', ?)",
-        (to_db(NOW - timedelta(hours=5)), to_db(NOW - timedelta(minutes=minutes_idle)), reason))
+    work_sessions.start(db, name="billing", now=NOW - timedelta(hours=5),
+                        last_activity_at=NOW - timedelta(minutes=minutes_idle), interrupted_reason=reason)
 
 
 def test_session_idle_30_minutes_is_reported_with_why(db):
