@@ -46,7 +46,8 @@ def watch_sessions(
     active_window_minutes: float = DEFAULT_ACTIVE_WINDOW_MINUTES,
     max_line_bytes: int = service.DEFAULT_MAX_LINE_BYTES, now: datetime | None = None,
 ) -> dict[str, list[str]]:
-    """Update work_sessions; return the external ids made active, ended and stalled."""
+    """Bring the work sessions in step with the transcripts; return the external ids made active,
+    ended and stalled."""
     now = now or utcnow()
     found = discover(service.build_roots(sources, extra_roots or []))
     cutoff_ns = (now - timedelta(minutes=active_window_minutes)).timestamp() * 1e9
