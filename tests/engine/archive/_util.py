@@ -2,36 +2,30 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 from engine.store.db import open_database
 
-FIX = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "conversations"
-REAL = FIX / "claude" / "real" / "projects"
-EF958 = REAL / "-experiments-worktrees" / "ef958aa1-0e93-49f0-bb71-150f63befcd1.jsonl"
-A7DA = REAL / "-src-deep-manifest" / "a7da6a22-facc-4fcd-8bab-f83c87862004.jsonl"
-S7ACD = REAL / "-Users-dain-workspace-JSSoundRecorder" / "7acd37a8-2745-4b58-a8a9-46164b22ad9e.jsonl"
-CODEX_LOG = FIX / "codex" / "claude-code-log"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "conversations"
+CLAUDE = FIXTURES / "claude" / "projects"
+CODEX = FIXTURES / "codex"
+# Claude Code 2.1 session (split lines, errors, wrappers, an Agent call) and its subagent file.
+SHOP_ID = "c0ffee00-1111-4222-8333-000000000001"
+SHOP = CLAUDE / "-home-dev-shop" / f"{SHOP_ID}.jsonl"
+SHOP_AGENT = CLAUDE / "-home-dev-shop" / SHOP_ID / "subagents" / "agent-a5b0c0ffee0000001.jsonl"
+# Claude Code 2.0 project: summaries, a legacy agent file, a warmup agent, a zero-byte file.
+UPLOADS = CLAUDE / "-home-dev-uploads"
+UPLOADS_ID = "01d5e550-2222-4333-8444-000000000002"
+UPLOADS_MAIN = UPLOADS / f"{UPLOADS_ID}.jsonl"
+LEGACY_AGENT = UPLOADS / "agent-1e9ac7a1.jsonl"
+ODD = CLAUDE / "-home-dev-odd" / "0dd00000-4444-4555-8666-000000000006.jsonl"
+ROLLOUT = CODEX / "sessions/2026/03/04/rollout-2026-03-04T09-00-00-c0dec000-0000-4000-8000-000000000001.jsonl"
 
 
 def new_db(tmp_path: Path, name: str = "a.db") -> Any:
     """A fresh, migrated SQLite file under ``tmp_path``."""
     return open_database(tmp_path / name)
-
-
-def manifest_refs() -> dict[str, dict[str, int]]:
-    """Reference counts per fixture (relative path) parsed from MANIFEST.md."""
-    refs: dict[str, dict[str, int]] = {}
-    for line in (FIX / "MANIFEST.md").read_text(encoding="utf-8").splitlines():
-        m = re.match(r"\| \d+ \| `([^`]+)` \|", line)
-        if not m or "lines " not in line:
-            continue
-        cell = line.rstrip(" |").split("|")[-1]
-        counts = {k: int(v) for k, v in re.findall(r"([a-z_]+) (\d+)", cell)}
-        refs[m.group(1)] = counts
-    return refs
 
 
 def totals(db: Any) -> dict[str, int]:

@@ -10,31 +10,32 @@ import pytest
 
 from engine.archive import service
 
-from ._util import A7DA, CODEX_LOG, EF958, dump, new_db, raw_bytes
+from ._util import LEGACY_AGENT, ROLLOUT, SHOP, UPLOADS_ID, UPLOADS_MAIN, dump, new_db, raw_bytes
 
 
 def _copy_tree(tmp_path):
-    """A project dir holding a real main transcript and a legacy agent file."""
-    proj = tmp_path / "src" / "-src-deep-manifest"
+    """A project dir holding a main transcript and its legacy agent file."""
+    proj = tmp_path / "src" / UPLOADS_MAIN.parent.name
     proj.mkdir(parents=True)
-    shutil.copy(A7DA, proj / A7DA.name)
-    shutil.copy(A7DA.parent / "agent-c8d9b115.jsonl", proj / "agent-c8d9b115.jsonl")
+    shutil.copy(UPLOADS_MAIN, proj / UPLOADS_MAIN.name)
+    shutil.copy(LEGACY_AGENT, proj / LEGACY_AGENT.name)
     return proj
 
 
-@pytest.mark.parametrize("cut", [1, 4096, 333_333, 777_777, 1_046_884])
+@pytest.mark.parametrize("cut", [1, 700, 2_345, 4_096, -1])
 def test_file_cut_at_any_byte_then_completed_equals_single_pass(tmp_path, cut):
-    data = A7DA.read_bytes()
+    data = UPLOADS_MAIN.read_bytes()
+    cut = cut % len(data)  # -1: all but the last byte
     one = new_db(tmp_path, "one.db")
     src1 = tmp_path / "one" / "p"
     src1.mkdir(parents=True)
-    (src1 / A7DA.name).write_bytes(data)
+    (src1 / UPLOADS_MAIN.name).write_bytes(data)
     service.run_archive(one, [str(src1)])
 
     two = new_db(tmp_path, "two.db")
     src2 = tmp_path / "two" / "p"
     src2.mkdir(parents=True)
-    part = src2 / A7DA.name
+    part = src2 / UPLOADS_MAIN.name
     part.write_bytes(data[:cut])
     first = service.run_archive(two, [str(src2)])
     assert first.files_parsed == 1
@@ -54,7 +55,7 @@ def test_file_cut_at_any_byte_then_completed_equals_single_pass(tmp_path, cut):
 
 
 def test_codex_rollout_cut_mid_file_keeps_positional_dedupe(tmp_path):
-    src = CODEX_LOG / "sessions/2026/01/02/rollout-2026-01-02T03-04-05-11111111-1111-4111-8111-111111111111.jsonl"
+    src = ROLLOUT
     data = src.read_bytes()
     one = new_db(tmp_path, "one.db")
     d1 = tmp_path / "one"
@@ -90,7 +91,7 @@ def test_touched_file_with_same_content_is_reread_but_changes_nothing(tmp_path):
     db = new_db(tmp_path)
     service.run_archive(db, [str(proj)])
     before = dump(db)
-    os.utime(proj / A7DA.name, ns=(5, 5))
+    os.utime(proj / UPLOADS_MAIN.name, ns=(5, 5))
     res = service.run_archive(db, [str(proj)])
     assert res.files_parsed == 1 and res.bytes_read == 0
     assert dump(db) == before
@@ -100,7 +101,7 @@ def test_rewritten_file_is_fully_reparsed(tmp_path):
     proj = _copy_tree(tmp_path)
     db = new_db(tmp_path)
     service.run_archive(db, [str(proj)])
-    target = proj / A7DA.name
+    target = proj / UPLOADS_MAIN.name
     lines = target.read_bytes().splitlines(keepends=True)
     # Same size class but different head: the first line rewritten (e.g. an editor save).
     target.write_bytes(b'{"type":"summary","summary":"Rewritten","leafUuid":"zz"}\n' + b"".join(
@@ -108,26 +109,26 @@ def test_rewritten_file_is_fully_reparsed(tmp_path):
     res = service.run_archive(db, [str(proj)])
     assert res.files_reparsed == 1
     row = db.execute_sql("SELECT generation, parsed_offset, size FROM archive_files"
-                         " WHERE path LIKE '%a7da6a22%'").fetchone()
+                         " WHERE path LIKE ?", (f"%{UPLOADS_ID}%",)).fetchone()
     assert row[0] == 1 and row[1] == row[2] == target.stat().st_size
     assert db.execute_sql("SELECT count(*) FROM archive_cc_summaries WHERE leaf_uuid = 'zz'"
                           ).fetchone()[0] == 1
     # The first generation's raw bytes are still archived.
-    assert raw_bytes(db, 1, generation=0) == A7DA.read_bytes()
+    assert raw_bytes(db, 1, generation=0) == UPLOADS_MAIN.read_bytes()
 
 
 def test_truncated_file_is_fully_reparsed(tmp_path):
     proj = _copy_tree(tmp_path)
     db = new_db(tmp_path)
     service.run_archive(db, [str(proj)])
-    target = proj / A7DA.name
+    target = proj / UPLOADS_MAIN.name
     data = target.read_bytes()
-    target.write_bytes(data[: data.index(b"\n", 10_000) + 1])
+    target.write_bytes(data[: data.index(b"\n", 1_000) + 1])
     res = service.run_archive(db, [str(proj)])
     assert res.files_reparsed == 1
     prompts = db.execute_sql("SELECT human_prompts FROM conversation_archive_sessions"
-                             " WHERE session_id LIKE 'a7da6a22%'").fetchone()[0]
-    assert prompts == 7  # nothing archived before is lost
+                             " WHERE session_id = ?", (UPLOADS_ID,)).fetchone()[0]
+    assert prompts == 2  # nothing archived before is lost
 
 
 def test_deleted_source_keeps_its_archive(tmp_path):
@@ -135,14 +136,14 @@ def test_deleted_source_keeps_its_archive(tmp_path):
     db = new_db(tmp_path)
     service.run_archive(db, [str(proj)])
     before = dump(db)
-    (proj / A7DA.name).unlink()
+    (proj / UPLOADS_MAIN.name).unlink()
     res = service.run_archive(db, [str(proj.parent)])
     assert res.files_seen == 1
     assert dump(db) == before
     missing = db.execute_sql("SELECT source_missing_since FROM archive_files"
-                             " WHERE path LIKE '%a7da6a22%'").fetchone()[0]
+                             " WHERE path LIKE ?", (f"%{UPLOADS_ID}%",)).fetchone()[0]
     assert missing is not None
-    assert raw_bytes(db, 1) == A7DA.read_bytes()
+    assert raw_bytes(db, 1) == UPLOADS_MAIN.read_bytes()
 
 
 def test_moved_file_is_archived_once(tmp_path):
@@ -151,7 +152,7 @@ def test_moved_file_is_archived_once(tmp_path):
     archived = root / "archived_sessions"
     active.mkdir(parents=True)
     archived.mkdir(parents=True)
-    src = CODEX_LOG / "sessions/2026/01/02/rollout-2026-01-02T03-04-05-11111111-1111-4111-8111-111111111111.jsonl"
+    src = ROLLOUT
     shutil.copy(src, active / src.name)
     db = new_db(tmp_path)
     service.run_archive(db, [str(root)])
@@ -166,8 +167,8 @@ def test_moved_file_is_archived_once(tmp_path):
 def test_symlinked_file_is_archived_once(tmp_path):
     proj = tmp_path / "p"
     proj.mkdir()
-    shutil.copy(EF958, proj / EF958.name)
-    (proj / "link.jsonl").symlink_to(proj / EF958.name)
+    shutil.copy(SHOP, proj / SHOP.name)
+    (proj / "link.jsonl").symlink_to(proj / SHOP.name)
     db = new_db(tmp_path)
     res = service.run_archive(db, [str(proj)])
     assert res.files_seen == 1
@@ -176,9 +177,9 @@ def test_symlinked_file_is_archived_once(tmp_path):
 def test_partial_last_line_waits_for_next_run(tmp_path):
     proj = tmp_path / "p"
     proj.mkdir()
-    data = EF958.read_bytes()
-    cut = data.index(b"\n", 50_000) + 40
-    f = proj / EF958.name
+    data = SHOP.read_bytes()
+    cut = data.index(b"\n", 5_000) + 40
+    f = proj / SHOP.name
     f.write_bytes(data[:cut])
     db = new_db(tmp_path)
     service.run_archive(db, [str(proj)])  # fresh mtime: the fragment may be mid-write
@@ -191,7 +192,7 @@ def test_partial_last_line_waits_for_next_run(tmp_path):
 def test_worker_processes_write_exactly_what_an_inline_run_writes(tmp_path):
     """The same tree parsed inline and by two worker processes (forced) gives the same rows."""
     proj = _copy_tree(tmp_path)
-    shutil.copy(EF958, proj / EF958.name)
+    shutil.copy(SHOP, proj / SHOP.name)
     inline = new_db(tmp_path, "inline.db")
     a = service.run_archive(inline, [str(proj)], tail_idle_seconds=0, workers=0)
     pooled = new_db(tmp_path, "pooled.db")
@@ -211,7 +212,7 @@ def test_frozen_build_parses_in_a_thread_and_writes_what_an_inline_run_writes(
     """A PyInstaller build cannot start ``python -m`` workers: it parses in a background
     thread (compression in another) and must end in exactly the inline run's rows."""
     proj = _copy_tree(tmp_path)
-    shutil.copy(EF958, proj / EF958.name)
+    shutil.copy(SHOP, proj / SHOP.name)
     inline = new_db(tmp_path, "inline.db")
     a = service.run_archive(inline, [str(proj)], tail_idle_seconds=0, workers=0)
     monkeypatch.setattr(sys, "frozen", True, raising=False)

@@ -7,17 +7,19 @@ import shutil
 
 from engine.archive import service
 
-from ._util import EF958, new_db, totals
+from ._util import SHOP, SHOP_ID, new_db, totals
+
+CLEAN = {"prompts": 3, "api": 6, "tu": 5, "tr": 5, "err": 2}
 
 
 def _lines():
-    return EF958.read_bytes().splitlines(keepends=True)
+    return SHOP.read_bytes().splitlines(keepends=True)
 
 
 def _archive(tmp_path, data: bytes, **kw):
     proj = tmp_path / "proj"
     proj.mkdir(exist_ok=True)
-    (proj / EF958.name).write_bytes(data)
+    (proj / SHOP.name).write_bytes(data)
     db = new_db(tmp_path)
     res = service.run_archive(db, [str(proj)], tail_idle_seconds=0, **kw)
     return db, res
@@ -29,8 +31,8 @@ def _bad(db):
 
 
 def test_reference_counts_of_the_clean_copy(tmp_path):
-    db, res = _archive(tmp_path, EF958.read_bytes())
-    assert res.errors == [] and totals(db)["tu"] == 40
+    db, res = _archive(tmp_path, SHOP.read_bytes())
+    assert res.errors == [] and totals(db) == CLEAN
 
 
 def test_records_spliced_without_newline_are_both_recovered(tmp_path):
@@ -39,7 +41,7 @@ def test_records_spliced_without_newline_are_both_recovered(tmp_path):
     lines[i] = lines[i].rstrip(b"\n") + lines[i + 1]  # "}{" on one line
     del lines[i + 1]
     db, _ = _archive(tmp_path, b"".join(lines))
-    assert totals(db)["tu"] == 40
+    assert totals(db) == CLEAN
     assert [(b[1], b[2]) for b in _bad(db)] == [("splice", 1)]
 
 
@@ -52,21 +54,21 @@ def test_truncated_record_spliced_with_next_keeps_the_next(tmp_path):
     db, _ = _archive(tmp_path, b"".join(lines))
     kinds = [(b[1], b[2]) for b in _bad(db)]
     assert kinds == [("splice+partial", 1)]
-    assert totals(db)["tr"] >= 39
+    assert totals(db) == CLEAN | {"tu": 4}  # only the cut record's tool call is lost
 
 
 def test_nul_runs_before_a_record_are_stripped(tmp_path):
     lines = _lines()
     lines[5] = b"\x00" * 500 + lines[5]
     db, _ = _archive(tmp_path, b"".join(lines))
-    assert totals(db) == {"prompts": 2, "api": 17, "tu": 40, "tr": 40, "err": 0}
+    assert totals(db) == CLEAN
     assert [(b[1], b[2]) for b in _bad(db)] == [("nul", 1)]
 
 
 def test_invalid_utf8_and_lone_surrogates_are_made_safe(tmp_path):
     lines = _lines()
-    i = next(n for n, ln in enumerate(lines) if b'"type":"user"' in ln and b"experiment" in ln)
-    lines[i] = lines[i].replace(b"experiment", b"exp\xff\xfeeriment \\ud83c", 1)
+    i = next(n for n, ln in enumerate(lines) if b'"type":"user"' in ln and b"discount" in ln)
+    lines[i] = lines[i].replace(b"discount", b"dis\xff\xfecount \\ud83c", 1)  # a lone surrogate too
     db, res = _archive(tmp_path, b"".join(lines))
     assert res.errors == []
     prompt = db.execute_sql("SELECT text FROM archive_entries WHERE kind = 'prompt'"
@@ -90,12 +92,12 @@ def test_50mb_single_line_is_skipped_with_bounded_memory(tmp_path):
     assert [(b[0], b[1]) for b in bad] == [(11, "oversize")]
     length = db.execute_sql("SELECT length FROM archive_bad_lines").fetchone()[0]
     assert length == 50 * 1024 * 1024 + 55
-    assert totals(db)["tu"] == 40  # the rest of the file is archived
+    assert totals(db) == CLEAN  # the rest of the file is archived
     assert grown_kb < 40 * 1024  # the line was never held whole (data itself is in memory)
 
 
 def test_truncated_tail_of_an_idle_file_is_recorded_and_retried(tmp_path):
-    data = EF958.read_bytes()
+    data = SHOP.read_bytes()
     cut = data.rindex(b"\n", 0, len(data) - 1) + 30
     db, _ = _archive(tmp_path, data[:cut])
     assert [(b[1], b[2]) for b in _bad(db)] == [("partial_tail", 0)]
@@ -104,8 +106,8 @@ def test_truncated_tail_of_an_idle_file_is_recorded_and_retried(tmp_path):
 
 
 def test_unknown_record_types_are_kept_not_fatal(tmp_path):
-    extra = b'{"type":"hologram","uuid":"u-holo","sessionId":"ef958aa1-0e93-49f0-bb71-150f63befcd1"}\n'
-    db, res = _archive(tmp_path, EF958.read_bytes() + extra)
+    extra = b'{"type":"hologram","uuid":"u-holo","sessionId":"%s"}\n' % SHOP_ID.encode()
+    db, res = _archive(tmp_path, SHOP.read_bytes() + extra)
     assert res.errors == []
     row = db.execute_sql("SELECT kind, rtype FROM archive_entries WHERE uuid = 'u-holo'")
     assert row.fetchone() == ("unknown", "hologram")
@@ -113,7 +115,7 @@ def test_unknown_record_types_are_kept_not_fatal(tmp_path):
 
 def test_bad_lines_never_store_or_log_content(tmp_path, caplog):
     secret = b"TOP-SECRET-TOKEN-123"
-    data = EF958.read_bytes() + b'{"type":"user", ' + secret + b"\n"
+    data = SHOP.read_bytes() + b'{"type":"user", ' + secret + b"\n"
     db, _ = _archive(tmp_path, data)
     dumped = repr(db.execute_sql("SELECT * FROM archive_bad_lines").fetchall())
     assert "TOP-SECRET" not in dumped and "TOP-SECRET" not in caplog.text
@@ -122,7 +124,7 @@ def test_bad_lines_never_store_or_log_content(tmp_path, caplog):
 def test_unreadable_file_is_recorded_and_the_run_goes_on(tmp_path):
     proj = tmp_path / "proj"
     proj.mkdir()
-    shutil.copy(EF958, proj / EF958.name)
+    shutil.copy(SHOP, proj / SHOP.name)
     broken = proj / "11111111-2222-3333-4444-555555555555.jsonl"
     broken.mkdir()  # a directory with a transcript name is skipped by discovery
     bad = proj / "22222222-2222-3333-4444-555555555555.jsonl"
@@ -130,6 +132,6 @@ def test_unreadable_file_is_recorded_and_the_run_goes_on(tmp_path):
     bad.chmod(0)
     db = new_db(tmp_path)
     res = service.run_archive(db, [str(proj)])
-    assert totals(db)["tu"] == 40
+    assert totals(db) == CLEAN
     if res.files_failed:  # root can read a chmod 0 file; others record the failure
         assert "22222222" in res.errors[0]

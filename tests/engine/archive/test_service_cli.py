@@ -1,4 +1,4 @@
-"""Summaries, search, listing and the ``archive`` CLI handlers on real fixture data."""
+"""Summaries, search, listing and the ``archive`` CLI handlers on the fixture transcripts."""
 
 from __future__ import annotations
 
@@ -13,23 +13,22 @@ from engine.archive import commands, service
 from engine.archive.discover import LEGACY_AGENT, MAIN, SUBAGENT, UNKNOWN, classify, default_roots
 from engine.timeutil import from_db
 
-from ._util import EF958, S7ACD, new_db
+from ._util import SHOP, SHOP_ID, UPLOADS_MAIN, new_db
 
 
 def _archived(tmp_path):
     db = new_db(tmp_path)
-    service.run_archive(db, [str(S7ACD)], tail_idle_seconds=0)
+    service.run_archive(db, [str(SHOP.parent)], tail_idle_seconds=0)
     return db
 
 
 def test_idle_session_gets_an_extractive_summary(tmp_path):
     db = _archived(tmp_path)
-    view = service.show_session(db, "7acd37a8")
+    view = service.show_session(db, "c0ffee00")
     assert view is not None
     s = view.summary
     assert s["first_prompt"] and len(s["turns"]) == s["turns_total"] == len(view.turns)
-    assert {t["name"] for t in s["tools"]} >= {"Bash", "Read"}
-    assert sum(t["count"] for t in s["tools"]) == 71
+    assert {t["name"]: t["count"] for t in s["tools"]} == {"Read": 3, "Bash": 2, "Edit": 1, "Agent": 1}
     assert s["files_touched"] and s["duration_s"] > 0
     assert s["tokens"]["input"] > 0
     assert "Tools:" in view.session["summary"]
@@ -37,12 +36,12 @@ def test_idle_session_gets_an_extractive_summary(tmp_path):
 
 def test_summary_waits_while_the_session_is_active(tmp_path):
     db = new_db(tmp_path)
-    last = from_db("2025-11-18T00:00:00Z")
-    service.run_archive(db, [str(S7ACD)], now=last + timedelta(minutes=1))
+    last = from_db("2026-03-02T10:06:32Z")  # the session's last record
+    service.run_archive(db, [str(SHOP)], now=last + timedelta(minutes=1))
     assert db.execute_sql("SELECT summary FROM conversation_archive_sessions").fetchone()[0] is None
-    res = service.run_archive(db, [str(S7ACD)], now=last + timedelta(days=2))
+    res = service.run_archive(db, [str(SHOP)], now=last + timedelta(days=2))
     assert res.summaries == 1
-    again = service.run_archive(db, [str(S7ACD)], now=last + timedelta(days=3))
+    again = service.run_archive(db, [str(SHOP)], now=last + timedelta(days=3))
     assert again.summaries == 0  # unchanged content is not re-summarised
 
 
@@ -51,15 +50,15 @@ def test_search_finds_prompts_and_answers(tmp_path):
     word = db.execute_sql("SELECT text FROM archive_entries WHERE kind = 'prompt' LIMIT 1"
                           ).fetchone()[0].split()[0]
     hits = service.search(db, word)
-    assert hits and hits[0]["session_id"].startswith("7acd37a8")
+    assert hits and hits[0]["session_id"] == SHOP_ID
     assert service.search(db, 'unbalanced "quote') == []  # never an FTS syntax error
 
 
 def test_list_sessions_newest_first(tmp_path):
     db = new_db(tmp_path)
-    service.run_archive(db, [str(S7ACD), str(EF958)], tail_idle_seconds=0)
+    service.run_archive(db, [str(UPLOADS_MAIN), str(SHOP)], tail_idle_seconds=0)
     rows = service.list_sessions(db, 10)
-    assert [r["session_id"][:8] for r in rows] == ["ef958aa1", "7acd37a8"]
+    assert [r["session_id"][:8] for r in rows] == ["c0ffee00", "01d5e550"]
 
 
 def test_classify_by_path_shape():
@@ -106,7 +105,7 @@ def _parse(argv):
 def test_cli_run_json_then_sessions_show_search(tmp_path):
     proj = tmp_path / "p"
     proj.mkdir()
-    shutil.copy(S7ACD, proj / S7ACD.name)
+    shutil.copy(SHOP, proj / SHOP.name)
     ctx = _Ctx(new_db(tmp_path))
     out = io.StringIO()
     args = _parse(["archive", "run", "--source", str(proj), "--json"])
@@ -115,12 +114,12 @@ def test_cli_run_json_then_sessions_show_search(tmp_path):
     out = io.StringIO()
     args = _parse(["archive", "sessions", "--json"])
     assert args.handler(args, ctx, out=out) == 0
-    assert json.loads(out.getvalue())[0]["tool_calls"] == 71
+    assert json.loads(out.getvalue())[0]["tool_calls"] == 5
     out = io.StringIO()
-    args = _parse(["archive", "show", "7acd37a8", "--json"])
+    args = _parse(["archive", "show", "c0ffee00", "--json"])
     assert args.handler(args, ctx, out=out) == 0
     shown = json.loads(out.getvalue())
-    assert len(shown["tool_calls"]) == 71 and shown["turns"]
+    assert len(shown["tool_calls"]) == 5 and len(shown["turns"]) == 3
     args = _parse(["archive", "show", "nope"])
     assert args.handler(args, ctx, out=io.StringIO()) == 1
     out = io.StringIO()

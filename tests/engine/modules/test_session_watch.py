@@ -10,7 +10,7 @@ from engine.modules.session_watch import session_watch_job
 from engine.store.db import open_database
 from engine.timeutil import from_db
 
-from ..archive._util import EF958
+from ..archive._util import SHOP, SHOP_ID
 
 
 def _config(src):
@@ -33,15 +33,15 @@ def test_active_session_that_stops_after_a_tool_call_is_marked_stalled(tmp_path)
     db = open_database(tmp_path / "w.db")
     proj = tmp_path / "p"
     proj.mkdir()
-    f = proj / EF958.name
-    t0 = from_db("2026-04-18T13:40:00Z")
+    f = proj / SHOP.name
+    t0 = from_db("2026-03-02T10:10:00Z")
     # Cut right after the first tool_use line: a tool call whose result never came.
-    _write_until(f, EF958.read_bytes(), b'"type":"tool_use"', t0)
+    _write_until(f, SHOP.read_bytes(), b'"type":"tool_use"', t0)
     session_watch_job(db, _config(proj), now=t0 + timedelta(minutes=2))
     rows = _ws(db)
     assert len(rows) == 1
     ext, status, reason, last, source = rows[0]
-    assert (ext, status, source) == ("ef958aa1-0e93-49f0-bb71-150f63befcd1", "active", "claude")
+    assert (ext, status, source) == (SHOP_ID, "active", "claude")
     assert reason and reason.startswith("tool call without result:")
     assert from_db(last) == t0
     session_watch_job(db, _config(proj), now=t0 + timedelta(hours=1))
@@ -53,8 +53,8 @@ def test_prompt_without_answer_is_the_reason(tmp_path):
     db = open_database(tmp_path / "w.db")
     proj = tmp_path / "p"
     proj.mkdir()
-    t0 = from_db("2026-04-18T13:40:00Z")
-    _write_until(proj / EF958.name, EF958.read_bytes(), b'"promptId"', t0)
+    t0 = from_db("2026-03-02T10:10:00Z")
+    _write_until(proj / SHOP.name, SHOP.read_bytes(), b'"promptId"', t0)
     session_watch_job(db, _config(proj), now=t0 + timedelta(minutes=1))
     session_watch_job(db, _config(proj), now=t0 + timedelta(hours=2))
     assert _ws(db)[0][1:3] == ("stalled", "prompt without answer")
@@ -64,9 +64,9 @@ def test_finished_session_ends_cleanly_and_old_files_are_ignored(tmp_path):
     db = open_database(tmp_path / "w.db")
     proj = tmp_path / "p"
     proj.mkdir()
-    f = proj / EF958.name
-    f.write_bytes(EF958.read_bytes())
-    t0 = from_db("2026-04-18T14:00:00Z")
+    f = proj / SHOP.name
+    f.write_bytes(SHOP.read_bytes())
+    t0 = from_db("2026-03-02T10:30:00Z")
     os.utime(f, (t0.timestamp(), t0.timestamp()))
     session_watch_job(db, _config(proj), now=t0 + timedelta(days=3))
     assert _ws(db) == []  # not written recently: not a work session
