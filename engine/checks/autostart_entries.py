@@ -476,7 +476,7 @@ def windows_entries(include_system: bool, *, read: RegistryReader | None = None,
     own_task = "\\" + task_name(user_id or windows.current_user_id(dict(env)))
     return (run_key_entries(read or windows.registry_values, include_system)
             + startup_folder_entries(env, include_system)
-            + task_entries(run or windows.run_hidden, include_system, own_task))
+            + task_entries(run or (lambda args: windows.run_hidden(args, timeout=30.0)), include_system, own_task))
 
 
 def system_entries(include_system: bool) -> list[StartupEntry]:
