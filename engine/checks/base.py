@@ -85,6 +85,8 @@ class CheckKind(ABC):
     params: ClassVar[dict[str, Param]] = {}
     builtin: ClassVar[bool] = True
     timeout_seconds: ClassVar[float] = 60.0
+    # A kind that keeps a baseline (state "baseline", a JSON list) names what it holds, for `check baseline NAME`.
+    baseline_noun: ClassVar[str] = ""
 
     @abstractmethod
     def evaluate(self, ctx: CheckContext) -> list[Finding]:

@@ -35,8 +35,8 @@ def register(sub: Any) -> None:
     why.add_argument("--json", action="store_true")
     why.set_defaults(handler=cmd_check_why)
 
-    baseline = check_sub.add_parser("baseline", help="listening_ports: show the baseline, or --reset it")
-    baseline.add_argument("name", choices=["listening_ports"])
+    baseline = check_sub.add_parser("baseline", help="show the baseline of a check that keeps one, or --reset it")
+    baseline.add_argument("name")
     baseline.add_argument("--reset", action="store_true", help="forget it; the next run takes a new one")
     baseline.add_argument("--json", action="store_true")
     baseline.set_defaults(handler=cmd_check_baseline)
@@ -172,22 +172,28 @@ def cmd_check_why(args: argparse.Namespace, ctx: CliContext) -> int:
 def cmd_check_baseline(args: argparse.Namespace, ctx: CliContext) -> int:
     import json
 
-    from engine.checks.listening_ports import BASELINE_KEY, reset_baseline
+    from engine.checks.registry import builtin_kinds
 
+    with_baseline = {name: kind for name, kind in builtin_kinds().items() if kind.baseline_noun}
+    kind = with_baseline.get(args.name)
+    if kind is None:
+        print(f"watchkeeper: no check with a baseline named {args.name!r}; checks with one: "
+              + ", ".join(with_baseline), file=sys.stderr)
+        return 2
     db = ctx.open_db()
-    key = f"check.{args.name}.{BASELINE_KEY}"
+    key = f"check.{args.name}.baseline"  # where CheckService keeps the check's state "baseline"
     if args.reset:
-        reset_baseline(lambda k, v: runtime_state.set_value(db, f"check.{args.name}.{k}", v))
-        print("Baseline forgotten; the next run of listening_ports takes a new one.")
+        runtime_state.set_value(db, key, None)
+        print(f"Baseline forgotten; the next run of {args.name} takes a new one.")
         return 0
     stored = runtime_state.get_value(db, key)
     entries = json.loads(stored) if stored else None
     if args.json:
         emit_json({"check": args.name, "baseline": entries})
     elif entries is None:
-        print("No baseline yet: the first run of listening_ports takes it.")
+        print(f"No baseline yet: the first run of {args.name} takes it.")
     else:
-        print(f"{len(entries)} listeners in the baseline: " + ", ".join(entries))
+        print(f"{len(entries)} {kind.baseline_noun} in the baseline: " + ", ".join(entries))
     return 0
 
 

@@ -175,6 +175,7 @@ class ListeningPortsCheck(CheckKind):
     schedule = "every 30m"
     cooldown = "24h"
     severity = "warning"
+    baseline_noun = "listeners"
     params = {
         "allowed_ports": Param([], "Ports that never count as new (besides the baseline).", _ports),
     }

@@ -19,7 +19,8 @@ _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 
 
 def builtin_kinds() -> dict[str, type[CheckKind]]:
-    """The six built-in checks by name."""
+    """The built-in checks by name."""
+    from engine.checks.autostart_entries import AutostartEntriesCheck
     from engine.checks.disk_space import DiskSpaceCheck
     from engine.checks.endpoint import EndpointCheck
     from engine.checks.goal_staleness import GoalStalenessCheck
@@ -30,6 +31,7 @@ def builtin_kinds() -> dict[str, type[CheckKind]]:
     kinds: list[type[CheckKind]] = [
         StaleApplicationsCheck, SessionCrashCheck, GoalStalenessCheck,
         DiskSpaceCheck, EndpointCheck, ListeningPortsCheck,
+        AutostartEntriesCheck,
     ]
     return {k.kind: k for k in kinds}
 

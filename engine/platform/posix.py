@@ -38,3 +38,18 @@ def open_path(path: str) -> None:
     opener = "open" if sys.platform == "darwin" else "xdg-open"
     subprocess.Popen([opener, path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
+
+
+def run_hidden(args: list[str], timeout: float = 60.0, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """Run a console tool (e.g. ``crontab -l``) and capture it; (returncode, stdout, stderr).
+
+    POSIX has no console window to hide; the name matches windows.run_hidden. A missing tool is
+    returncode 127 (the shell's convention) and a timeout a failure: neither is raised."""
+    try:
+        proc = subprocess.run(args, capture_output=True, text=True, errors="replace", timeout=timeout,
+                              stdin=subprocess.DEVNULL, env=env)
+    except FileNotFoundError as exc:
+        return 127, "", f"{args[0]}: {exc.strerror or exc}"
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return 1, "", f"{args[0]}: {exc}"
+    return proc.returncode, proc.stdout, proc.stderr

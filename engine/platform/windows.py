@@ -140,3 +140,30 @@ class RunKeyLeaf:
         except FileNotFoundError:
             return False
         return True
+
+
+# -- login-startup entries (engine.checks.autostart_entries) ---------------------------------------
+
+
+def registry_values(hive: str, key_path: str, view: int = 0) -> list[tuple[str, str]]:
+    """The (name, value as text) pairs under ``hive`` ("HKCU" or "HKLM") ``key_path``; [] when the
+    key does not exist. ``view`` 64 or 32 reads that registry view (KEY_WOW64_*), 0 the default."""
+    import winreg
+
+    roots = {"HKCU": winreg.HKEY_CURRENT_USER, "HKLM": winreg.HKEY_LOCAL_MACHINE}  # type: ignore[attr-defined]
+    views = {64: winreg.KEY_WOW64_64KEY, 32: winreg.KEY_WOW64_32KEY}  # type: ignore[attr-defined]
+    root, access = roots[hive], winreg.KEY_READ | views.get(view, 0)  # type: ignore[attr-defined]
+    values: list[tuple[str, str]] = []
+    try:
+        with winreg.OpenKey(root, key_path, 0, access) as key:  # type: ignore[attr-defined]
+            index = 0
+            while True:
+                try:
+                    name, value, _kind = winreg.EnumValue(key, index)  # type: ignore[attr-defined]
+                except OSError:  # ERROR_NO_MORE_ITEMS
+                    break
+                values.append((str(name), str(value)))
+                index += 1
+    except FileNotFoundError:
+        return []
+    return values

@@ -177,7 +177,7 @@ _VALUES = st.one_of(st.integers(min_value=-(10**40), max_value=10**40), st.float
 @given(st.sampled_from(sorted(builtin_kinds())), st.dictionaries(
     st.sampled_from(["enabled", "schedule", "cooldown", "severity", "urls", "timeout_seconds", "cert_expiry_days",
                      "max_status", "min_free_percent", "min_free_gb", "volumes", "days", "minutes",
-                     "allowed_ports"]), _VALUES, max_size=4))
+                     "allowed_ports", "allowed", "include_system"]), _VALUES, max_size=4))
 def test_any_check_setting_loads_or_is_a_config_error(check, settings):
     try:
         definitions, _ = _build({"checks": {check: settings}})
