@@ -62,24 +62,29 @@ def _permissions(paths: Paths) -> list[Finding]:
 
 def _channels(ctx: CliContext) -> list[Finding]:
     from engine.alerts.outbox import channel_status, state_text
+    from engine.channels import builtin_specs
     from engine.delivery.service import enabled_channels
 
+    specs = {spec.name: spec for spec in builtin_specs()}
     try:
-        states = channel_status(ctx.open_db(), enabled_channels(ctx.config))
+        states = channel_status(ctx.open_db(), enabled_channels(ctx.config, list(specs.values())))
     except Exception as exc:
         return [Finding("channels", False, f"cannot read the outbox: {exc}")]
     out = []
     for c in states:
         if c["state"] == "broken":
-            out.append(Finding(f"channel {c['name']}", False, f"broken: {c['last_error']}. Fix the cause (for "
-                               "Telegram: 'watchkeeper telegram setup'), then 'watchkeeper telegram test'."))
+            spec = specs.get(c["name"])
+            fix = (f" (for {spec.title}: '{spec.setup_command}'), then '{spec.test_command}'"
+                   if spec and spec.setup_command and spec.test_command else "")
+            out.append(Finding(f"channel {c['name']}", False, f"broken: {c['last_error']}. Fix the cause{fix}."))
         elif c["state"] == "rate-limited":
             out.append(Finding(f"channel {c['name']}", True, f"{state_text(c)} (the server asked to wait; "
                                f"delivery resumes by itself), {c['pending']} pending, {c['failed']} failed"))
         else:
             out.append(Finding(f"channel {c['name']}", True, f"{c['pending']} pending, {c['failed']} failed"))
-    if "telegram" not in {c["name"] for c in states}:
-        out.append(Finding("channel telegram", True, "not configured ('watchkeeper telegram setup' connects it)"))
+    shown = {c["name"] for c in states}
+    out += [Finding(f"channel {spec.name}", True, f"not configured ('{spec.setup_command}' connects it)")
+            for spec in specs.values() if spec.setup_command and spec.name not in shown]
     return out
 
 

@@ -24,11 +24,10 @@ from engine import __version__, runtime_state
 from engine.alerts import store as alert_store
 from engine.alerts.store import list_alerts
 from engine.archive import runs as archive_runs
-from engine.checks.service import CheckService, UnknownCheck, build_service
+from engine.checks.service import CheckService, UnknownCheck, build_service, summarise_runs
 from engine.config import Config
 from engine.control import ControlServer
 from engine.delivery.service import DeliveryService, notification_alerts, outbox_hook
-from engine.delivery.telegram_bot import summarise_runs
 from engine.health import Health, HealthFacts, HealthReport, assess
 from engine.lifecycle import InstanceLock, process_create_time
 from engine.modules.heartbeat import Gap, Heartbeat
@@ -346,11 +345,11 @@ class Engine:
             return "No open alerts."
         return "\n".join(f"#{a['id']} {a['check']}: {a['title']} ({a['state']})" for a in alerts[:30])
 
-    def run_check_text(self, name: str) -> str:
+    def run_check_text(self, name: str, trigger: str) -> str:
         assert self.checks is not None
         names = [d.name for d in self.checks.enabled] if name == "all" else [name]
         try:
-            runs = [self._run_check(n, "telegram").to_dict() for n in names]
+            runs = [self._run_check(n, trigger).to_dict() for n in names]
         except UnknownCheck as exc:
             return str(exc)
         return summarise_runs(runs)

@@ -4,20 +4,33 @@ A channel performs exactly one delivery attempt per :meth:`Channel.notify` call 
 either returns a :class:`Delivery` or raises :class:`ChannelError`. Error messages
 are always passed through :func:`redact`, so a bot token can never leak into logs,
 the database or the UI through an exception.
+
+A :class:`ChannelSpec` is how a channel joins Watchkeeper: when it is on, how it is built, what
+its messages may hold and which notifications it receives. The delivery service knows channels
+only through their specs.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from peewee import SqliteDatabase
+
+    from engine.config import Config
 
 __all__ = [
     "REDACTED",
+    "BuildContext",
     "Channel",
     "ChannelError",
+    "ChannelLimits",
+    "ChannelSpec",
+    "ConversationContext",
     "Delivery",
     "OutgoingMessage",
     "MAX_RETRY_AFTER_SECONDS",
@@ -170,3 +183,91 @@ class Channel(Protocol):
     def close(self) -> None:
         """Release threads and connections; must return in bounded time."""
         ...
+
+
+@dataclass(frozen=True)
+class ChannelLimits:
+    """What one message may hold on a channel (declared once, used by the channel itself).
+
+    ``title_max`` and ``body_max`` count the channel's own units (UTF-16 code units for both
+    built-in channels), ``body_max`` per part; ``parts`` is how many parts a long message may be
+    split into (None: as many as it needs); ``min_interval`` is the channel's rate, the seconds
+    between two messages.
+    """
+
+    title_max: int | None = None
+    body_max: int | None = None
+    parts: int | None = 1
+    min_interval: float = 0.0
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What the delivery service tells a channel it builds: the longest server wait it believes."""
+
+    max_retry_after: float = MAX_RETRY_AFTER_SECONDS
+
+
+@dataclass(frozen=True)
+class ConversationContext:
+    """What the delivery service lends a two-way channel's conversation.
+
+    ``message_text(notification_id)`` is the (title, body) of a notification, ``sent_message_id
+    (notification_id)`` the id this channel delivered it as here (None when it did not); both open
+    their own connection. ``db`` is for the channel's own small state (call inside a connection).
+    """
+
+    db: SqliteDatabase
+    message_text: Callable[[int], tuple[str, str] | None]
+    sent_message_id: Callable[[int], str | None]
+
+
+AlertButtons = Callable[["SqliteDatabase", int], list[tuple[str, str]]]
+"""(db inside a connection, notification id) -> the (label, callback data) buttons of an alert message."""
+Converse = Callable[[Channel, Any, ConversationContext], None]
+"""(the built channel, the engine's actions, context): bind the chat handlers and start listening."""
+
+
+def _no_secrets(config: Config) -> tuple[str, ...]:
+    return ()
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """One delivery channel as the delivery service sees it.
+
+    Attributes:
+        name: the channel's name in the outbox, the status and the API (stored: never rename).
+        title: the name shown to people ("Telegram").
+        enabled: whether a configuration delivers to this channel.
+        build: constructs the channel (imports heavy libraries only here).
+        limits: what one message may hold.
+        skipped_kinds: notification kinds this channel is not sent (e.g. the weekly digest).
+        alert_buttons: the buttons of alert and digest messages; None: the channel has none.
+        supports_replies: a recovery message answers the alert's earlier message on this channel.
+        secrets: values never to be logged or shown (tokens).
+        converse: binds a two-way channel's chat handlers and starts listening; None: one-way.
+        setup_command, test_command: what a person runs to connect and to test it (doctor hints).
+    """
+
+    name: str
+    title: str
+    enabled: Callable[[Config], bool]
+    build: Callable[[Config, BuildContext], Channel]
+    limits: ChannelLimits = ChannelLimits()
+    skipped_kinds: frozenset[str] = frozenset()
+    alert_buttons: AlertButtons | None = None
+    supports_replies: bool = False
+    secrets: Callable[[Config], tuple[str, ...]] = _no_secrets
+    converse: Converse | None = None
+    setup_command: str | None = None
+    test_command: str | None = None
+
+    @property
+    def supports_buttons(self) -> bool:
+        """Alert messages on this channel carry buttons (ack, snooze)."""
+        return self.alert_buttons is not None
+
+    def receives(self, kind: str) -> bool:
+        """Whether notifications of ``kind`` are sent to this channel."""
+        return kind not in self.skipped_kinds

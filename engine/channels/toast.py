@@ -27,13 +27,19 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from engine.channels.base import ChannelError, Delivery, OutgoingMessage
+from engine.assets import asset_path
+from engine.channels.base import BuildContext, ChannelError, ChannelLimits, ChannelSpec, Delivery, OutgoingMessage
+from engine.platform import IS_WINDOWS
+
+if TYPE_CHECKING:
+    from engine.config import Config
 
 __all__ = [
     "BODY_MAX",
     "ELLIPSIS",
+    "SPEC",
     "TITLE_MAX",
     "ToastChannel",
     "decide_availability",
@@ -317,3 +323,19 @@ class ToastChannel:
     def close(self) -> None:
         """Refuse further toasts; an in-flight backend call is left to finish."""
         self._closed = True
+
+
+def _build(config: Config, context: BuildContext) -> ToastChannel:
+    icon = asset_path("watchkeeper.ico" if IS_WINDOWS else "watchkeeper-ok.png")
+    return ToastChannel(str(icon) if icon.exists() else None)
+
+
+SPEC = ChannelSpec(
+    name="toast",
+    title="Desktop toast",
+    enabled=lambda config: config.toast.enabled,
+    build=_build,
+    limits=ChannelLimits(title_max=TITLE_MAX, body_max=BODY_MAX, parts=1),
+    skipped_kinds=frozenset({"weekly"}),  # the weekly digest is a long read: Telegram only
+)
+"""The desktop toast: one part, cut to the Windows balloon limits, no buttons."""

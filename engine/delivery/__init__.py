@@ -1,1 +1,1 @@
-"""Delivery: channel workers draining the outbox, and the Telegram conversation (buttons, commands)."""
+"""Delivery: channel workers draining the outbox, and the service that runs the channels' specs."""

@@ -1,5 +1,5 @@
 """CLI: `telegram setup` (verify the token, discover the chat id, store both; resumable) and
-`telegram test` (send a test message now)."""
+`telegram test` (send a test message now). The steps are in engine.channels.telegram.setup."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ import sys
 from typing import Any
 
 from engine.cli_context import CliContext
-from engine.config import ConfigError, set_config_values
-from engine.timeutil import to_db, utcnow
 
 
 def register(sub: Any) -> None:
@@ -24,28 +22,25 @@ def register(sub: Any) -> None:
     tsub.add_parser("test", help="send a test message now").set_defaults(handler=cmd_test)
 
 
-def _record(ctx: CliContext, key: str, value: str) -> None:
-    ctx.open_db().execute_sql(
-        "INSERT INTO onboarding_state (key, value, updated_at) VALUES (?, ?, ?)"
-        " ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-        (f"telegram.{key}", value, to_db(utcnow())))
+def _print_step(step: Any) -> None:
+    from engine.channels.telegram.setup import ChatFound, ChatKnown, TokenVerified, WaitingForStart
+
+    if isinstance(step, TokenVerified):
+        print(f"Step 1/3: token verified: the bot is @{step.username}.")
+    elif isinstance(step, ChatKnown):
+        print(f"Step 2/3: chat already known ({step.chat_id}); skipping discovery.")
+    elif isinstance(step, WaitingForStart):
+        print(f"Step 2/3: open Telegram and send /start to @{step.username} (waiting up to {step.wait:.0f} s) ...")
+    elif isinstance(step, ChatFound):
+        print(f"         found chat {step.chat_id}.")
 
 
-def _recorded(ctx: CliContext, key: str) -> str | None:
-    row = ctx.open_db().execute_sql("SELECT value FROM onboarding_state WHERE key = ?",
-                                    (f"telegram.{key}",)).fetchone()
-    return row[0] if row else None
-
-
-def _channel(ctx: CliContext, token: str, chat_id: str | None) -> Any:
-    from engine.channels.telegram import TelegramChannel
-
-    t = ctx.config.telegram
-    return TelegramChannel(token, chat_id, base_url=t.api_url or None, timeout=t.timeout_seconds)
+_FAILED = {"connect": "Telegram setup failed", "store": "could not store the settings",
+           "confirm": "the confirmation message failed"}
 
 
 def cmd_setup(args: argparse.Namespace, ctx: CliContext) -> int:
-    from engine.channels.base import ChannelError
+    from engine.channels.telegram.setup import SetupFailed, run_setup
 
     token = args.token or ctx.config.telegram.token
     if not token:
@@ -54,47 +49,15 @@ def cmd_setup(args: argparse.Namespace, ctx: CliContext) -> int:
                   file=sys.stderr)
             return 2
         token = getpass.getpass("Bot token from @BotFather (input hidden): ").strip()
-    chat_id = ctx.config.telegram.chat_id or _recorded(ctx, "chat_id")
-    channel = _channel(ctx, token, chat_id)
     try:
-        me = channel.get_me()
-        print(f"Step 1/3: token verified: the bot is @{me.username}.")
-        _record(ctx, "token_verified", to_db(utcnow()))
-        _record(ctx, "bot_username", me.username or "")
-        if args.token:
-            set_config_values(ctx.paths.config_file, "telegram", {"token": token})
-        if chat_id:
-            print(f"Step 2/3: chat already known ({chat_id}); skipping discovery.")
-        else:
-            print(f"Step 2/3: open Telegram and send /start to @{me.username} (waiting up to {args.wait:.0f} s) ...")
-            found = channel.discover_chat_id(args.wait)
-            if found is None:
-                print("No /start arrived in time. Run 'watchkeeper telegram setup' again; it resumes here.",
-                      file=sys.stderr)
-                return 1
-            chat_id = str(found)
-            _record(ctx, "chat_id", chat_id)
-            print(f"         found chat {chat_id}.")
-        set_config_values(ctx.paths.config_file, "telegram", {"chat_id": str(chat_id), "enabled": True})
-    except ChannelError as exc:
-        print(f"watchkeeper: Telegram setup failed: {exc}", file=sys.stderr)
-        return 2 if exc.permanent else 1
-    except ConfigError as exc:
-        print(f"watchkeeper: could not store the settings: {exc}", file=sys.stderr)
+        result = run_setup(ctx.open_db(), ctx.config, ctx.paths.config_file, token, store_token=bool(args.token),
+                           wait=args.wait, on_step=_print_step)
+    except SetupFailed as exc:
+        print(f"watchkeeper: {_FAILED[exc.step]}: {exc}", file=sys.stderr)
+        return 2 if exc.step == "connect" and exc.permanent else 1
+    if not result.completed:
+        print("No /start arrived in time. Run 'watchkeeper telegram setup' again; it resumes here.", file=sys.stderr)
         return 1
-    finally:
-        channel.close()
-    channel = _channel(ctx, token, chat_id)
-    try:
-        from engine.channels.base import OutgoingMessage
-
-        channel.notify(OutgoingMessage("Watchkeeper is connected", "Alerts will arrive here.", "info"))
-    except ChannelError as exc:
-        print(f"watchkeeper: the confirmation message failed: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        channel.close()
-    _record(ctx, "completed", to_db(utcnow()))
     print(f"Step 3/3: confirmation sent. Settings stored in {ctx.paths.config_file}.")
     ctx.send("refresh")
     return 0
@@ -102,22 +65,19 @@ def cmd_setup(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def cmd_test(args: argparse.Namespace, ctx: CliContext) -> int:
     from engine.alerts.templates import render
-    from engine.channels.base import ChannelError, OutgoingMessage
-    from engine.delivery.service import telegram_configured
+    from engine.channels.base import ChannelError
+    from engine.channels.telegram import configured
+    from engine.channels.telegram.setup import send_test
 
-    t = ctx.config.telegram
-    if not telegram_configured(ctx.config):
+    if not configured(ctx.config):
         print("watchkeeper: Telegram is not configured (token and chat id); run 'watchkeeper telegram setup'",
               file=sys.stderr)
         return 2
-    channel = _channel(ctx, t.token, t.chat_id)
     try:
         db = ctx.open_db()
-        delivery = channel.notify(OutgoingMessage(render(db, "test.title"), render(db, "test.body"), "info"))
+        delivery = send_test(ctx.config, render(db, "test.title"), render(db, "test.body"))
     except ChannelError as exc:
         print(f"watchkeeper: test message failed: {exc}", file=sys.stderr)
         return 1
-    finally:
-        channel.close()
     print(f"Test message sent (message id {delivery.channel_message_id}).")
     return 0

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from engine.alerts import store
+from engine.channels.telegram import identity
+from engine.channels.telegram.conversation import ButtonPress, alert_buttons, parse_callback
+from engine.channels.telegram.format import CALLBACK_DATA_MAX_BYTES
 from engine.config import parse_config
-from engine.delivery import identity
-from engine.delivery.telegram_bot import CALLBACK_DATA_MAX_BYTES, ButtonPress, alert_buttons, parse_callback
 from engine.demo import load_demo
 from engine.engine import Engine
 from engine.paths import Paths

@@ -10,8 +10,8 @@ import pytest
 
 from engine.alerts import outbox
 from engine.alerts.dispatcher import Dispatcher
-from engine.channels.telegram import TelegramChannel
-from engine.channels.telegram_format import format_text
+from engine.channels.telegram.channel import TelegramChannel
+from engine.channels.telegram.format import format_text
 from engine.checks.base import Finding
 from engine.config import parse_config
 from engine.delivery.service import DeliveryService, outbox_hook

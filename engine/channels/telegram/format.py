@@ -11,8 +11,6 @@ than what Telegram counts, so every chunk is accepted.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import html
 import re
 from collections.abc import Iterable, Sequence
@@ -231,6 +229,9 @@ def classify(exc: BaseException, secrets: Iterable[str] = ()) -> ChannelError:
     """
     if isinstance(exc, ChannelError):
         return exc
+    import asyncio  # here, not at the top: the channel spec imports this module at start-up
+    import concurrent.futures
+
     from telegram import error as tg
 
     kind = type(exc).__name__

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from engine.channels.base import Channel, ChannelError, OutgoingMessage
-from engine.channels.telegram import TelegramChannel, format_message
+from engine.channels.telegram.channel import TelegramChannel, format_message
 from tests.fakes.telegram_api import FakeTelegramServer, Fault
 
 TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
@@ -355,7 +355,7 @@ def test_callback_from_configured_chat_reaches_handler_and_is_answered(
 def test_updates_from_other_chats_are_ignored(
     make_channel: MakeChannel, fake: FakeTelegramServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="engine.channels.telegram")
+    caplog.set_level(logging.WARNING, logger="engine.channels.telegram.channel")
     commands: list[str] = []
     callbacks: list[str] = []
 
@@ -582,7 +582,7 @@ def test_fake_answers_409_to_the_older_of_two_concurrent_polls(fake: FakeTelegra
 def test_two_pollers_on_one_token_back_off_without_a_warning_storm(
     make_channel: MakeChannel, fake: FakeTelegramServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="engine.channels.telegram")
+    caplog.set_level(logging.DEBUG, logger="engine.channels.telegram.channel")
     first = make_channel(on_command=lambda c, a: "first", backoff_max=0.5)
     second = make_channel(on_command=lambda c, a: "second", backoff_max=0.5)
     first.start_polling()

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from telegram import error as tg
 
 from engine.channels.base import OutgoingMessage
-from engine.channels.telegram_format import (
+from engine.channels.telegram.format import (
     MAX_TEXT,
     classify,
     fit_html,

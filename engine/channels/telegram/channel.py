@@ -46,7 +46,7 @@ from engine.channels.base import (
 
 # Opt in to PTB's future behaviour (periods as timedelta); classify() accepts both forms.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
-from engine.channels.telegram_format import (
+from engine.channels.telegram.format import (
     classify,
     fit_html,
     format_message,
@@ -491,6 +491,11 @@ class TelegramChannel:
         return BotIdentity(id=user.id, username=user.username, first_name=user.first_name)
 
     # ------------------------------------------------------------------ receiving
+
+    def set_handlers(self, *, on_callback: CallbackHandler | None, on_command: CommandHandler | None) -> None:
+        """Replace the button and command handlers (before :meth:`start_polling`)."""
+        self._on_callback = on_callback
+        self._on_command = on_command
 
     def discover_chat_id(self, timeout: float) -> int | None:
         """Wait up to *timeout* s for a "/start" and return that chat's id (setup flow).

@@ -17,15 +17,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
+from engine.channels.telegram.format import CALLBACK_DATA_MAX_BYTES
 from engine.timeutil import parse_duration
 
 log = logging.getLogger(__name__)
 
 ACTIONS = {"ack": None, "s1h": timedelta(hours=1), "s1d": timedelta(days=1)}
 BUTTON_LABELS = (("Ack", "ack"), ("Snooze 1h", "s1h"), ("Snooze 1d", "s1d"))
-CALLBACK_DATA_MAX_BYTES = 64
+RUN_TRIGGER = "telegram"  # how check runs asked for in the chat are recorded
 _INSTANCE_RE = re.compile(r"[0-9a-f]{8}")
 
 
@@ -81,7 +82,7 @@ class EngineActions(Protocol):
     def snooze(self, alert_id: int, duration: timedelta) -> None: ...
     def status_text(self) -> str: ...
     def alerts_text(self) -> str: ...
-    def run_check_text(self, name: str) -> str: ...
+    def run_check_text(self, name: str, trigger: str) -> str: ...
     def pause(self, until: datetime | None) -> None: ...
     def now(self) -> datetime: ...
 
@@ -155,7 +156,7 @@ class TelegramConversation:
         if command == "run":
             if not args:
                 return "Usage: /run CHECK (or /run all)"
-            return self.actions.run_check_text(args[0])
+            return self.actions.run_check_text(args[0], RUN_TRIGGER)
         if command == "pause":
             try:
                 duration = parse_duration(args[0] if args else "1h")
@@ -169,15 +170,3 @@ class TelegramConversation:
             return "Alerts resumed."
         return f"Unknown command /{command}. Try /help."
 
-
-def summarise_runs(runs: list[dict[str, Any]]) -> str:
-    """Check-run results as chat text."""
-    lines = []
-    for r in runs:
-        if r["error"]:
-            lines.append(f"{r['check']}: error: {r['error']}")
-        elif r["decision"]:
-            lines.append(f"{r['check']}: {r['findings']} finding(s), {r['decision']} ({r['reason']})")
-        else:
-            lines.append(f"{r['check']}: {r['outcome']}")
-    return "\n".join(lines) or "No checks ran."

@@ -1,0 +1,82 @@
+"""Telegram, in one place: the two-way Bot API channel and everything that knows about it.
+
+Modules: ``channel`` (TelegramChannel: python-telegram-bot on one event-loop thread), ``format``
+(pure HTML formatting, splitting, keyboards, error classification), ``conversation`` (inline
+buttons and chat commands), ``identity`` (which instance sent a message when machines share a
+bot token), ``setup`` (`telegram setup` and `telegram test` without the printing).
+
+:data:`SPEC` is how the delivery service knows this channel. Importing this package is cheap:
+python-telegram-bot is imported only when a channel is built.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from engine.channels.base import BuildContext, Channel, ChannelLimits, ChannelSpec, ConversationContext
+from engine.channels.telegram import identity
+from engine.channels.telegram.conversation import TelegramConversation, alert_buttons
+from engine.channels.telegram.format import MAX_TEXT, MAX_TITLE
+
+if TYPE_CHECKING:
+    from peewee import SqliteDatabase
+
+    from engine.config import Config
+
+__all__ = ["MIN_INTERVAL_SECONDS", "SPEC", "configured"]
+
+MIN_INTERVAL_SECONDS = 1.0
+"""Telegram allows about one message per second per chat."""
+
+
+def configured(config: Config) -> bool:
+    """Telegram is on when enabled and both token and chat id are set."""
+    t = config.telegram
+    return bool(t.enabled and t.token and t.chat_id)
+
+
+def _build(config: Config, context: BuildContext) -> Channel:
+    from engine.channels.telegram.channel import TelegramChannel
+
+    t = config.telegram
+    return TelegramChannel(t.token, t.chat_id, base_url=t.api_url or None, timeout=t.timeout_seconds,
+                           min_interval=MIN_INTERVAL_SECONDS, max_retry_after=context.max_retry_after)
+
+
+def _alert_buttons(db: SqliteDatabase, notification_id: int) -> list[tuple[str, str]]:
+    return alert_buttons(notification_id, identity.instance_id(db), identity.machine_name())
+
+
+def _converse(channel: Channel, actions: Any, context: ConversationContext) -> None:
+    """Answer button presses and chat commands through ``actions`` (the engine), then poll."""
+    from engine.channels.telegram.channel import TelegramChannel
+    from engine.store.db import connection
+
+    if not isinstance(channel, TelegramChannel):
+        raise TypeError(f"the telegram conversation needs a TelegramChannel, not {type(channel).__name__}")
+    with connection(context.db):
+        instance = identity.instance_id(context.db)
+    conversation = TelegramConversation(actions, edit=channel.edit, message_text=context.message_text,
+                                        instance_id=instance, sent_message_id=context.sent_message_id)
+    channel.set_handlers(on_callback=conversation.on_callback, on_command=conversation.on_command)
+    channel.start_polling()
+
+
+def _secrets(config: Config) -> tuple[str, ...]:
+    return tuple(s for s in (config.telegram.token,) if s)
+
+
+SPEC = ChannelSpec(
+    name="telegram",
+    title="Telegram",
+    enabled=configured,
+    build=_build,
+    limits=ChannelLimits(title_max=MAX_TITLE, body_max=MAX_TEXT, parts=None, min_interval=MIN_INTERVAL_SECONDS),
+    alert_buttons=_alert_buttons,
+    supports_replies=True,
+    secrets=_secrets,
+    converse=_converse,
+    setup_command="watchkeeper telegram setup",
+    test_command="watchkeeper telegram test",
+)
+"""Telegram: HTML messages split into parts, Ack/Snooze buttons, recoveries as replies, chat commands."""

@@ -1,0 +1,121 @@
+"""The channel contract: a channel joins through its ChannelSpec, and delivery needs nothing else."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from engine.alerts.dispatcher import Dispatcher
+from engine.channels import builtin_specs, telegram, toast
+from engine.channels.base import BuildContext, ChannelSpec, Delivery, OutgoingMessage
+from engine.checks.base import Finding
+from engine.config import Config, parse_config
+from engine.delivery.service import DeliveryService, channel_secrets, enabled_channels, outbox_hook
+from engine.timeutil import utcnow
+from tests.delivery_helpers import TOKEN
+
+DAY = timedelta(days=1)
+
+
+class PagerChannel:
+    """A channel that keeps what it was given (the transport of a channel that does not exist)."""
+
+    name = "pager"
+
+    def __init__(self) -> None:
+        self.sent: list[OutgoingMessage] = []
+        self.closed = False
+
+    def notify(self, msg: OutgoingMessage) -> Delivery:
+        self.sent.append(msg)
+        return Delivery(channel_message_id=f"p{len(self.sent)}")
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def pager_spec(channel: PagerChannel, **options: object) -> ChannelSpec:
+    def build(config: Config, context: BuildContext) -> PagerChannel:
+        return channel
+
+    return ChannelSpec(name="pager", title="Pager", enabled=lambda config: True, build=build,
+                       secrets=lambda config: ("pager-secret-value",), **options)  # type: ignore[arg-type]
+
+
+def _config() -> Config:
+    return parse_config({"toast": {"enabled": False}}, env={})
+
+
+def _fire(db, specs, findings) -> None:
+    dispatcher = Dispatcher(db, on_queue=[outbox_hook(_config(), utcnow, specs)])
+    dispatcher.dispatch("check_a", findings, DAY, utcnow())
+
+
+def test_a_spec_alone_adds_a_channel_to_queueing_delivery_status_and_secrets(db):
+    channel = PagerChannel()
+    specs = [pager_spec(channel)]
+    service = DeliveryService(db, _config(), specs=specs)
+    _fire(db, specs, [Finding("s1", "warning", "problem 1")])
+    assert service.drain_once() == 1
+    assert [m.title for m in channel.sent] and channel.sent[0].buttons == [] and channel.sent[0].reply_to is None
+    assert [(c["name"], c["pending"]) for c in service.status()] == [("pager", 0)]
+    assert service.secrets == ("pager-secret-value",) == channel_secrets(_config(), specs)
+    service.close()
+    assert channel.closed
+
+
+def test_alert_buttons_and_recovery_replies_come_from_the_spec(db):
+    channel = PagerChannel()
+    specs = [pager_spec(channel, alert_buttons=lambda db, nid: [("Ack", f"ack:{nid}")], supports_replies=True)]
+    service = DeliveryService(db, _config(), specs=specs)
+    _fire(db, specs, [Finding("s1", "warning", "problem 1")])
+    service.drain_once()
+    _fire(db, specs, [])  # the subject cleared: a recovery
+    service.drain_once()
+    alert, recovery = channel.sent
+    assert alert.buttons and alert.buttons[0][0] == "Ack" and alert.reply_to is None
+    assert recovery.buttons == [] and recovery.reply_to == "p1"
+    service.close()
+
+
+def test_a_spec_without_buttons_or_replies_gets_plain_messages(db):
+    channel = PagerChannel()
+    specs = [pager_spec(channel)]
+    service = DeliveryService(db, _config(), specs=specs)
+    _fire(db, specs, [Finding("s1", "warning", "problem 1")])
+    _fire(db, specs, [])
+    service.drain_once()
+    assert [(m.buttons, m.reply_to) for m in channel.sent] == [([], None), ([], None)]
+    service.close()
+
+
+def test_skipped_kinds_are_never_queued_for_that_channel(db):
+    channel = PagerChannel()
+    specs = [pager_spec(channel, skipped_kinds=frozenset({"alert"}))]
+    _fire(db, specs, [Finding("s1", "warning", "problem 1")])
+    assert db.execute_sql("SELECT count(*) FROM outbox").fetchone()[0] == 0
+
+
+def test_builtin_channels_are_toast_then_telegram_and_telegram_needs_token_and_chat():
+    assert [spec.name for spec in builtin_specs()] == ["toast", "telegram"]
+    assert enabled_channels(parse_config({}, env={})) == ["toast"]
+    configured = parse_config({"telegram": {"token": TOKEN, "chat_id": "42"}}, env={})
+    assert enabled_channels(configured) == ["toast", "telegram"]
+    assert channel_secrets(configured) == (TOKEN,)
+    assert enabled_channels(parse_config({"telegram": {"token": TOKEN}}, env={})) == ["toast"]
+
+
+def test_the_weekly_digest_goes_to_telegram_only_with_buttons_and_replies_on_telegram_only():
+    assert not toast.SPEC.receives("weekly") and toast.SPEC.receives("alert")
+    assert telegram.SPEC.receives("weekly")
+    assert telegram.SPEC.supports_buttons and telegram.SPEC.supports_replies and telegram.SPEC.converse
+    assert not toast.SPEC.supports_buttons and not toast.SPEC.supports_replies and toast.SPEC.converse is None
+
+
+def test_declared_limits_are_the_ones_the_channels_enforce():
+    from engine.channels.telegram.format import MAX_TEXT
+
+    assert (toast.SPEC.limits.title_max, toast.SPEC.limits.body_max, toast.SPEC.limits.parts) == (
+        toast.TITLE_MAX, toast.BODY_MAX, 1)
+    title, body = toast.fit_toast("t" * 500, "b" * 500)
+    assert len(title) == toast.SPEC.limits.title_max and len(body) == toast.SPEC.limits.body_max
+    assert telegram.SPEC.limits.body_max == MAX_TEXT and telegram.SPEC.limits.parts is None
