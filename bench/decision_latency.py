@@ -20,7 +20,7 @@ from pathlib import Path
 
 from engine.alerts.dispatcher import LAST_SENT_SQL, clock_back_since, last_sent
 from engine.alerts.policy import PolicyInput, decide
-from engine.store.db import open_database
+from engine.units import open_db
 from engine.timeutil import to_db
 
 
@@ -33,7 +33,7 @@ def main() -> None:
     now = datetime(2026, 11, 26, tzinfo=timezone.utc)
     checks = [f"check_{i:03d}" for i in range(200)]
     with tempfile.TemporaryDirectory() as tmp:
-        db = open_database(Path(tmp) / "bench.db")
+        db = open_db(Path(tmp) / "bench.db")
         t0 = time.perf_counter()
         batch = []
         with db.atomic():

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from engine.health import Health
 
 if TYPE_CHECKING:
-    from engine.engine import Snapshot
+    from engine.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 

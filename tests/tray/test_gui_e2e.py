@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from engine.engine import JobInfo, Snapshot
+from engine.snapshot import JobInfo, Snapshot
 from engine.health import Health, HealthReport
 from tests.helpers import ROOT
 from tests.tray.xsession import XSession, missing_tools, wait_for

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.engine import JobInfo, Snapshot
+from engine.snapshot import JobInfo, Snapshot
 from engine.health import Health, HealthReport
 from tray.menu import (
     TOOLTIP_MAX,

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from engine.store.db import open_database
+from engine.units import open_db
 
 FIX = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "conversations"
 REAL = FIX / "claude" / "real" / "projects"
@@ -18,7 +18,7 @@ CODEX_LOG = FIX / "codex" / "claude-code-log"
 
 def new_db(tmp_path: Path, name: str = "a.db") -> Any:
     """A fresh, migrated SQLite file under ``tmp_path``."""
-    return open_database(tmp_path / name)
+    return open_db(tmp_path / name)
 
 
 def manifest_refs() -> dict[str, dict[str, int]]:

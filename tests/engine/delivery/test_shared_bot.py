@@ -12,6 +12,7 @@ from engine.delivery import identity
 from engine.delivery.telegram_bot import CALLBACK_DATA_MAX_BYTES, ButtonPress, alert_buttons, parse_callback
 from engine.demo import load_demo
 from engine.engine import Engine
+from engine.units import UNITS
 from engine.paths import Paths
 from engine.store.db import connection
 from tests.delivery_helpers import CHAT, TOKEN
@@ -30,7 +31,7 @@ def _engine(paths: Paths, fake: FakeTelegramServer) -> Engine:
         "telegram": {"token": TOKEN, "chat_id": str(CHAT), "api_url": fake.base_url, "timeout_seconds": 2.0},
         "checks": {name: {"enabled": False} for name in ("disk_space", "endpoint", "listening_ports")},
     }, env={})
-    engine = Engine(paths, config)
+    engine = Engine(paths, config, UNITS)
     engine.start()
     with connection(engine.db):
         load_demo(engine.db, engine.now())

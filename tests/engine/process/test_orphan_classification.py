@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.lifecycle import is_engine_instance, watchkeeper_args
+from engine.process.lifecycle import is_engine_instance, watchkeeper_args
 
 INSTANCES = [
     ["watchkeeper", "run", "--headless"],

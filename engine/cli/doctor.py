@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.cli_context import CliContext
-from engine.config import ConfigError, load_config
-from engine.control import ControlError
-from engine.lifecycle import find_orphans, pid_alive, read_pid_file, running_instance
+from engine.cli.context import CliContext
+from engine.compose import load_config
+from engine.config import ConfigError
+from engine.process.control import ControlError
+from engine.process.lifecycle import find_orphans, pid_alive, read_pid_file, running_instance
 from engine.paths import Paths
 from engine.privatefile import IS_POSIX, others_can_access
 
@@ -84,7 +85,7 @@ def _channels(ctx: CliContext) -> list[Finding]:
 
 
 def _startup() -> list[Finding]:
-    from engine import startup
+    from engine.platform import startup
 
     try:
         state = startup.status()
@@ -98,7 +99,7 @@ def _startup() -> list[Finding]:
 def _config(ctx: CliContext) -> list[Finding]:
     path = ctx.paths.config_file
     try:
-        config = load_config(path)
+        config = load_config(path, ctx.units.check_kinds)
     except ConfigError as exc:
         return [Finding("config", False, f"{exc}. Fix the file, then run 'watchkeeper config validate'.")]
     out = [Finding("config", True, f"{path if path.exists() else 'defaults (no file yet)'} is valid")]

@@ -8,7 +8,7 @@ import getpass
 import sys
 from typing import Any
 
-from engine.cli_context import CliContext
+from engine.cli.context import CliContext
 from engine.config import ConfigError, set_config_values
 from engine.timeutil import to_db, utcnow
 
@@ -62,7 +62,7 @@ def cmd_setup(args: argparse.Namespace, ctx: CliContext) -> int:
         _record(ctx, "token_verified", to_db(utcnow()))
         _record(ctx, "bot_username", me.username or "")
         if args.token:
-            set_config_values(ctx.paths.config_file, "telegram", {"token": token})
+            set_config_values(ctx.paths.config_file, "telegram", {"token": token}, template=_template(ctx))
         if chat_id:
             print(f"Step 2/3: chat already known ({chat_id}); skipping discovery.")
         else:
@@ -75,7 +75,8 @@ def cmd_setup(args: argparse.Namespace, ctx: CliContext) -> int:
             chat_id = str(found)
             _record(ctx, "chat_id", chat_id)
             print(f"         found chat {chat_id}.")
-        set_config_values(ctx.paths.config_file, "telegram", {"chat_id": str(chat_id), "enabled": True})
+        set_config_values(ctx.paths.config_file, "telegram", {"chat_id": str(chat_id), "enabled": True},
+                          template=_template(ctx))
     except ChannelError as exc:
         print(f"watchkeeper: Telegram setup failed: {exc}", file=sys.stderr)
         return 2 if exc.permanent else 1
@@ -121,3 +122,10 @@ def cmd_test(args: argparse.Namespace, ctx: CliContext) -> int:
         channel.close()
     print(f"Test message sent (message id {delivery.channel_message_id}).")
     return 0
+
+
+def _template(ctx: CliContext) -> str:
+    """The config template a missing config.toml starts from."""
+    from engine.compose import config_template
+
+    return config_template(ctx.units.check_kinds)

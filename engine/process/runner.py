@@ -1,5 +1,6 @@
-"""Running an instance: logging, orphans, the lock, signals, the tray or headless wait, and a
-clean exit whatever happens (a fatal error ends the process so no thread keeps a zombie alive)."""
+"""Running an instance: logging, orphans, the lock, signals, the frontend (the UI it is given,
+e.g. the tray) or the headless wait, and a clean exit whatever happens (a fatal error ends the
+process so no thread keeps a zombie alive). The engine never imports its frontends."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ import sys
 import threading
 from collections.abc import Callable
 
-from engine.cli_context import CliContext
-from engine.config import Config, ensure_config_file
-from engine.control import ControlError
+from engine.compose import Units, ensure_config_file
+from engine.config import Config
+from engine.process.control import ControlError, send_command
 from engine.engine import Engine
-from engine.frozen import cleanup_in_background
-from engine.lifecycle import AlreadyRunning, find_orphans, is_locked, kill_orphans, running_instance
+from engine.process.frozen import cleanup_in_background
+from engine.process.lifecycle import AlreadyRunning, find_orphans, is_locked, kill_orphans, running_instance
 from engine.logsetup import setup_logging
 from engine.paths import Paths
 from engine.platform import current as platform
@@ -27,16 +28,23 @@ log = logging.getLogger("watchkeeper")
 WATCHDOG_GRACE = 5.0
 LOCK_RELEASE_SECONDS = 5.0  # `stop`: after the process ended, how long the OS may take to drop its lock
 
+Frontend = Callable[[], Callable[[Engine], None] | None]
+"""A UI for a running engine: called once the engine started, it returns the function that runs
+the UI on the main thread until the app should exit (``run(engine)``), or None when it cannot be
+shown here (no display): the instance then runs headless."""
 
-def run_instance(paths: Paths, config: Config, *, headless: bool, kill_orphans: bool = False) -> int:
-    """Run until stopped, then end the process (end_process); returns an exit code only when the
-    instance did not start (3 when another instance runs, 1 for an unusable database)."""
+
+def run_instance(paths: Paths, config: Config, units: Units, *, frontend: Frontend | None = None,
+                 kill_orphans: bool = False) -> int:
+    """Run until stopped, showing ``frontend`` when it can be shown (else headless), then end the
+    process (end_process); returns an exit code only when the instance did not start (3 when
+    another instance runs, 1 for an unusable database)."""
     paths.ensure()
-    ensure_config_file(paths.config_file)
+    ensure_config_file(paths.config_file, units.check_kinds)
     setup_logging(paths.log_file, config.general.log_level, secrets=[config.telegram.token])
     cleanup_in_background()  # leftover _MEI folders of killed one-file runs (no-op from source)
     _handle_orphans(paths, kill_orphans)
-    engine = Engine(paths, config)
+    engine = Engine(paths, config, units)
     _install_signal_handlers(engine)
     try:
         engine.start()
@@ -52,12 +60,12 @@ def run_instance(paths: Paths, config: Config, *, headless: bool, kill_orphans: 
     loop_done = threading.Event()
     _start_exit_watchdog(engine, loop_done)
     try:
-        tray_runner = None if headless else _tray_runner()
-        if tray_runner is None:
-            log.info("running headless%s", "" if headless else ": no display or tray host available")
+        ui = None if frontend is None else frontend()
+        if ui is None:
+            log.info("running headless%s", "" if frontend is None else ": no display or tray host available")
             engine.stop_requested.wait()
         else:
-            tray_runner(engine)
+            ui(engine)
     except BaseException:
         log.exception("fatal error; shutting down")
         end_process(engine, "fatal error", 1)
@@ -122,15 +130,6 @@ def _hard_exit(code: int) -> None:
     os._exit(code)
 
 
-def _tray_runner():  # type: ignore[no-untyped-def]
-    """The tray's run(engine) when a tray can be shown here, else None."""
-    try:
-        from tray.app import tray_runner_if_available
-    except ImportError:
-        return None
-    return tray_runner_if_available()
-
-
 def _handle_orphans(paths: Paths, kill: bool) -> None:
     orphans = find_orphans(paths)
     if not orphans:
@@ -159,21 +158,21 @@ def _install_signal_handlers(engine: Engine) -> None:
     platform.install_console_handler(lambda: engine.request_stop("console close"))
 
 
-def stop_instance(ctx: CliContext, timeout: float = 30.0) -> int:
+def stop_instance(paths: Paths, timeout: float = 30.0) -> int:
     """Ask the running instance to stop and wait until its lock is released."""
-    info = running_instance(ctx.paths)
+    info = running_instance(paths)
     if info is None:
         print("watchkeeper is not running")
         return 0
     try:
-        ctx.send("stop")
+        send_command(paths.control_file, "stop")
     except ControlError as exc:
         print(f"watchkeeper: could not ask PID {info.pid} to stop: {exc}", file=sys.stderr)
         return 1
     if not _wait_exit(info.pid, timeout):
         print(f"watchkeeper: PID {info.pid} did not stop within {timeout:.0f} s", file=sys.stderr)
         return 1
-    if not _wait_unlocked(ctx.paths, LOCK_RELEASE_SECONDS):
+    if not _wait_unlocked(paths, LOCK_RELEASE_SECONDS):
         print("watchkeeper: the instance exited but the lock is still held", file=sys.stderr)
         return 1
     print(f"stopped (PID {info.pid})")

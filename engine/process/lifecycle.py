@@ -148,7 +148,7 @@ def running_instance(paths: Paths) -> PidInfo | None:
     return info if info is not None else PidInfo(pid=0, create_time=None)
 
 
-_ENGINE_MODULES = {"engine", "engine.__main__", "engine.cli"}  # `python -m X ARGS` = `watchkeeper ARGS`
+_ENGINE_MODULES = {"engine", "engine.__main__", "engine.cli", "tray.main"}  # `python -m X ARGS` = `watchkeeper ARGS`
 _GUI_MODULES = {"tray", "tray.app"}  # `python -m X ARGS` = `watchkeeperw ARGS` = `watchkeeper run ARGS`
 _PYTHON = re.compile(r"^(python|pythonw|pypy)[0-9.]*w?(\.exe)?$|^pyw?(\.exe)?$")
 _PYTHON_OPTS_WITH_VALUE = {"-W", "-X", "-Q"}  # interpreter options that take the next argument
@@ -165,7 +165,7 @@ def watchkeeper_args(cmdline: Sequence[str]) -> list[str] | None:
     """The arguments a command line passes to the `watchkeeper` command, or None when it does not
     run Watchkeeper (pure). The GUI entry (``watchkeeperw``, ``-m tray``) is given its implied
     ``run``. Forms: ``watchkeeper[w] ARGS`` (console script or one-file binary),
-    ``python [opts] PATH/watchkeeper[w] ARGS`` and ``python [opts] -m engine|engine.cli|tray ARGS``."""
+    ``python [opts] PATH/watchkeeper[w] ARGS`` and ``python [opts] -m engine|engine.cli|tray.main|tray ARGS``."""
     words = list(cmdline)
     if not words:
         return None

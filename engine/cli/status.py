@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.cli_context import CliContext
-from engine.lifecycle import running_instance
+from engine.cli.context import CliContext
+from engine.process.lifecycle import running_instance
 
 
 def collect_status(ctx: CliContext) -> dict[str, Any]:

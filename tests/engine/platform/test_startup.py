@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import startup
-from engine.startup import (
+from engine.platform import startup
+from engine.platform.startup import (
     METHOD_RUN_KEY,
     METHOD_TASK,
     METHOD_XDG,

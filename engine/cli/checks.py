@@ -13,7 +13,7 @@ from typing import Any
 
 from engine import runtime_state
 from engine.alerts import store
-from engine.cli_context import CliContext, emit_json
+from engine.cli.context import CliContext, emit_json
 from engine.timeutil import parse_duration, to_db, utcnow
 
 
@@ -73,7 +73,7 @@ def _service(ctx: CliContext) -> Any:
     from engine.checks.service import build_service
     from engine.delivery.service import outbox_hook
 
-    service = build_service(ctx.open_db(), ctx.config, utcnow)
+    service = build_service(ctx.open_db(), ctx.config, utcnow, ctx.units.check_kinds)
     service.dispatcher.on_queue.append(outbox_hook(ctx.config, utcnow))
     return service
 
