@@ -24,8 +24,8 @@ from engine.channels.telegram import TelegramChannel  # noqa: E402
 from engine.checks.base import Finding  # noqa: E402
 from engine.config import parse_config  # noqa: E402
 from engine.delivery.service import DeliveryService, outbox_hook  # noqa: E402
-from engine.units import open_db  # noqa: E402
 from engine.timeutil import utcnow  # noqa: E402
+from engine.units import open_db  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegramServer  # noqa: E402
 
 TOKEN = "123456:BENCH-TOKEN-abcdefghijklmnopqrstuvwxyz"

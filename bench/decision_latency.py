@@ -20,8 +20,8 @@ from pathlib import Path
 
 from engine.alerts.dispatcher import LAST_SENT_SQL, clock_back_since, last_sent
 from engine.alerts.policy import PolicyInput, decide
-from engine.units import open_db
 from engine.timeutil import to_db
+from engine.units import open_db
 
 
 def main() -> None:

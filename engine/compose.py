@@ -12,16 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from engine import config as config_file
 from engine.checks.registry import CheckKinds, build_definitions, checks_template
 from engine.config import Config
 from engine.modules.base import ScheduledModule
 from engine.store.migrations import Migration
-
-if TYPE_CHECKING:
-    from engine.engine import Engine
 
 
 class Service(Protocol):
@@ -33,8 +30,8 @@ class Service(Protocol):
     def close(self) -> None: ...
 
 
-ServiceFactory = Callable[["Engine"], Service | None]
-"""Builds a service for a started engine, or None when its configuration turns it off."""
+ServiceFactory = Callable[[Any], Service | None]
+"""Builds a service for a started engine (engine.engine.Engine), or None when its configuration turns it off."""
 
 CliGroup = Callable[[Any], None]
 """Adds a command group to the CLI: ``register(subparsers)``."""

@@ -27,20 +27,21 @@ from engine.archive import runs as archive_runs
 from engine.checks.service import CheckService, UnknownCheck, build_service
 from engine.compose import Units
 from engine.config import Config
-from engine.process.control import ControlServer
 from engine.delivery.service import DeliveryService, notification_alerts, outbox_hook
 from engine.delivery.telegram_bot import summarise_runs
 from engine.health import HealthFacts, assess
+from engine.heartbeat import Gap, Heartbeat
 from engine.modules.base import ModuleContext, ScheduledModule
-from engine.process.lifecycle import InstanceLock, process_create_time
-from engine.modules.heartbeat import Gap, Heartbeat
 from engine.paths import Paths
+from engine.platform.processes import process_create_time
+from engine.process.control import ControlServer
+from engine.process.lifecycle import InstanceLock
 from engine.schedule_spec import ScheduleSpec, parse_schedule
 from engine.scheduler import JobSpec, Scheduler
 from engine.snapshot import JobInfo, Snapshot, snapshot_to_dict
 from engine.store.db import connection, open_database
 from engine.store.diskwatch import DISK
-from engine.timeutil import from_db, resolve_timezone, to_db, utcnow
+from engine.timeutil import from_db, resolve_timezone, utcnow
 
 log = logging.getLogger(__name__)
 

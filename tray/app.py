@@ -1,8 +1,8 @@
 """Composition of the tray: the engine's snapshots drive a pystray icon on the main thread.
 
 ``tray.main`` hands ``tray_runner_if_available`` to the engine's runner as its frontend: called
-after the engine started, the returned ``run_tray(engine)`` blocks on the main thread until Quit, ``watchkeeper stop`` or a
-signal, then the runner stops the engine. pystray is imported only inside functions (its xorg
+after the engine started, the returned ``run_tray(engine)`` blocks on the main thread until Quit,
+``watchkeeper stop`` or a signal, then the runner stops the engine. pystray is imported only inside functions (its xorg
 backend raises at import on a display-less Linux) and only behind ``PystrayAdapter``, which tests
 replace with a fake.
 """

@@ -11,10 +11,11 @@ from typing import Any
 from engine.cli.context import CliContext
 from engine.compose import load_config
 from engine.config import ConfigError
-from engine.process.control import ControlError
-from engine.process.lifecycle import find_orphans, pid_alive, read_pid_file, running_instance
 from engine.paths import Paths
+from engine.platform.processes import pid_alive
 from engine.privatefile import IS_POSIX, others_can_access
+from engine.process.control import ControlError
+from engine.process.lifecycle import find_orphans, read_pid_file, running_instance
 
 
 @dataclass

@@ -32,10 +32,11 @@ def register(sub: Any) -> None:
 
 
 def cmd_run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from engine.engine import Engine
     from engine.process.runner import run_instance
 
-    return run_instance(ctx.paths, ctx.config, ctx.units, frontend=None if args.headless else ctx.frontend,
-                        kill_orphans=args.kill_orphans)
+    return run_instance(ctx.paths, ctx.config, ctx.units, make_engine=Engine,
+                        frontend=None if args.headless else ctx.frontend, kill_orphans=args.kill_orphans)
 
 
 def cmd_status(args: argparse.Namespace, ctx: CliContext) -> int:

@@ -11,16 +11,23 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from typing import Any, Protocol
 
 from engine.compose import Units, ensure_config_file
 from engine.config import Config
-from engine.process.control import ControlError, send_command
-from engine.engine import Engine
-from engine.process.frozen import cleanup_in_background
-from engine.process.lifecycle import AlreadyRunning, find_orphans, is_locked, kill_orphans, running_instance
 from engine.logsetup import setup_logging
 from engine.paths import Paths
 from engine.platform import current as platform
+from engine.process.control import ControlError, send_command
+from engine.process.frozen import cleanup_in_background
+from engine.process.lifecycle import (
+    AlreadyRunning,
+    InstanceLock,
+    find_orphans,
+    is_locked,
+    kill_orphans,
+    running_instance,
+)
 from engine.store.db import StoreError
 
 log = logging.getLogger("watchkeeper")
@@ -28,23 +35,38 @@ log = logging.getLogger("watchkeeper")
 WATCHDOG_GRACE = 5.0
 LOCK_RELEASE_SECONDS = 5.0  # `stop`: after the process ended, how long the OS may take to drop its lock
 
-Frontend = Callable[[], Callable[[Engine], None] | None]
+
+
+class RunningEngine(Protocol):
+    """What the runner needs of the engine (engine.engine.Engine; the runner is given how to make one)."""
+
+    lock: InstanceLock
+    stop_requested: threading.Event
+    stop_reason: str
+
+    def start(self) -> None: ...
+    def stop(self, reason: str = ..., *, release_lock: bool = ...) -> None: ...
+    def request_stop(self, reason: str) -> None: ...
+
+
+Frontend = Callable[[], Callable[[Any], None] | None]
 """A UI for a running engine: called once the engine started, it returns the function that runs
 the UI on the main thread until the app should exit (``run(engine)``), or None when it cannot be
 shown here (no display): the instance then runs headless."""
 
 
-def run_instance(paths: Paths, config: Config, units: Units, *, frontend: Frontend | None = None,
+def run_instance(paths: Paths, config: Config, units: Units, *,
+                 make_engine: Callable[[Paths, Config, Units], RunningEngine], frontend: Frontend | None = None,
                  kill_orphans: bool = False) -> int:
-    """Run until stopped, showing ``frontend`` when it can be shown (else headless), then end the
-    process (end_process); returns an exit code only when the instance did not start (3 when
-    another instance runs, 1 for an unusable database)."""
+    """Run the engine ``make_engine`` builds until stopped, showing ``frontend`` when it can be
+    shown (else headless), then end the process (end_process); returns an exit code only when the
+    instance did not start (3 when another instance runs, 1 for an unusable database)."""
     paths.ensure()
     ensure_config_file(paths.config_file, units.check_kinds)
     setup_logging(paths.log_file, config.general.log_level, secrets=[config.telegram.token])
     cleanup_in_background()  # leftover _MEI folders of killed one-file runs (no-op from source)
     _handle_orphans(paths, kill_orphans)
-    engine = Engine(paths, config, units)
+    engine = make_engine(paths, config, units)
     _install_signal_handlers(engine)
     try:
         engine.start()
@@ -73,7 +95,7 @@ def run_instance(paths: Paths, config: Config, units: Units, *, frontend: Fronte
     return end_process(engine, engine.stop_reason, 0)
 
 
-def end_process(engine: Engine, reason: str, code: int, *, exit: Callable[[int], object] | None = None) -> int:
+def end_process(engine: RunningEngine, reason: str, code: int, *, exit: Callable[[int], object] | None = None) -> int:
     """Stop the engine and end the process; the lock is the last thing to go.
 
     The engine stops with everything but the lock; then the PID file is removed and the process
@@ -91,7 +113,7 @@ def end_process(engine: Engine, reason: str, code: int, *, exit: Callable[[int],
     return code
 
 
-def _start_exit_watchdog(engine: Engine, loop_done: threading.Event, grace: float = WATCHDOG_GRACE,
+def _start_exit_watchdog(engine: RunningEngine, loop_done: threading.Event, grace: float = WATCHDOG_GRACE,
                          exit: Callable[[int], object] | None = None) -> threading.Thread:
     """Once a stop is requested, the main thread has ``grace`` seconds to leave its loop (the tray's
     can hang inside a GUI toolkit); otherwise stop the engine from here and end the process, so a
@@ -143,7 +165,7 @@ def _handle_orphans(paths: Paths, kill: bool) -> None:
                     "(run with --kill-orphans to end them)", pids)
 
 
-def _install_signal_handlers(engine: Engine) -> None:
+def _install_signal_handlers(engine: RunningEngine) -> None:
     def on_signal(signum: int, frame: object) -> None:
         log.info("received signal %d", signum)
         engine.request_stop(f"signal {signal.Signals(signum).name}")

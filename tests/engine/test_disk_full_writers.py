@@ -18,9 +18,9 @@ from engine.logsetup import setup_logging
 from engine.schedule_spec import parse_schedule
 from engine.scheduler import JobSpec, Scheduler
 from engine.store.db import DiskFull, disk_full_error, is_disk_full
-from engine.units import open_db
 from engine.store.diskwatch import DISK
 from engine.timeutil import utcnow
+from engine.units import open_db
 from tests.helpers import wait_until
 from tests.tinydisk import fill, tiny_disk
 

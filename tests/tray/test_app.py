@@ -15,8 +15,8 @@ import pytest
 
 from engine.config import Config
 from engine.engine import Engine
-from engine.units import UNITS
 from engine.health import Health, HealthReport
+from engine.units import UNITS
 from tests.helpers import ROOT, wait_until
 from tests.tray.test_menu import NOW, snap
 from tray import app as tray_app

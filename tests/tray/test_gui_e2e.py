@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from engine.snapshot import JobInfo, Snapshot
 from engine.health import Health, HealthReport
+from engine.snapshot import JobInfo, Snapshot
 from tests.helpers import ROOT
 from tests.tray.xsession import XSession, missing_tools, wait_for
 from tray.icons import COLOURS

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.snapshot import JobInfo, Snapshot
 from engine.health import Health, HealthReport
+from engine.snapshot import JobInfo, Snapshot
 from tray.menu import (
     TOOLTIP_MAX,
     build_menu,

@@ -14,9 +14,9 @@ from engine.alerts.dispatcher import Dispatcher
 from engine.alerts.policy import QuietHours
 from engine.alerts.retention import prune_heartbeat_log
 from engine.checks.base import Finding
-from engine.modules.heartbeat import Heartbeat
-from engine.units import open_db
+from engine.heartbeat import Heartbeat
 from engine.timeutil import to_db
+from engine.units import open_db
 
 NOW = datetime(2026, 2, 22, 10, 15, tzinfo=timezone.utc)
 DAY = timedelta(hours=24)

@@ -24,8 +24,8 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
 
 from engine.api.server import ApiServer  # noqa: E402
 from engine.engine import Engine  # noqa: E402
-from engine.units import UNITS
 from engine.paths import resolve_paths  # noqa: E402
+from engine.units import UNITS  # noqa: E402
 
 from .conftest import engine_config  # noqa: E402
 

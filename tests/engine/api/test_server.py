@@ -11,8 +11,8 @@ import urllib.request
 
 from engine.api.server import ApiServer, bind
 from engine.engine import Engine
-from engine.units import UNITS
 from engine.health import Health
+from engine.units import UNITS
 from tests.helpers import ROOT
 
 from .conftest import engine_config

@@ -8,7 +8,7 @@ from engine.checks.base import CheckContext
 from engine.checks.goal_staleness import GoalStalenessCheck
 from engine.checks.session_crash import SessionCrashCheck, awake_inactivity
 from engine.checks.stale_applications import StaleApplicationsCheck
-from engine.modules.heartbeat import Gap, record_gap
+from engine.heartbeat import Gap, record_gap
 from engine.timeutil import to_db
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)

@@ -12,9 +12,9 @@ from engine.delivery import identity
 from engine.delivery.telegram_bot import CALLBACK_DATA_MAX_BYTES, ButtonPress, alert_buttons, parse_callback
 from engine.demo import load_demo
 from engine.engine import Engine
-from engine.units import UNITS
 from engine.paths import Paths
 from engine.store.db import connection
+from engine.units import UNITS
 from tests.delivery_helpers import CHAT, TOKEN
 from tests.fakes.telegram_api import FakeTelegramServer
 from tests.helpers import wait_until

@@ -7,8 +7,8 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 from engine.modules.session_watch import session_watch_job
-from engine.units import open_db
 from engine.timeutil import from_db
+from engine.units import open_db
 
 from ..archive._util import EF958
 
