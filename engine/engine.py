@@ -22,7 +22,7 @@ from peewee import SqliteDatabase
 
 from engine import __version__, runtime_state
 from engine.alerts import store as alert_store
-from engine.alerts.store import list_alerts
+from engine.alerts.store import Alert, list_alerts
 from engine.archive import runs as archive_runs
 from engine.checks.service import CheckService, UnknownCheck, build_service
 from engine.compose import Units
@@ -38,7 +38,7 @@ from engine.process.control import ControlServer
 from engine.process.lifecycle import InstanceLock
 from engine.schedule_spec import ScheduleSpec, parse_schedule
 from engine.scheduler import JobSpec, Scheduler
-from engine.snapshot import JobInfo, Snapshot, snapshot_to_dict
+from engine.snapshot import ChannelState, JobInfo, Snapshot, snapshot_to_dict
 from engine.store.db import connection, open_database
 from engine.store.diskwatch import DISK
 from engine.timeutil import from_db, resolve_timezone, utcnow
@@ -300,7 +300,7 @@ class Engine:
         snap = self.snapshot()
         lines = [f"Watchkeeper {snap.version}: {snap.health.summary}",
                  f"Open alerts: {len(snap.open_alerts)}"]
-        lines += [f"{c['name']}: {c['state']}, {c['pending']} pending" for c in snap.channels]
+        lines += [f"{c.name}: {c.state}, {c.pending} pending" for c in snap.channels]
         if snap.paused_until:
             lines.append(f"Paused until {snap.paused_until:%Y-%m-%d %H:%M} UTC")
         return "\n".join(lines)
@@ -309,7 +309,7 @@ class Engine:
         alerts = self.snapshot().open_alerts
         if not alerts:
             return "No open alerts."
-        return "\n".join(f"#{a['id']} {a['check']}: {a['title']} ({a['state']})" for a in alerts[:30])
+        return "\n".join(f"#{a.id} {a.check_name}: {a.title} ({a.state})" for a in alerts[:30])
 
     def run_check_text(self, name: str) -> str:
         assert self.checks is not None
@@ -347,8 +347,8 @@ class Engine:
         """The current state, read fresh from memory and the database."""
         now = self.now()
         last_beat = paused = None
-        open_alerts: list[dict[str, Any]] = []
-        channels: list[dict[str, Any]] = []
+        open_alerts: list[Alert] = []
+        channels: list[ChannelState] = []
         problems: list[str] = []
         jobs: list[JobInfo] = []
         if self.db is not None and not self._stop_done:
@@ -360,9 +360,9 @@ class Engine:
                     ).fetchone()
                     last_beat = from_db(row[0]) if row and row[0] else None
                     paused = runtime_state.paused_until(self.db, now)
-                    open_alerts = [a.to_dict() for a in list_alerts(self.db, live_only=True, limit=50)
+                    open_alerts = [a for a in list_alerts(self.db, live_only=True, limit=50)
                                    if a.state != "acknowledged"]
-                    channels = self.delivery.status() if self.delivery else []
+                    channels = [ChannelState.from_dict(c) for c in (self.delivery.status() if self.delivery else [])]
                     problems += [p for p in [archive_runs.disk_full_problem(self.db)] if p]
             except Exception as exc:
                 problems.append(f"database trouble: {exc}")
@@ -381,7 +381,7 @@ class Engine:
             last_beat=last_beat,
             beat_interval=float(self.config.heartbeat.interval_seconds),
             failing_jobs=[j.name for j in jobs if j.last_outcome == "error"],
-            broken_channels=[c["name"] for c in channels if c["state"] == "broken"],
+            broken_channels=[c.name for c in channels if c.state == "broken"],
             problems=problems,
             open_alerts=len(open_alerts),
             paused_until=paused,

@@ -1,12 +1,15 @@
 """What the engine shows: an immutable Snapshot of its state (the tray, `status`, the API and the
-control channel read it), and its plain-data form."""
+control channel read it), made of frozen items (jobs, open alerts, channels), and its plain-data
+form (``snapshot_to_dict``: the JSON of `status --json`, the API and the control channel)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from engine.alerts.store import Alert
 from engine.health import Health, HealthReport
 from engine.timeutil import to_db
 
@@ -24,6 +27,28 @@ class JobInfo:
 
 
 @dataclass(frozen=True)
+class ChannelState:
+    """A delivery channel as the snapshot shows it (times as stored: UTC ISO text)."""
+
+    name: str
+    state: str  # ok | broken | rate-limited
+    pending: int
+    failed: int
+    last_error: str | None = None
+    last_error_at: str | None = None
+    last_ok_at: str | None = None
+    rate_limited_until: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ChannelState:
+        """From a row of engine.alerts.outbox.channel_status."""
+        return cls(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """What the tray, `status` and the API show; immutable, cheap to compare."""
 
@@ -33,9 +58,9 @@ class Snapshot:
     started_at: datetime | None
     last_beat: datetime | None
     paused_until: datetime | None
-    open_alerts: list[dict[str, Any]] = field(default_factory=list)
+    open_alerts: list[Alert] = field(default_factory=list)  # open and snoozed, newest first
     jobs: list[JobInfo] = field(default_factory=list)
-    channels: list[dict[str, Any]] = field(default_factory=list)
+    channels: list[ChannelState] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
     last_check_at: datetime | None = None
     api_url: str | None = None
@@ -60,8 +85,8 @@ def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
         "started_at": ts(snap.started_at),
         "last_heartbeat": ts(snap.last_beat),
         "paused_until": ts(snap.paused_until),
-        "open_alerts": snap.open_alerts,
-        "channels": snap.channels,
+        "open_alerts": [a.to_dict() for a in snap.open_alerts],
+        "channels": [c.to_dict() for c in snap.channels],
         "last_check_at": ts(snap.last_check_at),
         "api_url": snap.api_url,
         "jobs": [

@@ -46,9 +46,9 @@ def test_launch_command_frozen_is_the_exe_itself():
 
 def test_launch_command_from_source_uses_pythonw_on_windows_and_python_elsewhere():
     assert launch_command(frozen=False, executable=r"C:\Users\a\wk\.venv\Scripts\python.exe", platform="win32") == [
-        r"C:\Users\a\wk\.venv\Scripts\pythonw.exe", "-m", "engine", "run"]
+        r"C:\Users\a\wk\.venv\Scripts\pythonw.exe", "-m", "tray.main", "run"]
     assert launch_command(frozen=False, executable="/home/a/.venv/bin/python", platform="linux") == [
-        "/home/a/.venv/bin/python", "-m", "engine", "run"]
+        "/home/a/.venv/bin/python", "-m", "tray.main", "run"]
 
 
 def test_windows_command_line_quotes_the_program():
@@ -347,7 +347,7 @@ def test_cli_startup_install_status_uninstall(tmp_path, wk_home):
         out = cli("startup", "install", env=env, check=True).stdout
         assert out.startswith(f"installed: XDG autostart entry ({entry})")
     assert [p.name for p in entry.parent.iterdir()] == ["watchkeeper.desktop"]
-    assert f"Exec={sys.executable} -m engine run" in entry.read_text()
+    assert f"Exec={sys.executable} -m tray.main run" in entry.read_text()
     state = json.loads(cli("startup", "status", "--json", env=env, check=True).stdout)
     assert (state["registered"], state["method"], state["location"]) == (True, "xdg-autostart", str(entry))
     assert cli("startup", "uninstall", env=env, check=True).stdout == f"uninstalled: removed {entry}\n"
