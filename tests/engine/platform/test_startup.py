@@ -27,7 +27,7 @@ from engine.platform.startup import (
     task_xml,
     windows_command_line,
 )
-from tests.helpers import cli
+from tests.helpers import ROOT, cli
 
 NS = {"t": "http://schemas.microsoft.com/windows/2004/02/mit/task"}
 EXE = r"C:\Program Files\Watchkeeper\watchkeeper.exe"
@@ -103,7 +103,7 @@ def test_task_xml_escapes_and_matches_the_packaging_template():
     assert root.find("t:Actions/t:Exec/t:Command", NS).text == r"C:\R&D <x>\watchkeeper.exe"  # type: ignore[union-attr]
     assert root.find("t:Principals/t:Principal/t:UserId", NS).text == r"DOM\o'neil&co"  # type: ignore[union-attr]
     # packaging/watchkeeper-task.xml is the same definition with placeholders.
-    template = (Path(__file__).resolve().parents[2] / "packaging" / "watchkeeper-task.xml").read_text("utf-8")
+    template = (ROOT / "packaging" / "watchkeeper-task.xml").read_text("utf-8")
     filled = (template.replace("{{USER_ID}}", USER).replace("{{COMMAND}}", EXE)
               .replace("{{ARGUMENTS}}", "run").replace("{{WORKING_DIRECTORY}}", r"C:\Program Files\Watchkeeper"))
     assert filled == task_xml([EXE, "run"], USER)
