@@ -75,7 +75,7 @@ def main(argv: list[str]) -> int:
     ensure_env()
     command, rest = argv[0], argv[1:]
     if command == "run":
-        cmd = [str(PY), "-m", "engine", *rest]
+        cmd = [str(PY), "-m", "tray.main", *rest]  # the `watchkeeper` command (tray when possible)
     elif command == "lint":
         cmd = [str(PY), "-m", "ruff", "check", "."]
         if subprocess.call(cmd, cwd=ROOT):

@@ -24,8 +24,11 @@ from engine.channels.telegram.channel import TelegramChannel  # noqa: E402
 from engine.checks.base import Finding  # noqa: E402
 from engine.config import parse_config  # noqa: E402
 from engine.delivery.service import DeliveryService, outbox_hook  # noqa: E402
-from engine.store.db import open_database  # noqa: E402
 from engine.timeutil import utcnow  # noqa: E402
+from engine.units import (
+    CHANNELS,
+    open_db,  # noqa: E402
+)
 from tests.fakes.telegram_api import FakeTelegramServer  # noqa: E402
 
 TOKEN = "123456:BENCH-TOKEN-abcdefghijklmnopqrstuvwxyz"
@@ -37,12 +40,12 @@ def main() -> None:
     args = ap.parse_args()
     fake = FakeTelegramServer(token=TOKEN).start()
     with tempfile.TemporaryDirectory() as tmp:
-        db = open_database(Path(tmp) / "bench.db")
+        db = open_db(Path(tmp) / "bench.db")
         config = parse_config({"toast": {"enabled": False},
                                "telegram": {"token": TOKEN, "chat_id": "42", "api_url": fake.base_url}}, env={})
         channel = TelegramChannel(TOKEN, 42, base_url=fake.base_url)
-        service = DeliveryService(db, config, channels={"telegram": channel})
-        dispatcher = Dispatcher(db, on_queue=[outbox_hook(config, utcnow)], on_queued=[service.wake_all])
+        service = DeliveryService(db, config, CHANNELS, channels={"telegram": channel})
+        dispatcher = Dispatcher(db, on_queue=[outbox_hook(config, utcnow, CHANNELS)], on_queued=[service.wake_all])
         service.start()
         channel.get_me()  # connection warm, as in a running instance
         latencies = []

@@ -208,9 +208,9 @@ def phase_bare(d: Path) -> dict:
 def phase_ingest(d: Path, db_path: Path) -> dict:
     """run_archive on ``d`` into ``db_path``; returns timing, counts and peak RSS."""
     from engine.archive import service
-    from engine.store.db import open_database
+    from engine.units import open_db
 
-    db = open_database(db_path)
+    db = open_db(db_path)
     t = time.perf_counter()
     c = _cpu()
     res = service.run_archive(db, [str(d)], tail_idle_seconds=0)

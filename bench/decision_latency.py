@@ -20,8 +20,8 @@ from pathlib import Path
 
 from engine.alerts.dispatcher import LAST_SENT_SQL, clock_back_since, last_sent
 from engine.alerts.policy import PolicyInput, decide
-from engine.store.db import open_database
 from engine.timeutil import to_db
+from engine.units import open_db
 
 
 def main() -> None:
@@ -33,7 +33,7 @@ def main() -> None:
     now = datetime(2026, 11, 26, tzinfo=timezone.utc)
     checks = [f"check_{i:03d}" for i in range(200)]
     with tempfile.TemporaryDirectory() as tmp:
-        db = open_database(Path(tmp) / "bench.db")
+        db = open_db(Path(tmp) / "bench.db")
         t0 = time.perf_counter()
         batch = []
         with db.atomic():

@@ -1,7 +1,9 @@
-"""`python -m engine` is the `watchkeeper` command."""
+"""`python -m engine` is the headless `watchkeeper` command (`run` never shows the tray; the
+`watchkeeper` console script, tray.main, does when it can)."""
 
 import sys
 
 from engine.cli import main
+from engine.units import UNITS
 
-sys.exit(main())
+sys.exit(main(units=UNITS))

@@ -15,7 +15,7 @@ import math
 import os
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -290,7 +290,10 @@ def _build_section(name: str, cls: type, raw: Any, warnings: list[str]) -> Any:
 
 
 def parse_config(raw: dict[str, Any], env: dict[str, str] | None = None, source: Path | None = None) -> Config:
-    """Build and validate a Config from parsed TOML (and environment overrides)."""
+    """Build and validate a Config's sections from parsed TOML (and environment overrides).
+
+    [checks.*] and [[user_checks]] are only checked for shape here: the check kinds validate
+    them in the composition step (engine.compose.load_config)."""
     env = dict(os.environ) if env is None else env
     warnings: list[str] = []
     sections: dict[str, Any] = {}
@@ -307,7 +310,6 @@ def parse_config(raw: dict[str, Any], env: dict[str, str] | None = None, source:
         raise ConfigError("user_checks must be a list of tables: [[user_checks]]")
     config = Config(**sections, checks=checks, user_checks=user_checks, warnings=warnings, source=source)
     _apply_env(config, env)
-    _validate_checks(config)
     return config
 
 
@@ -320,15 +322,8 @@ def _apply_env(config: Config, env: dict[str, str]) -> None:
         config.telegram.api_url = env["WATCHKEEPER_TELEGRAM_API_URL"]
 
 
-def _validate_checks(config: Config) -> None:
-    """Let the check registry validate [checks.*] and [[user_checks]]."""
-    from engine.checks.registry import validate_check_config  # lazy: the registry imports config
-
-    config.warnings.extend(validate_check_config(config))
-
-
 def load_config(path: Path, env: dict[str, str] | None = None) -> Config:
-    """Read ``path`` (missing file = defaults) and validate it; raises ConfigError."""
+    """Read ``path`` (missing file = defaults) and validate its sections; raises ConfigError."""
     if not path.exists():
         return parse_config({}, env, source=None)
     try:
@@ -352,8 +347,9 @@ def _toml_value(value: Any) -> str:
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def render_template() -> str:
-    """The fully commented default config.toml (every key, commented out, with its doc)."""
+def render_template(extra: Sequence[str] = ()) -> str:
+    """The fully commented default config.toml (every key, commented out, with its doc), followed
+    by the ``extra`` lines (the composition step adds the [checks.*] blocks)."""
     lines = [
         "# Watchkeeper configuration.",
         "# Every setting is shown with its default, commented out. Uncomment and edit to change it.",
@@ -367,25 +363,20 @@ def render_template() -> str:
             lines.append(f"# {f.metadata['doc']}")
             lines.append(f"# {f.name} = {_toml_value(default)}")
         lines.append("")
-    lines.extend(_checks_template())
+    lines.extend(extra)
     return "\n".join(lines) + "\n"
 
 
-def _checks_template() -> list[str]:
-    from engine.checks.registry import checks_template  # lazy: the registry imports config
-
-    return checks_template()
-
-
-def ensure_config_file(path: Path) -> bool:
-    """Write the commented template if no config exists; True when it was written."""
+def ensure_config_file(path: Path, template: str | None = None) -> bool:
+    """Write ``template`` (the sections-only one by default) if no config exists; True when it was
+    written. engine.compose.ensure_config_file writes the full one, check blocks included."""
     from engine.privatefile import ensure_private_dir, tighten_private_file, write_private_file
 
     if path.exists():
         tighten_private_file(path)  # a config.toml from an older version or another tool may be 0644
         return False
     ensure_private_dir(path.parent)
-    write_private_file(path, render_template())  # 0600 from the first byte: it will hold the bot token
+    write_private_file(path, template or render_template())  # 0600 from the first byte: it will hold the bot token
     return True
 
 
@@ -406,13 +397,14 @@ def redacted(config: Config) -> dict[str, Any]:
     return out
 
 
-def set_config_values(path: Path, section: str, values: dict[str, Any]) -> None:
+def set_config_values(path: Path, section: str, values: dict[str, Any], *, template: str | None = None) -> None:
     """Set keys of one section in config.toml, keeping the user's comments and layout.
 
     A commented-out default (``# key = ...``) is replaced in place; otherwise the key goes right
-    after the section header (added at the end when missing). The result is validated.
+    after the section header (added at the end when missing). A missing file starts as ``template``
+    (see ensure_config_file). The result's sections are validated.
     """
-    ensure_config_file(path)
+    ensure_config_file(path, template)
     lines = path.read_text(encoding="utf-8").splitlines()
     header = f"[{section}]"
     start = next((i for i, line in enumerate(lines) if line.strip() == header), None)

@@ -2,7 +2,8 @@
 
 The tray and the headless runner know the engine only through this class. It owns the
 single-instance lock, the database, the scheduler with its jobs, the heartbeat and the control
-channel, and publishes a Snapshot to subscribers whenever something they show changes.
+channel, and publishes a Snapshot to subscribers whenever something they show changes. What it
+runs (check kinds, scheduled modules, migrations, services) it is given: ``engine.units.UNITS``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,21 +22,25 @@ from peewee import SqliteDatabase
 
 from engine import __version__, runtime_state
 from engine.alerts import store as alert_store
-from engine.alerts.store import list_alerts
+from engine.alerts.store import Alert, list_alerts
 from engine.archive import runs as archive_runs
 from engine.checks.service import CheckService, UnknownCheck, build_service, summarise_runs
+from engine.compose import Units
 from engine.config import Config
-from engine.control import ControlServer
 from engine.delivery.service import DeliveryService, notification_alerts, outbox_hook
-from engine.health import Health, HealthFacts, HealthReport, assess
-from engine.lifecycle import InstanceLock, process_create_time
-from engine.modules.heartbeat import Gap, Heartbeat
+from engine.health import HealthFacts, assess
+from engine.heartbeat import Gap, Heartbeat
+from engine.modules.base import ModuleContext, ScheduledModule
 from engine.paths import Paths
+from engine.platform.processes import process_create_time
+from engine.process.control import ControlServer
+from engine.process.lifecycle import InstanceLock
 from engine.schedule_spec import ScheduleSpec, parse_schedule
 from engine.scheduler import JobSpec, Scheduler
+from engine.snapshot import ChannelState, JobInfo, Snapshot, snapshot_to_dict
 from engine.store.db import connection, open_database
 from engine.store.diskwatch import DISK
-from engine.timeutil import from_db, resolve_timezone, to_db, utcnow
+from engine.timeutil import from_db, resolve_timezone, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -44,46 +48,13 @@ ABANDON_WAIT_SECONDS = 2.0  # after the grace: how long abandoned jobs get to re
 CONTROL_REPLY_SECONDS = 2.0  # at the end of stop(): how long control threads get to send their replies
 
 
-@dataclass(frozen=True)
-class JobInfo:
-    name: str
-    kind: str
-    schedule: str
-    next_run: datetime | None
-    last_outcome: str | None
-    last_finished: datetime | None
-    last_error: str | None
-    running: bool
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """What the tray, `status` and the API show; immutable, cheap to compare."""
-
-    health: HealthReport
-    pid: int
-    version: str
-    started_at: datetime | None
-    last_beat: datetime | None
-    paused_until: datetime | None
-    open_alerts: list[dict[str, Any]] = field(default_factory=list)
-    jobs: list[JobInfo] = field(default_factory=list)
-    channels: list[dict[str, Any]] = field(default_factory=list)
-    checks: list[str] = field(default_factory=list)
-    last_check_at: datetime | None = None
-    api_url: str | None = None
-
-    @property
-    def state(self) -> Health:
-        return self.health.state
-
-
 class Engine:
     """One running Watchkeeper instance."""
 
-    def __init__(self, paths: Paths, config: Config, *, now: Callable[[], datetime] = utcnow):
+    def __init__(self, paths: Paths, config: Config, units: Units, *, now: Callable[[], datetime] = utcnow):
         self.paths = paths
         self.config = config
+        self.units = units
         self.now = now
         self.lock = InstanceLock(paths)
         self.db: SqliteDatabase | None = None
@@ -111,14 +82,15 @@ class Engine:
         self.paths.ensure()
         self.lock.acquire()
         try:
-            self.db = open_database(self.paths.db_file)
+            self.db = open_database(self.paths.db_file, self.units.migrations)
             interval = float(self.config.heartbeat.interval_seconds)
             self.heartbeat = Heartbeat(self.db, interval, wall=self.now, on_gap=self._on_gap)
             self.heartbeat.start_instance(os.getpid(), process_create_time(os.getpid()))
             archive_runs.mark_interrupted(self.db)  # runs left "running" by a killed process
-            self.checks = build_service(self.db, self.config, self.now)
-            self.delivery = DeliveryService(self.db, self.config, now=self.now, on_change=self.publish)
-            self.checks.dispatcher.on_queue.append(outbox_hook(self.config, self.now))
+            self.checks = build_service(self.db, self.config, self.now, self.units.check_kinds)
+            self.delivery = DeliveryService(self.db, self.config, self.units.channels, now=self.now,
+                                            on_change=self.publish)
+            self.checks.dispatcher.on_queue.append(outbox_hook(self.config, self.now, self.units.channels))
             self.checks.dispatcher.on_queued.append(self.delivery.wake_all)
             self.scheduler = Scheduler(
                 self.db,
@@ -249,38 +221,32 @@ class Engine:
         return result
 
     def _module_specs(self) -> list[JobSpec]:
-        specs: list[JobSpec] = [JobSpec("weekly", self._weekly, parse_schedule(self.config.weekly.schedule),
-                                        description="digest, pruning, backup, integrity")]
-        if self.config.archive.enabled:
-            from engine.modules.archive import archive_job
-            from engine.modules.session_watch import session_watch_job
-
-            specs.append(JobSpec("archive", lambda: archive_job(self._db(), self.config),
-                                 parse_schedule(self.config.archive.schedule), description="conversation archive"))
-            specs.append(JobSpec("session_watch", lambda: session_watch_job(self._db(), self.config, self.now()),
-                                 parse_schedule("every 5m"), description="live assistant sessions"))
+        """A job for each registered module its configuration turns on."""
+        specs = []
+        for module in self.units.modules:
+            schedule = module.schedule(self.config)
+            if schedule is not None:
+                specs.append(JobSpec(module.name, functools.partial(self._run_module, module),
+                                     parse_schedule(schedule), description=module.description))
         return specs
 
+    def _run_module(self, module: ScheduledModule) -> object:
+        assert self.checks is not None
+        return module.run(ModuleContext(
+            db=self._db(), config=self.config, paths=self.paths, now=self.now(), dispatcher=self.checks.dispatcher,
+            check_cooldowns=[d.cooldown for d in self.checks.definitions.values()]))
+
     def _start_services(self) -> None:
-        """Units with their own threads: delivery workers and Telegram polling."""
+        """Units with their own threads: delivery workers and Telegram polling, then the registered
+        services (the API server) that this configuration turns on."""
         assert self.delivery is not None
         self.services.append(self.delivery)
         self.delivery.start(self)
-        if self.config.api.enabled:
-            from engine.api.server import ApiServer
-
-            api = ApiServer(self, self.config, self.paths)
-            self.services.append(api)
-            api.start()  # never raises: a busy port becomes api.problem (health DEGRADED)
-
-    def _weekly(self) -> None:
-        from engine.modules.weekly import weekly_job
-
-        assert self.checks is not None
-        weekly_job(self._db(), self.checks.dispatcher, db_path=self.paths.db_file, backup_dir=self.paths.backup_dir,
-                   now=self.now(), keep_backups=self.config.weekly.keep_backups,
-                   retention=timedelta(days=self.config.alerts.log_retention_days),
-                   cooldowns=[d.cooldown for d in self.checks.definitions.values()])
+        for factory in self.units.services:
+            service = factory(self)
+            if service is not None:
+                self.services.append(service)
+                service.start()  # never raises: a busy port becomes the service's problem (health DEGRADED)
 
     def _db(self) -> SqliteDatabase:
         assert self.db is not None
@@ -334,7 +300,7 @@ class Engine:
         snap = self.snapshot()
         lines = [f"Watchkeeper {snap.version}: {snap.health.summary}",
                  f"Open alerts: {len(snap.open_alerts)}"]
-        lines += [f"{c['name']}: {c['state']}, {c['pending']} pending" for c in snap.channels]
+        lines += [f"{c.name}: {c.state}, {c.pending} pending" for c in snap.channels]
         if snap.paused_until:
             lines.append(f"Paused until {snap.paused_until:%Y-%m-%d %H:%M} UTC")
         return "\n".join(lines)
@@ -343,7 +309,7 @@ class Engine:
         alerts = self.snapshot().open_alerts
         if not alerts:
             return "No open alerts."
-        return "\n".join(f"#{a['id']} {a['check']}: {a['title']} ({a['state']})" for a in alerts[:30])
+        return "\n".join(f"#{a.id} {a.check_name}: {a.title} ({a.state})" for a in alerts[:30])
 
     def run_check_text(self, name: str, trigger: str) -> str:
         assert self.checks is not None
@@ -381,8 +347,8 @@ class Engine:
         """The current state, read fresh from memory and the database."""
         now = self.now()
         last_beat = paused = None
-        open_alerts: list[dict[str, Any]] = []
-        channels: list[dict[str, Any]] = []
+        open_alerts: list[Alert] = []
+        channels: list[ChannelState] = []
         problems: list[str] = []
         jobs: list[JobInfo] = []
         if self.db is not None and not self._stop_done:
@@ -394,9 +360,9 @@ class Engine:
                     ).fetchone()
                     last_beat = from_db(row[0]) if row and row[0] else None
                     paused = runtime_state.paused_until(self.db, now)
-                    open_alerts = [a.to_dict() for a in list_alerts(self.db, live_only=True, limit=50)
+                    open_alerts = [a for a in list_alerts(self.db, live_only=True, limit=50)
                                    if a.state != "acknowledged"]
-                    channels = self.delivery.status() if self.delivery else []
+                    channels = [ChannelState.from_dict(c) for c in (self.delivery.status() if self.delivery else [])]
                     problems += [p for p in [archive_runs.disk_full_problem(self.db)] if p]
             except Exception as exc:
                 problems.append(f"database trouble: {exc}")
@@ -415,7 +381,7 @@ class Engine:
             last_beat=last_beat,
             beat_interval=float(self.config.heartbeat.interval_seconds),
             failing_jobs=[j.name for j in jobs if j.last_outcome == "error"],
-            broken_channels=[c["name"] for c in channels if c["state"] == "broken"],
+            broken_channels=[c.name for c in channels if c.state == "broken"],
             problems=problems,
             open_alerts=len(open_alerts),
             paused_until=paused,
@@ -482,31 +448,3 @@ class Engine:
             return handler(request)
 
         return serve
-
-
-def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
-    """Plain-data form of a snapshot (for --json, the control channel and the API)."""
-
-    def ts(value: datetime | None) -> str | None:
-        return to_db(value) if value else None
-
-    return {
-        "state": snap.state.value,
-        "summary": snap.health.summary,
-        "reasons": snap.health.reasons,
-        "pid": snap.pid,
-        "version": snap.version,
-        "started_at": ts(snap.started_at),
-        "last_heartbeat": ts(snap.last_beat),
-        "paused_until": ts(snap.paused_until),
-        "open_alerts": snap.open_alerts,
-        "channels": snap.channels,
-        "last_check_at": ts(snap.last_check_at),
-        "api_url": snap.api_url,
-        "jobs": [
-            {"name": j.name, "kind": j.kind, "schedule": j.schedule, "next_run": ts(j.next_run),
-             "last_outcome": j.last_outcome, "last_finished": ts(j.last_finished),
-             "last_error": j.last_error, "running": j.running}
-            for j in snap.jobs
-        ],
-    }

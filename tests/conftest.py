@@ -41,8 +41,8 @@ def wk_home(tmp_path, monkeypatch) -> Paths:
 @pytest.fixture
 def db(tmp_path):
     """A migrated real SQLite database file."""
-    from engine.store.db import open_database
+    from engine.units import open_db
 
-    database = open_database(tmp_path / "test.db")
+    database = open_db(tmp_path / "test.db")
     yield database
     database.close()

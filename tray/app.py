@@ -1,8 +1,8 @@
 """Composition of the tray: the engine's snapshots drive a pystray icon on the main thread.
 
-``engine.runner.run_instance`` calls ``tray_runner_if_available()`` after the engine started; the
-returned ``run_tray(engine)`` blocks on the main thread until Quit, ``watchkeeper stop`` or a
-signal, then the runner stops the engine. pystray is imported only inside functions (its xorg
+``tray.main`` hands ``tray_runner_if_available`` to the engine's runner as its frontend: called
+after the engine started, the returned ``run_tray(engine)`` blocks on the main thread until Quit,
+``watchkeeper stop`` or a signal, then the runner stops the engine. pystray is imported only inside functions (its xorg
 backend raises at import on a display-less Linux) and only behind ``PystrayAdapter``, which tests
 replace with a fake.
 """
@@ -29,7 +29,8 @@ from tray.icons import load_icon
 if TYPE_CHECKING:
     from PIL.Image import Image
 
-    from engine.engine import Engine, Snapshot
+    from engine.engine import Engine
+    from engine.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -278,9 +279,9 @@ def run_inline(fn: Callable[[], Any], label: str) -> None:
 
 
 def load_startup_module() -> Any:
-    """engine.startup when it exists (start at login), else None."""
+    """engine.platform.startup when it exists (start at login), else None."""
     try:
-        from engine import startup
+        from engine.platform import startup
     except ImportError:
         return None
     return startup
@@ -345,9 +346,9 @@ class TrayController:
 
     def edit_settings(self) -> None:
         def run() -> None:
-            from engine.config import ensure_config_file
+            from engine.compose import ensure_config_file
 
-            ensure_config_file(self.engine.paths.config_file)
+            ensure_config_file(self.engine.paths.config_file, self.engine.units.check_kinds)
             self.opener(str(self.engine.paths.config_file))
 
         self.submit(run, "edit settings")
@@ -567,16 +568,3 @@ def run_tray(engine: Engine, adapter_factory: Callable[[], TrayAdapter] | None =
     adapter = adapter_factory() if adapter_factory is not None else PystrayAdapter()
     TrayApp(engine, adapter).run()
 
-
-def main() -> int:
-    """Entry point of ``watchkeeperw`` (no console): the same as ``watchkeeper run``."""
-    for name in ("stdout", "stderr"):
-        if getattr(sys, name) is None:  # a windowed exe has no std streams
-            setattr(sys, name, open(os.devnull, "w"))  # noqa: SIM115 - lives as long as the process
-    from engine.cli import main as cli_main
-
-    return cli_main(["run", *sys.argv[1:]])
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from engine.health import Health
 
 if TYPE_CHECKING:
-    from engine.engine import Snapshot
+    from engine.alerts.store import Alert
+    from engine.snapshot import ChannelState, Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -109,11 +110,11 @@ def alert_count_text(count: int) -> str:
     return f"{count} open alert" + ("" if count == 1 else "s")
 
 
-def channels_text(channels: Sequence[dict[str, Any]]) -> str:
+def channels_text(channels: Sequence[ChannelState]) -> str:
     """``toast ok, telegram broken`` or ``none``."""
     if not channels:
         return "none"
-    return ", ".join(f"{c.get('name', '?')} {c.get('state', '?')}" for c in channels)
+    return ", ".join(f"{c.name} {c.state}" for c in channels)
 
 
 def state_text(snap: Snapshot, tz: tzinfo | None, now: datetime) -> str:
@@ -157,9 +158,8 @@ def status_message(snap: Snapshot, tz: tzinfo | None, now: datetime) -> str:
     return fit_utf16("\n".join(lines), 255)
 
 
-def alert_label(alert: dict[str, Any]) -> str:
-    check = alert.get("check") or alert.get("check_name") or "?"
-    return shorten(f"{check}: {alert.get('title') or alert.get('subject') or ''}", LABEL_MAX)
+def alert_label(alert: Alert) -> str:
+    return shorten(f"{alert.check_name or '?'}: {alert.title or alert.subject or ''}", LABEL_MAX)
 
 
 # -- the menu ------------------------------------------------------------------------------------------
@@ -172,7 +172,7 @@ def _alerts_menu(snap: Snapshot, cb: MenuCallbacks) -> MenuEntry:
         return MenuEntry(title, enabled=False)
     entries = []
     for alert in alerts[:MAX_ALERTS_LISTED]:
-        alert_id = int(alert["id"])
+        alert_id = alert.id
         entries.append(MenuEntry(alert_label(alert), submenu=(
             MenuEntry("Acknowledge", partial(cb.acknowledge, alert_id)),
             MenuEntry("Snooze 1 hour", partial(cb.snooze, alert_id, SNOOZE_HOUR)),

@@ -37,7 +37,7 @@ from engine.alerts.policy import (
 )
 from engine.alerts.templates import render
 from engine.checks.base import Finding
-from engine.modules.heartbeat import gaps_between
+from engine.heartbeat import gaps_between
 from engine.timeutil import from_db, to_db
 
 log = logging.getLogger(__name__)

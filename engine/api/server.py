@@ -280,3 +280,9 @@ class ApiServer:
         for logger, token_filter in self._filters:
             logger.removeFilter(token_filter)
         self._filters.clear()
+
+
+def api_service(engine: Engine) -> ApiServer | None:
+    """The API server of a started engine (a service in engine.units.SERVICES); None when
+    ``[api] enabled = false``."""
+    return ApiServer(engine, engine.config, engine.paths) if engine.config.api.enabled else None

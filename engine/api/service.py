@@ -95,7 +95,7 @@ def health(engine: Engine) -> Row:
 
 def status(engine: Engine) -> Row:
     """The instance's snapshot (what `watchkeeper status --json` shows)."""
-    from engine.engine import snapshot_to_dict
+    from engine.snapshot import snapshot_to_dict
 
     return snapshot_to_dict(engine.snapshot())
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from peewee import SqliteDatabase
 
-from engine.lifecycle import PidInfo, pid_alive, process_create_time
+from engine.platform.processes import PidInfo, pid_alive, process_create_time
 from engine.timeutil import to_db, utcnow
 
 log = logging.getLogger(__name__)

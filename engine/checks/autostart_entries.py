@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.checks.base import CheckContext, CheckError, CheckKind, Finding, Param
-from engine.startup import DESKTOP_FILE, LAUNCH_AGENT_LABEL, RUN_VALUE, task_name
+from engine.platform.startup import DESKTOP_FILE, LAUNCH_AGENT_LABEL, RUN_VALUE, task_name
 
 BASELINE_KEY = "baseline"
 MAX_FILE_BYTES = 1 << 20  # a startup file larger than this is read only this far

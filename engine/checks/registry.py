@@ -1,9 +1,10 @@
-"""The registry of check kinds (explicit class references: PyInstaller sees the imports) and
-the effective check definitions built from config ([checks.NAME] and [[user_checks]])."""
+"""Check definitions built from config ([checks.NAME] and [[user_checks]]) for the check kinds
+the composition root registers (engine.units.CHECK_KINDS), and their part of the config template."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -18,30 +19,22 @@ MAX_COOLDOWN = timedelta(days=365)
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 
 
-def builtin_kinds() -> dict[str, type[CheckKind]]:
-    """The built-in checks by name."""
-    from engine.checks.autostart_entries import AutostartEntriesCheck
-    from engine.checks.disk_space import DiskSpaceCheck
-    from engine.checks.endpoint import EndpointCheck
-    from engine.checks.goal_staleness import GoalStalenessCheck
-    from engine.checks.listening_ports import ListeningPortsCheck
-    from engine.checks.session_crash import SessionCrashCheck
-    from engine.checks.stale_applications import StaleApplicationsCheck
+@dataclass(frozen=True)
+class CheckKinds:
+    """The check kinds of an installation (engine.units.CHECK_KINDS lists them).
 
-    kinds: list[type[CheckKind]] = [
-        StaleApplicationsCheck, SessionCrashCheck, GoalStalenessCheck,
-        DiskSpaceCheck, EndpointCheck, ListeningPortsCheck,
-        AutostartEntriesCheck,
-    ]
-    return {k.kind: k for k in kinds}
+    ``builtin`` kinds are always present as ``[checks.NAME]`` (maybe disabled); ``user`` kinds are
+    what ``[[user_checks]]`` entries choose with ``kind = "..."``.
+    """
 
+    builtin: tuple[type[CheckKind], ...]
+    user: tuple[type[CheckKind], ...]
 
-def user_kinds() -> dict[str, type[CheckKind]]:
-    """Kinds users configure without code."""
-    from engine.checks.command import CommandCheck
-    from engine.checks.sql import SqlCheck
+    def builtin_by_name(self) -> dict[str, type[CheckKind]]:
+        return {k.kind: k for k in self.builtin}
 
-    return {SqlCheck.kind: SqlCheck, CommandCheck.kind: CommandCheck}
+    def user_by_name(self) -> dict[str, type[CheckKind]]:
+        return {k.kind: k for k in self.user}
 
 
 def _common(where: str, kind: type[CheckKind], raw: dict[str, Any]) -> dict[str, Any]:
@@ -84,9 +77,10 @@ def _params(where: str, kind: type[CheckKind], raw: dict[str, Any], extra: tuple
     return params, warnings
 
 
-def build_definitions(config: Config) -> tuple[list[CheckDefinition], list[str]]:
-    """Every configured check (built-in ones always present, maybe disabled) and warnings."""
-    builtins = builtin_kinds()
+def build_definitions(config: Config, kinds: CheckKinds) -> tuple[list[CheckDefinition], list[str]]:
+    """Every configured check (built-in ones always present, maybe disabled) and warnings;
+    raises ConfigError for a bad check."""
+    builtins = kinds.builtin_by_name()
     defs: list[CheckDefinition] = []
     warnings: list[str] = []
     for name in config.checks:
@@ -99,7 +93,7 @@ def build_definitions(config: Config) -> tuple[list[CheckDefinition], list[str]]
         params, warns = _params(where, kind, raw)
         warnings += warns
         defs.append(CheckDefinition(name=name, kind=kind, params=params, **common))
-    kinds = user_kinds()
+    user_kinds = kinds.user_by_name()
     seen = set(builtins)
     for i, raw in enumerate(config.user_checks):
         where = f"user_checks[{i}]"
@@ -112,10 +106,10 @@ def build_definitions(config: Config) -> tuple[list[CheckDefinition], list[str]]
             raise ConfigError(f"{where}.name = {name!r} is not allowed: the name is already used")
         seen.add(name)
         kind_name = raw.get("kind")
-        if kind_name not in kinds:
+        if kind_name not in user_kinds:
             raise ConfigError(f"{where}.kind = {kind_name!r} is not allowed: expected one of "
-                              + ", ".join(repr(k) for k in kinds))
-        kind = kinds[kind_name]
+                              + ", ".join(repr(k) for k in user_kinds))
+        kind = user_kinds[kind_name]
         common = _common(where, kind, raw)
         params, warns = _params(where, kind, raw, extra=("name", "kind"))
         warnings += warns
@@ -126,15 +120,10 @@ def build_definitions(config: Config) -> tuple[list[CheckDefinition], list[str]]
     return defs, warnings
 
 
-def validate_check_config(config: Config) -> list[str]:
-    """Hook for engine.config: raise ConfigError for bad checks, return warnings."""
-    return build_definitions(config)[1]
-
-
-def checks_template() -> list[str]:
+def checks_template(kinds: CheckKinds) -> list[str]:
     """Commented [checks.*] blocks and a [[user_checks]] example for the config template."""
     lines = ["# Built-in checks. Each takes enabled, schedule, cooldown, severity and its own keys."]
-    for name, kind in builtin_kinds().items():
+    for name, kind in kinds.builtin_by_name().items():
         lines.append(f"# {kind.description}")
         lines.append(f"# [checks.{name}]")
         lines.append("# enabled = true")

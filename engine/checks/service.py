@@ -23,6 +23,7 @@ from engine.alerts.dispatcher import Dispatcher, DispatchResult, Explanation
 from engine.checks.base import CheckContext, CheckDefinition, CheckError, Finding
 from engine.checks.children import ChildRegistry
 from engine.checks.command import bounded_timeout
+from engine.checks.registry import CheckKinds, build_definitions
 from engine.events import record_event
 from engine.store.db import connection
 from engine.timeutil import parse_duration, to_db
@@ -224,14 +225,13 @@ class CheckService:
         return {r[0]: {"finished_at": r[1], "outcome": r[2], "findings": r[3], "error": r[4]} for r in rows}
 
 
-def build_service(db: SqliteDatabase, config: Any, now: Callable[[], datetime]) -> CheckService:
+def build_service(db: SqliteDatabase, config: Any, now: Callable[[], datetime], kinds: CheckKinds) -> CheckService:
     """The CheckService for ``config`` (used by the engine and by the CLI without an instance)."""
     from engine.alerts.policy import QuietHours
-    from engine.checks.registry import build_definitions
     from engine.timeutil import resolve_timezone
 
     tz = resolve_timezone(config.general.timezone)
     quiet = QuietHours.from_config(config.alerts.quiet_hours_start, config.alerts.quiet_hours_end,
                                    config.alerts.quiet_hours_weekdays, tz)
-    definitions, _ = build_definitions(config)
+    definitions, _ = build_definitions(config, kinds)
     return CheckService(db, definitions, Dispatcher(db, quiet=quiet), now, tz)

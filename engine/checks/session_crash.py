@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from engine.checks.base import CheckContext, CheckKind, Finding, Param, number_in
+from engine.heartbeat import Gap, gaps_between
 from engine.life import work_sessions
-from engine.modules.heartbeat import Gap, gaps_between
 from engine.timeutil import format_duration, from_db
 
 

@@ -17,7 +17,6 @@ from typing import Any
 from peewee import SqliteDatabase
 
 from engine.alerts import outbox
-from engine.channels import builtin_specs
 from engine.channels.base import BuildContext, Channel, ChannelSpec, ConversationContext, OutgoingMessage
 from engine.config import Config
 from engine.delivery.worker import ChannelWorker
@@ -29,24 +28,20 @@ log = logging.getLogger(__name__)
 BUTTON_KINDS = ("alert", "digest")  # notifications whose alerts can be acknowledged or snoozed
 
 
-def _specs(specs: Sequence[ChannelSpec] | None) -> Sequence[ChannelSpec]:
-    return builtin_specs() if specs is None else specs
-
-
-def enabled_channels(config: Config, specs: Sequence[ChannelSpec] | None = None) -> list[str]:
+def enabled_channels(config: Config, specs: Sequence[ChannelSpec]) -> list[str]:
     """Names of the channels this configuration delivers to."""
-    return [spec.name for spec in _specs(specs) if spec.enabled(config)]
+    return [spec.name for spec in specs if spec.enabled(config)]
 
 
-def channel_secrets(config: Config, specs: Sequence[ChannelSpec] | None = None) -> tuple[str, ...]:
+def channel_secrets(config: Config, specs: Sequence[ChannelSpec]) -> tuple[str, ...]:
     """Every channel's secrets (tokens) in this configuration: never logged, never shown."""
-    return tuple(secret for spec in _specs(specs) for secret in spec.secrets(config))
+    return tuple(secret for spec in specs for secret in spec.secrets(config))
 
 
 def outbox_hook(config: Config, now: Callable[[], datetime],
-                specs: Sequence[ChannelSpec] | None = None) -> Callable[[SqliteDatabase, int, str], None]:
+                specs: Sequence[ChannelSpec]) -> Callable[[SqliteDatabase, int, str], None]:
     """The dispatcher hook that queues one outbox row per enabled channel that receives the kind."""
-    enabled = [spec for spec in _specs(specs) if spec.enabled(config)]
+    enabled = [spec for spec in specs if spec.enabled(config)]
 
     def hook(db: SqliteDatabase, notification_id: int, severity: str) -> None:
         kind = db.execute_sql("SELECT kind FROM notifications WHERE id = ?", (notification_id,)).fetchone()[0]
@@ -55,22 +50,22 @@ def outbox_hook(config: Config, now: Callable[[], datetime],
     return hook
 
 
-def build_channels(config: Config, specs: Sequence[ChannelSpec] | None = None) -> dict[str, Channel]:
+def build_channels(config: Config, specs: Sequence[ChannelSpec]) -> dict[str, Channel]:
     """The enabled channels, constructed (each spec imports its heavy libraries only here)."""
     context = BuildContext(max_retry_after=outbox.max_wait(float(config.delivery.max_backoff_seconds)))
-    return {spec.name: spec.build(config, context) for spec in _specs(specs) if spec.enabled(config)}
+    return {spec.name: spec.build(config, context) for spec in specs if spec.enabled(config)}
 
 
 class DeliveryService:
     """Owns channels and workers for one process."""
 
-    def __init__(self, db: SqliteDatabase, config: Config, *, now: Callable[[], datetime] = utcnow,
-                 channels: dict[str, Channel] | None = None, on_change: Callable[[], None] = lambda: None,
-                 specs: Sequence[ChannelSpec] | None = None):
+    def __init__(self, db: SqliteDatabase, config: Config, specs: Sequence[ChannelSpec], *,
+                 now: Callable[[], datetime] = utcnow, channels: dict[str, Channel] | None = None,
+                 on_change: Callable[[], None] = lambda: None):
         self.db = db
         self.config = config
         self.now = now
-        self.specs = {spec.name: spec for spec in _specs(specs)}
+        self.specs = {spec.name: spec for spec in specs}
         self.channels = channels if channels is not None else build_channels(config, list(self.specs.values()))
         self.secrets = channel_secrets(config, list(self.specs.values()))
         ttl = parse_duration(config.delivery.offline_ttl)
@@ -157,10 +152,10 @@ class DeliveryService:
         return attempted
 
 
-def deliver_pending_once(db: SqliteDatabase, config: Config, timeout: float = 30.0,
-                         specs: Sequence[ChannelSpec] | None = None) -> int:
+def deliver_pending_once(db: SqliteDatabase, config: Config, specs: Sequence[ChannelSpec],
+                         timeout: float = 30.0) -> int:
     """CLI without a running instance: deliver what is due, then close the channels."""
-    service = DeliveryService(db, config, specs=specs)
+    service = DeliveryService(db, config, specs)
     try:
         return service.drain_once(timeout)
     finally:

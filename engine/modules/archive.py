@@ -10,6 +10,8 @@ import logging
 from typing import Any
 
 from engine.archive import service
+from engine.config import Config
+from engine.modules.base import ModuleContext
 from engine.store.db import disk_full_error
 
 log = logging.getLogger(__name__)
@@ -27,3 +29,16 @@ def archive_job(db: Any, config: Any) -> None:
         raise disk_full_error(db.database)
     log.info("archive run %s: %s files parsed, %s unchanged, %s failed, %s new sessions",
              res.run_id, res.files_parsed, res.files_skipped, res.files_failed, res.sessions_new)
+
+
+class ArchiveModule:
+    """The nightly archive as a ScheduledModule (engine.modules.base); off with [archive] enabled = false."""
+
+    name = "archive"
+    description = "conversation archive"
+
+    def schedule(self, config: Config) -> str | None:
+        return config.archive.schedule if config.archive.enabled else None
+
+    def run(self, context: ModuleContext) -> None:
+        archive_job(context.db, context.config)

@@ -17,7 +17,9 @@ from peewee import SqliteDatabase
 
 from engine.archive import service
 from engine.archive.discover import discover
+from engine.config import Config
 from engine.life import work_sessions
+from engine.modules.base import ModuleContext
 from engine.timeutil import to_db, utcnow
 
 DEFAULT_ACTIVE_WINDOW_MINUTES = 15
@@ -96,3 +98,16 @@ def _archived_interruption(db: SqliteDatabase, session_id: str) -> str | None:
     row = db.execute_sql("SELECT interrupted_reason FROM conversation_archive_sessions WHERE session_id = ?",
                          (session_id,)).fetchone()
     return row[0] if row else None
+
+
+class SessionWatchModule:
+    """The live-session watch as a ScheduledModule (engine.modules.base); runs with the archive."""
+
+    name = "session_watch"
+    description = "live assistant sessions"
+
+    def schedule(self, config: Config) -> str | None:
+        return "every 5m" if config.archive.enabled else None
+
+    def run(self, context: ModuleContext) -> None:
+        session_watch_job(context.db, context.config, context.now)

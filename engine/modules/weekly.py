@@ -14,7 +14,9 @@ from peewee import SqliteDatabase
 from engine.alerts.dispatcher import Dispatcher
 from engine.alerts.retention import prune_heartbeat_log, pruning_now, record_pruning
 from engine.checks.base import Finding
+from engine.config import Config
 from engine.life import applications, goals
+from engine.modules.base import ModuleContext
 from engine.timeutil import parse_duration, to_db
 
 log = logging.getLogger(__name__)
@@ -126,3 +128,21 @@ def weekly_job(db: SqliteDatabase, dispatcher: Dispatcher, *, db_path: Path, bac
     done["digest"] = summary
     log.info("weekly duties done: %s", {k: v for k, v in done.items() if k != "digest"})
     return done
+
+
+class WeeklyModule:
+    """The weekly duties as a ScheduledModule (engine.modules.base)."""
+
+    name = "weekly"
+    description = "digest, pruning, backup, integrity"
+
+    def schedule(self, config: Config) -> str | None:
+        return config.weekly.schedule
+
+    def run(self, context: ModuleContext) -> dict[str, Any]:
+        config = context.config
+        return weekly_job(context.db, context.dispatcher, db_path=context.paths.db_file,
+                          backup_dir=context.paths.backup_dir, now=context.now,
+                          keep_backups=config.weekly.keep_backups,
+                          retention=timedelta(days=config.alerts.log_retention_days),
+                          cooldowns=list(context.check_cooldowns))

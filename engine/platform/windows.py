@@ -75,7 +75,7 @@ def open_path(path: str) -> None:
     os.startfile(path)  # type: ignore[attr-defined]
 
 
-# -- start at login (engine.startup): schtasks runner, Run-key leaf, current user ------------------
+# -- start at login (engine.platform.startup): schtasks runner, Run-key leaf, current user ------------------
 
 CREATE_NO_WINDOW = 0x08000000
 

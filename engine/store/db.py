@@ -1,4 +1,5 @@
-"""Open the one SQLite database with the pragmas every connection needs, then migrate it.
+"""Open the one SQLite database with the pragmas every connection needs, then apply the
+migrations it is given (the store imports no feature: ``engine.units.MIGRATIONS`` lists them).
 
 WAL + synchronous=NORMAL survives application crashes; busy_timeout lets writers queue instead
 of failing; foreign_keys is per-connection, so it is set on every connection peewee opens (one
@@ -11,12 +12,14 @@ import errno
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import peewee
 from peewee import DatabaseProxy, SqliteDatabase
+
+from engine.store.migrations import Migration, apply_migrations
 
 PRAGMAS = {
     "busy_timeout": 15000,  # first: the other pragmas may already need to wait for a lock
@@ -98,17 +101,14 @@ def connect(path: Path) -> SqliteDatabase:
     return SqliteDatabase(str(path), pragmas=PRAGMAS, timeout=15, check_same_thread=False)
 
 
-def open_database(path: Path, *, migrate: bool = True) -> SqliteDatabase:
-    """Open (creating if needed) the database at ``path``, migrate it to head and bind the models."""
-    from engine.store.migrations import apply_migrations
-
+def open_database(path: Path, migrations: Sequence[Migration]) -> SqliteDatabase:
+    """Open (creating if needed) the database at ``path``, apply the pending ``migrations`` and bind the models."""
     db = connect(path)
     deadline = time.monotonic() + OPEN_TIMEOUT
     while True:
         try:
             db.connect(reuse_if_open=True)
-            if migrate:
-                apply_migrations(db)
+            apply_migrations(db, migrations)
             break
         except (sqlite3.DatabaseError, peewee.DatabaseError) as exc:  # peewee wraps sqlite3's errors
             db.close()

@@ -2,8 +2,8 @@
 
 A migration is never destructive: new tables, new nullable (or SQL-defaulted) columns, new
 indexes. Applied names are recorded in ``schema_migrations``; a failing migration rolls back
-and stays pending. Units (archive, alerts, delivery, api) contribute their own lists, all
-gathered in ``all_migrations()`` in a fixed order.
+and stays pending. The store knows no feature: each unit declares its own list, and the
+composition root (``engine.units.MIGRATIONS``) joins them in a fixed order with ``join()``.
 """
 
 from __future__ import annotations
@@ -34,39 +34,14 @@ class Migration:
             self.func(db)
 
 
-def all_migrations() -> list[Migration]:
-    """Every known migration in application order (core first, then each unit's own)."""
-    from engine.store.schema import CORE_MIGRATIONS
-
-    found: list[Migration] = list(CORE_MIGRATIONS)
-    for loader in _unit_loaders():
-        found.extend(loader())
+def join(*lists: Sequence[Migration]) -> tuple[Migration, ...]:
+    """The lists in application order, as one; raises RuntimeError when a name repeats."""
+    found = [m for migrations in lists for m in migrations]
     names = [m.name for m in found]
     dupes = {n for n in names if names.count(n) > 1}
     if dupes:
         raise RuntimeError(f"duplicate migration names: {sorted(dupes)}")
-    return found
-
-
-def _unit_loaders() -> list[Callable[[], Sequence[Migration]]]:
-    """Each unit's migration list, imported lazily to keep import cycles out of the store."""
-
-    def archive() -> Sequence[Migration]:
-        from engine.archive.schema import MIGRATIONS
-
-        return MIGRATIONS
-
-    def alerts() -> Sequence[Migration]:
-        from engine.alerts.schema import MIGRATIONS
-
-        return MIGRATIONS
-
-    def delivery() -> Sequence[Migration]:
-        from engine.alerts.outbox import MIGRATIONS
-
-        return MIGRATIONS
-
-    return [alerts, delivery, archive]
+    return tuple(found)
 
 
 def applied_names(db: SqliteDatabase) -> set[str]:
@@ -75,13 +50,13 @@ def applied_names(db: SqliteDatabase) -> set[str]:
     return {row[0] for row in db.execute_sql("SELECT name FROM schema_migrations").fetchall()}
 
 
-def pending(db: SqliteDatabase, migrations: Sequence[Migration] | None = None) -> list[Migration]:
+def pending(db: SqliteDatabase, migrations: Sequence[Migration]) -> list[Migration]:
     """Migrations not yet applied, in order."""
     done = applied_names(db)
-    return [m for m in (migrations if migrations is not None else all_migrations()) if m.name not in done]
+    return [m for m in migrations if m.name not in done]
 
 
-def apply_migrations(db: SqliteDatabase, migrations: Sequence[Migration] | None = None) -> list[str]:
+def apply_migrations(db: SqliteDatabase, migrations: Sequence[Migration]) -> list[str]:
     """Apply every pending migration, each in an IMMEDIATE transaction; return the names applied.
 
     A failure rolls that migration back, leaves it pending and re-raises.

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from engine.lifecycle import running_instance
+from engine.process.lifecycle import running_instance
 from tests.helpers import cli, start_instance, wait_until
 
 ODD_TZ = ["UTC+5", "Nowhere/Zone", ""]

@@ -10,15 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from engine.compose import ensure_config_file
 from engine.config import (
     Config,
     ConfigError,
-    ensure_config_file,
     load_config,
     parse_config,
     redacted,
-    render_template,
 )
+from engine.units import CHECK_KINDS
 
 TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
 
@@ -32,12 +32,12 @@ def test_empty_config_gives_defaults():
 
 def test_template_is_valid_toml_and_every_setting_is_commented_out(tmp_path):
     path = tmp_path / "config.toml"
-    assert ensure_config_file(path) is True
-    assert ensure_config_file(path) is False  # never overwritten
+    assert ensure_config_file(path, CHECK_KINDS) is True
+    assert ensure_config_file(path, CHECK_KINDS) is False  # never overwritten
     text = path.read_text()
     assert tomllib.loads(text) == {name: {} for name in tomllib.loads(text)}
     assert "# interval_seconds = 60" in text
-    assert "# [checks.stale_applications]" in render_template()
+    assert "# [checks.stale_applications]" in text
     assert load_config(path, env={}).heartbeat == Config().heartbeat
 
 
@@ -155,3 +155,25 @@ def test_toml_nested_too_deeply_is_a_config_error_naming_the_file(tmp_path):
     with pytest.raises(ConfigError, match="nested too deeply") as err:
         load_config(path, env={})
     assert str(path) in str(err.value)
+
+
+def test_config_parses_sections_without_judging_checks_and_the_composition_step_refuses_bad_ones(tmp_path):
+    from engine import compose
+
+    raw = {"checks": {"disk_space": {"cooldown": "never"}}}
+    assert parse_config(raw, env={}).checks == raw["checks"]  # shape only: the check kinds judge it
+    with pytest.raises(ConfigError, match="checks.disk_space.cooldown = 'never' is not allowed"):
+        compose.parse_config(raw, CHECK_KINDS, env={})
+    path = tmp_path / "config.toml"
+    path.write_text('[checks.disk_space]\ncooldown = "never"\n')
+    with pytest.raises(ConfigError, match="checks.disk_space.cooldown"):
+        compose.load_config(path, CHECK_KINDS, env={})
+
+
+def test_config_imports_no_check_code():
+    import subprocess
+    import sys
+
+    code = "import sys, engine.config; print(sorted(m for m in sys.modules if m.startswith('engine.')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "engine.checks" not in out, out

@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from engine.lifecycle import running_instance
+from engine.process.lifecycle import running_instance
 from tests.helpers import cli, start_instance, wait_until
 
 SEED_CHECKS = ["stale_applications", "session_crash", "goal_staleness"]

@@ -17,9 +17,10 @@ from engine.health import Health, HealthFacts, assess
 from engine.logsetup import setup_logging
 from engine.schedule_spec import parse_schedule
 from engine.scheduler import JobSpec, Scheduler
-from engine.store.db import DiskFull, disk_full_error, is_disk_full, open_database
+from engine.store.db import DiskFull, disk_full_error, is_disk_full
 from engine.store.diskwatch import DISK
 from engine.timeutil import utcnow
+from engine.units import open_db
 from tests.helpers import wait_until
 from tests.tinydisk import fill, tiny_disk
 
@@ -60,7 +61,7 @@ def test_a_disk_full_problem_makes_health_degraded_with_that_reason():
 
 def test_a_job_failing_on_a_full_disk_warns_once_and_clears_at_the_next_successful_write(tmp_path, caplog):
     with tiny_disk(tmp_path / "disk", 16) as disk:
-        db = open_database(disk / "w.db")
+        db = open_db(disk / "w.db")
         db.execute_sql("CREATE TABLE blobs (b BLOB)")
         runs: list[str] = []
 

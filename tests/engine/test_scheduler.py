@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from engine.modules.heartbeat import Heartbeat
+from engine.heartbeat import Heartbeat
 from engine.schedule_spec import parse_schedule
 from engine.scheduler import JobSpec, Scheduler, due_for_catchup
 from tests.helpers import wait_until

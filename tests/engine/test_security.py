@@ -115,7 +115,7 @@ def test_private_files_are_0600_and_folders_0700_from_creation_even_with_umask_0
 def test_control_file_is_0600_from_its_first_byte_even_with_umask_0(tmp_path, monkeypatch):
     """Every byte of a private file is written to a descriptor that is already 0600."""
     import engine.privatefile as privatefile
-    from engine.control import ControlServer
+    from engine.process.control import ControlServer
 
     modes: list[int] = []
     real_write = os.write
@@ -139,7 +139,7 @@ def test_control_file_is_0600_from_its_first_byte_even_with_umask_0(tmp_path, mo
 def test_existing_loose_folders_and_files_are_tightened(tmp_path):
     from engine.config import ensure_config_file
     from engine.logsetup import setup_logging
-    from engine.store.db import open_database
+    from engine.units import open_db
 
     paths = resolve_paths({"WATCHKEEPER_HOME": str(tmp_path / "old")})
     for folder in paths.folders:
@@ -149,12 +149,12 @@ def test_existing_loose_folders_and_files_are_tightened(tmp_path):
         path.write_text("")
         os.chmod(path, 0o644)
     paths.db_file.unlink()  # an empty file is not a database; let SQLite make it
-    open_database(paths.db_file).close()
+    open_db(paths.db_file).close()
     os.chmod(paths.db_file, 0o644)
 
     paths.ensure()
     ensure_config_file(paths.config_file)
-    open_database(paths.db_file).close()
+    open_db(paths.db_file).close()
     setup_logging(paths.log_file, stderr=False)
     try:
         assert {str(p): _mode(p) for p in paths.folders} == dict.fromkeys(map(str, paths.folders), 0o700)

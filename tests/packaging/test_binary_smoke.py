@@ -172,9 +172,9 @@ def test_run_headless_writes_a_heartbeat_and_stop_exits_cleanly(binary, env, tmp
 
 
 def test_leftover_extraction_folders_are_removed_at_start(binary, env, tmp_path):
-    runner = (ROOT / "engine" / "runner.py").read_text()
+    runner = (ROOT / "engine" / "process" / "runner.py").read_text()
     if "cleanup_in_background" not in runner and "cleanup_stale_extractions" not in runner:
-        pytest.skip("engine/runner.py does not call engine.frozen.cleanup_in_background() yet")
+        pytest.skip("engine/process/runner.py does not call engine.process.frozen.cleanup_in_background() yet")
     tmp = Path(env["TMPDIR"])
     stale, foreign = tmp / "_MEIstale01", tmp / "_MEIother1"
     for folder in (stale, foreign):

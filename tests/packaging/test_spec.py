@@ -44,7 +44,7 @@ def test_hidden_imports_cover_the_dynamic_loads():
     hidden = set(_list_strings(tree, "HIDDEN_IMPORTS")) | set(_list_strings(tree, "PLATFORM_HIDDEN"))
     for module in ("plyer.platforms.win.notification", "plyer.platforms.linux.notification",
                    "plyer.platforms.macosx.notification", "pystray._win32", "pystray._xorg", "pystray._darwin",
-                   "apscheduler.executors.pool", "apscheduler.jobstores.memory", "engine.startup_commands",
+                   "apscheduler.executors.pool", "apscheduler.jobstores.memory", "engine.cli.startup",
                    "tray.app"):
         assert module in hidden, module
     assert 'collect_submodules("apscheduler.triggers")' in _source()

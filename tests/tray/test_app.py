@@ -16,9 +16,11 @@ import pytest
 from engine.config import Config
 from engine.engine import Engine
 from engine.health import Health, HealthReport
+from engine.units import UNITS
 from tests.helpers import ROOT, wait_until
 from tests.tray.test_menu import NOW, snap
 from tray import app as tray_app
+from tray import main as tray_main
 from tray.app import (
     WM_ENDSESSION,
     WM_QUERYENDSESSION,
@@ -304,7 +306,7 @@ def test_with_a_real_engine(wk_home: Any) -> None:
     quiet = {"enabled": False}  # nothing machine-dependent, no API port to contend for
     config = parse_config({"api": quiet, "checks": {"disk_space": quiet, "listening_ports": quiet,
                                                      "endpoint": quiet}}, {}, source=None)
-    engine = Engine(wk_home, config)
+    engine = Engine(wk_home, config, UNITS)
     engine.start()
     adapter = FakeAdapter()
     app = TrayApp(engine, adapter, now=lambda: datetime.now(UTC), tz=UTC, startup_module=lambda: None,
@@ -390,10 +392,10 @@ def test_session_handlers_are_installed_only_on_win32_icons() -> None:
 
 def test_gui_entry_point_runs_like_watchkeeper_run(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[list[str]] = []
-    monkeypatch.setattr("engine.cli.main", lambda argv: seen.append(list(argv)) or 0)
+    monkeypatch.setattr("engine.cli.main", lambda argv, **kw: seen.append(list(argv)) or 0)
     monkeypatch.setattr(sys, "argv", ["watchkeeperw", "--kill-orphans"])
     monkeypatch.setattr(sys, "stderr", None)
-    assert tray_app.main() == 0
+    assert tray_main.gui_main() == 0
     assert seen == [["run", "--kill-orphans"]]
     assert sys.stderr is not None
     sys.stderr.close()

@@ -22,8 +22,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from engine.engine import JobInfo, Snapshot
+from engine.alerts.store import Alert
 from engine.health import Health, HealthReport
+from engine.snapshot import ChannelState, JobInfo, Snapshot
+from engine.timeutil import from_db
 from tests.helpers import ROOT
 from tests.tray.xsession import XSession, missing_tools, wait_for
 from tray.icons import COLOURS
@@ -176,7 +178,8 @@ class App:
                 for j in data["jobs"]]
         return Snapshot(health=HealthReport(Health(data["state"]), data.get("reasons") or []), pid=data["pid"],
                         version=data["version"], started_at=None, last_beat=None, paused_until=None,
-                        open_alerts=data["open_alerts"], jobs=jobs, channels=data.get("channels") or [],
+                        open_alerts=[_alert(a) for a in data["open_alerts"]], jobs=jobs,
+                        channels=[ChannelState.from_dict(c) for c in data.get("channels") or []],
                         checks=[j.name for j in jobs if j.kind == "check"], api_url=data.get("api_url"))
 
     def startup_registered(self) -> bool | None:
@@ -281,3 +284,12 @@ def test_classify_recognises_the_drawn_states() -> None:
         canvas = Image.new("RGBA", (32, 30), (237, 235, 233, 255))
         canvas.alpha_composite(draw_icon(state, 3, 28), (2, 1))
         assert classify(canvas) == (state.value, shape), state
+
+
+def _alert(data: dict) -> Alert:
+    """An open alert of `status --json` (its Alert.to_dict form) as the snapshot holds it."""
+    fields = {k: v for k, v in data.items() if k != "check"}
+    for key, value in fields.items():
+        if key.endswith(("_at", "_until")) and isinstance(value, str):
+            fields[key] = from_db(value)
+    return Alert(**fields)

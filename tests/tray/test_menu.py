@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.engine import JobInfo, Snapshot
+from engine.alerts.store import Alert
 from engine.health import Health, HealthReport
+from engine.snapshot import ChannelState, JobInfo, Snapshot
 from tray.menu import (
     TOOLTIP_MAX,
     build_menu,
@@ -42,14 +43,22 @@ def job(name: str, kind: str = "check") -> JobInfo:
     return JobInfo(name, kind, "every 1h", None, None, None, None, False)
 
 
+def alert(alert_id: int, title: str, check: str = "stale_applications") -> Alert:
+    return Alert(alert_id, check, title.lower(), "warning", title, None, "open", NOW, NOW, None, None, None, None,
+                 None, 0)
+
+
+def channel(name: str, state: str) -> ChannelState:
+    return ChannelState(name, state, pending=0, failed=0)
+
+
 def snap(state: Health = Health.OK, reasons: list[str] | None = None, alerts: int = 0,
          paused_until: datetime | None = None, api_url: str | None = None,
-         channels: list[dict[str, Any]] | None = None, last_check_at: datetime | None = None) -> Snapshot:
+         channels: list[ChannelState] | None = None, last_check_at: datetime | None = None) -> Snapshot:
     return Snapshot(
         health=HealthReport(state, reasons or []), pid=1, version="0.1.0", started_at=NOW, last_beat=NOW,
         paused_until=paused_until,
-        open_alerts=[{"id": 10 + i, "check": "stale_applications", "title": f"Acme Corp #{i}", "state": "open",
-                      "severity": "warning"} for i in range(alerts)],
+        open_alerts=[alert(10 + i, f"Acme Corp #{i}") for i in range(alerts)],
         jobs=[job("heartbeat", "module"), job("stale_applications"), job("goal_staleness"), job("archive", "module")],
         channels=channels or [], checks=["stale_applications", "goal_staleness", "disk_space"],
         last_check_at=last_check_at, api_url=api_url)
@@ -112,16 +121,16 @@ def test_status_line_and_tooltip_name_the_state() -> None:
     paused = snap(Health.PAUSED, ["paused"], paused_until=datetime(2026, 3, 10, 15, 30, tzinfo=UTC))
     assert tooltip(paused, ZoneInfo("Europe/Berlin"), NOW).splitlines()[0] == "Watchkeeper: PAUSED until 16:30"
     tip = tooltip(snap(Health.ATTENTION, alerts=3, last_check_at=NOW - timedelta(minutes=5),
-                       channels=[{"name": "toast", "state": "ok"}, {"name": "telegram", "state": "broken"}]),
+                       channels=[channel("toast", "ok"), channel("telegram", "broken")]),
                   UTC, NOW)
     assert tip == "Watchkeeper: ATTENTION\n3 open alerts\nLast check: 14:25\nChannels: toast ok, telegram broken"
 
 
 @pytest.mark.parametrize("channels", [
-    [{"name": "telegram-" + "x" * 200, "state": "broken"}],
-    [{"name": f"channel{i}\U0001F600", "state": "ok"} for i in range(30)],
+    [channel("telegram-" + "x" * 200, "broken")],
+    [channel(f"channel{i}\U0001F600", "ok") for i in range(30)],
 ])
-def test_tooltip_never_exceeds_127_utf16_units(channels: list[dict[str, Any]]) -> None:
+def test_tooltip_never_exceeds_127_utf16_units(channels: list[ChannelState]) -> None:
     tip = tooltip(snap(Health.DEGRADED, ["database trouble: " + "y" * 300], channels=channels), UTC, NOW)
     assert len(tip.encode("utf-16-le")) // 2 <= TOOLTIP_MAX
     assert tip.endswith("…")

@@ -97,7 +97,7 @@ def _channel(config: Config, token: str, chat_id: str | None) -> TelegramChannel
 
 
 def run_setup(db: SqliteDatabase, config: Config, config_file: Path, token: str, *, store_token: bool,
-              wait: float, on_step: Callable[[SetupStep], None]) -> SetupResult:
+              wait: float, on_step: Callable[[SetupStep], None], template: str | None = None) -> SetupResult:
     """Verify ``token``, learn the chat id (unless known), store both, send the confirmation.
 
     ``store_token``: write the token into ``config_file`` (it was given on the command line,
@@ -111,7 +111,7 @@ def run_setup(db: SqliteDatabase, config: Config, config_file: Path, token: str,
         _record(db, "token_verified", to_db(utcnow()))
         _record(db, "bot_username", me.username or "")
         if store_token:
-            set_config_values(config_file, "telegram", {"token": token})
+            set_config_values(config_file, "telegram", {"token": token}, template=template)
         if chat_id:
             on_step(ChatKnown(chat_id))
         else:
@@ -122,7 +122,8 @@ def run_setup(db: SqliteDatabase, config: Config, config_file: Path, token: str,
             chat_id = str(found)
             _record(db, "chat_id", chat_id)
             on_step(ChatFound(chat_id))
-        set_config_values(config_file, "telegram", {"chat_id": str(chat_id), "enabled": True})
+        set_config_values(config_file, "telegram", {"chat_id": str(chat_id), "enabled": True},
+                          template=template)
     except ChannelError as exc:
         raise SetupFailed("connect", exc, permanent=exc.permanent) from exc
     except ConfigError as exc:

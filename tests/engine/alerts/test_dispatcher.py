@@ -14,9 +14,9 @@ from engine.alerts.dispatcher import Dispatcher
 from engine.alerts.policy import QuietHours
 from engine.alerts.retention import prune_heartbeat_log
 from engine.checks.base import Finding
-from engine.modules.heartbeat import Heartbeat
-from engine.store.db import open_database
+from engine.heartbeat import Heartbeat
 from engine.timeutil import to_db
+from engine.units import open_db
 
 NOW = datetime(2026, 2, 22, 10, 15, tzinfo=timezone.utc)
 DAY = timedelta(hours=24)
@@ -189,14 +189,14 @@ def test_clock_set_back_a_day_sends_nothing_until_the_cooldown_passed_in_real_ti
     path = tmp_path / "wk.db"
 
     def run(now: datetime):  # each run a new process: only the database file remembers
-        database = open_database(path)
+        database = open_db(path)
         try:
             return Dispatcher(database).dispatch("stale_applications", [A], DAY, now).decision
         finally:
             database.close()
 
     def sent_count() -> int:
-        database = open_database(path)
+        database = open_db(path)
         try:
             return len(notifications(database))
         finally:

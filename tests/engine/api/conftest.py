@@ -9,6 +9,7 @@ import pytest
 
 from engine.config import parse_config
 from engine.engine import Engine
+from engine.units import UNITS
 
 PORT = 18765
 BASE = f"http://127.0.0.1:{PORT}"
@@ -24,7 +25,7 @@ def engine_config(**sections):
 
 @pytest.fixture
 def engine(wk_home) -> Iterator[Engine]:
-    eng = Engine(wk_home, engine_config())
+    eng = Engine(wk_home, engine_config(), UNITS)
     eng.start()
     yield eng
     eng.stop("test")

@@ -25,6 +25,7 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
 from engine.api.server import ApiServer  # noqa: E402
 from engine.engine import Engine  # noqa: E402
 from engine.paths import resolve_paths  # noqa: E402
+from engine.units import UNITS  # noqa: E402
 
 from .conftest import engine_config  # noqa: E402
 
@@ -44,7 +45,7 @@ def served(tmp_path_factory) -> Iterator[tuple[str, str]]:
     paths = resolve_paths({"WATCHKEEPER_HOME": str(tmp_path_factory.mktemp("wk"))}).ensure()
     port = free_port()
     config = engine_config(api={"enabled": True, "port": port})
-    engine = Engine(paths, config)
+    engine = Engine(paths, config, UNITS)
     engine.start()
     try:
         server = next(s for s in engine.services if isinstance(s, ApiServer))

@@ -12,6 +12,7 @@ import urllib.request
 from engine.api.server import ApiServer, bind
 from engine.engine import Engine
 from engine.health import Health
+from engine.units import UNITS
 from tests.helpers import ROOT
 
 from .conftest import engine_config
@@ -32,7 +33,7 @@ def test_a_busy_port_is_a_problem_in_health_not_a_crash(wk_home):
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
-        engine = Engine(wk_home, engine_config(api={"enabled": True, "port": port}))
+        engine = Engine(wk_home, engine_config(api={"enabled": True, "port": port}), UNITS)
         engine.start()
         try:
             server = _api(engine)
@@ -47,7 +48,7 @@ def test_a_busy_port_is_a_problem_in_health_not_a_crash(wk_home):
 
 def test_api_serves_reports_its_url_and_releases_the_port_on_stop(wk_home):
     port = free_port()
-    engine = Engine(wk_home, engine_config(api={"enabled": True, "port": port}))
+    engine = Engine(wk_home, engine_config(api={"enabled": True, "port": port}), UNITS)
     engine.start()
     try:
         server = _api(engine)
@@ -63,7 +64,7 @@ def test_api_serves_reports_its_url_and_releases_the_port_on_stop(wk_home):
 
 def test_close_before_any_request_is_immediate_and_clean(wk_home):
     port = free_port()
-    engine = Engine(wk_home, engine_config(api={"enabled": True, "port": port}))
+    engine = Engine(wk_home, engine_config(api={"enabled": True, "port": port}), UNITS)
     engine.start()
     server = _api(engine)
     engine.stop("test")
@@ -71,7 +72,7 @@ def test_close_before_any_request_is_immediate_and_clean(wk_home):
 
 
 def test_disabled_api_starts_no_server(wk_home):
-    engine = Engine(wk_home, engine_config(api={"enabled": False}))
+    engine = Engine(wk_home, engine_config(api={"enabled": False}), UNITS)
     engine.start()
     try:
         assert not any(isinstance(s, ApiServer) for s in engine.services)
@@ -87,10 +88,11 @@ def test_fastapi_and_uvicorn_are_imported_only_when_the_first_client_connects(wk
         import json, sys, urllib.request
         from engine.config import parse_config
         from engine.engine import Engine
+        from engine.units import UNITS
         from engine.paths import resolve_paths
         config = parse_config({{"toast": {{"enabled": False}}, "archive": {{"enabled": False}},
                                 "api": {{"port": {port}}}}}, env={{}})
-        engine = Engine(resolve_paths().ensure(), config)
+        engine = Engine(resolve_paths().ensure(), config, UNITS)
         engine.start()
         before = sorted(m for m in ("fastapi", "uvicorn", "pydantic") if m in sys.modules)
         with urllib.request.urlopen("http://127.0.0.1:{port}/health", timeout=30) as r:

@@ -160,8 +160,9 @@ def test_resolved_alert_cannot_be_acknowledged(engine):
 def test_config_hides_secrets(wk_home):
     from engine.config import parse_config
     from engine.engine import Engine
+    from engine.units import UNITS
 
-    eng = Engine(wk_home, parse_config({"telegram": {"token": "123:SECRET", "enabled": False}}, env={}))
+    eng = Engine(wk_home, parse_config({"telegram": {"token": "123:SECRET", "enabled": False}}, env={}), UNITS)
     assert service.config(eng)["telegram"]["token"] == "<set>"
     assert "SECRET" not in str(service.config(eng))
 

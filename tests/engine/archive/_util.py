@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine.store.db import open_database
+from engine.units import open_db
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "conversations"
 CLAUDE = FIXTURES / "claude" / "projects"
@@ -25,7 +25,7 @@ ROLLOUT = CODEX / "sessions/2026/03/04/rollout-2026-03-04T09-00-00-c0dec000-0000
 
 def new_db(tmp_path: Path, name: str = "a.db") -> Any:
     """A fresh, migrated SQLite file under ``tmp_path``."""
-    return open_database(tmp_path / name)
+    return open_db(tmp_path / name)
 
 
 def totals(db: Any) -> dict[str, int]:

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from engine.archive import runs, service
-from engine.store.db import open_database
+from engine.units import open_db
 from tests.helpers import cli
 from tests.tinydisk import fill, tiny_disk
 
@@ -35,7 +35,7 @@ def _files(db):
 def test_a_full_disk_stops_the_run_with_one_error_and_the_next_run_continues(tmp_path, disk, workers):
     src = tmp_path / "src"
     first = write_sessions(src / "a", 2, 100_000)
-    db = open_database(disk / "data" / "w.db")
+    db = open_db(disk / "data" / "w.db")
     assert service.run_archive(db, [str(src / "a")], tail_idle_seconds=0).errors == []
     before = db.execute_sql("SELECT session_id, human_prompts FROM conversation_archive_sessions"
                             " ORDER BY 1").fetchall()
@@ -78,7 +78,7 @@ def test_a_full_disk_stops_the_run_with_one_error_and_the_next_run_continues(tmp
 
 
 def test_status_and_doctor_without_an_instance_name_a_run_a_full_disk_stopped(wk_home):
-    db = open_database(wk_home.db_file)
+    db = open_db(wk_home.db_file)
     db.execute_sql("INSERT INTO conversation_archive_runs (started_at, finished_at, status, error)"
                    " VALUES ('2026-01-01T00:00:00Z', '2026-01-01T00:00:01Z', 'disk_full',"
                    " 'disk full: 0.2 MB free at /x/data')")

@@ -15,7 +15,7 @@ import psutil
 import pytest
 
 from engine.archive import runs
-from engine.store.db import open_database
+from engine.units import open_db
 from tests.engine.api.instance import Client, running_instance
 from tests.helpers import ROOT, cli, wait_until
 
@@ -37,7 +37,7 @@ def _status(db, rid):
 
 
 def test_only_runs_whose_process_is_gone_are_marked_interrupted(tmp_path):
-    db = open_database(tmp_path / "a.db")
+    db = open_db(tmp_path / "a.db")
     child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
     child_ct = psutil.Process(child.pid).create_time()
     live_child = _run_row(db, child.pid, child_ct)
@@ -99,7 +99,7 @@ def test_a_killed_archive_run_is_marked_interrupted_by_the_next_run_and_a_live_o
         wk_home, tmp_path, big_source):
     proc, rid = _start_big_run(wk_home, big_source)
     try:
-        db = open_database(wk_home.db_file)
+        db = open_db(wk_home.db_file)
         assert runs.mark_interrupted(db) == []  # its process is alive: another process's run
         assert _status(db, rid)[0] == "running"
         wait_until(lambda: len(_prompts(wk_home)) >= 2, timeout=60, message="two files archived")

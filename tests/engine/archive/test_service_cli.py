@@ -9,8 +9,9 @@ import shutil
 from datetime import timedelta
 from types import SimpleNamespace
 
-from engine.archive import commands, service
+from engine.archive import service
 from engine.archive.discover import LEGACY_AGENT, MAIN, SUBAGENT, UNKNOWN, classify, default_roots
+from engine.cli import archive as commands
 from engine.timeutil import from_db
 
 from ._util import SHOP, SHOP_ID, UPLOADS_MAIN, new_db

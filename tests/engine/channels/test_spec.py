@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from engine.alerts.dispatcher import Dispatcher
-from engine.channels import builtin_specs, telegram, toast
+from engine.channels import telegram, toast
 from engine.channels.base import BuildContext, ChannelSpec, Delivery, OutgoingMessage
 from engine.checks.base import Finding
 from engine.config import Config, parse_config
 from engine.delivery.service import DeliveryService, channel_secrets, enabled_channels, outbox_hook
 from engine.timeutil import utcnow
+from engine.units import CHANNELS
 from tests.delivery_helpers import TOKEN
 
 DAY = timedelta(days=1)
@@ -53,7 +54,7 @@ def _fire(db, specs, findings) -> None:
 def test_a_spec_alone_adds_a_channel_to_queueing_delivery_status_and_secrets(db):
     channel = PagerChannel()
     specs = [pager_spec(channel)]
-    service = DeliveryService(db, _config(), specs=specs)
+    service = DeliveryService(db, _config(), specs)
     _fire(db, specs, [Finding("s1", "warning", "problem 1")])
     assert service.drain_once() == 1
     assert [m.title for m in channel.sent] and channel.sent[0].buttons == [] and channel.sent[0].reply_to is None
@@ -66,7 +67,7 @@ def test_a_spec_alone_adds_a_channel_to_queueing_delivery_status_and_secrets(db)
 def test_alert_buttons_and_recovery_replies_come_from_the_spec(db):
     channel = PagerChannel()
     specs = [pager_spec(channel, alert_buttons=lambda db, nid: [("Ack", f"ack:{nid}")], supports_replies=True)]
-    service = DeliveryService(db, _config(), specs=specs)
+    service = DeliveryService(db, _config(), specs)
     _fire(db, specs, [Finding("s1", "warning", "problem 1")])
     service.drain_once()
     _fire(db, specs, [])  # the subject cleared: a recovery
@@ -80,7 +81,7 @@ def test_alert_buttons_and_recovery_replies_come_from_the_spec(db):
 def test_a_spec_without_buttons_or_replies_gets_plain_messages(db):
     channel = PagerChannel()
     specs = [pager_spec(channel)]
-    service = DeliveryService(db, _config(), specs=specs)
+    service = DeliveryService(db, _config(), specs)
     _fire(db, specs, [Finding("s1", "warning", "problem 1")])
     _fire(db, specs, [])
     service.drain_once()
@@ -96,12 +97,12 @@ def test_skipped_kinds_are_never_queued_for_that_channel(db):
 
 
 def test_builtin_channels_are_toast_then_telegram_and_telegram_needs_token_and_chat():
-    assert [spec.name for spec in builtin_specs()] == ["toast", "telegram"]
-    assert enabled_channels(parse_config({}, env={})) == ["toast"]
+    assert [spec.name for spec in CHANNELS] == ["toast", "telegram"]
+    assert enabled_channels(parse_config({}, env={}), CHANNELS) == ["toast"]
     configured = parse_config({"telegram": {"token": TOKEN, "chat_id": "42"}}, env={})
-    assert enabled_channels(configured) == ["toast", "telegram"]
-    assert channel_secrets(configured) == (TOKEN,)
-    assert enabled_channels(parse_config({"telegram": {"token": TOKEN}}, env={})) == ["toast"]
+    assert enabled_channels(configured, CHANNELS) == ["toast", "telegram"]
+    assert channel_secrets(configured, CHANNELS) == (TOKEN,)
+    assert enabled_channels(parse_config({"telegram": {"token": TOKEN}}, env={}), CHANNELS) == ["toast"]
 
 
 def test_the_weekly_digest_goes_to_telegram_only_with_buttons_and_replies_on_telegram_only():

@@ -8,8 +8,8 @@ from engine.checks.base import CheckContext
 from engine.checks.goal_staleness import GoalStalenessCheck
 from engine.checks.session_crash import SessionCrashCheck, awake_inactivity
 from engine.checks.stale_applications import StaleApplicationsCheck
+from engine.heartbeat import Gap, record_gap
 from engine.life import applications, goals, work_sessions
-from engine.modules.heartbeat import Gap, record_gap
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 

@@ -11,11 +11,12 @@ from hypothesis import strategies as st
 
 from engine.checks.base import Param
 from engine.checks.command import CommandCheck
-from engine.checks.registry import build_definitions, builtin_kinds
+from engine.checks.registry import build_definitions
 from engine.checks.sql import SqlCheck
 from engine.config import ConfigError, parse_config
 from engine.schedule_spec import parse_schedule
 from engine.timeutil import parse_duration
+from engine.units import CHECK_KINDS
 
 SQL = {"name": "overdue", "kind": "sql", "database": "/data/finance.db",
        "query": "SELECT id, 'Invoice ' || id || ' overdue' FROM invoices WHERE due < date('now')"}
@@ -23,7 +24,7 @@ COMMAND = {"name": "backup_fresh", "kind": "command", "command": ["python", "che
 
 
 def _build(raw: dict):
-    return build_definitions(parse_config(raw, env={}))
+    return build_definitions(parse_config(raw, env={}), CHECK_KINDS)
 
 
 def _error(raw: dict) -> str:
@@ -174,7 +175,7 @@ _VALUES = st.one_of(st.integers(min_value=-(10**40), max_value=10**40), st.float
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from(sorted(builtin_kinds())), st.dictionaries(
+@given(st.sampled_from(sorted(CHECK_KINDS.builtin_by_name())), st.dictionaries(
     st.sampled_from(["enabled", "schedule", "cooldown", "severity", "urls", "timeout_seconds", "cert_expiry_days",
                      "max_status", "min_free_percent", "min_free_gb", "volumes", "days", "minutes",
                      "allowed_ports", "allowed", "include_system"]), _VALUES, max_size=4))

@@ -15,6 +15,7 @@ from engine.demo import load_demo
 from engine.engine import Engine
 from engine.paths import Paths
 from engine.store.db import connection
+from engine.units import UNITS
 from tests.delivery_helpers import CHAT, TOKEN
 from tests.fakes.telegram_api import FakeTelegramServer
 from tests.helpers import wait_until
@@ -31,7 +32,7 @@ def _engine(paths: Paths, fake: FakeTelegramServer) -> Engine:
         "telegram": {"token": TOKEN, "chat_id": str(CHAT), "api_url": fake.base_url, "timeout_seconds": 2.0},
         "checks": {name: {"enabled": False} for name in ("disk_space", "endpoint", "listening_ports")},
     }, env={})
-    engine = Engine(paths, config)
+    engine = Engine(paths, config, UNITS)
     engine.start()
     with connection(engine.db):
         load_demo(engine.db, engine.now())

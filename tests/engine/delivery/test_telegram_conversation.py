@@ -11,6 +11,7 @@ from engine.config import parse_config
 from engine.demo import load_demo
 from engine.engine import Engine
 from engine.store.db import connection
+from engine.units import UNITS
 from tests.delivery_helpers import CHAT, TOKEN
 from tests.fakes.telegram_api import FakeTelegramServer
 from tests.helpers import wait_until
@@ -24,7 +25,7 @@ def engine(wk_home, fake: FakeTelegramServer) -> Iterator[Engine]:
         "telegram": {"token": TOKEN, "chat_id": str(CHAT), "api_url": fake.base_url, "timeout_seconds": 2.0},
         "checks": {name: {"enabled": False} for name in ("disk_space", "endpoint", "listening_ports")},
     }, env={})
-    eng = Engine(wk_home, config)
+    eng = Engine(wk_home, config, UNITS)
     eng.start()
     with connection(eng.db):
         load_demo(eng.db, eng.now())

@@ -17,6 +17,7 @@ from engine.config import parse_config
 from engine.delivery.service import DeliveryService, outbox_hook
 from engine.delivery.worker import ChannelWorker
 from engine.timeutil import from_db, to_db, utcnow
+from engine.units import CHANNELS
 from tests.delivery_helpers import CHAT, TOKEN, toast_channel
 from tests.fakes.telegram_api import Fault
 from tests.helpers import wait_until
@@ -32,8 +33,8 @@ def service(db, fake, notifier=None, *, max_backoff=2, ttl="6h", toast=False):
     channels = {"telegram": TelegramChannel(TOKEN, CHAT, base_url=fake.base_url, timeout=1.0, min_interval=0.05)}
     if toast:
         channels["toast"] = toast_channel(notifier)
-    svc = DeliveryService(db, config, channels=channels)
-    dispatcher = Dispatcher(db, on_queue=[outbox_hook(config, utcnow)], on_queued=[svc.wake_all])
+    svc = DeliveryService(db, config, CHANNELS, channels=channels)
+    dispatcher = Dispatcher(db, on_queue=[outbox_hook(config, utcnow, CHANNELS)], on_queued=[svc.wake_all])
     return svc, dispatcher
 
 
@@ -195,7 +196,7 @@ def test_retry_after_of_1e11_seconds_is_clamped_and_channel_reports_rate_limited
 
 def _clocked_worker(db, fake, clock, max_backoff=60, ttl="6h"):
     channel = TelegramChannel(TOKEN, CHAT, base_url=fake.base_url, timeout=1.0, min_interval=0.0)
-    svc = DeliveryService(db, parse_config({"toast": {"enabled": False}}, env={}), now=lambda: clock[0],
+    svc = DeliveryService(db, parse_config({"toast": {"enabled": False}}, env={}), CHANNELS, now=lambda: clock[0],
                           channels={"telegram": channel})
     worker = ChannelWorker(db, channel, svc.build_message, now=lambda: clock[0], max_backoff=max_backoff,
                            offline_ttl=timedelta(hours=6) if ttl == "6h" else timedelta(hours=1))

@@ -7,8 +7,8 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 from engine.modules.session_watch import session_watch_job
-from engine.store.db import open_database
 from engine.timeutil import from_db
+from engine.units import open_db
 
 from ..archive._util import SHOP, SHOP_ID
 
@@ -30,7 +30,7 @@ def _write_until(path, data: bytes, marker: bytes, mtime):
 
 
 def test_active_session_that_stops_after_a_tool_call_is_marked_stalled(tmp_path):
-    db = open_database(tmp_path / "w.db")
+    db = open_db(tmp_path / "w.db")
     proj = tmp_path / "p"
     proj.mkdir()
     f = proj / SHOP.name
@@ -50,7 +50,7 @@ def test_active_session_that_stops_after_a_tool_call_is_marked_stalled(tmp_path)
 
 
 def test_prompt_without_answer_is_the_reason(tmp_path):
-    db = open_database(tmp_path / "w.db")
+    db = open_db(tmp_path / "w.db")
     proj = tmp_path / "p"
     proj.mkdir()
     t0 = from_db("2026-03-02T10:10:00Z")
@@ -61,7 +61,7 @@ def test_prompt_without_answer_is_the_reason(tmp_path):
 
 
 def test_finished_session_ends_cleanly_and_old_files_are_ignored(tmp_path):
-    db = open_database(tmp_path / "w.db")
+    db = open_db(tmp_path / "w.db")
     proj = tmp_path / "p"
     proj.mkdir()
     f = proj / SHOP.name

@@ -10,6 +10,7 @@ from engine.config import parse_config
 from engine.delivery.service import outbox_hook
 from engine.modules.weekly import backup_database, digest_text, weekly_job, weekly_summary
 from engine.timeutil import to_db
+from engine.units import CHANNELS
 
 NOW = datetime(2026, 11, 29, 3, 0, tzinfo=timezone.utc)
 TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
@@ -17,7 +18,7 @@ TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
 
 def test_weekly_job_queues_a_telegram_only_digest_prunes_and_backs_up(tmp_path, db):
     config = parse_config({"telegram": {"token": TOKEN, "chat_id": "42"}}, env={})
-    dispatcher = Dispatcher(db, on_queue=[outbox_hook(config, lambda: NOW)])
+    dispatcher = Dispatcher(db, on_queue=[outbox_hook(config, lambda: NOW, CHANNELS)])
     db.execute_sql("INSERT INTO heartbeat_log (check_name, ts, decision, reason) VALUES ('x', ?, 'SENT', 'old')",
                    (to_db(NOW - timedelta(days=400)),))
     db.execute_sql("INSERT INTO heartbeat_log (check_name, ts, decision, reason) VALUES ('x', ?, 'SENT', 'new')",

@@ -1,11 +1,11 @@
-"""CLI: `watchkeeper startup install|uninstall|status [--json]` (start at login, engine.startup)."""
+"""CLI: `watchkeeper startup install|uninstall|status [--json]` (start at login, engine.platform.startup)."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from engine.cli_context import CliContext, emit_json
+from engine.cli.context import CliContext, emit_json
 
 EXIT_OK, EXIT_FAIL = 0, 1
 
@@ -40,7 +40,7 @@ def _word(method: str | None) -> str:
 
 
 def cmd_install(args: argparse.Namespace, ctx: CliContext) -> int:
-    from engine import startup
+    from engine.platform import startup
 
     result = startup.install()
     if args.json:
@@ -55,7 +55,7 @@ def cmd_install(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_uninstall(args: argparse.Namespace, ctx: CliContext) -> int:
-    from engine import startup
+    from engine.platform import startup
 
     result = startup.uninstall()
     if args.json:
@@ -66,7 +66,7 @@ def cmd_uninstall(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_status(args: argparse.Namespace, ctx: CliContext) -> int:
-    from engine import startup
+    from engine.platform import startup
 
     state = startup.status()
     if args.json:

@@ -13,8 +13,8 @@ import threading
 
 import pytest
 
-import engine.control as control
-from engine.control import ControlError, ControlServer, send_command
+import engine.process.control as control
+from engine.process.control import ControlError, ControlServer, send_command
 from tests.helpers import wait_until
 
 

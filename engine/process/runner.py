@@ -1,5 +1,6 @@
-"""Running an instance: logging, orphans, the lock, signals, the tray or headless wait, and a
-clean exit whatever happens (a fatal error ends the process so no thread keeps a zombie alive)."""
+"""Running an instance: logging, orphans, the lock, signals, the frontend (the UI it is given,
+e.g. the tray) or the headless wait, and a clean exit whatever happens (a fatal error ends the
+process so no thread keeps a zombie alive). The engine never imports its frontends."""
 
 from __future__ import annotations
 
@@ -10,16 +11,23 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from typing import Any, Protocol
 
-from engine.cli_context import CliContext
-from engine.config import Config, ensure_config_file
-from engine.control import ControlError
-from engine.engine import Engine
-from engine.frozen import cleanup_in_background
-from engine.lifecycle import AlreadyRunning, find_orphans, is_locked, kill_orphans, running_instance
+from engine.compose import Units, ensure_config_file
+from engine.config import Config
 from engine.logsetup import setup_logging
 from engine.paths import Paths
 from engine.platform import current as platform
+from engine.process.control import ControlError, send_command
+from engine.process.frozen import cleanup_in_background
+from engine.process.lifecycle import (
+    AlreadyRunning,
+    InstanceLock,
+    find_orphans,
+    is_locked,
+    kill_orphans,
+    running_instance,
+)
 from engine.store.db import StoreError
 
 log = logging.getLogger("watchkeeper")
@@ -28,15 +36,37 @@ WATCHDOG_GRACE = 5.0
 LOCK_RELEASE_SECONDS = 5.0  # `stop`: after the process ended, how long the OS may take to drop its lock
 
 
-def run_instance(paths: Paths, config: Config, *, headless: bool, kill_orphans: bool = False) -> int:
-    """Run until stopped, then end the process (end_process); returns an exit code only when the
+
+class RunningEngine(Protocol):
+    """What the runner needs of the engine (engine.engine.Engine; the runner is given how to make one)."""
+
+    lock: InstanceLock
+    stop_requested: threading.Event
+    stop_reason: str
+
+    def start(self) -> None: ...
+    def stop(self, reason: str = ..., *, release_lock: bool = ...) -> None: ...
+    def request_stop(self, reason: str) -> None: ...
+
+
+Frontend = Callable[[], Callable[[Any], None] | None]
+"""A UI for a running engine: called once the engine started, it returns the function that runs
+the UI on the main thread until the app should exit (``run(engine)``), or None when it cannot be
+shown here (no display): the instance then runs headless."""
+
+
+def run_instance(paths: Paths, config: Config, units: Units, *,
+                 make_engine: Callable[[Paths, Config, Units], RunningEngine], frontend: Frontend | None = None,
+                 kill_orphans: bool = False) -> int:
+    """Run the engine ``make_engine`` builds until stopped, showing ``frontend`` when it can be
+    shown (else headless), then end the process (end_process); returns an exit code only when the
     instance did not start (3 when another instance runs, 1 for an unusable database)."""
     paths.ensure()
-    ensure_config_file(paths.config_file)
+    ensure_config_file(paths.config_file, units.check_kinds)
     setup_logging(paths.log_file, config.general.log_level, secrets=[config.telegram.token])
     cleanup_in_background()  # leftover _MEI folders of killed one-file runs (no-op from source)
     _handle_orphans(paths, kill_orphans)
-    engine = Engine(paths, config)
+    engine = make_engine(paths, config, units)
     _install_signal_handlers(engine)
     try:
         engine.start()
@@ -52,12 +82,12 @@ def run_instance(paths: Paths, config: Config, *, headless: bool, kill_orphans: 
     loop_done = threading.Event()
     _start_exit_watchdog(engine, loop_done)
     try:
-        tray_runner = None if headless else _tray_runner()
-        if tray_runner is None:
-            log.info("running headless%s", "" if headless else ": no display or tray host available")
+        ui = None if frontend is None else frontend()
+        if ui is None:
+            log.info("running headless%s", "" if frontend is None else ": no display or tray host available")
             engine.stop_requested.wait()
         else:
-            tray_runner(engine)
+            ui(engine)
     except BaseException:
         log.exception("fatal error; shutting down")
         end_process(engine, "fatal error", 1)
@@ -65,7 +95,7 @@ def run_instance(paths: Paths, config: Config, *, headless: bool, kill_orphans: 
     return end_process(engine, engine.stop_reason, 0)
 
 
-def end_process(engine: Engine, reason: str, code: int, *, exit: Callable[[int], object] | None = None) -> int:
+def end_process(engine: RunningEngine, reason: str, code: int, *, exit: Callable[[int], object] | None = None) -> int:
     """Stop the engine and end the process; the lock is the last thing to go.
 
     The engine stops with everything but the lock; then the PID file is removed and the process
@@ -83,7 +113,7 @@ def end_process(engine: Engine, reason: str, code: int, *, exit: Callable[[int],
     return code
 
 
-def _start_exit_watchdog(engine: Engine, loop_done: threading.Event, grace: float = WATCHDOG_GRACE,
+def _start_exit_watchdog(engine: RunningEngine, loop_done: threading.Event, grace: float = WATCHDOG_GRACE,
                          exit: Callable[[int], object] | None = None) -> threading.Thread:
     """Once a stop is requested, the main thread has ``grace`` seconds to leave its loop (the tray's
     can hang inside a GUI toolkit); otherwise stop the engine from here and end the process, so a
@@ -122,15 +152,6 @@ def _hard_exit(code: int) -> None:
     os._exit(code)
 
 
-def _tray_runner():  # type: ignore[no-untyped-def]
-    """The tray's run(engine) when a tray can be shown here, else None."""
-    try:
-        from tray.app import tray_runner_if_available
-    except ImportError:
-        return None
-    return tray_runner_if_available()
-
-
 def _handle_orphans(paths: Paths, kill: bool) -> None:
     orphans = find_orphans(paths)
     if not orphans:
@@ -144,7 +165,7 @@ def _handle_orphans(paths: Paths, kill: bool) -> None:
                     "(run with --kill-orphans to end them)", pids)
 
 
-def _install_signal_handlers(engine: Engine) -> None:
+def _install_signal_handlers(engine: RunningEngine) -> None:
     def on_signal(signum: int, frame: object) -> None:
         log.info("received signal %d", signum)
         engine.request_stop(f"signal {signal.Signals(signum).name}")
@@ -159,21 +180,21 @@ def _install_signal_handlers(engine: Engine) -> None:
     platform.install_console_handler(lambda: engine.request_stop("console close"))
 
 
-def stop_instance(ctx: CliContext, timeout: float = 30.0) -> int:
+def stop_instance(paths: Paths, timeout: float = 30.0) -> int:
     """Ask the running instance to stop and wait until its lock is released."""
-    info = running_instance(ctx.paths)
+    info = running_instance(paths)
     if info is None:
         print("watchkeeper is not running")
         return 0
     try:
-        ctx.send("stop")
+        send_command(paths.control_file, "stop")
     except ControlError as exc:
         print(f"watchkeeper: could not ask PID {info.pid} to stop: {exc}", file=sys.stderr)
         return 1
     if not _wait_exit(info.pid, timeout):
         print(f"watchkeeper: PID {info.pid} did not stop within {timeout:.0f} s", file=sys.stderr)
         return 1
-    if not _wait_unlocked(ctx.paths, LOCK_RELEASE_SECONDS):
+    if not _wait_unlocked(paths, LOCK_RELEASE_SECONDS):
         print("watchkeeper: the instance exited but the lock is still held", file=sys.stderr)
         return 1
     print(f"stopped (PID {info.pid})")

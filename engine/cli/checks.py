@@ -13,7 +13,7 @@ from typing import Any
 
 from engine import runtime_state
 from engine.alerts import store
-from engine.cli_context import CliContext, emit_json
+from engine.cli.context import CliContext, emit_json
 from engine.timeutil import parse_duration, to_db, utcnow
 
 
@@ -73,8 +73,8 @@ def _service(ctx: CliContext) -> Any:
     from engine.checks.service import build_service
     from engine.delivery.service import outbox_hook
 
-    service = build_service(ctx.open_db(), ctx.config, utcnow)
-    service.dispatcher.on_queue.append(outbox_hook(ctx.config, utcnow))
+    service = build_service(ctx.open_db(), ctx.config, utcnow, ctx.units.check_kinds)
+    service.dispatcher.on_queue.append(outbox_hook(ctx.config, utcnow, ctx.units.channels))
     return service
 
 
@@ -147,8 +147,8 @@ def _deliver_inline(ctx: CliContext) -> None:
     from engine.alerts.outbox import channel_status
     from engine.delivery.service import deliver_pending_once, enabled_channels
 
-    if deliver_pending_once(ctx.open_db(), ctx.config):
-        for channel in channel_status(ctx.open_db(), enabled_channels(ctx.config)):
+    if deliver_pending_once(ctx.open_db(), ctx.config, ctx.units.channels):
+        for channel in channel_status(ctx.open_db(), enabled_channels(ctx.config, ctx.units.channels)):
             note = f" (last error: {channel['last_error']})" if channel["pending"] and channel["last_error"] else ""
             print(f"delivery via {channel['name']}: {channel['state']}, {channel['pending']} pending{note}",
                   file=sys.stderr)
@@ -172,9 +172,8 @@ def cmd_check_why(args: argparse.Namespace, ctx: CliContext) -> int:
 def cmd_check_baseline(args: argparse.Namespace, ctx: CliContext) -> int:
     import json
 
-    from engine.checks.registry import builtin_kinds
-
-    with_baseline = {name: kind for name, kind in builtin_kinds().items() if kind.baseline_noun}
+    kinds = ctx.units.check_kinds.builtin_by_name()
+    with_baseline = {name: kind for name, kind in kinds.items() if kind.baseline_noun}
     kind = with_baseline.get(args.name)
     if kind is None:
         print(f"watchkeeper: no check with a baseline named {args.name!r}; checks with one: "

@@ -15,12 +15,12 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from engine.paths import Paths
 from engine.platform import current as platform
+from engine.platform.processes import PidInfo, pid_alive, process_create_time
 
 log = logging.getLogger(__name__)
 
@@ -32,39 +32,6 @@ class AlreadyRunning(Exception):
         self.pid = pid
         who = f"PID {pid}" if pid else "an unknown process"
         super().__init__(f"Watchkeeper is already running for this data folder ({who})")
-
-
-@dataclass(frozen=True)
-class PidInfo:
-    """What the PID file says about the lock holder."""
-
-    pid: int
-    create_time: float | None
-
-
-def process_create_time(pid: int) -> float | None:
-    """The OS create time of ``pid`` (None when it is gone or hidden)."""
-    import psutil
-
-    try:
-        return psutil.Process(pid).create_time()
-    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-        return None
-
-
-def pid_alive(info: PidInfo) -> bool:
-    """True when the process in ``info`` still exists (same pid AND same create time)."""
-    import psutil
-
-    try:
-        proc = psutil.Process(info.pid)
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return False
-        return info.create_time is None or abs(proc.create_time() - info.create_time) < 0.01
-    except psutil.NoSuchProcess:
-        return False
-    except psutil.AccessDenied:
-        return True
 
 
 def read_pid_file(path: Path) -> PidInfo | None:
@@ -148,7 +115,7 @@ def running_instance(paths: Paths) -> PidInfo | None:
     return info if info is not None else PidInfo(pid=0, create_time=None)
 
 
-_ENGINE_MODULES = {"engine", "engine.__main__", "engine.cli"}  # `python -m X ARGS` = `watchkeeper ARGS`
+_ENGINE_MODULES = {"engine", "engine.__main__", "engine.cli", "tray.main"}  # `python -m X ARGS` = `watchkeeper ARGS`
 _GUI_MODULES = {"tray", "tray.app"}  # `python -m X ARGS` = `watchkeeperw ARGS` = `watchkeeper run ARGS`
 _PYTHON = re.compile(r"^(python|pythonw|pypy)[0-9.]*w?(\.exe)?$|^pyw?(\.exe)?$")
 _PYTHON_OPTS_WITH_VALUE = {"-W", "-X", "-Q"}  # interpreter options that take the next argument
@@ -165,7 +132,7 @@ def watchkeeper_args(cmdline: Sequence[str]) -> list[str] | None:
     """The arguments a command line passes to the `watchkeeper` command, or None when it does not
     run Watchkeeper (pure). The GUI entry (``watchkeeperw``, ``-m tray``) is given its implied
     ``run``. Forms: ``watchkeeper[w] ARGS`` (console script or one-file binary),
-    ``python [opts] PATH/watchkeeper[w] ARGS`` and ``python [opts] -m engine|engine.cli|tray ARGS``."""
+    ``python [opts] PATH/watchkeeper[w] ARGS`` and ``python [opts] -m engine|engine.cli|tray.main|tray ARGS``."""
     words = list(cmdline)
     if not words:
         return None

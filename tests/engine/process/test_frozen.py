@@ -1,4 +1,4 @@
-"""engine.frozen: leftover _MEI folders are removed only when safe; std streams for a windowed exe."""
+"""engine.process.frozen: leftover _MEI folders are removed only when safe; std streams for a windowed exe."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from engine import frozen
+from engine.process import frozen
 
 OLD = time.time() - 3600
 

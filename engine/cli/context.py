@@ -1,33 +1,39 @@
-"""What every CLI handler receives: paths, the loaded config, the database on demand, and how
-to reach the running instance."""
+"""What every CLI handler receives: paths, the loaded config, the registered units, the database
+on demand, how to reach the running instance, and the frontend `run` may show."""
 
 from __future__ import annotations
 
 import json
 import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from peewee import SqliteDatabase
 
+from engine.compose import Units
 from engine.config import Config
-from engine.control import ControlError, send_command
-from engine.lifecycle import running_instance
 from engine.paths import Paths
+from engine.process.control import ControlError, send_command
+from engine.process.lifecycle import running_instance
 from engine.store.db import open_database
+
+if TYPE_CHECKING:
+    from engine.process.runner import Frontend
 
 
 @dataclass
 class CliContext:
     paths: Paths
     config: Config
+    units: Units
+    frontend: Frontend | None = None
     _db: SqliteDatabase | None = field(default=None, repr=False)
 
     def open_db(self) -> SqliteDatabase:
         """The migrated database (opened once per command)."""
         if self._db is None:
             self.paths.ensure()
-            self._db = open_database(self.paths.db_file)
+            self._db = open_database(self.paths.db_file, self.units.migrations)
         return self._db
 
     def instance_running(self) -> bool:

@@ -10,9 +10,9 @@ the tray's "Start at login" item and the scripts in packaging/.
   next login).
 
 What is started (:func:`launch_command`): the exe itself when frozen (``watchkeeper.exe run``);
-from a source install ``<python dir>/pythonw.exe -m engine run`` on Windows (windowless; `run`
+from a source install ``<python dir>/pythonw.exe -m tray.main run`` on Windows (windowless; `run`
 starts the tray when one can be shown, exactly what the ``watchkeeperw`` GUI script does) and
-``<sys.executable> -m engine run`` elsewhere.
+``<sys.executable> -m tray.main run`` elsewhere (``-m engine`` would be headless).
 
 Everything OS-facing is injected (command runner, registry leaf, folders), so the Windows logic
 runs and is tested on Linux; Windows modules are imported only inside engine.platform.windows.
@@ -111,7 +111,7 @@ def launch_command(*, frozen: bool | None = None, executable: str | None = None,
             # python.org installs and venvs); when building for Windows elsewhere (tests), trust it.
             if platform != sys.platform or os.path.exists(pythonw):
                 executable = pythonw
-    return [executable, "-m", "engine", "run"]
+    return [executable, "-m", "tray.main", "run"]
 
 
 def _win_split(path: str) -> tuple[str, str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from engine.lifecycle import is_locked, running_instance
+from engine.process.lifecycle import is_locked, running_instance
 from tests.helpers import ROOT, cli, start_instance, wait_until
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX process handling")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.cli_context import CliContext
-from engine.lifecycle import running_instance
+from engine.cli.context import CliContext
+from engine.process.lifecycle import running_instance
 
 
 def collect_status(ctx: CliContext) -> dict[str, Any]:
@@ -30,7 +30,7 @@ def collect_status(ctx: CliContext) -> dict[str, Any]:
 
     problem = disk_full_problem(db)
     return {"running": False, "state": "stopped", "last_instance": last,
-            "channels": channel_status(db, enabled_channels(ctx.config)),
+            "channels": channel_status(db, enabled_channels(ctx.config, ctx.units.channels)),
             **({"problems": [problem]} if problem else {})}
 
 

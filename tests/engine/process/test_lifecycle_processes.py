@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from engine.lifecycle import read_pid_file, running_instance
+from engine.process.lifecycle import read_pid_file, running_instance
 from tests.helpers import ROOT, cli, start_instance, wait_until
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
@@ -158,7 +158,7 @@ def test_kill_orphans_ends_a_stray_instance_but_not_the_cli_or_the_bootloader_pa
     bootloader = _script(tmp_path / "onefile" / "watchkeeper",
                          "import subprocess, sys\n"
                          "sys.exit(subprocess.call([sys.executable, '-m', 'engine', *sys.argv[1:]]))\n")
-    console = _script(tmp_path / "bin" / "watchkeeper", "import sys\nfrom engine.cli import main\nsys.exit(main())\n")
+    console = _script(tmp_path / "bin" / "watchkeeper", "import sys\nfrom tray.main import main\nsys.exit(main())\n")
     parent = subprocess.Popen([str(bootloader), "run", "--headless"], env=env, cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     procs.append(parent)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import startup
-from engine.startup import (
+from engine.platform import startup
+from engine.platform.startup import (
     METHOD_RUN_KEY,
     METHOD_TASK,
     METHOD_XDG,
@@ -27,7 +27,7 @@ from engine.startup import (
     task_xml,
     windows_command_line,
 )
-from tests.helpers import cli
+from tests.helpers import ROOT, cli
 
 NS = {"t": "http://schemas.microsoft.com/windows/2004/02/mit/task"}
 EXE = r"C:\Program Files\Watchkeeper\watchkeeper.exe"
@@ -46,9 +46,9 @@ def test_launch_command_frozen_is_the_exe_itself():
 
 def test_launch_command_from_source_uses_pythonw_on_windows_and_python_elsewhere():
     assert launch_command(frozen=False, executable=r"C:\Users\a\wk\.venv\Scripts\python.exe", platform="win32") == [
-        r"C:\Users\a\wk\.venv\Scripts\pythonw.exe", "-m", "engine", "run"]
+        r"C:\Users\a\wk\.venv\Scripts\pythonw.exe", "-m", "tray.main", "run"]
     assert launch_command(frozen=False, executable="/home/a/.venv/bin/python", platform="linux") == [
-        "/home/a/.venv/bin/python", "-m", "engine", "run"]
+        "/home/a/.venv/bin/python", "-m", "tray.main", "run"]
 
 
 def test_windows_command_line_quotes_the_program():
@@ -103,7 +103,7 @@ def test_task_xml_escapes_and_matches_the_packaging_template():
     assert root.find("t:Actions/t:Exec/t:Command", NS).text == r"C:\R&D <x>\watchkeeper.exe"  # type: ignore[union-attr]
     assert root.find("t:Principals/t:Principal/t:UserId", NS).text == r"DOM\o'neil&co"  # type: ignore[union-attr]
     # packaging/watchkeeper-task.xml is the same definition with placeholders.
-    template = (Path(__file__).resolve().parents[2] / "packaging" / "watchkeeper-task.xml").read_text("utf-8")
+    template = (ROOT / "packaging" / "watchkeeper-task.xml").read_text("utf-8")
     filled = (template.replace("{{USER_ID}}", USER).replace("{{COMMAND}}", EXE)
               .replace("{{ARGUMENTS}}", "run").replace("{{WORKING_DIRECTORY}}", r"C:\Program Files\Watchkeeper"))
     assert filled == task_xml([EXE, "run"], USER)
@@ -347,7 +347,7 @@ def test_cli_startup_install_status_uninstall(tmp_path, wk_home):
         out = cli("startup", "install", env=env, check=True).stdout
         assert out.startswith(f"installed: XDG autostart entry ({entry})")
     assert [p.name for p in entry.parent.iterdir()] == ["watchkeeper.desktop"]
-    assert f"Exec={sys.executable} -m engine run" in entry.read_text()
+    assert f"Exec={sys.executable} -m tray.main run" in entry.read_text()
     state = json.loads(cli("startup", "status", "--json", env=env, check=True).stdout)
     assert (state["registered"], state["method"], state["location"]) == (True, "xdg-autostart", str(entry))
     assert cli("startup", "uninstall", env=env, check=True).stdout == f"uninstalled: removed {entry}\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from engine.runner import _start_exit_watchdog, end_process
+from engine.process.runner import _start_exit_watchdog, end_process
 
 
 class FakeLock:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.lifecycle import is_engine_instance, watchkeeper_args
+from engine.process.lifecycle import is_engine_instance, watchkeeper_args
 
 INSTANCES = [
     ["watchkeeper", "run", "--headless"],
@@ -19,6 +19,8 @@ INSTANCES = [
     ["/home/u/.venv/bin/python", "/home/u/.venv/bin/watchkeeper", "run"],  # a console script via its shebang
     ["pythonw.exe", "-m", "tray"],
     ["py", "-m", "tray.app", "--kill-orphans"],
+    ["/home/u/.venv/bin/python", "-m", "tray.main", "run"],  # `python3 dev.py run`, start at login from source
+    ["python", "-m", "tray.main"],
 ]
 
 NOT_INSTANCES = [
@@ -30,6 +32,7 @@ NOT_INSTANCES = [
     ["watchkeeper", "stop"],
     ["watchkeeper", "--version"],
     ["python", "-m", "engine", "--help"],
+    ["python", "-m", "tray.main", "status"],
     ["python", "/tmp/watchkeeper_orphan.py"],
     ["python", "-c", "import engine; print('watchkeeper run')"],
     ["python", "-m", "pytest", "tests/engine", "-k", "watchkeeper", "run"],

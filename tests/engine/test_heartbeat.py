@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from engine.modules.heartbeat import Heartbeat, detect_gap, gaps_between
+from engine.heartbeat import Heartbeat, detect_gap, gaps_between
 from engine.timeutil import from_db
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)

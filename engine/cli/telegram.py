@@ -8,7 +8,7 @@ import getpass
 import sys
 from typing import Any
 
-from engine.cli_context import CliContext
+from engine.cli.context import CliContext
 
 
 def register(sub: Any) -> None:
@@ -51,7 +51,7 @@ def cmd_setup(args: argparse.Namespace, ctx: CliContext) -> int:
         token = getpass.getpass("Bot token from @BotFather (input hidden): ").strip()
     try:
         result = run_setup(ctx.open_db(), ctx.config, ctx.paths.config_file, token, store_token=bool(args.token),
-                           wait=args.wait, on_step=_print_step)
+                           wait=args.wait, on_step=_print_step, template=_template(ctx))
     except SetupFailed as exc:
         print(f"watchkeeper: {_FAILED[exc.step]}: {exc}", file=sys.stderr)
         return 2 if exc.step == "connect" and exc.permanent else 1
@@ -81,3 +81,10 @@ def cmd_test(args: argparse.Namespace, ctx: CliContext) -> int:
         return 1
     print(f"Test message sent (message id {delivery.channel_message_id}).")
     return 0
+
+
+def _template(ctx: CliContext) -> str:
+    """The config template a missing config.toml starts from."""
+    from engine.compose import config_template
+
+    return config_template(ctx.units.check_kinds)

@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.cli_context import CliContext
-from engine.config import ConfigError, load_config
-from engine.control import ControlError
-from engine.lifecycle import find_orphans, pid_alive, read_pid_file, running_instance
+from engine.cli.context import CliContext
+from engine.compose import load_config
+from engine.config import ConfigError
 from engine.paths import Paths
+from engine.platform.processes import pid_alive
 from engine.privatefile import IS_POSIX, others_can_access
+from engine.process.control import ControlError
+from engine.process.lifecycle import find_orphans, read_pid_file, running_instance
 
 
 @dataclass
@@ -62,10 +64,9 @@ def _permissions(paths: Paths) -> list[Finding]:
 
 def _channels(ctx: CliContext) -> list[Finding]:
     from engine.alerts.outbox import channel_status, state_text
-    from engine.channels import builtin_specs
     from engine.delivery.service import enabled_channels
 
-    specs = {spec.name: spec for spec in builtin_specs()}
+    specs = {spec.name: spec for spec in ctx.units.channels}
     try:
         states = channel_status(ctx.open_db(), enabled_channels(ctx.config, list(specs.values())))
     except Exception as exc:
@@ -89,7 +90,7 @@ def _channels(ctx: CliContext) -> list[Finding]:
 
 
 def _startup() -> list[Finding]:
-    from engine import startup
+    from engine.platform import startup
 
     try:
         state = startup.status()
@@ -103,7 +104,7 @@ def _startup() -> list[Finding]:
 def _config(ctx: CliContext) -> list[Finding]:
     path = ctx.paths.config_file
     try:
-        config = load_config(path)
+        config = load_config(path, ctx.units.check_kinds)
     except ConfigError as exc:
         return [Finding("config", False, f"{exc}. Fix the file, then run 'watchkeeper config validate'.")]
     out = [Finding("config", True, f"{path if path.exists() else 'defaults (no file yet)'} is valid")]

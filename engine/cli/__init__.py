@@ -1,0 +1,98 @@
+"""The `watchkeeper` command line: the parser assembled from the registered command groups
+(``engine.units.CLI_GROUPS``, one module each in this package) and ``main()``.
+
+Exit codes: 0 ok, 1 failure, 2 bad usage or config, 3 another instance is already running.
+The entry points (``python -m engine``, ``tray.main``) pass the units and, for the tray, the
+frontend that ``run`` may show.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from engine import __version__
+from engine.cli.context import CliContext, ControlError
+from engine.compose import Units, load_config
+from engine.config import Config, ConfigError
+from engine.paths import resolve_paths
+from engine.store.db import StoreError
+
+if TYPE_CHECKING:
+    from engine.process.runner import Frontend
+
+log = logging.getLogger("watchkeeper")
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_RUNNING = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse exits 2 already; keep its wording
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser(units: Units) -> argparse.ArgumentParser:
+    """The full command tree: each registered group adds its commands through register(subparsers).
+
+    Handlers are set with ``set_defaults(handler=...)``; ``needs_config=False`` marks a command
+    that loads the config itself, ``one_shot=False`` the one that runs an instance (it logs to
+    stderr too)."""
+    parser = _Parser(prog="watchkeeper", description="Watchkeeper: a proactive personal operations agent.")
+    parser.add_argument("--version", action="version", version=f"watchkeeper {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    for register in units.cli_groups:
+        register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, units: Units, frontend: Frontend | None = None) -> int:
+    """Run one command. ``frontend`` is what `run` shows when it is not --headless (None: headless)."""
+    parser = build_parser(units)
+    args = parser.parse_args(argv)
+    if getattr(args, "handler", None) is None:  # no command: `run`
+        from engine.cli.instance import cmd_run
+
+        args.handler, args.headless, args.kill_orphans, args.one_shot = cmd_run, False, False, False
+    paths = resolve_paths()
+    if not getattr(args, "needs_config", True):
+        config = None
+    else:
+        try:
+            config = load_config(paths.config_file, units.check_kinds)
+        except ConfigError as exc:
+            print(f"watchkeeper: config error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        for warning in config.warnings:
+            print(f"watchkeeper: warning: {warning}", file=sys.stderr)
+    if getattr(args, "one_shot", True) and config is not None:
+        # One-shot commands log to the log file only; their output is what they print.
+        from engine.logsetup import setup_logging
+
+        setup_logging(paths.log_file, config.general.log_level, secrets=[config.telegram.token], stderr=False)
+        _warn_if_local_zone_unusable(config)
+    ctx = CliContext(paths=paths, config=config or Config(), units=units, frontend=frontend)
+    try:
+        return int(args.handler(args, ctx))
+    except (ControlError, StoreError) as exc:
+        print(f"watchkeeper: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        ctx.close()
+
+
+def _warn_if_local_zone_unusable(config: Config) -> None:
+    """One stderr line when schedules fall back to UTC because the machine's zone (TZ) is unusable.
+
+    `run` logs the same warning to stderr itself; here logging goes to the log file only.
+    """
+    from engine.timeutil import local_zone_problem
+
+    problem = None if config.general.timezone else local_zone_problem()
+    if problem:
+        print(f"watchkeeper: warning: {problem}", file=sys.stderr)

@@ -1,0 +1,77 @@
+"""The composition step: the kinds of unit an installation has (:class:`Units`, filled in by
+``engine.units``) and what needs them together: the config with its check definitions
+validated and the full config template.
+
+``engine.config`` parses sections only; the check kinds validate ``[checks.*]`` and
+``[[user_checks]]`` here, with the same ConfigError messages, so every command that loads the
+config refuses a bad check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from engine import config as config_file
+from engine.channels.base import ChannelSpec
+from engine.checks.registry import CheckKinds, build_definitions, checks_template
+from engine.config import Config
+from engine.modules.base import ScheduledModule
+from engine.store.migrations import Migration
+
+
+class Service(Protocol):
+    """A unit with its own threads that the engine starts after its jobs and closes at stop.
+
+    It may also have ``problem`` (shown in health) and ``url`` (shown in the snapshot)."""
+
+    def start(self) -> None: ...
+    def close(self) -> None: ...
+
+
+ServiceFactory = Callable[[Any], Service | None]
+"""Builds a service for a started engine (engine.engine.Engine), or None when its configuration turns it off."""
+
+CliGroup = Callable[[Any], None]
+"""Adds a command group to the CLI: ``register(subparsers)``."""
+
+
+@dataclass(frozen=True)
+class Units:
+    """Every registered unit, by kind (see engine.units)."""
+
+    check_kinds: CheckKinds
+    modules: tuple[ScheduledModule, ...]
+    migrations: tuple[Migration, ...]
+    channels: tuple[ChannelSpec, ...]
+    services: tuple[ServiceFactory, ...]
+    cli_groups: tuple[CliGroup, ...]
+
+
+def validate_checks(config: Config, kinds: CheckKinds) -> Config:
+    """``config`` with the warnings about its checks added; raises ConfigError for a bad check."""
+    config.warnings.extend(build_definitions(config, kinds)[1])
+    return config
+
+
+def parse_config(raw: dict[str, Any], kinds: CheckKinds, env: dict[str, str] | None = None) -> Config:
+    """engine.config.parse_config, checks validated too."""
+    return validate_checks(config_file.parse_config(raw, env), kinds)
+
+
+def load_config(path: Path, kinds: CheckKinds, env: dict[str, str] | None = None) -> Config:
+    """engine.config.load_config, checks validated too; raises ConfigError."""
+    return validate_checks(config_file.load_config(path, env), kinds)
+
+
+def config_template(kinds: CheckKinds) -> str:
+    """The fully commented default config.toml, [checks.*] blocks included."""
+    return config_file.render_template(checks_template(kinds))
+
+
+def ensure_config_file(path: Path, kinds: CheckKinds) -> bool:
+    """Write the full commented template if no config exists; True when it was written."""
+    return config_file.ensure_config_file(path, config_template(kinds))
+
