@@ -10,7 +10,7 @@ from typing import Any
 from engine.config import parse_config
 from engine.engine import Engine
 from engine.modules.base import ModuleContext
-from engine.units import CHECK_KINDS, MIGRATIONS, MODULES, UNITS
+from engine.units import CHANNELS, CHECK_KINDS, MIGRATIONS, MODULES, UNITS
 from tests.helpers import ROOT
 
 QUIET = {"toast": {"enabled": False}, "api": {"enabled": False},
@@ -87,7 +87,9 @@ def test_engine_starts_the_registered_services_that_its_config_turns_on(wk_home)
 
 def test_every_registry_is_complete_and_unique():
     assert [k.kind for k in CHECK_KINDS.builtin] == [
-        "stale_applications", "session_crash", "goal_staleness", "disk_space", "endpoint", "listening_ports"]
+        "stale_applications", "session_crash", "goal_staleness", "disk_space", "endpoint", "listening_ports",
+        "autostart_entries"]
+    assert [c.name for c in CHANNELS] == ["toast", "telegram"]
     assert sorted(CHECK_KINDS.user_by_name()) == ["command", "sql"]
     names = [m.name for m in MIGRATIONS]
     assert len(names) == len(set(names)) and names[0].startswith("core_")

@@ -34,10 +34,11 @@ from engine.checks.autostart_entries import (
     xdg_entries,
 )
 from engine.checks.base import CheckContext, CheckDefinition, CheckError
-from engine.checks.registry import build_definitions, builtin_kinds
+from engine.checks.registry import build_definitions
 from engine.checks.service import CheckService
 from engine.config import ConfigError, parse_config
 from engine.platform import posix
+from engine.units import CHECK_KINDS
 from tests.helpers import cli
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -411,10 +412,11 @@ def test_check_baseline_cli_shows_and_resets_the_autostart_baseline(home, wk_hom
 
 
 def test_the_check_is_registered_with_its_defaults():
-    kind = builtin_kinds()["autostart_entries"]
+    kind = CHECK_KINDS.builtin_by_name()["autostart_entries"]
     assert (kind.schedule, kind.cooldown, kind.severity) == ("every 1h", "24h", "warning")
-    definitions, warnings = build_definitions(parse_config(
-        {"checks": {"autostart_entries": {"allowed": ["hkcu-run:OneDrive"], "include_system": False}}}, env={}))
+    settings = {"allowed": ["hkcu-run:OneDrive"], "include_system": False}
+    definitions, warnings = build_definitions(parse_config({"checks": {"autostart_entries": settings}}, env={}),
+                                              CHECK_KINDS)
     (definition,) = [d for d in definitions if d.name == "autostart_entries"]
     assert warnings == [] and definition.params == {"allowed": ["hkcu-run:OneDrive"], "include_system": False}
 
@@ -427,7 +429,7 @@ def test_the_check_is_registered_with_its_defaults():
 ])
 def test_bad_settings_are_refused_naming_the_key(settings, problem):
     with pytest.raises(ConfigError) as info:
-        build_definitions(parse_config({"checks": {"autostart_entries": settings}}, env={}))
+        build_definitions(parse_config({"checks": {"autostart_entries": settings}}, env={}), CHECK_KINDS)
     assert str(info.value).startswith("checks.autostart_entries.") and problem in str(info.value)
 
 
