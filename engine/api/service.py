@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from peewee import SqliteDatabase
 
+from engine.actions.errors import ChannelFailed, Conflict, Invalid, NotFound
 from engine.alerts import store as alert_store
 from engine.life import applications, goals, work_sessions
 from engine.life.errors import LifeError, LifeErrorKind
@@ -36,22 +37,6 @@ if TYPE_CHECKING:
     from engine.engine import Engine
 
 Row = dict[str, Any]
-
-
-class NotFound(LookupError):
-    """No such thing (the message names it)."""
-
-
-class Invalid(ValueError):
-    """The input cannot be used (the message says why)."""
-
-
-class Conflict(Exception):
-    """The action is not possible in the current state."""
-
-
-class ChannelFailed(Exception):
-    """A channel could not deliver (the message is already free of secrets)."""
 
 
 # -- helpers ------------------------------------------------------------------------------------------
