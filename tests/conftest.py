@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-# Must happen before anything imports pystray (stack-notes 1.3).
+# Must happen before anything imports pystray (pystray picks its backend when imported).
 os.environ.setdefault("PYSTRAY_BACKEND", "dummy")
 
 import pytest  # noqa: E402

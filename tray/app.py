@@ -192,7 +192,7 @@ class PystrayAdapter:
         except Exception:
             if not self._stop_requested.is_set():
                 raise
-            # gtk: GLib.GError org.freedesktop.Notifications.InvalidId from _finalize (stack-notes 1.5)
+            # gtk: GLib.GError org.freedesktop.Notifications.InvalidId from _finalize
             log.debug("ignored error from the tray loop while stopping", exc_info=True)
 
     def stop(self) -> None:
@@ -532,7 +532,7 @@ def session_handlers(engine: Any) -> dict[int, Callable[[int, int], int]]:
     """Window-message handlers so logoff/shutdown neither is vetoed nor loses state.
 
     pystray's window procedure answers unknown messages with 0, which to WM_QUERYENDSESSION means
-    "do not end the session" (stack-notes 1.6). WM_ENDSESSION with wParam TRUE: the session ends
+    "do not end the session". WM_ENDSESSION with wParam TRUE: the session ends
     after we return, so the engine is stopped right here, within the shutdown bound.
     """
 

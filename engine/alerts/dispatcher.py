@@ -76,7 +76,7 @@ class Explanation:
     tz: tzinfo
 
     def text(self) -> str:
-        """The seed's block."""
+        """The `check why` block."""
 
         def local(dt: datetime | None) -> str:
             return dt.astimezone(self.tz).strftime("%Y-%m-%d %H:%M:%S") if dt else "never"
@@ -100,7 +100,7 @@ LAST_SENT_SQL = "SELECT ts FROM heartbeat_log WHERE check_name = ? AND decision 
 
 
 def last_sent(db: SqliteDatabase, check_name: str) -> datetime | None:
-    """The time of the latest recorded SENT decision of a check (the seed's cooldown lookup; indexed)."""
+    """The time of the latest recorded SENT decision of a check (the cooldown lookup; indexed)."""
     row = db.execute_sql(LAST_SENT_SQL, (check_name,)).fetchone()
     return from_db(row[0]) if row else None
 
@@ -284,7 +284,7 @@ class Dispatcher:
         return notification_id
 
     def explain(self, check: str, cooldown: timedelta, now: datetime, tz: tzinfo) -> Explanation:
-        """What the policy would decide for ``check`` now, in the seed's terms."""
+        """What the policy would decide for ``check`` now, in the policy's terms."""
         with self.db.atomic():
             sent = last_sent(self.db, check)
             anchor = clock_back_since(self.db, check, sent, now, cooldown, keep=False)

@@ -1,6 +1,6 @@
 """The rate-limit decision: a pure function of (history, config, now).
 
-The seed's rule: before notifying for a check, look up the most recent SENT entry of that check
+The rule: before notifying for a check, look up the most recent SENT entry of that check
 in heartbeat_log; inside the cooldown the notification is SUPPRESSED. A global pause suppresses
 with reason "paused"; quiet hours DEFER non-critical notifications to one digest when the
 window ends; critical ones go through.
@@ -144,7 +144,7 @@ def decide(inp: PolicyInput) -> Decision:
 
 
 def long_duration(delta: timedelta) -> str:
-    """'24 hours', '7 days', '1 hour 30 minutes': the seed's 'Cooldown:' line."""
+    """'24 hours', '7 days', '1 hour 30 minutes': the 'Cooldown:' line of `check why`."""
     total = int(delta.total_seconds())
     units = (("day", 86400 if total >= 2 * 86400 else 10**12), ("hour", 3600), ("minute", 60), ("second", 1))
     parts = []

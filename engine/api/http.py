@@ -224,7 +224,7 @@ def create_app(engine: Engine, tokens: TokenStore, *, port: int, extra_hosts: It
 
     @route("get", "/checks/{name}/why", m.WhyOut, tags=["checks"])
     def check_why(name: CheckName) -> Any:
-        """The cooldown decision now, in the seed's format (`text`) and as data."""
+        """The cooldown decision now, as `check why` prints it (`text`) and as data."""
         return db_call(service.why, engine, name)
 
     # -- alerts, pause -----------------------------------------------------------------------------------

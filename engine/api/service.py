@@ -148,7 +148,7 @@ def run_checks(engine: Engine, names: list[str] | None = None, trigger: str = "a
 
 
 def why(engine: Engine, name: str) -> Row:
-    """The cooldown decision for a check now, as data and in the seed's words."""
+    """The cooldown decision for a check now, as data and in the words of `check why`."""
     _known_check(engine, name)
     explanation = _checks(engine).explain(name)
     return {**explanation.to_dict(), "text": explanation.text()}

@@ -1,4 +1,4 @@
-"""Conversation archive: Claude Code and Codex CLI transcripts into SQLite (issue 6).
+"""Conversation archive: Claude Code and Codex CLI transcripts into SQLite.
 
 Modules: discover (roots, path shapes), reader (streaming tolerant lines), claude / codex
 (record → rows), model (dataclasses), store (upserts), summary, search (FTS5), schema

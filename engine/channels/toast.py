@@ -1,6 +1,6 @@
 """Desktop toast channel built on plyer.
 
-plyer's backends fail silently in ways the caller never sees (see stack-notes §2):
+plyer's backends fail silently in ways the caller never sees:
 on Windows a title over 64 or a message over 256 UTF-16 units raises inside
 plyer's own worker thread, and the Windows backend sleeps for the display time;
 on Linux ``notify-send`` failures are ignored. This module therefore

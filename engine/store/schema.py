@@ -1,4 +1,4 @@
-"""The core schema: the seed's twelve tables plus what the engine itself needs.
+"""The core schema: the original twelve tables plus what the engine itself needs.
 
 Times are UTC ISO-8601 text (engine.timeutil.to_db). Units add their own tables through their
 own migration lists (engine/*/schema.py); nothing here is ever dropped or rebuilt.
@@ -128,7 +128,7 @@ CORE_MIGRATIONS: list[Migration] = [
                 subjects INTEGER NOT NULL DEFAULT 0,
                 notification_id INTEGER
             )""",
-            # The cooldown lookup: latest SENT for a check (numbers.md section 3).
+            # The cooldown lookup: latest SENT for a check.
             "CREATE INDEX IF NOT EXISTS ix_heartbeat_log_check_decision_ts"
             " ON heartbeat_log (check_name, decision, ts)",
             "CREATE INDEX IF NOT EXISTS ix_heartbeat_log_ts ON heartbeat_log (ts)",

@@ -32,7 +32,7 @@ def _scenario(wk_home) -> None:
         sent = conn.execute("SELECT check_name, count(*) FROM heartbeat_log WHERE decision = 'SENT'"
                             " GROUP BY check_name").fetchall()
         grouped = conn.execute("SELECT check_name FROM notifications WHERE kind = 'alert'").fetchall()
-    # Only the seed checks matter here: machine checks (disk, ports) depend on the test machine.
+    # Only the data checks matter here: machine checks (disk, ports) depend on the test machine.
     assert sorted(s for s in sent if s[0] in SEED_CHECKS) == sorted((n, 1) for n in SEED_CHECKS)
     assert sorted(g[0] for g in grouped if g[0] in SEED_CHECKS) == sorted(SEED_CHECKS)
     why = cli("check", "why", "stale_applications", check=True).stdout.splitlines()

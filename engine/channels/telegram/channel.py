@@ -1,7 +1,7 @@
 """Telegram channel: python-telegram-bot 22 on one private event-loop thread.
 
 PTB is asyncio-only and its pooled HTTP connections belong to the loop that
-opened them (stack-notes §3.1), so each :class:`TelegramChannel` owns one loop
+opened them, so each :class:`TelegramChannel` owns one loop
 thread and one ``telegram.Bot`` for its whole life. Public methods are plain
 blocking calls usable from any thread except that loop thread; they submit
 coroutines with ``asyncio.run_coroutine_threadsafe`` and wait with a bound.

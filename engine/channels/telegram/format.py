@@ -3,7 +3,7 @@
 Nothing here talks to the network, and ``telegram`` is imported only inside
 :func:`classify` (the exceptions it classifies come from that package anyway).
 
-Limits (numbers.md §6): a message holds at most 4096 characters after entity
+Limits: a message holds at most 4096 characters after entity
 parsing, Telegram counts UTF-16 code units, and callback data is 1-64 bytes.
 Chunks are measured on the *escaped* HTML in UTF-16 units, which is never less
 than what Telegram counts, so every chunk is accepted.

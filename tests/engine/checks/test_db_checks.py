@@ -1,4 +1,4 @@
-"""The three data checks of the seed on a real database with an injected clock."""
+"""The three data checks on a real database with an injected clock."""
 
 from __future__ import annotations
 
