@@ -24,8 +24,8 @@ from engine.archive.model import (
     FileContext,
     pos,
 )
-from engine.archive.rows import CcSummary, Entry
 from engine.archive.reader import safe_text
+from engine.archive.rows import CcSummary, Entry
 
 TEXT_LIMIT = 32_000
 PREVIEW_LIMIT = 600

@@ -18,8 +18,8 @@ from typing import Any
 import orjson
 
 from engine.archive.model import ANSWER, PROMPT, Batch, FileContext, pos
-from engine.archive.rows import Entry, SessionMeta, TokenEvent
 from engine.archive.reader import safe_text
+from engine.archive.rows import Entry, SessionMeta, TokenEvent
 
 TEXT_LIMIT = 32_000
 PREVIEW_LIMIT = 600
