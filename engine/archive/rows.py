@@ -237,7 +237,7 @@ FILE_SESSIONS = Table("archive_file_sessions", FileSession, ("file_id", "session
 
 
 class Rows(Struct, array_like=True):
-    """Every row one parsed range of a file adds: what store.write_batch writes."""
+    """Every row one parsed range of a file adds: what store.write_rows writes."""
 
     sessions: list[SessionMeta] = []
     entries: list[Entry] = []

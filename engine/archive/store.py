@@ -2,7 +2,8 @@
 
 Every statement is ``INSERT … ON CONFLICT`` on the table's natural key, so writing the same
 batch twice changes nothing, and a session's counters are recomputed from its child rows (never
-incremented), so an incremental ingest ends in the same state as a single pass.
+incremented), so an incremental ingest ends in the same state as a single pass. The archive
+tables' INSERT / upsert statements and parameter rows come from their declarations in rows.py.
 """
 
 from __future__ import annotations
