@@ -28,6 +28,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -80,71 +81,77 @@ def parse_messages(task: Task) -> Iterator[Message]:
 
 # ----------------------------------------------------------------------------- threads
 
+
+class _Compressor:
+    """One thread that compresses jobs' raw chunks as soon as they are parsed (zstd releases the
+    GIL), so a job's uncompressed bytes are dropped long before it is written or sent."""
+
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="archive-zstd")
+
+    def submit(self, msg: Message) -> Message | Future[Job]:
+        """A job's compression, started; other messages as they are."""
+        return self.pool.submit(compressed, msg) if isinstance(msg, Job) else msg
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _resolved(item: Message | Future[Job]) -> Message:
+    return item.result() if isinstance(item, Future) else item
+
+
 _END = object()
 
 
 class ParseThread:
-    """Parses tasks in a background thread and compresses in another. :meth:`run` yields the
-    messages in task order. The queues hold at most ``AHEAD`` messages, which bounds memory
+    """Parses tasks in a background thread (compressing in another). :meth:`run` yields the
+    messages in task order. The queue holds at most ``AHEAD`` messages, which bounds memory
     whatever the file sizes."""
 
     AHEAD = 3
 
     def __init__(self) -> None:
-        self.parsed: queue.Queue[Any] = queue.Queue(2)
         self.queue: queue.Queue[Any] = queue.Queue(self.AHEAD)
         self.stop = threading.Event()
-        self.threads: list[threading.Thread] = []
+        self.compressor = _Compressor()
+        self.thread: threading.Thread | None = None
 
-    def _put(self, q: queue.Queue[Any], msg: Any) -> bool:
+    def _put(self, msg: Any) -> bool:
         while not self.stop.is_set():
             try:
-                q.put(msg, timeout=0.2)
+                self.queue.put(msg, timeout=0.2)
                 return True
             except queue.Full:
                 continue
         return False
 
-    def _parse(self, tasks: list[Task]) -> None:
+    def _work(self, tasks: list[Task]) -> None:
         try:
             for task in tasks:
                 for msg in parse_messages(task):
-                    if not self._put(self.parsed, msg):
+                    if not self._put(self.compressor.submit(msg)):
                         return
         finally:
-            self._put(self.parsed, _END)
-
-    def _compress(self) -> None:
-        while True:
-            try:
-                msg = self.parsed.get(timeout=0.2)
-            except queue.Empty:
-                if self.stop.is_set():
-                    return
-                continue
-            if isinstance(msg, Job):
-                msg = compressed(msg)
-            if not self._put(self.queue, msg) or msg is _END:
-                return
+            self._put(_END)
 
     def run(self, tasks: list[Task]) -> Iterator[Message]:
         """Parse ``tasks`` in the background, yielding every message in task order."""
-        self.threads = [
-            threading.Thread(target=self._parse, args=(tasks,), name="archive-parse", daemon=True),
-            threading.Thread(target=self._compress, name="archive-zstd", daemon=True)]
-        for t in self.threads:
-            t.start()
+        self.thread = threading.Thread(target=self._work, args=(tasks,),
+                                       name="archive-parse", daemon=True)
+        self.thread.start()
         while True:
-            msg = self.queue.get()
-            if msg is _END:
+            item = self.queue.get()
+            if item is _END:
                 return
-            yield msg
+            yield _resolved(item)
 
     def close(self) -> None:
-        """Stop the parse and compression threads (if still running)."""
+        """Stop the parse thread (if still running) and the compression thread."""
         self.stop.set()
-        for t in self.threads:
-            t.join()
+        if self.thread is not None:
+            self.thread.join()
+        self.compressor.close()
 
 
 # ----------------------------------------------------------------------------- processes
@@ -183,22 +190,23 @@ def _recv(raw: Any) -> bytes | None:
 def worker_main() -> None:
     """A worker process: parse tasks from stdin until EOF, streaming messages to stdout.
 
-    This thread parses (holds the GIL); one thread compresses and sends finished jobs and one
-    receives tasks (both mostly outside the GIL), so parsing never waits for zstd or for the
-    pipe while the main process is busy writing."""
+    This thread parses (holds the GIL); one thread compresses raw chunks, one encodes and sends
+    finished jobs and one receives tasks (all mostly outside the GIL), so parsing never waits
+    for zstd or for the pipe while the main process is busy writing."""
     inp: Any = getattr(sys.stdin.buffer, "raw", sys.stdin.buffer)
     out = sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing else may write into the message stream
-    outbox: queue.Queue[Message | None] = queue.Queue(2)
+    compressor = _Compressor()
+    outbox: queue.Queue[Message | Future[Job] | None] = queue.Queue(2)
     inbox: queue.Queue[bytes | None] = queue.Queue()
 
     def sender() -> None:
         try:
             while True:
-                msg = outbox.get()
-                if msg is None:
+                item = outbox.get()
+                if item is None:
                     return
-                _send(out, _ENCODER.encode(compressed(msg) if isinstance(msg, Job) else msg))
+                _send(out, _ENCODER.encode(_resolved(item)))
         except BaseException:  # the main process is gone (broken pipe): nothing left to do
             os._exit(1)
 
@@ -220,10 +228,11 @@ def worker_main() -> None:
             if frame is None:
                 return
             for msg in parse_messages(_TASKS.decode(frame)):
-                outbox.put(msg)
+                outbox.put(compressor.submit(msg))
     finally:
         outbox.put(None)
         thread.join()
+        compressor.close()
 
 
 def _grow_pipe(pipe: Any) -> None:
