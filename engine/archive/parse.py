@@ -14,7 +14,8 @@ frozen build).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from typing import Any, BinaryIO
 
 import orjson
@@ -95,22 +96,37 @@ def read_meta_json(path: str) -> dict[str, Any]:
 
 
 def parse_task(task: Task) -> Iterator[Job]:
-    """Parse ``task``'s range, yielding a job every ``FLUSH_BYTES`` and a final one."""
+    """Parse ``task``'s range, yielding a job every ``FLUSH_BYTES`` and a final one (raw
+    chunks :data:`~engine.archive.codec.PLAIN`)."""
     with open(task.path, "rb") as fh:
-        yield from _Parser(fh, task).run()
+        for job, _ in _Parser(fh, task, None).run():
+            yield job
+
+
+Compress = Callable[[RawChunk], "Future[RawChunk]"]
+
+
+def parse_task_compressing(task: Task, submit: Compress) -> Iterator[tuple[Job, list[Future[RawChunk]]]]:
+    """Like :func:`parse_task`, but every raw chunk goes to ``submit`` (a compression thread)
+    as soon as it is complete, so its uncompressed bytes are not held until the job is done:
+    yields each job without chunks, with the futures of its compressed chunks."""
+    with open(task.path, "rb") as fh:
+        yield from _Parser(fh, task, submit).run()
 
 
 class _RawChunks:
     """Gathers the raw bytes kept for a file into chunks of about ``CHUNK_BYTES``, each one a
     contiguous run of complete lines (a skipped oversize line ends a run)."""
 
-    def __init__(self, file_id: int, generation: int, start: int) -> None:
+    def __init__(self, file_id: int, generation: int, start: int, submit: Compress | None) -> None:
         self.file_id = file_id
         self.generation = generation
+        self.submit = submit
         self.parts: list[bytes] = []
         self.start = start
         self.length = 0
         self.done: list[RawChunk] = []
+        self.pending: list[Future[RawChunk]] = []
 
     def keep(self, start: int, data: bytes) -> None:
         """Keep the lines ``data`` read at ``start``."""
@@ -125,29 +141,34 @@ class _RawChunks:
         """Close the current chunk (the next :meth:`keep` starts a new one)."""
         if self.parts:
             data = self.parts[0] if len(self.parts) == 1 else b"".join(self.parts)
-            self.done.append(RawChunk(self.file_id, self.generation, self.start,
-                                      self.start + len(data), PLAIN, data))
+            chunk = RawChunk(self.file_id, self.generation, self.start, self.start + len(data),
+                             PLAIN, data)
+            if self.submit is not None:
+                self.pending.append(self.submit(chunk))
+            else:
+                self.done.append(chunk)
         self.parts = []
         self.length = 0
 
-    def take(self) -> list[RawChunk]:
-        """Seal, and hand over the chunks sealed so far."""
+    def take(self) -> tuple[list[RawChunk], list[Future[RawChunk]]]:
+        """Seal, and hand over the chunks sealed so far (or their compressions)."""
         self.seal()
         done, self.done = self.done, []
-        return done
+        pending, self.pending = self.pending, []
+        return done, pending
 
 
 class _Parser:
     """The state of one task's parse: the open batch, the raw chunks, the line counters."""
 
-    def __init__(self, fh: BinaryIO, task: Task) -> None:
+    def __init__(self, fh: BinaryIO, task: Task, submit: Compress | None) -> None:
         self.fh = fh
         self.task = task
         self.ctx = FileContext(task.file_id, task.path, task.provider, task.kind,
                                task.session_hint, task.agent_id, task.project, task.state)
         self.parse_record = codex.parse_record if task.provider == "codex" else claude.parse_record
         self.batch = Batch(task.file_id)
-        self.raw = _RawChunks(task.file_id, task.generation, task.start)
+        self.raw = _RawChunks(task.file_id, task.generation, task.start, submit)
         self.offset = task.start
         self.line_no = task.lines_done
         self.lines_bad = task.lines_bad
@@ -159,8 +180,8 @@ class _Parser:
         if task.read_meta_json and task.agent_id:
             self._subagent_meta()
 
-    def run(self) -> Iterator[Job]:
-        """Yield the task's jobs."""
+    def run(self) -> Iterator[tuple[Job, list[Future[RawChunk]]]]:
+        """Yield the task's jobs (with the futures of chunks being compressed elsewhere)."""
         task = self.task
         for item in iter_blocks(self.fh, task.start, task.max_line_bytes, end=task.end):
             if isinstance(item, Block):
@@ -277,7 +298,7 @@ class _Parser:
             self.batch.leaves_del = [u for u in before if u not in leaves]
             self.leaves_before = dict(leaves)
 
-    def flush(self, final: bool) -> Job:
+    def flush(self, final: bool) -> tuple[Job, list[Future[RawChunk]]]:
         """The open job (rows, chunks, the file's new state); a new one opens."""
         task = self.task
         self._leaf_changes()
@@ -286,10 +307,11 @@ class _Parser:
         head, tail = fingerprint(self.fh, self.offset) if self.offset else (None, None)
         progress = FileProgress(self.offset, self.line_no, self.lines_bad, task.generation,
                                 orjson.dumps(self.ctx.state).decode(), head, tail, task.provider)
-        job = Job(task.file_id, task.path, task.provider, batch.rows(), self.raw.take(), progress,
+        chunks, pending = self.raw.take()
+        job = Job(task.file_id, task.path, task.provider, batch.rows(), chunks, progress,
                   self.bad, self.nbytes, final,
                   scan=task.scan if final else None,
                   status=("ok" if self.any_sessions else "no_messages") if final else None)
         self.batch = Batch(task.file_id)
         self.bad = self.nbytes = self.pending = 0
-        return job
+        return job, pending

@@ -36,7 +36,8 @@ import msgspec
 from msgspec import Struct
 
 from engine.archive.codec import compress_chunks
-from engine.archive.parse import Job, Task, parse_task
+from engine.archive.parse import Compress, Job, Task, parse_task_compressing
+from engine.archive.rows import RawChunk
 
 try:
     import fcntl
@@ -64,37 +65,55 @@ def _failure(task: Task, exc: Exception) -> Failed:
     return Failed(task.file_id, f"{type(exc).__name__}: {str(exc)[:200]}")
 
 
-def compressed(job: Job) -> Job:
-    """``job`` with its raw chunks compressed (zstd releases the GIL: run it in a thread)."""
-    return msgspec.structs.replace(job, chunks=compress_chunks(job.chunks))
-
-
-def parse_messages(task: Task) -> Iterator[Message]:
-    """A task's messages, parsed here: its jobs (raw chunks not compressed yet), maybe a
-    :class:`Failed`, then :class:`Done`."""
+def parse_messages(task: Task, submit: Compress) -> Iterator[Message | Future[Job]]:
+    """A task's messages, parsed here: its jobs (a future of each, done once its raw chunks
+    are compressed by ``submit``), maybe a :class:`Failed`, then :class:`Done`."""
     try:
-        yield from parse_task(task)
+        for job, pending in parse_task_compressing(task, submit):
+            yield _with_chunks(job, pending)
     except Exception as exc:  # recorded by the writer; the run goes on
         yield _failure(task, exc)
     yield Done(task.file_id)
+
+
+def _with_chunks(job: Job, pending: list[Future[RawChunk]]) -> Future[Job]:
+    """A future of ``job`` with its compressed chunks (done when the last one is)."""
+    out: Future[Job] = Future()
+    if not pending:
+        out.set_result(job)
+        return out
+
+    def last_done(_: Future[RawChunk]) -> None:
+        try:
+            out.set_result(msgspec.structs.replace(job, chunks=[f.result() for f in pending]))
+        except BaseException as exc:
+            out.set_exception(exc)
+        pending.clear()  # the futures refer to this callback: no cycle may keep them alive
+
+    pending[-1].add_done_callback(last_done)  # one thread compresses, in order
+    return out
 
 
 # ----------------------------------------------------------------------------- threads
 
 
 class _Compressor:
-    """One thread that compresses jobs' raw chunks as soon as they are parsed (zstd releases the
-    GIL), so a job's uncompressed bytes are dropped long before it is written or sent."""
+    """One thread that compresses raw chunks as soon as they are complete (zstd releases the
+    GIL), so their uncompressed bytes are dropped long before the job is written or sent."""
 
     def __init__(self) -> None:
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="archive-zstd")
 
-    def submit(self, msg: Message) -> Message | Future[Job]:
-        """A job's compression, started; other messages as they are."""
-        return self.pool.submit(compressed, msg) if isinstance(msg, Job) else msg
+    def submit(self, chunk: RawChunk) -> Future[RawChunk]:
+        """Start compressing ``chunk``."""
+        return self.pool.submit(_compress_one, chunk)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _compress_one(chunk: RawChunk) -> RawChunk:
+    return compress_chunks([chunk])[0]
 
 
 def _resolved(item: Message | Future[Job]) -> Message:
@@ -129,8 +148,8 @@ class ParseThread:
     def _work(self, tasks: list[Task]) -> None:
         try:
             for task in tasks:
-                for msg in parse_messages(task):
-                    if not self._put(self.compressor.submit(msg)):
+                for msg in parse_messages(task, self.compressor.submit):
+                    if not self._put(msg):
                         return
         finally:
             self._put(_END)
@@ -227,8 +246,8 @@ def worker_main() -> None:
             frame = inbox.get()
             if frame is None:
                 return
-            for msg in parse_messages(_TASKS.decode(frame)):
-                outbox.put(compressor.submit(msg))
+            for msg in parse_messages(_TASKS.decode(frame), compressor.submit):
+                outbox.put(msg)
     finally:
         outbox.put(None)
         thread.join()
