@@ -25,6 +25,7 @@ from engine.archive.model import (
     pos,
 )
 from engine.archive.reader import safe_text
+from engine.archive.rows import CcSummary, Entry
 
 TEXT_LIMIT = 32_000
 PREVIEW_LIMIT = 600
@@ -122,7 +123,7 @@ def parse_record(
     if rtype == "summary":
         leaf, text = obj.get("leafUuid"), obj.get("summary")
         if isinstance(leaf, str) and isinstance(text, str):
-            batch.cc_summaries.add((leaf, _clip(text, 2000), ctx.file_id))
+            batch.cc_summaries.add(CcSummary(leaf, _clip(text, 2000), ctx.file_id))
         return
 
     sidechain = bool(obj.get("isSidechain"))
@@ -136,23 +137,28 @@ def parse_record(
         # Subagents may run in a worktree: their cwd only fills a gap, never wins.
         v = obj.get("cwd")
         if isinstance(v, str) and v:
-            meta["cwd_weak"] = v
+            meta.cwd_weak = v
     else:
-        for src, dst in (("cwd", "cwd"), ("gitBranch", "git_branch"), ("version", "cli_version")):
-            v = obj.get(src)
-            if isinstance(v, str) and v:
-                meta[dst] = v
-    if ctx.project and "project" not in meta:
-        meta["project"] = ctx.project
+        v = obj.get("cwd")
+        if isinstance(v, str) and v:
+            meta.cwd = v
+        v = obj.get("gitBranch")
+        if isinstance(v, str) and v:
+            meta.git_branch = v
+        v = obj.get("version")
+        if isinstance(v, str) and v:
+            meta.cli_version = v
+    if ctx.project and meta.project is None:
+        meta.project = ctx.project
     if ts:
-        if "first_ts" not in meta or ts < meta["first_ts"]:
-            meta["first_ts"] = ts
-        if "last_ts" not in meta or ts > meta["last_ts"]:
-            meta["last_ts"] = ts
+        if meta.first_ts is None or ts < meta.first_ts:
+            meta.first_ts = ts
+        if meta.last_ts is None or ts > meta.last_ts:
+            meta.last_ts = ts
     if agent_id and agent_id != "sidechain":
-        sub = batch.subagents.setdefault((sid, agent_id), {})
+        sub = batch.subagent(sid, agent_id)
         if ctx.kind in ("subagent", "legacy_agent"):
-            sub["file_id"] = ctx.file_id
+            sub.file_id = ctx.file_id
 
     uuid = obj.get("uuid") if isinstance(obj.get("uuid"), str) else None
     parent = obj.get("parentUuid") if isinstance(obj.get("parentUuid"), str) else None
@@ -184,10 +190,10 @@ def parse_record(
         return
     if key is None:
         key = _hash_key(sid, obj)
-    batch.entries.setdefault(key, (
-        key, sid, agent_id, ctx.file_id, offset, line_no, kind,
-        rtype if isinstance(rtype, str) else None, subtype, uuid, parent, mkey, ts, text, tools,
-    ))
+    if key not in batch.entries:
+        batch.entries[key] = Entry(
+            key, sid, agent_id, ctx.file_id, offset, line_no, kind,
+            rtype if isinstance(rtype, str) else None, subtype, uuid, parent, mkey, ts, text, tools)
 
 
 def _assistant(
@@ -215,19 +221,19 @@ def _assistant(
                 name = block.get("name") if isinstance(block.get("name"), str) else None
                 tools.append(name or "?")
                 t = batch.tool(sid, block["id"])
-                t["has_call"] = 1
-                t["agent_id"] = agent_id
-                t["name"] = name
-                t["message_key"] = mid
-                t["called_ts"] = ts
-                t["call_pos"] = where
+                t.has_call = 1
+                t.agent_id = agent_id
+                t.name = name
+                t.message_key = mid
+                t.called_ts = ts
+                t.call_pos = where
                 inp = block.get("input")
                 if isinstance(inp, dict):
-                    t["input_preview"] = safe_text(
+                    t.input_preview = safe_text(
                         orjson.dumps(inp)[:PREVIEW_LIMIT].decode("utf-8", "replace"))
                     for fk in _FILE_KEYS:
                         if isinstance(inp.get(fk), str):
-                            t["file_path"] = safe_text(inp[fk])
+                            t.file_path = safe_text(inp[fk])
                             break
     if mid:
         raw_usage = msg.get("usage")
@@ -276,18 +282,18 @@ def _user(
             elif btype == "tool_result" and isinstance(block.get("tool_use_id"), str):
                 results += 1
                 t = batch.tool(sid, block["tool_use_id"])
-                t["has_result"] = 1
-                t.setdefault("agent_id", agent_id)
-                t["result_ts"] = ts
-                t["result_pos"] = where
+                if not (t.has_call or t.has_result):  # the first line naming it sets the agent
+                    t.agent_id = agent_id
+                t.has_result = 1
+                t.result_ts = ts
+                t.result_pos = where
                 if block.get("is_error") is True:
-                    t["is_error"] = 1
-                t["result_preview"] = safe_text(_result_text(block.get("content")))
+                    t.is_error = 1
+                t.result_preview = safe_text(_result_text(block.get("content")))
                 linked = _linked_agent(obj, sidechain)
                 if linked:
-                    t["linked_agent_id"] = linked
-                    sub = batch.subagents.setdefault((sid, linked), {})
-                    sub["tool_use_id"] = block["tool_use_id"]
+                    t.linked_agent_id = linked
+                    batch.subagent(sid, linked).tool_use_id = block["tool_use_id"]
     text = "\n".join(texts)
     if results:
         return TOOL_RESULT, None, None, None
@@ -300,7 +306,7 @@ def _user(
     kind = classify_user_text(text) if text.strip() else PROMPT
     if sidechain:
         if agent_id and text.strip() == "Warmup":
-            batch.subagents.setdefault((sid, agent_id), {})["is_warmup"] = 1
+            batch.subagent(sid, agent_id).is_warmup = 1
         kind = "sidechain_prompt" if kind == PROMPT else kind
     if kind in ("meta", "interrupt"):
         return kind, _clip(text, 500), None, None

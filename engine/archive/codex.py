@@ -19,6 +19,7 @@ import orjson
 
 from engine.archive.model import ANSWER, PROMPT, Batch, FileContext, pos
 from engine.archive.reader import safe_text
+from engine.archive.rows import Entry, SessionMeta, TokenEvent
 
 TEXT_LIMIT = 32_000
 PREVIEW_LIMIT = 600
@@ -72,8 +73,7 @@ def parse_record(
         # Legacy flat format: a header {id, timestamp, ...}, state lines, then bare items.
         if line_no == 1 and isinstance(obj.get("id"), str) and rtype is None:
             st["sid"] = sid = obj["id"]
-            meta = batch.meta(sid)
-            _times(meta, ts)
+            _times(batch.meta(sid), ts)
             return
         if obj.get("record_type") == "state":
             return
@@ -94,7 +94,7 @@ def parse_record(
     ptype = payload.get("type")
     if rtype == "turn_context":
         if isinstance(payload.get("cwd"), str):
-            meta["cwd"] = payload["cwd"]
+            meta.cwd = payload["cwd"]
         return
     if rtype == "event_msg":
         if ptype == "user_message" and isinstance(payload.get("message"), str):
@@ -125,12 +125,12 @@ def parse_record(
         batch.unknown_types += 1
 
 
-def _times(meta: dict[str, Any], ts: str | None) -> None:
+def _times(meta: SessionMeta, ts: str | None) -> None:
     if ts:
-        if "first_ts" not in meta or ts < meta["first_ts"]:
-            meta["first_ts"] = ts
-        if "last_ts" not in meta or ts > meta["last_ts"]:
-            meta["last_ts"] = ts
+        if meta.first_ts is None or ts < meta.first_ts:
+            meta.first_ts = ts
+        if meta.last_ts is None or ts > meta.last_ts:
+            meta.last_ts = ts
 
 
 def _session_meta(
@@ -141,12 +141,13 @@ def _session_meta(
         st["sid"] = payload["id"]
     meta = batch.meta(st["sid"])
     _times(meta, ts)
-    for src, dst in (("cwd", "cwd"), ("cli_version", "cli_version")):
-        if isinstance(payload.get(src), str):
-            meta[dst] = payload[src]
+    if isinstance(payload.get("cwd"), str):
+        meta.cwd = payload["cwd"]
+    if isinstance(payload.get("cli_version"), str):
+        meta.cli_version = payload["cli_version"]
     git = payload.get("git")
     if isinstance(git, dict) and isinstance(git.get("branch"), str):
-        meta["git_branch"] = git["branch"]
+        meta.git_branch = git["branch"]
     source = payload.get("source")
     parent = None
     if isinstance(source, dict):
@@ -159,7 +160,7 @@ def _session_meta(
             if started:
                 st["inherit_before"] = started
     if parent:
-        meta["parent_session_id"] = parent
+        meta.parent_session_id = parent
 
 
 def _message(
@@ -170,10 +171,9 @@ def _message(
     index = st.get(channel, 0)
     st[channel] = index + 1
     key = f"x:{sid}:{prefix}{index}"
-    batch.entries.setdefault(key, (
-        key, sid, "", ctx.file_id, offset, line_no, kind, "codex", channel, None, None, None,
-        ts, _clip(text), None,
-    ))
+    if key not in batch.entries:
+        batch.entries[key] = Entry(key, sid, "", ctx.file_id, offset, line_no, kind, "codex",
+                                   channel, None, None, None, ts, _clip(text), None)
 
 
 def _call(
@@ -185,14 +185,18 @@ def _call(
         return
     name = payload.get("name") if isinstance(payload.get("name"), str) else payload.get("type")
     t = batch.tool(sid, call_id)
-    t.update(has_call=1, agent_id="", name=name, called_ts=ts, call_pos=pos(ctx.file_id, offset))
+    t.has_call = 1
+    t.agent_id = ""
+    t.name = name
+    t.called_ts = ts
+    t.call_pos = pos(ctx.file_id, offset)
     raw = payload.get("arguments", payload.get("input", payload.get("action")))
     preview = raw if isinstance(raw, str) else orjson.dumps(raw).decode("utf-8", "replace")
-    t["input_preview"] = _clip(preview, PREVIEW_LIMIT)
+    t.input_preview = _clip(preview, PREVIEW_LIMIT)
     if isinstance(raw, str):
         m = _PATCH_FILE.search(raw)
         if m:
-            t["file_path"] = _clip(m.group(1).strip(), 500)
+            t.file_path = _clip(m.group(1).strip(), 500)
 
 
 def _output(
@@ -203,17 +207,20 @@ def _output(
     if not isinstance(call_id, str):
         return
     t = batch.tool(sid, call_id)
-    t.update(has_result=1, result_ts=ts, result_pos=pos(ctx.file_id, offset))
-    t.setdefault("agent_id", "")
+    if not (t.has_call or t.has_result):  # the first line naming it sets the agent
+        t.agent_id = ""
+    t.has_result = 1
+    t.result_ts = ts
+    t.result_pos = pos(ctx.file_id, offset)
     out = payload.get("output")
     text = out if isinstance(out, str) else _text_of(out)
-    t["result_preview"] = _clip(text, PREVIEW_LIMIT)
+    t.result_preview = _clip(text, PREVIEW_LIMIT)
     if isinstance(out, str) and out.startswith("{") and '"exit_code"' in out:
         try:
             parsed = orjson.loads(out)
             code = (parsed.get("metadata") or {}).get("exit_code")
             if isinstance(code, int) and code != 0:
-                t["is_error"] = 1
+                t.is_error = 1
         except (orjson.JSONDecodeError, AttributeError):
             pass
 
@@ -253,4 +260,5 @@ def _tokens(
         key = f"t:{sid}:{offset}"
     if not any(delta):
         return
-    batch.token_events.setdefault(key, (key, sid, ts, delta[0], delta[1], delta[2]))
+    if key not in batch.token_events:
+        batch.token_events[key] = TokenEvent(key, sid, ts, delta[0], delta[1], delta[2])

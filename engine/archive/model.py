@@ -1,10 +1,23 @@
-"""Plain data for the archive: the per-file parse context, the batch of rows a parse produces,
-and the read-side views (session, turn, tool call) returned by the service."""
+"""Plain data for the archive: the per-file parse context, the batch a parse fills (typed rows,
+see rows.py), and the read-side views (session, turn, tool call) returned by the service."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from engine.archive.rows import (
+    BadLine,
+    CcSummary,
+    Entry,
+    Leaf,
+    Message,
+    Rows,
+    SessionMeta,
+    Subagent,
+    TokenEvent,
+    ToolCall,
+)
 
 # Entry kinds (archive_entries.kind). Tool-call and tool-result lines get no entry row (their
 # rows are archive_tool_calls, with the line's position in call_pos / result_pos).
@@ -39,31 +52,30 @@ class FileContext:
 
 @dataclass
 class Batch:
-    """Rows produced by parsing a range of a file; written in one transaction by store.py.
+    """Rows produced by parsing a range of a file, merged as they come: keyed by their natural
+    key, so repeated lines in one batch merge before the upsert. :meth:`rows` hands them to
+    store.py (one transaction)."""
 
-    Dicts are keyed by the natural key so repeated lines in one batch merge before the upsert.
-    """
-
-    entries: dict[str, tuple[Any, ...]] = field(default_factory=dict)
-    messages: dict[tuple[str, str, str], list[Any]] = field(default_factory=dict)
-    tool_calls: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-    subagents: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-    cc_summaries: set[tuple[str, str, int]] = field(default_factory=set)
-    token_events: dict[str, tuple[Any, ...]] = field(default_factory=dict)
-    session_meta: dict[str, dict[str, Any]] = field(default_factory=dict)
-    bad_lines: list[tuple[Any, ...]] = field(default_factory=list)
+    file_id: int = 0
+    entries: dict[str, Entry] = field(default_factory=dict)
+    messages: dict[tuple[str, str, str], Message] = field(default_factory=dict)
+    tool_calls: dict[tuple[str, str], ToolCall] = field(default_factory=dict)
+    subagents: dict[tuple[str, str], Subagent] = field(default_factory=dict)
+    cc_summaries: set[CcSummary] = field(default_factory=set)
+    token_events: dict[str, TokenEvent] = field(default_factory=dict)
+    session_meta: dict[str, SessionMeta] = field(default_factory=dict)
+    bad_lines: list[BadLine] = field(default_factory=list)
     # Claude leaf uuids (records nothing in the file points to as parent yet): the only uuids a
     # ``summary`` record's leafUuid can name, kept instead of a row per record.
-    leaves_add: list[tuple[str, str]] = field(default_factory=list)
+    leaves_add: list[Leaf] = field(default_factory=list)
     leaves_del: list[str] = field(default_factory=list)
-    lines: int = 0
     unknown_types: int = 0
 
-    def meta(self, session_id: str) -> dict[str, Any]:
+    def meta(self, session_id: str) -> SessionMeta:
         """The mutable per-session metadata record (cwd, branch, version, …) for this batch."""
         m = self.session_meta.get(session_id)
         if m is None:
-            m = self.session_meta[session_id] = {}
+            m = self.session_meta[session_id] = SessionMeta(session_id)
         return m
 
     def add_message(
@@ -71,44 +83,57 @@ class Batch:
         ts: str | None, stop_reason: str | None, api_error: bool, usage: tuple[int, int, int, int],
     ) -> None:
         """Merge one assistant line into its message: usage field-wise max, last stop_reason."""
-        row = self.messages.get(key)
-        if row is None:
-            self.messages[key] = [
-                request_id, model, ts, ts, stop_reason, 1 if stop_reason else 0,
-                1 if api_error else 0, *usage,
-            ]
+        m = self.messages.get(key)
+        if m is None:
+            self.messages[key] = Message(
+                *key, request_id, model, ts, ts, stop_reason, 1 if stop_reason else 0,
+                1 if api_error else 0, *usage)
             return
-        row[0] = row[0] or request_id
-        row[1] = row[1] or model
+        m.request_id = m.request_id or request_id
+        m.model = m.model or model
         if ts:
-            row[2] = min(row[2], ts) if row[2] else ts
-            row[3] = max(row[3], ts) if row[3] else ts
+            m.first_ts = min(m.first_ts, ts) if m.first_ts else ts
+            m.last_ts = max(m.last_ts, ts) if m.last_ts else ts
         if stop_reason:
-            row[4] = stop_reason
-            row[5] = 1
-        row[6] = max(row[6], 1 if api_error else 0)
-        for i, v in enumerate(usage):
-            if v > row[7 + i]:
-                row[7 + i] = v
+            m.stop_reason = stop_reason
+            m.usage_final = 1
+        if api_error:
+            m.is_api_error = 1
+        tin, tout, tcr, tcc = usage
+        m.input_tokens = max(m.input_tokens, tin)
+        m.output_tokens = max(m.output_tokens, tout)
+        m.cache_read_tokens = max(m.cache_read_tokens, tcr)
+        m.cache_creation_tokens = max(m.cache_creation_tokens, tcc)
 
-    def to_wire(self) -> tuple[Any, ...]:
-        """The batch as plain containers (for marshal between processes)."""
-        return (self.entries, self.messages, self.tool_calls, self.subagents, self.cc_summaries,
-                self.token_events, self.session_meta, self.bad_lines, self.leaves_add,
-                self.leaves_del, self.lines, self.unknown_types)
-
-    @classmethod
-    def from_wire(cls, t: tuple[Any, ...]) -> Batch:
-        """Inverse of :meth:`to_wire`."""
-        return cls(*t)
-
-    def tool(self, session_id: str, tool_use_id: str) -> dict[str, Any]:
+    def tool(self, session_id: str, tool_use_id: str) -> ToolCall:
         """The mutable row for a tool call (call and result fields merged)."""
         key = (session_id, tool_use_id)
         t = self.tool_calls.get(key)
         if t is None:
-            t = self.tool_calls[key] = {"has_call": 0, "has_result": 0, "is_error": 0}
+            t = self.tool_calls[key] = ToolCall(session_id, tool_use_id)
         return t
+
+    def subagent(self, session_id: str, agent_id: str) -> Subagent:
+        """The mutable row for a subagent of ``session_id``."""
+        key = (session_id, agent_id)
+        s = self.subagents.get(key)
+        if s is None:
+            s = self.subagents[key] = Subagent(session_id, agent_id)
+        return s
+
+    def bad_line(self, offset: int, line_no: int, length: int, kind: str, error: str,
+                 recovered: bool, sha256: str | None) -> None:
+        """Record a line that did not parse cleanly (its hash, never its content)."""
+        self.bad_lines.append(BadLine(self.file_id, offset, line_no, length, kind, error,
+                                      1 if recovered else 0, sha256))
+
+    def rows(self) -> Rows:
+        """Everything this batch adds, as the lists of records store.py writes."""
+        return Rows(list(self.session_meta.values()), list(self.entries.values()),
+                    list(self.messages.values()), list(self.tool_calls.values()),
+                    list(self.subagents.values()), sorted(self.cc_summaries),
+                    list(self.token_events.values()), self.bad_lines, self.leaves_add,
+                    self.leaves_del)
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,12 @@ other than the one being written was committed whole or not at all, so the next 
 where this one stopped) and the run's one error is ``disk full: N MB free at FOLDER``.
 
 Work split: the calling thread decides what to read (a stat, and for a grown file a
-fingerprint), then hands each file range to :mod:`engine.archive.ingest`, which parses it and
-compresses its raw bytes. When a run has more than ``PARALLEL_MIN_BYTES`` to read, that happens
-in worker processes (one per spare core; each compresses in a thread of its own; a frozen build
-uses a background thread instead) and the calling thread only writes (every job in one
+fingerprint), then hands each file range (a :class:`~engine.archive.parse.Task`) to
+:mod:`engine.archive.parse`, which parses it into jobs (typed rows and raw chunks, compressed by
+:mod:`engine.archive.codec`). When a run has more than ``PARALLEL_MIN_BYTES`` to read, that
+happens behind :mod:`engine.archive.worker` (worker processes, one per spare core, each
+compressing in a thread of its own; a frozen build uses background threads instead) and the
+calling thread only writes (every job in one
 savepoint, ``executemany`` per table), building session counters and summaries as sessions
 complete. Smaller runs (the session watcher, most tests) parse inline.
 """
@@ -26,11 +28,12 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import orjson
 from peewee import SqliteDatabase
 
@@ -45,10 +48,12 @@ from engine.archive.discover import (
     default_roots,
     discover,
 )
-from engine.archive.ingest import FLUSH_BYTES, Job, ParseThread, Task, WorkerPool, parse_task
 from engine.archive.model import SessionView, ToolCallView
+from engine.archive.parse import FLUSH_BYTES, Job, Task, parse_task
 from engine.archive.reader import DEFAULT_MAX_LINE_BYTES, decode_line, fingerprint
+from engine.archive.rows import FileScan
 from engine.archive.search import search as _search
+from engine.archive.worker import Done, Failed, ParseThread, WorkerPool
 from engine.store.db import DiskFull, disk_full_error, is_disk_full
 from engine.timeutil import to_db, utcnow
 
@@ -123,15 +128,33 @@ class _RunState:
     paths: dict[int, str] = field(default_factory=dict)
 
 
-_FILE_COLS = (
-    "id", "path", "provider", "kind", "dev", "inode", "size", "mtime_ns", "parsed_offset",
-    "lines_parsed", "lines_bad", "head_hash", "tail_hash", "generation", "state", "status",
-)
+@dataclass(frozen=True)
+class KnownFile:
+    """An archive_files row as the planner reads it: what is known of a file from earlier runs."""
+
+    id: int
+    path: str
+    provider: str | None
+    kind: str
+    dev: int | None
+    inode: int | None
+    size: int
+    mtime_ns: int
+    parsed_offset: int
+    lines_parsed: int
+    lines_bad: int
+    head_hash: str | None
+    tail_hash: str | None
+    generation: int
+    state: str | None
+    status: str
 
 
-def _known_files(db: SqliteDatabase) -> list[dict[str, Any]]:
-    rows = db.execute_sql(f"SELECT {', '.join(_FILE_COLS)} FROM archive_files").fetchall()
-    return [dict(zip(_FILE_COLS, r, strict=True)) for r in rows]
+_FILE_COLS = ", ".join(f.name for f in fields(KnownFile))
+
+
+def _known_files(db: SqliteDatabase) -> list[KnownFile]:
+    return [KnownFile(*r) for r in db.execute_sql(f"SELECT {_FILE_COLS} FROM archive_files")]
 
 
 def build_roots(
@@ -259,30 +282,30 @@ def _fail(db: SqliteDatabase, run: _RunState, file_id: int | None, path: str, ms
     log.warning("archive: file failed: %s", text)
     if file_id is not None:
         run.failed_files.add(file_id)
-        store.update_file(db, file_id, {"status": "error", "error": text})
+        store.update_file(db, file_id, status="error", error=text)
 
 
 def _plan(
-    db: SqliteDatabase, found: list[Found], known: list[dict[str, Any]], opts: _Options,
+    db: SqliteDatabase, found: list[Found], known: list[KnownFile], opts: _Options,
     run: _RunState,
 ) -> list[Task]:
     """Skip unchanged files, settle empty / side / unknown ones, and return a parse task for
     every other file, all in one transaction (a stat per unchanged file, nothing more)."""
     res = run.result
-    by_path = {r["path"]: r for r in known}
-    by_inode = {(r["dev"], r["inode"]): r for r in known if r["inode"] is not None}
+    by_path = {r.path: r for r in known}
+    by_inode = {(r.dev, r.inode): r for r in known if r.inode is not None}
     tasks: list[Task] = []
     with db.atomic():
         for f in found:
             row = by_path.get(f.path)
             if row is None:
                 moved = by_inode.get((f.dev, f.inode))
-                if moved is not None and moved["path"] not in by_path.keys() - {moved["path"]} \
-                        and not os.path.exists(moved["path"]):
-                    store.update_file(db, moved["id"], {"path": f.path})
+                if moved is not None and moved.path not in by_path.keys() - {moved.path} \
+                        and not os.path.exists(moved.path):
+                    store.update_file(db, moved.id, path=f.path)
                     row = moved
-            if (row is not None and row["size"] == f.size and row["mtime_ns"] == f.mtime_ns
-                    and row["inode"] == f.inode):
+            if (row is not None and row.size == f.size and row.mtime_ns == f.mtime_ns
+                    and row.inode == f.inode):
                 res.files_skipped += 1
                 continue
             try:
@@ -290,7 +313,7 @@ def _plan(
             except Exception as exc:  # a bad file never aborts the run; a full disk does
                 if is_disk_full(exc):
                     raise
-                _fail(db, run, row["id"] if row is not None else None, f.path, _describe(exc))
+                _fail(db, run, row.id if row is not None else None, f.path, _describe(exc))
                 continue
             if task is None:
                 res.files_parsed += 1
@@ -300,49 +323,50 @@ def _plan(
 
 
 def _prepare(
-    db: SqliteDatabase, f: Found, row: dict[str, Any] | None, opts: _Options, run: _RunState,
+    db: SqliteDatabase, f: Found, row: KnownFile | None, opts: _Options, run: _RunState,
 ) -> Task | None:
     """The parse task for a new or changed file (None when there is nothing to parse)."""
     now_s = run.now_s
     res = run.result
     if row is None:
         file_id = store.insert_file(db, f.path, f.provider, f.kind, now_s)
-        row = {"id": file_id, "parsed_offset": 0, "lines_parsed": 0, "lines_bad": 0,
-               "generation": 0, "state": None, "head_hash": None, "tail_hash": None,
-               "inode": f.inode, "provider": f.provider, "status": "new"}
-    file_id = row["id"]
+        row = KnownFile(file_id, f.path, f.provider, f.kind, None, f.inode, 0, 0, 0, 0, 0, None,
+                        None, 0, None, "new")
+    file_id = row.id
     run.paths[file_id] = f.path
-    base = {"size": f.size, "mtime_ns": f.mtime_ns, "dev": f.dev, "inode": f.inode,
-            "last_scanned": now_s, "error": None}
+    scan = FileScan(f.size, f.mtime_ns, f.dev, f.inode, now_s)
+    settled = {**msgspec.structs.asdict(scan), "error": None}  # a file with nothing to parse
     if f.kind == WORKFLOW_SIDE:
-        store.update_file(db, file_id, {**base, "status": "side"})
+        store.update_file(db, file_id, **settled, status="side")
         return None
     with open(f.path, "rb") as fh:
-        start = int(row["parsed_offset"])
-        gen = int(row["generation"])
-        lines_done = int(row["lines_parsed"])
-        lines_bad = int(row["lines_bad"])
-        state = orjson.loads(row["state"]) if row["state"] else {}
-        if start > 0 and (f.inode != row["inode"] or f.size < start
-                          or fingerprint(fh, start) != (row["head_hash"], row["tail_hash"])):
+        start = int(row.parsed_offset)
+        gen = int(row.generation)
+        lines_done = int(row.lines_parsed)
+        lines_bad = int(row.lines_bad)
+        state = orjson.loads(row.state) if row.state else {}
+        if start > 0 and (f.inode != row.inode or f.size < start
+                          or fingerprint(fh, start) != (row.head_hash, row.tail_hash)):
             # Rewritten, replaced or truncated: parse again from the start. Rows already
             # archived stay (upserts), the old raw chunks stay under their generation.
             start, gen, lines_done, lines_bad, state = 0, gen + 1, 0, 0, {}
             db.execute_sql("DELETE FROM archive_bad_lines WHERE file_id = ?", (file_id,))
             res.files_reparsed += 1
-        provider = row["provider"] if row["provider"] not in (None, "unknown") else f.provider
+        provider = row.provider if row.provider not in (None, "unknown") else f.provider
         if provider == "unknown" or (f.kind == UNKNOWN and start == 0):
             provider = _sniff(fh) if f.size else "unknown"
     if provider == "unknown" or f.size == 0:
-        store.update_file(db, file_id, {**base, "provider": provider,
-                                        "status": "empty" if f.size == 0 else "unknown"})
+        store.update_file(db, file_id, **settled, provider=provider,
+                          status="empty" if f.size == 0 else "unknown")
         return None
     if provider == "codex" and f.kind != CODEX_ROLLOUT and "sid" not in state:
         state["sid"] = codex.session_id_from_name(Path(f.path).stem)
     idle = (opts.now.timestamp() - f.mtime_ns / 1e9) >= opts.tail_idle_seconds
-    return Task(file_id, f.path, provider, f.kind, f.session_hint, f.agent_id, f.project, state,
-                start, f.size, gen, lines_done, lines_bad, idle, opts.max_line_bytes,
-                f.kind == SUBAGENT, base)
+    return Task(file_id=file_id, path=f.path, provider=provider, kind=f.kind,
+                session_hint=f.session_hint, agent_id=f.agent_id, project=f.project, state=state,
+                start=start, end=f.size, generation=gen, lines_done=lines_done,
+                lines_bad=lines_bad, idle=idle, max_line_bytes=opts.max_line_bytes,
+                read_meta_json=f.kind == SUBAGENT, scan=scan)
 
 
 def _execute(
@@ -392,7 +416,7 @@ def _execute(
                 err = _describe(exc)
             finished(task.file_id, err)
         return
-    # A frozen (PyInstaller) build cannot run ``python -m engine.archive.ingest``: it parses in
+    # A frozen (PyInstaller) build cannot run ``python -m engine.archive.worker``: it parses in
     # a background thread of this process instead (same messages, same order, same rows).
     pool: WorkerPool | ParseThread = (
         ParseThread() if getattr(sys, "frozen", False) else WorkerPool(min(workers, len(tasks))))
@@ -400,15 +424,15 @@ def _execute(
     try:
         errors: dict[int, str] = {}
         for msg in pool.run(tasks):
-            if msg[0] == "job":
+            if isinstance(msg, Job):
                 txn.begin()
-                _write_job(db, msg[1], run)
-                txn.wrote(msg[1].nbytes)
-            elif msg[0] == "error":
-                errors[msg[1]] = msg[2]
-            elif msg[0] == "done":
-                finished(msg[1], errors.pop(msg[1], None))
-                settle(msg[1])
+                _write_job(db, msg, run)
+                txn.wrote(msg.nbytes)
+            elif isinstance(msg, Failed):
+                errors[msg.file_id] = msg.error
+            elif isinstance(msg, Done):
+                finished(msg.file_id, errors.pop(msg.file_id, None))
+                settle(msg.file_id)
         txn.commit()
     except BaseException:
         txn.abort()
@@ -487,15 +511,15 @@ def _write_job(db: SqliteDatabase, job: Job, run: _RunState) -> None:
     res = run.result
     res.bytes_read += job.nbytes
     res.bad_lines += job.bad
-    batch = job.batch
-    touched = set(batch.session_meta)
+    rows = job.rows
+    sessions = {m.session_id for m in rows.sessions}
+    touched = set(sessions)
     try:
         with db.atomic("IMMEDIATE"):
             existing = store.existing_sessions(db, touched)
-            store.write_batch(db, job.file_id, job.provider, batch, job.chunks,
-                              job.file_update, run.now_s)
-            if batch.cc_summaries:
-                leaves = sorted({leaf for leaf, _, _ in batch.cc_summaries})
+            store.write_job(db, job, run.now_s)
+            if rows.cc_summaries:
+                leaves = sorted({s.leaf_uuid for s in rows.cc_summaries})
                 for i in range(0, len(leaves), 500):
                     part = leaves[i:i + 500]
                     touched.update(r[0] for r in db.execute_sql(
@@ -515,17 +539,17 @@ def _write_job(db: SqliteDatabase, job: Job, run: _RunState) -> None:
     for sid in touched:
         if sid in existing:
             run.updated_sessions.add(sid)
-        elif sid in batch.session_meta:
+        elif sid in sessions:
             run.new_sessions.add(sid)
     run.touched.update(touched)
     run.dirty.update(touched)
 
 
 def _mark_missing(
-    db: SqliteDatabase, known: list[dict[str, Any]], seen: set[str], now_s: str,
+    db: SqliteDatabase, known: list[KnownFile], seen: set[str], now_s: str,
 ) -> None:
     """Files archived before but gone from disk keep their archive; only the fact is noted."""
-    gone = [r["id"] for r in known if r["path"] not in seen and not os.path.exists(r["path"])]
+    gone = [r.id for r in known if r.path not in seen and not os.path.exists(r.path)]
     if gone:
         with db.atomic():
             db.cursor().executemany(

@@ -2,40 +2,39 @@
 
 Every statement is ``INSERT … ON CONFLICT`` on the table's natural key, so writing the same
 batch twice changes nothing, and a session's counters are recomputed from its child rows (never
-incremented), so an incremental ingest ends in the same state as a single pass.
+incremented), so an incremental ingest ends in the same state as a single pass. The archive
+tables' INSERT / upsert statements and parameter rows come from their declarations in rows.py.
 """
 
 from __future__ import annotations
 
 import hashlib
-import zlib
 from collections.abc import Iterable
 from typing import Any
 
+import msgspec
 import orjson
 from peewee import SqliteDatabase
 
-from engine.archive.ingest import CODEC, compress, resolve
-from engine.archive.model import Batch
+from engine.archive.codec import PLAIN, compress_chunks
+from engine.archive.parse import Job
+from engine.archive.rows import (
+    BAD_LINES,
+    CC_SUMMARIES,
+    ENTRIES,
+    FILE_SESSIONS,
+    LEAVES,
+    MESSAGES,
+    RAW_CHUNKS,
+    SUBAGENTS,
+    TOKEN_EVENTS,
+    TOOL_CALLS,
+    FileSession,
+    RawChunk,
+    Rows,
+    Table,
+)
 from engine.timeutil import from_db, to_db
-
-try:
-    import zstandard as _zstd
-except ImportError:  # pragma: no cover - depends on the environment
-    _zstd = None  # type: ignore[assignment]
-
-__all__ = ["CODEC", "compress", "decompress"]
-
-
-def decompress(codec: str, data: bytes) -> bytes:
-    """The raw bytes of a stored chunk."""
-    if codec == "zlib":
-        return zlib.decompress(data)
-    if codec == "zstd":
-        if _zstd is None:
-            raise RuntimeError("zstandard is needed to read this archive chunk")
-        return _zstd.ZstdDecompressor().decompress(data)
-    raise ValueError(f"unknown codec {codec!r}")
 
 
 def norm_ts(ts: str | None) -> str | None:
@@ -53,76 +52,30 @@ def norm_ts(ts: str | None) -> str | None:
 # (first seen wins across files; a reparse of the same file refreshes position and text). Same
 # result as one ``ON CONFLICT DO UPDATE ... WHERE`` upsert, which cost twice as much per row
 # (1.0 s vs 0.44 s for 54k rows in the bench) although it almost never updates anything.
-_ENTRY_SQL = (
-    "INSERT INTO archive_entries (entry_key, session_id, agent_id, file_id, byte_offset, line_no,"
-    " kind, rtype, subtype, uuid, parent_uuid, message_key, ts, text, tools)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(entry_key) DO NOTHING"
-)
-# ?1 key, ?2 byte_offset, ?3 line_no, ?4 kind, ?5 subtype, ?6 ts, ?7 text, ?8 tools, ?9 file_id
 _ENTRY_UPDATE_SQL = (
-    "UPDATE archive_entries SET byte_offset = ?2, line_no = ?3, kind = ?4, subtype = ?5,"
-    " ts = ?6, text = ?7, tools = ?8 WHERE entry_key = ?1 AND file_id = ?9"
-    " AND (byte_offset != ?2 OR kind != ?4 OR text IS NOT ?7 OR tools IS NOT ?8)"
+    "UPDATE archive_entries SET byte_offset = :byte_offset, line_no = :line_no, kind = :kind,"
+    " subtype = :subtype, ts = :ts, text = :text, tools = :tools"
+    " WHERE entry_key = :entry_key AND file_id = :file_id"
+    " AND (byte_offset != :byte_offset OR kind != :kind OR text IS NOT :text"
+    " OR tools IS NOT :tools)"
 )
-_MESSAGE_SQL = (
-    "INSERT INTO archive_messages (session_id, agent_id, message_id, request_id, model, first_ts,"
-    " last_ts, stop_reason, usage_final, is_api_error, input_tokens, output_tokens,"
-    " cache_read_tokens, cache_creation_tokens) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-    " ON CONFLICT(session_id, agent_id, message_id) DO UPDATE SET"
-    " request_id=coalesce(request_id, excluded.request_id), model=coalesce(model, excluded.model),"
-    " first_ts=min(coalesce(first_ts, excluded.first_ts), coalesce(excluded.first_ts, first_ts)),"
-    " last_ts=max(coalesce(last_ts, excluded.last_ts), coalesce(excluded.last_ts, last_ts)),"
-    " stop_reason=coalesce(excluded.stop_reason, stop_reason),"
-    " usage_final=max(usage_final, excluded.usage_final),"
-    " is_api_error=max(is_api_error, excluded.is_api_error),"
-    " input_tokens=max(input_tokens, excluded.input_tokens),"
-    " output_tokens=max(output_tokens, excluded.output_tokens),"
-    " cache_read_tokens=max(cache_read_tokens, excluded.cache_read_tokens),"
-    " cache_creation_tokens=max(cache_creation_tokens, excluded.cache_creation_tokens)"
-)
-_TOOL_SQL = (
-    "INSERT INTO archive_tool_calls (session_id, tool_use_id, agent_id, name, message_key,"
-    " input_preview, file_path, called_ts, result_ts, has_call, has_result, is_error,"
-    " result_preview, linked_agent_id, call_pos, result_pos)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-    " ON CONFLICT(session_id, tool_use_id) DO UPDATE SET"
-    " agent_id=CASE WHEN excluded.has_call THEN excluded.agent_id ELSE agent_id END,"
-    " name=coalesce(excluded.name, name), message_key=coalesce(excluded.message_key, message_key),"
-    " input_preview=coalesce(excluded.input_preview, input_preview),"
-    " file_path=coalesce(excluded.file_path, file_path),"
-    " called_ts=coalesce(excluded.called_ts, called_ts),"
-    " result_ts=coalesce(excluded.result_ts, result_ts),"
-    " has_call=max(has_call, excluded.has_call), has_result=max(has_result, excluded.has_result),"
-    " is_error=max(is_error, excluded.is_error),"
-    " result_preview=coalesce(excluded.result_preview, result_preview),"
-    " linked_agent_id=coalesce(excluded.linked_agent_id, linked_agent_id),"
-    " call_pos=coalesce(excluded.call_pos, call_pos),"
-    " result_pos=coalesce(excluded.result_pos, result_pos)"
-)
-_SUBAGENT_SQL = (
-    "INSERT INTO archive_subagents (session_id, agent_id, file_id, tool_use_id, agent_type,"
-    " description, is_warmup) VALUES (?,?,?,?,?,?,?)"
-    " ON CONFLICT(session_id, agent_id) DO UPDATE SET file_id=coalesce(excluded.file_id, file_id),"
-    " tool_use_id=coalesce(excluded.tool_use_id, tool_use_id),"
-    " agent_type=coalesce(excluded.agent_type, agent_type),"
-    " description=coalesce(excluded.description, description),"
-    " is_warmup=max(is_warmup, excluded.is_warmup)"
-)
-# ?1 session, ?2 source, ?3 parent, ?4 project, ?5 cwd, ?6 weak cwd (subagent), ?7 branch,
-# ?8 version, ?9 first_ts, ?10 last_ts, ?11 now
+# A session's row in the core table, merged with what a batch learnt (SessionMeta fields by
+# name, plus :source and :now).
 _SESSION_SQL = (
     "INSERT INTO conversation_archive_sessions (session_id, source, parent_session_id, project,"
     " cwd, git_branch, cli_version, first_ts, last_ts, archived_at, updated_at, status)"
-    " VALUES (?1, ?2, ?3, ?4, coalesce(?5, ?6), ?7, ?8, ?9, ?10, ?11, ?11, 'archived')"
+    " VALUES (:session_id, :source, :parent_session_id, :project, coalesce(:cwd, :cwd_weak),"
+    " :git_branch, :cli_version, :first_ts, :last_ts, :now, :now, 'archived')"
     " ON CONFLICT(session_id) DO UPDATE SET"
-    " parent_session_id=coalesce(?3, parent_session_id), project=coalesce(project, ?4),"
-    " cwd=CASE WHEN ?5 IS NOT NULL THEN ?5 ELSE coalesce(cwd, ?6) END,"
-    " git_branch=coalesce(?7, git_branch), cli_version=coalesce(?8, cli_version),"
-    " first_ts=CASE WHEN first_ts IS NULL OR ?9 < first_ts THEN coalesce(?9, first_ts)"
+    " parent_session_id=coalesce(:parent_session_id, parent_session_id),"
+    " project=coalesce(project, :project),"
+    " cwd=CASE WHEN :cwd IS NOT NULL THEN :cwd ELSE coalesce(cwd, :cwd_weak) END,"
+    " git_branch=coalesce(:git_branch, git_branch), cli_version=coalesce(:cli_version, cli_version),"
+    " first_ts=CASE WHEN first_ts IS NULL OR :first_ts < first_ts THEN coalesce(:first_ts, first_ts)"
     " ELSE first_ts END,"
-    " last_ts=CASE WHEN last_ts IS NULL OR ?10 > last_ts THEN coalesce(?10, last_ts)"
+    " last_ts=CASE WHEN last_ts IS NULL OR :last_ts > last_ts THEN coalesce(:last_ts, last_ts)"
     " ELSE last_ts END,"
-    " updated_at=?11"
+    " updated_at=:now"
 )
 
 
@@ -139,91 +92,67 @@ def existing_sessions(db: SqliteDatabase, session_ids: Iterable[str]) -> set[str
     return found
 
 
-def write_batch(
-    db: SqliteDatabase, file_id: int, provider: str, batch: Batch,
-    chunks: list[tuple[int, int, int, str, Any]], file_update: dict[str, Any], now: str,
-) -> None:
-    """Write one parsed range of a file and advance the file's offset, all in one transaction.
+def write_job(db: SqliteDatabase, job: Job, now: str) -> None:
+    """Write one parsed range of a file and advance the file's offset (the caller holds the
+    transaction): its rows, its raw chunks (compressed here if they are not yet) and the
+    file's progress (with the file's scan and status on its last job)."""
+    write_rows(db, job.file_id, job.provider, job.rows, job.chunks, now)
+    fields = msgspec.structs.asdict(job.progress)
+    if job.final:
+        if job.scan is not None:
+            fields.update(msgspec.structs.asdict(job.scan), error=None)
+        fields["status"] = job.status
+    update_file(db, job.file_id, **fields)
 
-    ``chunks`` are ``(generation, start, end, codec, compressed bytes)`` (see ingest.py).
-    """
+
+def write_rows(
+    db: SqliteDatabase, file_id: int, provider: str, rows: Rows, chunks: list[RawChunk], now: str,
+) -> None:
+    """Write the rows of one parsed range of ``file_id`` (``executemany`` per table)."""
     cur = db.cursor()
     if chunks:
-        rows = [(file_id, g, s, e, codec, resolve(blob)) for g, s, e, codec, blob in chunks]
-        cur.executemany(
-            "INSERT INTO archive_raw_chunks (file_id, generation, start_offset, end_offset, codec,"
-            " data) VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING", rows)
-    if batch.session_meta:
-        srows = []
-        for sid, m in batch.session_meta.items():
-            srows.append((
-                sid, provider, m.get("parent_session_id"), m.get("project"), m.get("cwd"),
-                m.get("cwd_weak"), m.get("git_branch"), m.get("cli_version"),
-                norm_ts(m.get("first_ts")), norm_ts(m.get("last_ts")), now,
-            ))
-        cur.executemany(_SESSION_SQL, srows)
-        cur.executemany(
-            "INSERT INTO archive_file_sessions (file_id, session_id) VALUES (?, ?)"
-            " ON CONFLICT DO NOTHING", [(file_id, sid) for sid in batch.session_meta])
-    if batch.entries:
+        if any(c.codec == PLAIN for c in chunks):
+            chunks = compress_chunks(chunks)
+        cur.executemany(RAW_CHUNKS.insert_sql, RAW_CHUNKS.rows(chunks))
+    if rows.sessions:
+        cur.executemany(_SESSION_SQL, [
+            {**msgspec.structs.asdict(m), "first_ts": norm_ts(m.first_ts),
+             "last_ts": norm_ts(m.last_ts), "source": provider, "now": now}
+            for m in rows.sessions])
+        cur.executemany(FILE_SESSIONS.insert_sql, FILE_SESSIONS.rows(
+            FileSession(file_id, m.session_id) for m in rows.sessions))
+    if rows.entries:
         mark = db.execute_sql("SELECT coalesce(max(rowid), 0) FROM archive_entries").fetchone()[0]
-        erows = list(batch.entries.values())
-        cur.executemany(_ENTRY_SQL, erows)
+        erows = ENTRIES.rows(rows.entries)
+        cur.executemany(ENTRIES.insert_sql, erows)
         if cur.rowcount != len(erows):  # some keys existed: update those (new rows match)
-            cur.executemany(_ENTRY_UPDATE_SQL, [
-                (r[0], r[4], r[5], r[6], r[8], r[12], r[13], r[14], r[3]) for r in erows])
+            cur.executemany(_ENTRY_UPDATE_SQL, [msgspec.structs.asdict(e) for e in rows.entries])
         # New rows get rowids above the old maximum: index their text in one statement.
         db.execute_sql(
             "INSERT INTO archive_fts (rowid, text) SELECT rowid, text FROM archive_entries"
             " WHERE rowid > ? AND kind IN ('prompt', 'answer') AND text IS NOT NULL"
             " AND text != ''", (mark,))
-    if batch.messages:
-        _insert_then_merge(db, "archive_messages", "session_id, agent_id, message_id", 3,
-                           _MESSAGE_SQL, [(*k, *v) for k, v in batch.messages.items()])
-    if batch.tool_calls:
-        _insert_then_merge(db, "archive_tool_calls", "session_id, tool_use_id", 2, _TOOL_SQL, [
-            (sid, tid, t.get("agent_id", ""), t.get("name"), t.get("message_key"),
-             t.get("input_preview"), t.get("file_path"), t.get("called_ts"), t.get("result_ts"),
-             t["has_call"], t["has_result"], t["is_error"], t.get("result_preview"),
-             t.get("linked_agent_id"), t.get("call_pos"), t.get("result_pos"))
-            for (sid, tid), t in batch.tool_calls.items()])
-    if batch.subagents:
-        cur.executemany(_SUBAGENT_SQL, [
-            (sid, aid, s.get("file_id"), s.get("tool_use_id"), s.get("agent_type"),
-             s.get("description"), s.get("is_warmup", 0))
-            for (sid, aid), s in batch.subagents.items()])
-    if batch.cc_summaries:
-        cur.executemany(
-            "INSERT INTO archive_cc_summaries (leaf_uuid, summary, file_id) VALUES (?,?,?)"
-            " ON CONFLICT DO NOTHING", sorted(batch.cc_summaries))
-    if batch.leaves_del:
+    if rows.messages:
+        _insert_then_merge(db, MESSAGES, MESSAGES.rows(rows.messages))
+    if rows.tool_calls:
+        _insert_then_merge(db, TOOL_CALLS, TOOL_CALLS.rows(rows.tool_calls))
+    if rows.subagents:
+        cur.executemany(SUBAGENTS.upsert_sql, SUBAGENTS.rows(rows.subagents))
+    if rows.cc_summaries:
+        cur.executemany(CC_SUMMARIES.insert_sql, CC_SUMMARIES.rows(rows.cc_summaries))
+    if rows.leaves_del:
         cur.executemany("DELETE FROM archive_leaves WHERE uuid = ? AND file_id = ?",
-                        [(u, file_id) for u in batch.leaves_del])
-    if batch.leaves_add:
-        cur.executemany(
-            "INSERT INTO archive_leaves (uuid, session_id, file_id) VALUES (?,?,?)"
-            " ON CONFLICT DO NOTHING", [(u, sid, file_id) for u, sid in batch.leaves_add])
-    if batch.token_events:
-        cur.executemany(
-            "INSERT INTO archive_token_events (event_key, session_id, ts, input_tokens,"
-            " output_tokens, cache_read_tokens) VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING",
-            list(batch.token_events.values()))
-    if batch.bad_lines:
-        cur.executemany(
-            "INSERT INTO archive_bad_lines (file_id, byte_offset, line_no, length, kind, error,"
-            " recovered, line_sha256) VALUES (?,?,?,?,?,?,?,?)"
-            " ON CONFLICT(file_id, byte_offset) DO UPDATE SET line_no=excluded.line_no,"
-            " length=excluded.length, kind=excluded.kind, error=excluded.error,"
-            " recovered=excluded.recovered, line_sha256=excluded.line_sha256",
-            [(file_id, *b) for b in batch.bad_lines])
-    update_file(db, file_id, file_update)
+                        [(u, file_id) for u in rows.leaves_del])
+    if rows.leaves_add:
+        cur.executemany(LEAVES.insert_sql, LEAVES.rows(rows.leaves_add))
+    if rows.token_events:
+        cur.executemany(TOKEN_EVENTS.insert_sql, TOKEN_EVENTS.rows(rows.token_events))
+    if rows.bad_lines:
+        cur.executemany(BAD_LINES.upsert_sql, BAD_LINES.rows(rows.bad_lines))
 
 
-def _insert_then_merge(
-    db: SqliteDatabase, table: str, key_cols: str, nkey: int, upsert_sql: str,
-    rows: list[tuple[Any, ...]],
-) -> None:
-    """Write ``rows`` with the result of ``upsert_sql`` at a fraction of its cost.
+def _insert_then_merge(db: SqliteDatabase, table: Table, rows: list[tuple[Any, ...]]) -> None:
+    """Write ``rows`` with the result of ``table``'s upsert at a fraction of its cost.
 
     A plain insert that skips existing keys first (the cold-ingest case: nearly every row is
     new), then, only when ``rowcount`` shows that some keys existed, the full upsert for just
@@ -232,20 +161,19 @@ def _insert_then_merge(
     about twice a plain insert although it almost never updated anything.
     """
     cur = db.cursor()
-    mark = db.execute_sql(f"SELECT coalesce(max(rowid), 0) FROM {table}").fetchone()[0]
-    head, _, _ = upsert_sql.partition(" ON CONFLICT")
-    cur.executemany(head + " ON CONFLICT DO NOTHING", rows)
+    mark = db.execute_sql(f"SELECT coalesce(max(rowid), 0) FROM {table.name}").fetchone()[0]
+    cur.executemany(table.insert_sql, rows)
     if cur.rowcount == len(rows):
         return
-    added = set(db.execute_sql(f"SELECT {key_cols} FROM {table} WHERE rowid > ?",
+    added = set(db.execute_sql(f"SELECT {', '.join(table.key)} FROM {table.name} WHERE rowid > ?",
                                (mark,)).fetchall())
-    rest = [r for r in rows if r[:nkey] not in added]
+    rest = [r for r in rows if table.key_of(r) not in added]
     if rest:
-        cur.executemany(upsert_sql, rest)
+        cur.executemany(table.upsert_sql, rest)
 
 
-def update_file(db: SqliteDatabase, file_id: int, fields: dict[str, Any]) -> None:
-    """Set columns of one archive_files row."""
+def update_file(db: SqliteDatabase, file_id: int, **fields: Any) -> None:
+    """Set columns of one archive_files row (``fields``: column = value)."""
     if not fields:
         return
     cols = ", ".join(f"{k} = ?" for k in fields)

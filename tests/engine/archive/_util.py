@@ -66,7 +66,7 @@ def dump(db: Any) -> dict[str, list[tuple[Any, ...]]]:
 
 def raw_bytes(db: Any, file_id: int, generation: int | None = None) -> bytes:
     """The archived raw bytes of a file (latest generation unless given), chunks joined."""
-    from engine.archive.store import decompress
+    from engine.archive.codec import decompress
 
     if generation is None:
         generation = db.execute_sql(

@@ -227,16 +227,18 @@ def test_frozen_build_parses_in_a_thread_and_writes_what_an_inline_run_writes(
 
 
 def test_a_failing_worker_task_is_recorded_and_the_run_goes_on(tmp_path, monkeypatch):
-    from engine.archive import ingest
+    import msgspec
+
+    from engine.archive import parse
 
     proj = _copy_tree(tmp_path)
     db = new_db(tmp_path)
-    real = ingest.Task
+    real = parse.Task
 
     def task(*args, **kw):
         t = real(*args, **kw)
-        if "agent-" in t.path:
-            t.path = str(tmp_path / "vanished.jsonl")  # the worker cannot open it
+        if "agent-" in t.path:  # the worker cannot open it
+            t = msgspec.structs.replace(t, path=str(tmp_path / "vanished.jsonl"))
         return t
 
     monkeypatch.setattr("engine.archive.service.Task", task)
@@ -249,24 +251,26 @@ def test_insert_then_merge_equals_the_full_upsert(tmp_path):
     """Messages and tool calls are written as a plain insert plus the upsert for only the keys
     that existed: a batch mixing existing and new keys ends exactly as the upsert of every row
     would (merged fields on the old keys, new rows as given)."""
-    from engine.archive import store
+    from engine.archive import rows, store
     from engine.archive.model import Batch
 
+    def fill(record, **values):
+        for name, value in values.items():
+            setattr(record, name, value)
+
     def batches():
-        a, b = Batch(), Batch()
+        a, b = Batch(1), Batch(1)
         a.add_message(("s", "", "m1"), "r1", None, "2026-01-01T00:00:01Z", None, False,
                       (1, 2, 3, 4))
-        t = a.tool("s", "t1")
-        t.update(has_call=1, agent_id="", name="Bash", called_ts="2026-01-01T00:00:01Z",
-                 call_pos=7)
+        fill(a.tool("s", "t1"), has_call=1, agent_id="", name="Bash",
+             called_ts="2026-01-01T00:00:01Z", call_pos=7)
         b.add_message(("s", "", "m1"), None, "opus", "2026-01-01T00:00:02Z", "end_turn",
                       False, (5, 1, 3, 9))
         b.add_message(("s", "", "m2"), "r2", "opus", "2026-01-01T00:00:03Z", None, False,
                       (1, 1, 1, 1))
-        t = b.tool("s", "t1")
-        t.update(has_result=1, agent_id="", result_ts="2026-01-01T00:00:02Z", is_error=1,
-                 result_preview="boom", result_pos=9)
-        b.tool("s", "t2").update(has_call=1, agent_id="x", name="Read", call_pos=11)
+        fill(b.tool("s", "t1"), has_result=1, agent_id="", result_ts="2026-01-01T00:00:02Z",
+             is_error=1, result_preview="boom", result_pos=9)
+        fill(b.tool("s", "t2"), has_call=1, agent_id="x", name="Read", call_pos=11)
         return a, b
 
     def write(db, upsert_all):
@@ -275,16 +279,11 @@ def test_insert_then_merge_equals_the_full_upsert(tmp_path):
         for batch in batches():
             with db.atomic():
                 if upsert_all:
-                    db.cursor().executemany(store._MESSAGE_SQL,
-                                            [(*k, *v) for k, v in batch.messages.items()])
-                    db.cursor().executemany(store._TOOL_SQL, [
-                        (sid, tid, t.get("agent_id", ""), t.get("name"), t.get("message_key"),
-                         t.get("input_preview"), t.get("file_path"), t.get("called_ts"),
-                         t.get("result_ts"), t["has_call"], t["has_result"], t["is_error"],
-                         t.get("result_preview"), t.get("linked_agent_id"), t.get("call_pos"),
-                         t.get("result_pos")) for (sid, tid), t in batch.tool_calls.items()])
+                    for table, records in ((rows.MESSAGES, batch.messages.values()),
+                                           (rows.TOOL_CALLS, batch.tool_calls.values())):
+                        db.cursor().executemany(table.upsert_sql, table.rows(records))
                 else:
-                    store.write_batch(db, 1, "claude", batch, [], {}, "now")
+                    store.write_rows(db, 1, "claude", batch.rows(), [], "now")
         return {table: db.execute_sql(
             f"SELECT * FROM {table} ORDER BY session_id, {col}").fetchall()
             for table, col in (("archive_messages", "message_id"),
