@@ -13,7 +13,7 @@ class Record:
     """A stored row as a frozen dataclass; ``to_dict()`` is its JSON form (field name to value)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)  # type: ignore[call-overload]
+        return asdict(self)  # type: ignore[call-overload]  # every subclass is a dataclass
 
 
 R = TypeVar("R", bound=Record)
