@@ -23,6 +23,7 @@ from peewee import IntegrityError, OperationalError
 from pydantic import BaseModel
 
 from engine import __version__
+from engine.actions import archive, life
 from engine.api import models as m
 from engine.api import service
 from engine.api.tokens import TokenStore
@@ -297,130 +298,131 @@ def create_app(engine: Engine, tokens: TokenStore, *, port: int, extra_hosts: It
 
     @route("post", "/applications", m.ApplicationOut, tags=["applications"], status_code=201)
     def create_application(body: m.ApplicationIn) -> Any:
-        return db_fn(service.create_application, now=engine.now(), **body.model_dump())
+        return db_fn(life.create_application, now=engine.now(), **body.model_dump()).to_dict()
 
     @route("get", "/applications", m.Page[m.ApplicationOut], tags=["applications"])
     def applications(status: Filter = None, company: Filter = None, limit: Limit = 100,
                      offset: Offset = 0) -> Any:
         """Applications, oldest first; `company` matches a part of the name."""
-        return db_fn(service.list_applications, status=status, company=company, limit=limit, offset=offset)
+        return db_fn(life.list_applications, status=status, company=company, limit=limit, offset=offset).to_dict()
 
     @route("get", "/applications/{app_id}", m.ApplicationOut, tags=["applications"])
     def application(app_id: Id) -> Any:
-        return db_fn(service.get_application, app_id)
+        return db_fn(life.get_application, app_id).to_dict()
 
     @route("patch", "/applications/{app_id}", m.ApplicationOut, tags=["applications"])
     def update_application(app_id: Id, body: m.ApplicationPatch) -> Any:
-        return db_fn(service.update_application, app_id, body.model_dump(exclude_unset=True), engine.now())
+        return db_fn(life.update_application, app_id, now=engine.now(), **body.model_dump(exclude_unset=True)).to_dict()
 
     @route("delete", "/applications/{app_id}", m.Deleted, tags=["applications"])
     def delete_application(app_id: Id) -> Any:
-        return db_fn(service.delete_application, app_id)
+        return db_fn(life.delete_application, app_id).to_dict()
 
     # -- work sessions ------------------------------------------------------------------------------------
 
     @route("post", "/work-sessions", m.WorkSessionOut, tags=["work sessions"], status_code=201)
     def start_session(body: m.WorkSessionIn) -> Any:
         """Start a work session; session_crash alerts when it shows no activity for a while."""
-        return db_fn(service.start_work_session, now=engine.now(), **body.model_dump())
+        return db_fn(life.start_work_session, now=engine.now(), **body.model_dump()).to_dict()
 
     @route("get", "/work-sessions", m.Page[m.WorkSessionOut], tags=["work sessions"])
     def sessions(status: Filter = None, limit: Limit = 100, offset: Offset = 0) -> Any:
-        return db_fn(service.list_work_sessions, status=status, limit=limit, offset=offset)
+        return db_fn(life.list_work_sessions, status=status, limit=limit, offset=offset).to_dict()
 
     @route("get", "/work-sessions/{session_id}", m.WorkSessionOut, tags=["work sessions"])
     def session(session_id: Id) -> Any:
-        return db_fn(service.get_work_session, session_id)
+        return db_fn(life.get_work_session, session_id).to_dict()
 
     @route("post", "/work-sessions/{session_id}/activity", m.WorkSessionOut, tags=["work sessions"])
     def activity(session_id: Id, body: Annotated[m.ActivityIn | None, Body()] = None) -> Any:
         """Record activity in an active session (the body is optional)."""
-        at = body.at if body is not None and body.at is not None else engine.now()
-        return db_fn(service.record_activity, session_id, at)
+        return db_fn(life.record_activity, session_id, now=engine.now(), at=body.at if body else None).to_dict()
 
     @route("post", "/work-sessions/{session_id}/end", m.WorkSessionOut, tags=["work sessions"])
     def end_session(session_id: Id, body: Annotated[m.EndIn | None, Body()] = None) -> Any:
-        return db_fn(service.end_work_session, session_id, engine.now(), body.status if body else "ended")
+        return db_fn(life.end_work_session, session_id, now=engine.now(),
+                     **(body.model_dump() if body else {})).to_dict()
 
     # -- goals --------------------------------------------------------------------------------------------
 
     @route("get", "/goals/domains", list[m.DomainOut], tags=["goals"])
     def domains() -> Any:
-        return db_fn(service.list_domains)
+        return [d.to_dict() for d in db_fn(life.list_domains)]
 
     @route("post", "/goals/domains", m.DomainOut, tags=["goals"], status_code=201)
     def create_domain(body: m.DomainIn) -> Any:
-        return db_fn(service.create_domain, now=engine.now(), **body.model_dump())
+        return db_fn(life.create_domain, now=engine.now(), **body.model_dump()).to_dict()
 
     @route("get", "/goals", m.Page[m.GoalOut], tags=["goals"])
     def goals(domain_id: Annotated[int | None, Query(ge=1, le=m.MAX_ID)] = None, status: Filter = None,
               limit: Limit = 100, offset: Offset = 0) -> Any:
-        return db_fn(service.list_goals, domain_id=domain_id, status=status, limit=limit, offset=offset)
+        return db_fn(life.list_goals, domain_id=domain_id, status=status, limit=limit, offset=offset).to_dict()
 
     @route("post", "/goals", m.GoalOut, tags=["goals"], status_code=201)
     def create_goal(body: m.GoalIn) -> Any:
-        return db_fn(service.create_goal, now=engine.now(), **body.model_dump())
+        return db_fn(life.create_goal, now=engine.now(), **body.model_dump()).to_dict()
 
     @route("get", "/goals/{goal_id}", m.GoalDetailOut, tags=["goals"])
     def goal(goal_id: Id) -> Any:
         """A goal with sub-goals, dependencies and recent progress."""
-        return db_fn(service.goal_detail, goal_id)
+        return db_fn(life.goal_detail, goal_id).to_dict()
 
     @route("patch", "/goals/{goal_id}", m.GoalOut, tags=["goals"])
     def update_goal(goal_id: Id, body: m.GoalPatch) -> Any:
-        return db_fn(service.update_goal, goal_id, body.model_dump(exclude_unset=True))
+        return db_fn(life.update_goal, goal_id, **body.model_dump(exclude_unset=True)).to_dict()
 
     @route("post", "/goals/{goal_id}/sub-goals", m.SubGoalOut, tags=["goals"], status_code=201)
     def add_sub_goal(goal_id: Id, body: m.SubGoalIn) -> Any:
-        return db_fn(service.add_sub_goal, goal_id, title=body.title, now=engine.now())
+        return db_fn(life.add_sub_goal, goal_id, body.title, now=engine.now()).to_dict()
 
     @route("patch", "/goals/sub-goals/{sub_goal_id}", m.SubGoalOut, tags=["goals"])
     def update_sub_goal(sub_goal_id: Id, body: m.SubGoalPatch) -> Any:
         """Rename a sub-goal or mark it done (which counts as progress) or open."""
-        return db_fn(service.update_sub_goal, sub_goal_id, body.model_dump(exclude_unset=True), engine.now())
+        return db_fn(life.update_sub_goal, sub_goal_id, now=engine.now(),
+                     **body.model_dump(exclude_unset=True)).to_dict()
 
     @route("post", "/goals/{goal_id}/dependencies", m.DependencyOut, tags=["goals"], status_code=201)
     def add_dependency(goal_id: Id, body: m.DependencyIn) -> Any:
         """This goal depends on another; cycles are refused (409)."""
-        return db_fn(service.add_dependency, goal_id, body.depends_on_goal_id)
+        return db_fn(life.add_dependency, goal_id, body.depends_on_goal_id).to_dict()
 
     @route("delete", "/goals/{goal_id}/dependencies/{depends_on_goal_id}", m.DependencyOut, tags=["goals"])
     def remove_dependency(goal_id: Id, depends_on_goal_id: Id) -> Any:
-        return db_fn(service.remove_dependency, goal_id, depends_on_goal_id)
+        return db_fn(life.remove_dependency, goal_id, depends_on_goal_id).to_dict()
 
     @route("post", "/goals/{goal_id}/progress", m.ProgressOut, tags=["goals"], status_code=201)
     def add_progress(goal_id: Id, body: m.ProgressIn) -> Any:
         """A progress update (resets goal_staleness for the goal)."""
-        return db_fn(service.add_progress, goal_id, now=engine.now(), **body.model_dump())
+        return db_fn(life.add_progress, goal_id, body.note, body.value, now=engine.now(), at=body.ts).to_dict()
 
     @route("get", "/goals/{goal_id}/progress", m.Page[m.ProgressOut], tags=["goals"])
     def progress(goal_id: Id, limit: Limit = 100, offset: Offset = 0) -> Any:
-        return db_fn(service.list_progress, goal_id, limit=limit, offset=offset)
+        return db_fn(life.list_progress, goal_id, limit=limit, offset=offset).to_dict()
 
     # -- archive ------------------------------------------------------------------------------------------
 
     @route("get", "/archive/runs", m.Page[m.ArchiveRunOut], tags=["archive"])
     def archive_runs(limit: Limit = 50, offset: Offset = 0) -> Any:
-        return db_fn(service.archive_runs, limit=limit, offset=offset)
+        return db_fn(archive.list_runs, limit=limit, offset=offset).to_dict()
 
     @route("post", "/archive/run", m.Scheduled, tags=["archive"], status_code=202)
     def archive_run() -> Any:
         """Start an archive run in the background (see GET /archive/runs for its result)."""
-        return db_call(service.run_archive_now, engine)
+        return archive.run_in_instance(engine).to_dict()
 
     @route("get", "/archive/sessions", list[m.ArchiveSessionOut], tags=["archive"])
     def archive_sessions(limit: Limit = 50) -> Any:
-        return db_fn(service.archive_sessions, limit=limit)
+        return [s.to_dict() for s in db_fn(archive.list_sessions, limit=limit)]
 
     @route("get", "/archive/sessions/{session_id}", m.ArchiveSessionDetailOut, tags=["archive"])
     def archive_session(session_id: SessionRef) -> Any:
         """One archived session (full id or a unique prefix)."""
-        return db_fn(service.archive_session, session_id)
+        return db_fn(archive.show_session, session_id).to_dict()
 
     @route("get", "/archive/search", list[m.SearchHitOut], tags=["archive"])
     def archive_search(q: Annotated[str, Query(min_length=1, max_length=500)], limit: Limit = 20) -> Any:
         """Full-text search over archived prompts and answers."""
-        return db_fn(service.archive_search, q, limit=limit)
+        return [h.to_dict() for h in db_fn(archive.search, q, limit=limit)]
 
     app.add_middleware(Guard, tokens=tokens, hosts=[*allowed_hosts(port), *extra_hosts])
     return app

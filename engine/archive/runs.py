@@ -104,14 +104,22 @@ def mark_settled(db: SqliteDatabase, ids: list[int], now_s: str) -> None:
             (now_s, *ids))
 
 
-def list_runs(db: SqliteDatabase, limit: int = 20) -> list[dict[str, Any]]:
-    """The most recent runs, newest first."""
-    cols = ("id", "started_at", "finished_at", "status", "trigger", "files_seen", "files_parsed",
-            "files_skipped", "bytes_read", "sessions_new", "duration_s", "error", "pid")
+RUN_COLUMNS = ("id", "started_at", "finished_at", "status", "trigger", "files_seen", "files_parsed",
+               "files_skipped", "bytes_read", "sessions_new", "sessions_updated", "bad_lines", "duration_s",
+               "error", "pid")
+
+
+def list_runs(db: SqliteDatabase, limit: int = 20, offset: int = 0) -> list[dict[str, Any]]:
+    """The most recent runs (``RUN_COLUMNS``), newest first, after skipping ``offset``."""
     rows = db.execute_sql(
-        f"SELECT {', '.join(cols)} FROM conversation_archive_runs ORDER BY id DESC LIMIT ?", (limit,)
-    ).fetchall()
-    return [dict(zip(cols, r, strict=True)) for r in rows]
+        f"SELECT {', '.join(RUN_COLUMNS)} FROM conversation_archive_runs ORDER BY id DESC LIMIT ? OFFSET ?",
+        (limit, offset)).fetchall()
+    return [dict(zip(RUN_COLUMNS, r, strict=True)) for r in rows]
+
+
+def count_runs(db: SqliteDatabase) -> int:
+    """How many runs are recorded."""
+    return int(db.execute_sql("SELECT count(*) FROM conversation_archive_runs").fetchone()[0])
 
 
 def disk_full_problem(db: SqliteDatabase) -> str | None:

@@ -1,21 +1,22 @@
 """``watchkeeper archive …``: run, runs, sessions, show, search.
 
-Handlers take ``(args, ctx)`` (``ctx.open_db()``, ``ctx.config``) and return an exit code:
-0 ok, 1 failure, 2 bad usage. Human output goes to stdout; ``--json`` prints one JSON document.
-A progress bar is drawn on stderr only when stderr is a terminal and ``--json`` is not given.
+Handlers take ``(args, ctx)`` (``ctx.open_db()``, ``ctx.config``), call one action of
+engine.actions.archive and render its result; they return an exit code: 0 ok, 1 failure,
+2 bad usage. Human output goes to stdout; ``--json`` prints one JSON document (the result's
+``to_dict()``). A progress bar is drawn on stderr only when stderr is a terminal and ``--json``
+is not given.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import asdict
 from typing import Any, TextIO
 
 import orjson
 
-from engine.archive import runs, service
-from engine.store.db import DiskFull
+from engine.actions import archive
+from engine.actions.errors import Invalid, NotFound, Unavailable
 
 
 def register(subparsers: Any) -> None:
@@ -83,14 +84,6 @@ class ProgressBar:
         self.stream.flush()
 
 
-def _archive_settings(ctx: Any) -> tuple[list[str], int]:
-    cfg = getattr(getattr(ctx, "config", None), "archive", None)
-    extra = list(getattr(cfg, "extra_roots", []) or [])
-    max_line = int(getattr(cfg, "max_line_bytes", service.DEFAULT_MAX_LINE_BYTES)
-                   or service.DEFAULT_MAX_LINE_BYTES)
-    return extra, max_line
-
-
 def cmd_run(args: Any, ctx: Any, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Run the archive once; exit 1 when the run failed or a file could not be archived.
 
@@ -98,22 +91,22 @@ def cmd_run(args: Any, ctx: Any, out: TextIO | None = None, err: TextIO | None =
     the number of files left."""
     out = out or sys.stdout
     err = err or sys.stderr
-    extra, max_line = _archive_settings(ctx)
+    settings = ctx.config.archive
     progress = ProgressBar(err) if (not args.json and err.isatty()) else None
-    db = ctx.open_db()
     try:
-        res = service.run_archive(db, args.source or None, extra_roots=extra,
-                                  max_line_bytes=max_line, trigger="cli", progress=progress)
-    except DiskFull as exc:  # not even the run's own row could be written
+        done = archive.run(ctx.open_db(), args.source, extra_roots=settings.extra_roots or (),
+                           max_line_bytes=settings.max_line_bytes, trigger="cli", progress=progress)
+    except Unavailable as exc:  # not even the run's own row could be written
         err.write(f"error: {exc}; no run started. Free space and run again.\n")
         return 1
+    res = done.result
     if args.json:
-        _dump(res.as_dict(), out)
+        _dump(done.to_dict(), out)
     elif res.disk_full:
         if progress is not None:
             err.write("\n")
-        done = res.files_skipped + res.files_parsed
-        err.write(f"error: {res.disk_full}; run {res.run_id} stopped after {done} of"
+        handled = res.files_skipped + res.files_parsed
+        err.write(f"error: {res.disk_full}; run {res.run_id} stopped after {handled} of"
                   f" {res.files_seen} files. Free space and run again: it continues where it"
                   " stopped.\n")
     else:
@@ -125,27 +118,33 @@ def cmd_run(args: Any, ctx: Any, out: TextIO | None = None, err: TextIO | None =
             f" {res.duration_s:.2f} s\n")
         for e in res.errors[:20]:
             err.write(f"error: {e}\n")
-    return 1 if res.errors else 0
+    return 1 if done.failed else 0
+
+
+def _limit_ok(limit: int) -> bool:
+    if limit < 1:
+        sys.stderr.write("--limit must be at least 1\n")
+        return False
+    return True
 
 
 def cmd_runs(args: Any, ctx: Any, out: TextIO | None = None) -> int:
     """List recent runs (a run whose process died shows as ``interrupted``)."""
     out = out or sys.stdout
-    if args.limit < 1:
-        sys.stderr.write("--limit must be at least 1\n")
+    if not _limit_ok(args.limit):
         return 2
-    rows = runs.list_runs(ctx.open_db(), args.limit)
+    found = archive.list_runs(ctx.open_db(), limit=args.limit).items
     if args.json:
-        _dump(rows, out)
+        _dump([r.to_dict() for r in found], out)
         return 0
-    for r in rows:
-        line = (f"{r['id']:>5}  {r['started_at'][:19]:19}  {r['status']:11}  {r['trigger'] or '':13}"
-                f"  {r['files_parsed']} parsed, {r['files_skipped']} unchanged,"
-                f" {r['bytes_read'] / 1e6:.1f} MB")
-        if r["error"]:
-            line += f"  — {r['error'].splitlines()[0][:120]}"
+    for r in found:
+        line = (f"{r.id:>5}  {r.started_at[:19]:19}  {r.status:11}  {r.trigger or '':13}"
+                f"  {r.files_parsed} parsed, {r.files_skipped} unchanged,"
+                f" {r.bytes_read / 1e6:.1f} MB")
+        if r.error:
+            line += f"  — {r.error.splitlines()[0][:120]}"
         out.write(line + "\n")
-    if not rows:
+    if not found:
         out.write("no archive runs\n")
     return 0
 
@@ -153,19 +152,18 @@ def cmd_runs(args: Any, ctx: Any, out: TextIO | None = None) -> int:
 def cmd_sessions(args: Any, ctx: Any, out: TextIO | None = None) -> int:
     """List sessions."""
     out = out or sys.stdout
-    if args.limit < 1:
-        sys.stderr.write("--limit must be at least 1\n")
+    if not _limit_ok(args.limit):
         return 2
-    rows = service.list_sessions(ctx.open_db(), args.limit)
+    found = archive.list_sessions(ctx.open_db(), limit=args.limit)
     if args.json:
-        _dump(rows, out)
+        _dump([s.to_dict() for s in found], out)
         return 0
-    for r in rows:
+    for s in found:
         out.write(
-            f"{r['session_id'][:13]:13}  {r['source']:6}  {(r['last_ts'] or '')[:16]:16}  "
-            f"p{r['human_prompts']:<3} r{r['api_responses']:<4} t{r['tool_calls']:<4} "
-            f"{(r['title'] or '')[:60]}\n")
-    if not rows:
+            f"{s.session_id[:13]:13}  {s.source:6}  {(s.last_ts or '')[:16]:16}  "
+            f"p{s.human_prompts:<3} r{s.api_responses:<4} t{s.tool_calls:<4} "
+            f"{(s.title or '')[:60]}\n")
+    if not found:
         out.write("no archived sessions\n")
     return 0
 
@@ -173,26 +171,24 @@ def cmd_sessions(args: Any, ctx: Any, out: TextIO | None = None) -> int:
 def cmd_show(args: Any, ctx: Any, out: TextIO | None = None) -> int:
     """Show one session; exit 1 when it is unknown or the prefix is ambiguous."""
     out = out or sys.stdout
-    view = service.show_session(ctx.open_db(), args.id)
-    if view is None:
+    try:
+        view = archive.show_session(ctx.open_db(), args.id)
+    except NotFound:
         sys.stderr.write(f"no unique session matches {args.id!r}\n")
         return 1
     if args.json:
-        _dump({"session": view.session, "summary": view.summary,
-               "turns": [asdict(t) for t in view.turns],
-               "tool_calls": [asdict(t) for t in view.tool_calls],
-               "subagents": view.subagents}, out)
+        _dump(view.to_dict(), out)
         return 0
     s = view.session
-    out.write(f"{s['session_id']}  ({s['source']})  {s['title'] or ''}\n")
-    out.write(f"cwd {s['cwd']}  branch {s['git_branch']}  version {s['cli_version']}\n")
-    out.write(f"{s['first_ts']} → {s['last_ts']}\n")
-    out.write(f"prompts {s['human_prompts']}, responses {s['api_responses']}, tool calls "
-              f"{s['tool_calls']} ({s['tool_errors']} errors), subagents {s['subagents']}\n")
-    if s.get("interrupted_reason"):
-        out.write(f"stopped mid-turn: {s['interrupted_reason']}\n")
-    if s.get("summary"):
-        out.write("\n" + s["summary"] + "\n")
+    out.write(f"{s.session_id}  ({s.source})  {s.title or ''}\n")
+    out.write(f"cwd {s.cwd}  branch {s.git_branch}  version {s.cli_version}\n")
+    out.write(f"{s.first_ts} → {s.last_ts}\n")
+    out.write(f"prompts {s.human_prompts}, responses {s.api_responses}, tool calls "
+              f"{s.tool_calls} ({s.tool_errors} errors), subagents {s.subagents}\n")
+    if s.interrupted_reason:
+        out.write(f"stopped mid-turn: {s.interrupted_reason}\n")
+    if view.summary_text:
+        out.write("\n" + view.summary_text + "\n")
     out.write("\nTurns:\n")
     for t in view.turns:
         out.write(f"  {t.index}. {(t.prompt or '')[:200]}\n")
@@ -207,19 +203,23 @@ def cmd_show(args: Any, ctx: Any, out: TextIO | None = None) -> int:
 
 
 def cmd_search(args: Any, ctx: Any, out: TextIO | None = None) -> int:
-    """Search prompts and answers."""
+    """Search prompts and answers; exit 2 for an empty or unusable query."""
     out = out or sys.stdout
     query = " ".join(args.query).strip()
     if not query:
         sys.stderr.write("empty query\n")
         return 2
-    hits = service.search(ctx.open_db(), query, args.limit)
+    try:
+        hits = archive.search(ctx.open_db(), query, limit=args.limit)
+    except Invalid as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 2
     if args.json:
-        _dump(hits, out)
+        _dump([h.to_dict() for h in hits], out)
         return 0
     for h in hits:
-        out.write(f"{h['session_id'][:13]:13} {h['kind']:6} {(h['ts'] or '')[:16]:16} "
-                  f"{h['snippet']}\n")
+        out.write(f"{h.session_id[:13]:13} {h.kind:6} {(h.ts or '')[:16]:16} "
+                  f"{h.snippet}\n")
     if not hits:
         out.write("no matches\n")
     return 0

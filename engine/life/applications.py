@@ -9,7 +9,7 @@ from typing import Any
 from peewee import SqliteDatabase
 
 from engine.life.errors import invalid, not_found
-from engine.life.paging import Filter, Page, like_part, page
+from engine.life.paging import Filter, Page, Record, like_part, page
 from engine.timeutil import to_db
 
 APPLIED = "applied"  # waiting for an answer; the status stale_applications watches
@@ -18,7 +18,7 @@ REQUIRED = ("company", "role", "status", "applied_at")
 
 
 @dataclass(frozen=True)
-class Application:
+class Application(Record):
     """One application as stored (times are UTC text)."""
 
     id: int

@@ -18,7 +18,7 @@ from typing import Any
 from peewee import SqliteDatabase
 
 from engine.life.errors import LifeError, conflict, invalid, not_found
-from engine.life.paging import Filter, Page, page
+from engine.life.paging import Filter, Page, Record, page
 from engine.timeutil import to_db
 
 ACTIVE = "active"
@@ -28,7 +28,7 @@ REQUIRED = ("title", "status")
 
 
 @dataclass(frozen=True)
-class Domain:
+class Domain(Record):
     """A life domain goals are grouped under (Health, Career …)."""
 
     id: int
@@ -38,7 +38,7 @@ class Domain:
 
 
 @dataclass(frozen=True)
-class Goal:
+class Goal(Record):
     """One goal as stored, with its domain's name."""
 
     id: int
@@ -52,7 +52,7 @@ class Goal:
 
 
 @dataclass(frozen=True)
-class SubGoal:
+class SubGoal(Record):
     id: int
     goal_id: int
     title: str
@@ -62,7 +62,7 @@ class SubGoal:
 
 
 @dataclass(frozen=True)
-class Dependency:
+class Dependency(Record):
     """Goal ``goal_id`` depends on goal ``depends_on_goal_id``."""
 
     goal_id: int
@@ -70,7 +70,7 @@ class Dependency:
 
 
 @dataclass(frozen=True)
-class Progress:
+class Progress(Record):
     """A progress update on a goal (a ``life_goal_metrics`` row)."""
 
     id: int
@@ -89,9 +89,14 @@ class GoalDetail:
     depends_on: tuple[int, ...]
     recent_progress: tuple[Progress, ...]
 
+    def to_dict(self) -> dict[str, Any]:
+        """The goal's fields with ``sub_goals``, ``depends_on`` (ids) and ``recent_progress`` added."""
+        return {**self.goal.to_dict(), "sub_goals": [s.to_dict() for s in self.sub_goals],
+                "depends_on": list(self.depends_on), "recent_progress": [p.to_dict() for p in self.recent_progress]}
+
 
 @dataclass(frozen=True)
-class StaleGoal:
+class StaleGoal(Record):
     """An active goal without recent progress; ``last_progress`` is when it last moved."""
 
     id: int

@@ -3,22 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Generic, TypeVar
 
 from peewee import SqliteDatabase
 
-T = TypeVar("T")
+
+class Record:
+    """A stored row as a frozen dataclass; ``to_dict()`` is its JSON form (field name to value)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]  # every subclass is a dataclass
+
+
+R = TypeVar("R", bound=Record)
 
 
 @dataclass(frozen=True)
-class Page(Generic[T]):
+class Page(Generic[R]):
     """``items`` (at most ``limit``, after skipping ``offset``) out of ``total`` matching rows."""
 
-    items: tuple[T, ...]
+    items: tuple[R, ...]
     total: int
     limit: int
     offset: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"items": [row, …], "total": …, "limit": …, "offset": …}``."""
+        return {"items": [i.to_dict() for i in self.items], "total": self.total, "limit": self.limit,
+                "offset": self.offset}
 
 
 @dataclass(frozen=True)
@@ -41,7 +54,7 @@ def like_part(text: str) -> str:
 
 
 def page(db: SqliteDatabase, columns: Sequence[str], source: str, where: Filter, order: str, limit: int,
-         offset: int, make: Callable[..., T]) -> Page[T]:
+         offset: int, make: Callable[..., R]) -> Page[R]:
     """``SELECT columns FROM source WHERE … ORDER BY order`` paged; each row becomes ``make(*row)``."""
     total = db.execute_sql(f"SELECT count(*) FROM {source}{where.sql()}", where.params).fetchone()[0]
     rows = db.execute_sql(f"SELECT {', '.join(columns)} FROM {source}{where.sql()} ORDER BY {order}"

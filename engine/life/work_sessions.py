@@ -15,7 +15,7 @@ from datetime import datetime
 from peewee import SqliteDatabase
 
 from engine.life.errors import conflict, not_found
-from engine.life.paging import Filter, Page, page
+from engine.life.paging import Filter, Page, Record, page
 from engine.timeutil import to_db
 
 ACTIVE = "active"
@@ -24,7 +24,7 @@ API_SOURCE = "api"
 
 
 @dataclass(frozen=True)
-class WorkSession:
+class WorkSession(Record):
     """One work session as stored (times are UTC text)."""
 
     id: int

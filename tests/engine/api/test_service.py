@@ -5,73 +5,20 @@ from __future__ import annotations
 import os
 import stat
 import sys
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
+from engine.actions import life
 from engine.api import service
 from engine.api.tokens import TokenStore, ensure_token, read_token, token_file
 from engine.store.db import connection
-from engine.timeutil import from_db, to_db, utcnow
+from engine.timeutil import to_db, utcnow
 
 NOW = utcnow().replace(microsecond=0)
 
 
-# -- the life data (engine.life owns it; tests/engine/life test its rules) ---------------------------------
-
-
-def test_life_rows_come_back_as_plain_dicts_and_pages(db):
-    a = service.create_application(db, company="Acme", role="SRE", now=NOW, applied_at=NOW - timedelta(days=8))
-    assert a["status"] == "applied" and from_db(a["applied_at"]) == NOW - timedelta(days=8)
-    assert service.list_applications(db) == {"items": [a], "total": 1, "limit": 100, "offset": 0}
-    assert service.delete_application(db, a["id"]) == {"id": a["id"], "deleted": True}
-    s = service.start_work_session(db, name="refactor", now=NOW, cwd="/src")
-    assert service.end_work_session(db, s["id"], NOW)["ended_at"] == to_db(NOW)
-    assert service.list_work_sessions(db, status="ended")["total"] == 1
-    health = service.create_domain(db, name="Health", now=NOW)
-    assert service.list_domains(db) == [health]
-    run = service.create_goal(db, title="Half marathon", now=NOW, domain_id=health["id"], target_date=date(2030, 5, 1))
-    sleep = service.create_goal(db, title="Sleep", now=NOW)
-    assert run["domain"] == "Health" and run["target_date"] == "2030-05-01"
-    sub = service.add_sub_goal(db, run["id"], title="10k", now=NOW)
-    assert service.update_sub_goal(db, sub["id"], {"status": "done"}, NOW)["done_at"] == to_db(NOW)
-    assert service.add_dependency(db, run["id"], sleep["id"]) == {"goal_id": run["id"],
-                                                                 "depends_on_goal_id": sleep["id"]}
-    p = service.add_progress(db, run["id"], now=NOW, value=5.5, note="5 km")
-    detail = service.goal_detail(db, run["id"])
-    assert detail["depends_on"] == [sleep["id"]] and detail["sub_goals"] == [{**sub, "status": "done",
-                                                                              "done_at": to_db(NOW)}]
-    assert detail["recent_progress"] == [p] and detail["last_progress_at"] == to_db(NOW)
-    assert service.list_progress(db, run["id"])["items"] == [p]
-    assert service.update_goal(db, run["id"], {"status": "done"})["status"] == "done"
-    assert service.list_goals(db, status="done")["total"] == 1
-    assert service.remove_dependency(db, run["id"], sleep["id"])["depends_on_goal_id"] == sleep["id"]
-
-
-def test_life_refusals_become_not_found_invalid_and_conflict(db):
-    with pytest.raises(service.NotFound, match="^no application with id 999$"):
-        service.get_application(db, 999)
-    with pytest.raises(service.Invalid, match="^company cannot be null$"):
-        service.update_application(db, service.create_application(db, company="A", role="B", now=NOW)["id"],
-                                   {"company": None}, NOW)
-    s = service.start_work_session(db, name="x", now=NOW)
-    service.end_work_session(db, s["id"], NOW)
-    with pytest.raises(service.Conflict, match="is already ended"):
-        service.end_work_session(db, s["id"], NOW)
-    service.create_domain(db, name="Health", now=NOW)
-    with pytest.raises(service.Conflict):
-        service.create_domain(db, name="Health", now=NOW)
-    a, b = (service.create_goal(db, title=t, now=NOW)["id"] for t in "ab")
-    service.add_dependency(db, a, b)
-    with pytest.raises(service.Conflict, match="a cycle"):
-        service.add_dependency(db, b, a)
-    with pytest.raises(service.Invalid, match="^no goal with id 999$"):
-        service.add_dependency(db, a, 999)
-    with pytest.raises(service.NotFound):
-        service.goal_detail(db, 999)
-
-
-# -- log, events, outbox, archive -------------------------------------------------------------------------
+# -- log, events, outbox --------------------------------------------------------------------------------
 
 
 def test_heartbeat_log_filters_and_paging(db):
@@ -87,7 +34,7 @@ def test_heartbeat_log_filters_and_paging(db):
     assert [e["reason"] for e in page["items"]] == ["r3", "r2"] and page["items"][0]["check"] == "disk_space"
 
 
-def test_events_outbox_archive_reads(db):
+def test_events_outbox_reads(db):
     from engine.events import record_event
 
     record_event(db, ts=NOW, source="disk_space", kind="check_error", detail={"error": "x"})
@@ -95,11 +42,6 @@ def test_events_outbox_archive_reads(db):
     assert service.events(db, kind="check_error")["items"][0]["detail"] == {"error": "x"}
     assert service.events(db)["total"] == 2
     assert service.outbox(db) == {"items": [], "total": 0, "limit": 100, "offset": 0}
-    assert service.archive_runs(db)["total"] == 0
-    assert service.archive_sessions(db) == []
-    assert service.archive_search(db, "anything") == []
-    with pytest.raises(service.NotFound):
-        service.archive_session(db, "nope")
 
 
 def test_alert_reads(db):
@@ -118,8 +60,7 @@ def test_alert_reads(db):
 def test_engine_round_trip_without_http(engine):
     db = engine.db
     with connection(db):
-        service.create_application(db, company="Acme", role="SRE", now=engine.now(),
-                                   applied_at=engine.now() - timedelta(days=8))
+        life.create_application(db, "Acme", "SRE", now=engine.now(), applied_at=engine.now() - timedelta(days=8))
         names = [c["name"] for c in service.list_checks(engine)]
         assert "stale_applications" in names
         with pytest.raises(service.NotFound):
@@ -143,8 +84,6 @@ def test_engine_round_trip_without_http(engine):
         assert service.channels(engine) == []
         with pytest.raises(service.NotFound):
             service.send_test_message(engine, "telegram")
-        with pytest.raises(service.Conflict):
-            service.run_archive_now(engine)  # disabled in this config
         assert "token" in service.config(engine)["telegram"]
 
 
