@@ -8,11 +8,11 @@ from datetime import timedelta
 
 import pytest
 
-from engine.alerts import outbox
 from engine.alerts.dispatcher import Dispatcher
 from engine.channels.telegram.channel import TelegramChannel
 from engine.channels.telegram.format import format_text
 from engine.config import parse_config
+from engine.delivery import outbox
 from engine.delivery.service import DeliveryService, outbox_hook
 from engine.delivery.worker import ChannelWorker
 from engine.findings import Finding
