@@ -3,6 +3,7 @@
 
     python3 dev.py run [watchkeeper arguments]   # runs the app (installs what it needs first)
     python3 dev.py test [pytest arguments]       # runs the whole test suite (likewise)
+    python3 dev.py lint                          # ruff, mypy and the import contracts (lint-imports)
 
 Creates ``.venv`` beside this file on first use and installs the pinned dependencies
 (constraints.txt) plus this package in editable mode; reinstalls when either file changes.
@@ -68,6 +69,19 @@ def _install_gtk_extra(pip: list[str]) -> None:
               file=sys.stderr)
 
 
+def lint() -> int:
+    """ruff, mypy, then the import contracts of pyproject.toml (lint-imports); 1 when any fails.
+
+    All three run even after a failure, so one pass shows every problem."""
+    linters = [
+        [str(PY), "-m", "ruff", "check", "."],
+        [str(PY), "-m", "mypy", "engine", "tray"],
+        [str(PY), "-c", "from importlinter.cli import lint_imports_command; lint_imports_command()", "--no-logo"],
+    ]
+    failed = [cmd for cmd in linters if subprocess.call(cmd, cwd=ROOT) != 0]
+    return 1 if failed else 0
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("run", "test", "lint"):
         print(__doc__, file=sys.stderr)
@@ -77,10 +91,7 @@ def main(argv: list[str]) -> int:
     if command == "run":
         cmd = [str(PY), "-m", "tray.main", *rest]  # the `watchkeeper` command (tray when possible)
     elif command == "lint":
-        cmd = [str(PY), "-m", "ruff", "check", "."]
-        if subprocess.call(cmd, cwd=ROOT):
-            return 1
-        cmd = [str(PY), "-m", "mypy", "engine", "tray"]
+        return lint()
     else:
         cmd = [str(PY), "-m", "pytest", *rest]
     return subprocess.call(cmd, cwd=ROOT if command != "run" else None)

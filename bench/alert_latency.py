@@ -21,9 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.alerts.dispatcher import Dispatcher  # noqa: E402
 from engine.channels.telegram.channel import TelegramChannel  # noqa: E402
-from engine.checks.base import Finding  # noqa: E402
 from engine.config import parse_config  # noqa: E402
 from engine.delivery.service import DeliveryService, outbox_hook  # noqa: E402
+from engine.findings import Finding  # noqa: E402
 from engine.timeutil import utcnow  # noqa: E402
 from engine.units import (
     CHANNELS,

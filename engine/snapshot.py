@@ -41,7 +41,7 @@ class ChannelState:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ChannelState:
-        """From a row of engine.alerts.outbox.channel_status."""
+        """From a row of engine.delivery.outbox.channel_status."""
         return cls(**data)
 
     def to_dict(self) -> dict[str, Any]:

@@ -14,7 +14,6 @@ from pathlib import Path
 from peewee import SqliteDatabase
 
 from engine import life
-from engine.alerts import outbox
 from engine.alerts import schema as alerts_schema
 from engine.api.server import api_service
 from engine.archive import schema as archive_schema
@@ -38,6 +37,7 @@ from engine.cli import instance as instance_commands
 from engine.cli import startup as startup_commands
 from engine.cli import telegram as telegram_commands
 from engine.compose import CliGroup, ServiceFactory, Units
+from engine.delivery import outbox
 from engine.modules.archive import ArchiveModule
 from engine.modules.base import ScheduledModule
 from engine.modules.session_watch import SessionWatchModule

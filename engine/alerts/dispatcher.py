@@ -36,7 +36,7 @@ from engine.alerts.policy import (
     spaced_duration,
 )
 from engine.alerts.templates import render
-from engine.checks.base import Finding
+from engine.findings import Finding
 from engine.heartbeat import gaps_between
 from engine.timeutil import from_db, to_db
 

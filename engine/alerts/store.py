@@ -16,7 +16,7 @@ from typing import Any
 
 from peewee import SqliteDatabase
 
-from engine.checks.base import Finding
+from engine.findings import Finding
 from engine.timeutil import from_db, to_db
 
 OPEN, ACKNOWLEDGED, SNOOZED, RESOLVED = "open", "acknowledged", "snoozed", "resolved"

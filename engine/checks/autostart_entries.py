@@ -40,7 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.checks.base import CheckContext, CheckError, CheckKind, Finding, Param
+from engine.checks.base import CheckContext, CheckError, CheckKind, Param
+from engine.findings import Finding
 from engine.platform.startup import DESKTOP_FILE, LAUNCH_AGENT_LABEL, RUN_VALUE, task_name
 
 BASELINE_KEY = "baseline"

@@ -13,6 +13,7 @@ from peewee import SqliteDatabase
 
 from engine.checks.children import ChildRegistry
 from engine.config import unusable_value
+from engine.findings import Finding
 
 SEVERITIES = ("info", "warning", "critical")
 MAX_TIMEOUT_SECONDS = 86400  # one day: longer is a hung child kept forever, not a timeout
@@ -20,16 +21,6 @@ MAX_TIMEOUT_SECONDS = 86400  # one day: longer is a hung child kept forever, not
 
 class CheckError(Exception):
     """A check could not evaluate (bad parameters, unreachable data); recorded as an error run."""
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One thing a check found: ``subject`` is its stable identity within the check."""
-
-    subject: str
-    severity: str
-    title: str
-    detail: str = ""
 
 
 @dataclass

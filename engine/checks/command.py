@@ -21,16 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any
 
-from engine.checks.base import (
-    MAX_TIMEOUT_SECONDS,
-    CheckContext,
-    CheckError,
-    CheckKind,
-    Finding,
-    Param,
-    timeout_seconds,
-)
+from engine.checks.base import MAX_TIMEOUT_SECONDS, CheckContext, CheckError, CheckKind, Param, timeout_seconds
 from engine.checks.children import DEFAULT_REGISTRY, ChildRegistry, ShuttingDown, kill_tree, popen_group_options
+from engine.findings import Finding
 
 SUBJECT_CHARS = 200
 TITLE_CHARS = 500

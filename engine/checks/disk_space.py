@@ -13,7 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from engine.checks.base import CheckContext, CheckKind, Finding, Param, number_in
+from engine.checks.base import CheckContext, CheckKind, Param, number_in
+from engine.findings import Finding
 
 GB = 1024**3
 

@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit
 
-from engine.checks.base import CheckContext, CheckError, CheckKind, Finding, Param, timeout_seconds
+from engine.checks.base import CheckContext, CheckError, CheckKind, Param, timeout_seconds
+from engine.findings import Finding
 
 _MAX_WORKERS = 32
 _GRACE_SECONDS = 2.0

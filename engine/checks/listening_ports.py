@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.checks.base import CheckContext, CheckError, CheckKind, Finding, Param
+from engine.checks.base import CheckContext, CheckError, CheckKind, Param
+from engine.findings import Finding
 
 BASELINE_KEY = "baseline"
 log = logging.getLogger("watchkeeper")

@@ -20,11 +20,12 @@ from peewee import SqliteDatabase
 
 from engine import runtime_state
 from engine.alerts.dispatcher import Dispatcher, DispatchResult, Explanation
-from engine.checks.base import CheckContext, CheckDefinition, CheckError, Finding
+from engine.checks.base import CheckContext, CheckDefinition, CheckError
 from engine.checks.children import ChildRegistry
 from engine.checks.command import bounded_timeout
 from engine.checks.registry import CheckKinds, build_definitions
 from engine.events import record_event
+from engine.findings import Finding
 from engine.store.db import connection
 from engine.timeutil import parse_duration, to_db
 

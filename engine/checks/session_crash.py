@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from engine.checks.base import CheckContext, CheckKind, Finding, Param, number_in
+from engine.checks.base import CheckContext, CheckKind, Param, number_in
+from engine.findings import Finding
 from engine.heartbeat import Gap, gaps_between
 from engine.life import work_sessions
 from engine.timeutil import format_duration, from_db

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.checks.base import CheckContext, CheckError, CheckKind, Finding, Param, timeout_seconds
+from engine.checks.base import CheckContext, CheckError, CheckKind, Param, timeout_seconds
 from engine.checks.command import bounded_timeout
+from engine.findings import Finding
 
 MAX_ROWS = 1000
 MAX_COLUMNS = 50

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from engine.checks.base import CheckContext, CheckKind, Finding, Param, number_in
+from engine.checks.base import CheckContext, CheckKind, Param, number_in
+from engine.findings import Finding
 from engine.life import applications
 from engine.timeutil import from_db
 

@@ -144,7 +144,7 @@ def cmd_check_run(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def _deliver_inline(ctx: CliContext) -> None:
     """Without a running instance, deliver what was just queued before exiting (bounded)."""
-    from engine.alerts.outbox import channel_status
+    from engine.delivery.outbox import channel_status
     from engine.delivery.service import deliver_pending_once, enabled_channels
 
     if deliver_pending_once(ctx.open_db(), ctx.config, ctx.units.channels):

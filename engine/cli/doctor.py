@@ -63,7 +63,7 @@ def _permissions(paths: Paths) -> list[Finding]:
 
 
 def _channels(ctx: CliContext) -> list[Finding]:
-    from engine.alerts.outbox import channel_status, state_text
+    from engine.delivery.outbox import channel_status, state_text
     from engine.delivery.service import enabled_channels
 
     specs = {spec.name: spec for spec in ctx.units.channels}

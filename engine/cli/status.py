@@ -24,8 +24,8 @@ def collect_status(ctx: CliContext) -> dict[str, Any]:
     if row:
         last = {"pid": row[0], "version": row[1], "started_at": row[2], "last_heartbeat": row[3],
                 "stopped_at": row[4], "clean_shutdown": bool(row[5])}
-    from engine.alerts.outbox import channel_status
     from engine.archive.runs import disk_full_problem
+    from engine.delivery.outbox import channel_status
     from engine.delivery.service import enabled_channels
 
     problem = disk_full_problem(db)
@@ -71,7 +71,7 @@ def _problem_lines(data: dict[str, Any]) -> list[str]:
 
 
 def _channel_lines(data: dict[str, Any]) -> list[str]:
-    from engine.alerts.outbox import state_text
+    from engine.delivery.outbox import state_text
 
     lines = []
     for channel in data.get("channels", []):

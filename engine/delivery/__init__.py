@@ -1,1 +1,1 @@
-"""Delivery: channel workers draining the outbox, and the service that runs the channels' specs."""
+"""Delivery: the durable outbox, channel workers draining it, and the service that runs the channels' specs."""

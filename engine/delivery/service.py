@@ -16,9 +16,9 @@ from typing import Any
 
 from peewee import SqliteDatabase
 
-from engine.alerts import outbox
 from engine.channels.base import BuildContext, Channel, ChannelSpec, ConversationContext, OutgoingMessage
 from engine.config import Config
+from engine.delivery import outbox
 from engine.delivery.worker import ChannelWorker
 from engine.store.db import connection
 from engine.timeutil import parse_duration, utcnow

@@ -19,9 +19,9 @@ from datetime import datetime, timedelta
 
 from peewee import SqliteDatabase
 
-from engine.alerts import outbox
 from engine.alerts.templates import render
 from engine.channels.base import Channel, ChannelError, OutgoingMessage, clamp_wait, redact
+from engine.delivery import outbox
 from engine.store.db import connection, is_disk_full
 from engine.store.diskwatch import DISK
 from engine.timeutil import to_db

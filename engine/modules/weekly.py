@@ -13,8 +13,8 @@ from peewee import SqliteDatabase
 
 from engine.alerts.dispatcher import Dispatcher
 from engine.alerts.retention import prune_heartbeat_log, pruning_now, record_pruning
-from engine.checks.base import Finding
 from engine.config import Config
+from engine.findings import Finding
 from engine.life import applications, goals
 from engine.modules.base import ModuleContext
 from engine.timeutil import parse_duration, to_db

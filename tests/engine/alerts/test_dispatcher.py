@@ -13,7 +13,7 @@ from engine.alerts import store
 from engine.alerts.dispatcher import Dispatcher
 from engine.alerts.policy import QuietHours
 from engine.alerts.retention import prune_heartbeat_log
-from engine.checks.base import Finding
+from engine.findings import Finding
 from engine.heartbeat import Heartbeat
 from engine.timeutil import to_db
 from engine.units import open_db

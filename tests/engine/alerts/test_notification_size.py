@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from engine.alerts.dispatcher import MAX_LINE, MAX_SUBJECTS, Dispatcher
 from engine.channels.telegram.format import format_text
-from engine.checks.base import Finding
+from engine.findings import Finding
 
 NOW = datetime(2026, 2, 22, 10, 15, tzinfo=timezone.utc)
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from engine.alerts.dispatcher import Dispatcher
 from engine.alerts.templates import render
-from engine.checks.base import Finding
+from engine.findings import Finding
 
 NOW = datetime(2026, 11, 20, tzinfo=timezone.utc)
 

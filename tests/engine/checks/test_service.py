@@ -6,8 +6,9 @@ import threading
 from datetime import datetime, timezone
 
 from engine.alerts.dispatcher import Dispatcher
-from engine.checks.base import CheckDefinition, CheckKind, Finding, Param
+from engine.checks.base import CheckDefinition, CheckKind, Param
 from engine.checks.service import CheckService
+from engine.findings import Finding
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
 release = threading.Event()

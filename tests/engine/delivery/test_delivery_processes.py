@@ -9,7 +9,7 @@ import sqlite3
 
 import pytest
 
-from engine.alerts.outbox import max_wait
+from engine.delivery.outbox import max_wait
 from engine.process.lifecycle import running_instance
 from engine.timeutil import from_db
 from tests.delivery_helpers import CHAT, TOKEN

@@ -8,14 +8,14 @@ from datetime import timedelta
 
 import pytest
 
-from engine.alerts import outbox
 from engine.alerts.dispatcher import Dispatcher
 from engine.channels.telegram.channel import TelegramChannel
 from engine.channels.telegram.format import format_text
-from engine.checks.base import Finding
 from engine.config import parse_config
+from engine.delivery import outbox
 from engine.delivery.service import DeliveryService, outbox_hook
 from engine.delivery.worker import ChannelWorker
+from engine.findings import Finding
 from engine.timeutil import from_db, to_db, utcnow
 from engine.units import CHANNELS
 from tests.delivery_helpers import CHAT, TOKEN, toast_channel
