@@ -31,6 +31,7 @@ from engine.checks.base import (
     timeout_seconds,
 )
 from engine.checks.children import DEFAULT_REGISTRY, ChildRegistry, ShuttingDown, kill_tree, popen_group_options
+from engine.vocabulary import Severity
 
 SUBJECT_CHARS = 200
 TITLE_CHARS = 500
@@ -243,7 +244,7 @@ class CommandCheck(CheckKind):
     description = "A program's output lines, and a non-zero exit, are findings."
     schedule = "every 1h"
     cooldown = "24h"
-    severity = "warning"
+    severity = Severity.WARNING
     builtin = False
     params = {
         "command": Param(None, 'Program and arguments as a list, e.g. ["python", "check.py"] (no shell).',

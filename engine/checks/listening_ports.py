@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.checks.base import CheckContext, CheckError, CheckKind, Finding, Param
+from engine.vocabulary import Severity
 
 BASELINE_KEY = "baseline"
 log = logging.getLogger("watchkeeper")
@@ -174,7 +175,7 @@ class ListeningPortsCheck(CheckKind):
     description = "A process starts listening on a port not in the baseline."
     schedule = "every 30m"
     cooldown = "24h"
-    severity = "warning"
+    severity = Severity.WARNING
     baseline_noun = "listeners"
     params = {
         "allowed_ports": Param([], "Ports that never count as new (besides the baseline).", _ports),

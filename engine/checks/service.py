@@ -27,6 +27,7 @@ from engine.checks.registry import CheckKinds, build_definitions
 from engine.events import record_event
 from engine.store.db import connection
 from engine.timeutil import parse_duration, to_db
+from engine.vocabulary import Severity
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +194,7 @@ class CheckService:
             self.last_run_at = finished
             if error:
                 record_event(self.db, ts=finished, source=name, kind="check_error", subject=name,
-                             severity="warning", detail={"error": error})
+                             severity=Severity.WARNING, detail={"error": error})
                 return CheckRun(name, outcome, [], error, None)
             result = self.dispatcher.dispatch(name, findings, parse_duration(definition.cooldown), finished)
             # What the check newly noticed (a new listener, a stalled session, ...), notified or not.

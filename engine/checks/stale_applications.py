@@ -7,6 +7,7 @@ from datetime import timedelta
 from engine.checks.base import CheckContext, CheckKind, Finding, Param, number_in
 from engine.life import applications
 from engine.timeutil import from_db
+from engine.vocabulary import Severity
 
 
 class StaleApplicationsCheck(CheckKind):
@@ -14,7 +15,7 @@ class StaleApplicationsCheck(CheckKind):
     description = 'Job applications in "applied" status for 7+ days.'
     schedule = "every 1h"
     cooldown = "24h"
-    severity = "warning"
+    severity = Severity.WARNING
     params = {"days": Param(7, "Days in applied status before an application counts as stale.",
                             number_in(0, 3650, "days", low_open=True))}
 
