@@ -37,7 +37,7 @@ from engine.platform.processes import process_create_time
 from engine.process.control import ControlServer
 from engine.process.lifecycle import InstanceLock
 from engine.schedule_spec import ScheduleSpec, parse_schedule
-from engine.scheduler import JobSpec, Scheduler
+from engine.scheduler import JobOutcome, JobSpec, Scheduler
 from engine.snapshot import ChannelState, JobInfo, Snapshot, snapshot_to_dict
 from engine.store.db import connection, open_database
 from engine.store.diskwatch import DISK
@@ -381,7 +381,7 @@ class Engine:
             now=now,
             last_beat=last_beat,
             beat_interval=float(self.config.heartbeat.interval_seconds),
-            failing_jobs=[j.name for j in jobs if j.last_outcome == "error"],
+            failing_jobs=[j.name for j in jobs if j.last_outcome == JobOutcome.ERROR],
             broken_channels=[c.name for c in channels if c.state == ChannelHealth.BROKEN],
             problems=problems,
             open_alerts=len(open_alerts),

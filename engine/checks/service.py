@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from enum import StrEnum
 from typing import Any
 
 from peewee import SqliteDatabase
@@ -40,10 +41,18 @@ class CheckAbandoned(Exception):
     """The service closed (the engine stops) while the check ran, or before it could start."""
 
 
+class CheckOutcome(StrEnum):
+    """How a check run ended (``check_runs.outcome``)."""
+
+    OK = "ok"  # nothing found
+    FIRING = "firing"  # findings, handed to the dispatcher
+    ERROR = "error"  # could not evaluate (CheckError, timeout)
+
+
 @dataclass(frozen=True)
 class CheckRun:
     check_name: str
-    outcome: str  # ok | firing | error
+    outcome: CheckOutcome
     findings: list[Finding]
     error: str | None
     dispatch: DispatchResult | None
@@ -184,7 +193,7 @@ class CheckService:
                 error = str(exc)
                 log.warning("check %s failed: %s", name, error)
             finished = self.now()
-            outcome = "error" if error else ("firing" if findings else "ok")
+            outcome = CheckOutcome.ERROR if error else (CheckOutcome.FIRING if findings else CheckOutcome.OK)
             self.db.execute_sql(
                 "INSERT INTO check_runs (check_name, started_at, finished_at, outcome, findings, findings_json,"
                 " error, trigger) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

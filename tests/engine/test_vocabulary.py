@@ -47,3 +47,12 @@ def test_severities_rank_in_order_and_an_unknown_word_ranks_as_info():
 def test_a_message_with_an_unknown_severity_names_the_allowed_words():
     with pytest.raises(ValueError, match=r"severity must be one of \('info', 'warning', 'critical'\), got 'loud'"):
         OutgoingMessage("title", "body", "loud")
+
+
+def test_the_api_filters_alerts_by_exactly_the_alert_states():
+    from engine.api.http import create_app
+
+    spec = create_app(None, None, port=0).openapi()  # type: ignore[arg-type]
+    (state,) = [p for p in spec["paths"]["/alerts"]["get"]["parameters"] if p["name"] == "state"]
+    pattern = next(s["pattern"] for s in state["schema"]["anyOf"] if "pattern" in s)
+    assert pattern == "^(" + "|".join(AlertState) + ")$"
