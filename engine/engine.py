@@ -22,11 +22,12 @@ from peewee import SqliteDatabase
 
 from engine import __version__, runtime_state
 from engine.alerts import store as alert_store
-from engine.alerts.store import Alert, list_alerts
+from engine.alerts.store import Alert, AlertState, list_alerts
 from engine.archive import runs as archive_runs
 from engine.checks.service import CheckService, UnknownCheck, build_service, summarise_runs
 from engine.compose import Units
 from engine.config import Config
+from engine.delivery.outbox import ChannelHealth
 from engine.delivery.service import DeliveryService, notification_alerts, outbox_hook
 from engine.health import HealthFacts, assess
 from engine.heartbeat import Gap, Heartbeat
@@ -36,7 +37,7 @@ from engine.platform.processes import process_create_time
 from engine.process.control import ControlServer
 from engine.process.lifecycle import InstanceLock
 from engine.schedule_spec import ScheduleSpec, parse_schedule
-from engine.scheduler import JobSpec, Scheduler
+from engine.scheduler import JobOutcome, JobSpec, Scheduler
 from engine.snapshot import ChannelState, JobInfo, Snapshot, snapshot_to_dict
 from engine.store.db import connection, open_database
 from engine.store.diskwatch import DISK
@@ -361,7 +362,7 @@ class Engine:
                     last_beat = from_db(row[0]) if row and row[0] else None
                     paused = runtime_state.paused_until(self.db, now)
                     open_alerts = [a for a in list_alerts(self.db, live_only=True, limit=50)
-                                   if a.state != "acknowledged"]
+                                   if a.state != AlertState.ACKNOWLEDGED]
                     channels = [ChannelState.from_dict(c) for c in (self.delivery.status() if self.delivery else [])]
                     problems += [p for p in [archive_runs.disk_full_problem(self.db)] if p]
             except Exception as exc:
@@ -380,8 +381,8 @@ class Engine:
             now=now,
             last_beat=last_beat,
             beat_interval=float(self.config.heartbeat.interval_seconds),
-            failing_jobs=[j.name for j in jobs if j.last_outcome == "error"],
-            broken_channels=[c.name for c in channels if c.state == "broken"],
+            failing_jobs=[j.name for j in jobs if j.last_outcome == JobOutcome.ERROR],
+            broken_channels=[c.name for c in channels if c.state == ChannelHealth.BROKEN],
             problems=problems,
             open_alerts=len(open_alerts),
             paused_until=paused,

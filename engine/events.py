@@ -9,6 +9,7 @@ from typing import Any
 from peewee import SqliteDatabase
 
 from engine.timeutil import to_db
+from engine.vocabulary import Severity
 
 
 def record_event(
@@ -18,7 +19,7 @@ def record_event(
     source: str,
     kind: str,
     subject: str | None = None,
-    severity: str = "info",
+    severity: str = Severity.INFO,
     detail: dict[str, Any] | None = None,
 ) -> int:
     """Insert one event and return its id."""

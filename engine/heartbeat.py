@@ -22,6 +22,7 @@ from peewee import SqliteDatabase
 from engine import __version__
 from engine.events import record_event
 from engine.timeutil import format_duration, from_db, to_db, utcnow
+from engine.vocabulary import Severity
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ class Heartbeat:
                     record_gap(self.db, gap, now)
                 if not prev[3]:
                     record_event(self.db, ts=now, source="heartbeat", kind="unclean_shutdown",
-                                 subject=str(prev[0]), severity="warning",
+                                 subject=str(prev[0]), severity=Severity.WARNING,
                                  detail={"previous_instance": prev[0], "last_beat": prev[2]})
         self._prev = (now, self._mono())
         return gap

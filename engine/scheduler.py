@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from peewee import SqliteDatabase
@@ -29,6 +30,14 @@ from engine.timeutil import from_db, to_db, utcnow
 log = logging.getLogger(__name__)
 
 CATCHUP_MIN_PERIOD = timedelta(hours=23)
+
+
+class JobOutcome(StrEnum):
+    """How a job run ended (``job_runs.outcome``; the SQL of this module spells the same words)."""
+
+    OK = "ok"
+    ERROR = "error"
+    MISSED = "missed"  # its run time passed while it could not run
 
 
 @dataclass(frozen=True)
@@ -52,7 +61,7 @@ class JobState:
 
     last_started: datetime | None = None
     last_finished: datetime | None = None
-    last_outcome: str | None = None
+    last_outcome: JobOutcome | None = None
     last_error: str | None = None
     missed: int = 0
     running: bool = False
@@ -173,7 +182,7 @@ class Scheduler:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _run(self, name: str, trigger: str) -> str:
+    def _run(self, name: str, trigger: str) -> JobOutcome:
         spec = self.specs[name]
         state = self.states[name]
         started = self.now()
@@ -182,12 +191,12 @@ class Scheduler:
             state.last_started = started
         with self._idle:
             self._running += 1
-        outcome, error = "ok", None
+        outcome, error = JobOutcome.OK, None
         try:
             with connection(self.db):
                 spec.func()
         except Exception as exc:  # a failing job is recorded; the scheduler keeps going
-            outcome, error = "error", f"{type(exc).__name__}: {exc}"
+            outcome, error = JobOutcome.ERROR, f"{type(exc).__name__}: {exc}"
             if is_disk_full(exc):  # one warning per state change, not a traceback per run
                 error = f"DiskFull: {DISK.failed(exc, self.db.database)}"
             elif self._stopping:
@@ -212,7 +221,7 @@ class Scheduler:
                             " VALUES (?, ?, ?, ?, ?, ?)",
                             (name, to_db(started), to_db(finished), outcome, error, trigger),
                         )
-                    if outcome == "ok":
+                    if outcome == JobOutcome.OK:
                         DISK.succeeded()
             except Exception as exc:
                 if is_disk_full(exc):

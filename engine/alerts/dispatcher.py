@@ -24,10 +24,8 @@ from peewee import SqliteDatabase
 from engine import runtime_state
 from engine.alerts import store
 from engine.alerts.policy import (
-    DEFERRED,
-    SENT,
-    SUPPRESSED,
     Decision,
+    DecisionAction,
     PolicyInput,
     QuietHours,
     clock_back_anchor,
@@ -39,11 +37,9 @@ from engine.alerts.templates import render
 from engine.findings import Finding
 from engine.heartbeat import gaps_between
 from engine.timeutil import from_db, to_db
+from engine.vocabulary import NotificationKind, Severity, highest_severity, severity_rank
 
 log = logging.getLogger(__name__)
-
-SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
-RECOVERY = "RECOVERY"
 
 QueueHook = Callable[[SqliteDatabase, int, str], None]  # (db, notification_id, severity)
 MAX_SUBJECTS = 20  # subjects listed in one grouped notification; the rest are counted
@@ -158,7 +154,7 @@ class Dispatcher:
     on_queue: list[QueueHook] = field(default_factory=list)
     on_queued: list[Callable[[], None]] = field(default_factory=list)  # after commit: wake workers
 
-    def _log(self, check: str, now: datetime, decision: str, reason: str, subjects: int,
+    def _log(self, check: str, now: datetime, decision: DecisionAction, reason: str, subjects: int,
              notification_id: int | None = None) -> int:
         cursor = self.db.execute_sql(
             "INSERT INTO heartbeat_log (check_name, ts, decision, reason, subjects, notification_id)"
@@ -167,7 +163,7 @@ class Dispatcher:
         )
         return int(cursor.lastrowid)
 
-    def _queue(self, check: str, kind: str, severity: str, title: str, body: str, alert_ids: list[int],
+    def _queue(self, check: str, kind: NotificationKind, severity: str, title: str, body: str, alert_ids: list[int],
                now: datetime, decision_id: int | None) -> int:
         cursor = self.db.execute_sql(
             "INSERT INTO notifications (check_name, kind, severity, title, body, alert_ids, created_at, decision_id)"
@@ -209,11 +205,12 @@ class Dispatcher:
                     continue
                 duration = spaced_duration(now - alert.opened_at)
                 if paused is not None:
-                    self._log(check, now, SUPPRESSED, f"recovery of {alert.subject}: paused", 1)
+                    self._log(check, now, DecisionAction.SUPPRESSED, f"recovery of {alert.subject}: paused", 1)
                     continue
-                decision_id = self._log(check, now, RECOVERY, f"{alert.subject} resolved after {duration}", 1)
+                decision_id = self._log(check, now, DecisionAction.RECOVERY,
+                                        f"{alert.subject} resolved after {duration}", 1)
                 recovery_ids.append(self._queue(
-                    check, "recovery", "info",
+                    check, NotificationKind.RECOVERY, Severity.INFO,
                     render(self.db, "recovery.title", check, title=alert.title),
                     render(self.db, "recovery.body", check, title=alert.title, duration=duration),
                     [alert.id], now, decision_id))
@@ -221,15 +218,15 @@ class Dispatcher:
             decision = None
             notification_id = None
             if alerts:
-                severity = max((a.severity for a in alerts), key=lambda s: SEVERITY_RANK.get(s, 0))
+                severity = highest_severity(a.severity for a in alerts)
                 sent = last_sent(self.db, check)
                 anchor = clock_back_since(self.db, check, sent, now, cooldown, keep=True)
                 decision = decide(PolicyInput(check, cooldown, sent, now, severity, paused, self.quiet, anchor,
                                               unseen_since(self.db, anchor, now)))
                 decision_id = self._log(check, now, decision.action, decision.reason, len(alerts))
-                if decision.action == SENT:
+                if decision.action == DecisionAction.SENT:
                     title, body = self.grouped_body(check, alerts)
-                    notification_id = self._queue(check, "alert", severity, title, body,
+                    notification_id = self._queue(check, NotificationKind.ALERT, severity, title, body,
                                                   [a.id for a in alerts], now, decision_id)
                     store.mark_notified(self.db, [a.id for a in alerts], now)
                     if anchor is not None:
@@ -255,7 +252,7 @@ class Dispatcher:
                 " AND s.decision = 'SENT'), 0)"
             ).fetchall()
             sections, ids, checks = [], [], []
-            severity = "info"
+            severity: str = Severity.INFO
             for (check,) in rows:
                 alerts = store.notifiable(self.db, check, now)
                 if not alerts:
@@ -265,15 +262,15 @@ class Dispatcher:
                 ids += [a.id for a in alerts]
                 checks.append((check, alerts))
                 for a in alerts:
-                    if SEVERITY_RANK.get(a.severity, 0) > SEVERITY_RANK[severity]:
+                    if severity_rank(a.severity) > severity_rank(severity):
                         severity = a.severity
             if not sections:
                 return None
             log_ids = []
             for check, alerts in checks:
-                log_ids.append(self._log(check, now, SENT, "digest after quiet hours", len(alerts)))
+                log_ids.append(self._log(check, now, DecisionAction.SENT, "digest after quiet hours", len(alerts)))
                 store.mark_notified(self.db, [a.id for a in alerts], now)
-            notification_id = self._queue("digest", "digest", severity,
+            notification_id = self._queue("digest", NotificationKind.DIGEST, severity,
                                           render(self.db, "digest.title", None, count=len(ids)),
                                           "\n\n".join(sections), ids, now, None)
             for log_id in log_ids:
@@ -291,9 +288,9 @@ class Dispatcher:
             unseen = unseen_since(self.db, anchor, now)
             alerts = store.notifiable(self.db, check, now)
             paused = runtime_state.paused_until(self.db, now)
-        severity = max((a.severity for a in alerts), key=lambda s: SEVERITY_RANK.get(s, 0), default="info")
+        severity = highest_severity(a.severity for a in alerts)
         decision = decide(PolicyInput(check, cooldown, sent, now, severity, paused, self.quiet, anchor, unseen))
-        if decision.action == SENT:
+        if decision.action == DecisionAction.SENT:
             result = (f"SEND ({decision.reason})" if alerts
                       else f"nothing to notify (no open alerts; {decision.reason})")
         else:
@@ -301,4 +298,4 @@ class Dispatcher:
         return Explanation(check, sent, cooldown, now, result, len(alerts), tz)
 
 
-__all__ = ["DEFERRED", "SENT", "SUPPRESSED", "Dispatcher", "DispatchResult", "Explanation", "last_sent"]
+__all__ = ["Dispatcher", "DispatchResult", "Explanation", "last_sent"]

@@ -28,10 +28,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone, tzinfo
+from enum import StrEnum
 
 from engine.timeutil import format_duration
+from engine.vocabulary import Severity
 
-SENT, SUPPRESSED, DEFERRED = "SENT", "SUPPRESSED", "DEFERRED"
+
+class DecisionAction(StrEnum):
+    """What was decided for a notification (``heartbeat_log.decision``, stored and shown as the word)."""
+
+    SENT = "SENT"
+    SUPPRESSED = "SUPPRESSED"  # paused, inside the cooldown, or the clock moved back
+    DEFERRED = "DEFERRED"  # quiet hours: sent in the digest when they end
+    RECOVERY = "RECOVERY"  # the dispatcher's record of a recovery notice; decide() never returns it
+
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -85,7 +96,7 @@ class PolicyInput:
 
 @dataclass(frozen=True)
 class Decision:
-    action: str  # SENT | SUPPRESSED | DEFERRED
+    action: DecisionAction  # SENT | SUPPRESSED | DEFERRED
     reason: str
 
     @property
@@ -115,7 +126,7 @@ def _utc(dt: datetime) -> str:
 def decide(inp: PolicyInput) -> Decision:
     """SENT, SUPPRESSED (paused, cooldown, clock moved back) or DEFERRED (quiet hours), with the reason."""
     if inp.paused_until is not None and inp.now < inp.paused_until:
-        return Decision(SUPPRESSED, f"paused until {inp.paused_until:%Y-%m-%d %H:%M} UTC")
+        return Decision(DecisionAction.SUPPRESSED, f"paused until {inp.paused_until:%Y-%m-%d %H:%M} UTC")
     last = inp.last_sent
     clock_back = last is not None and (last > inp.now or inp.clock_back_since is not None)
     if last is not None and clock_back:
@@ -125,22 +136,24 @@ def decide(inp: PolicyInput) -> Decision:
         real = max(inp.now - since - inp.clock_back_unseen, timedelta(0))
         if real < inp.cooldown:
             tense = "is" if last > inp.now else "was"
-            return Decision(SUPPRESSED, (
+            return Decision(DecisionAction.SUPPRESSED, (
                 f"clock moved back: last notified {_utc(last)} {tense} in the future; suppressed until "
                 f"{format_duration(inp.cooldown)} have passed since {_utc(since)}, {format_duration(real)} so far"))
     elif last is not None:
         elapsed = inp.now - last
         if elapsed < inp.cooldown:
-            return Decision(SUPPRESSED, f"{format_duration(elapsed)} into {format_duration(inp.cooldown)} cooldown")
-    if inp.quiet is not None and inp.severity != "critical":
+            return Decision(DecisionAction.SUPPRESSED,
+                            f"{format_duration(elapsed)} into {format_duration(inp.cooldown)} cooldown")
+    if inp.quiet is not None and inp.severity != Severity.CRITICAL:
         end = inp.quiet.window_end(inp.now)
         if end is not None:
-            return Decision(DEFERRED, f"quiet hours until {end:%H:%M}")
+            return Decision(DecisionAction.DEFERRED, f"quiet hours until {end:%H:%M}")
     if inp.last_sent is None:
-        return Decision(SENT, "first notification")
+        return Decision(DecisionAction.SENT, "first notification")
     if clock_back:
-        return Decision(SENT, f"cooldown of {format_duration(inp.cooldown)} elapsed since the clock moved back")
-    return Decision(SENT, f"cooldown of {format_duration(inp.cooldown)} elapsed")
+        return Decision(DecisionAction.SENT,
+                        f"cooldown of {format_duration(inp.cooldown)} elapsed since the clock moved back")
+    return Decision(DecisionAction.SENT, f"cooldown of {format_duration(inp.cooldown)} elapsed")
 
 
 def long_duration(delta: timedelta) -> str:

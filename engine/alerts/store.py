@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from peewee import SqliteDatabase
@@ -19,7 +20,16 @@ from peewee import SqliteDatabase
 from engine.findings import Finding
 from engine.timeutil import from_db, to_db
 
-OPEN, ACKNOWLEDGED, SNOOZED, RESOLVED = "open", "acknowledged", "snoozed", "resolved"
+
+class AlertState(StrEnum):
+    """Where an alert is in its lifecycle (``alerts.state``); the SQL of this module spells the same words."""
+
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"  # never re-notified; resolves when its subject is no longer found
+    SNOOZED = "snoozed"  # open again by itself once snoozed_until has passed
+    RESOLVED = "resolved"  # history: the subject was no longer found
+
+
 _COLUMNS = ("id, check_name, subject, severity, title, detail, state, opened_at, last_seen_at,"
             " acknowledged_at, snoozed_until, resolved_at, first_notified_at, last_notified_at, notify_count,"
             " snoozed_at")
@@ -106,10 +116,10 @@ def reconcile(db: SqliteDatabase, check_name: str, findings: list[Finding], now:
             continue
         state = current.state
         snoozed_at, snoozed_until = current.snoozed_at, current.snoozed_until
-        if state == SNOOZED and snoozed_until is not None:
+        if state == AlertState.SNOOZED and snoozed_until is not None:
             snoozed_at, snoozed_until = rebased_snooze(snoozed_at, snoozed_until, now)
             if snoozed_until <= now:
-                state, snoozed_at, snoozed_until = OPEN, None, None
+                state, snoozed_at, snoozed_until = AlertState.OPEN, None, None
         db.execute_sql(
             "UPDATE alerts SET severity = ?, title = ?, detail = ?, last_seen_at = ?, state = ?, snoozed_until = ?,"
             " snoozed_at = ? WHERE id = ?",
@@ -173,7 +183,7 @@ def acknowledge(db: SqliteDatabase, alert_id: int, now: datetime) -> Alert:
     """Acknowledge a live alert: it is not re-notified until it resolves."""
     with db.atomic("IMMEDIATE"):
         alert = get_alert(db, alert_id)
-        if alert.state == RESOLVED:
+        if alert.state == AlertState.RESOLVED:
             raise AlertError(f"alert {alert_id} is already resolved")
         db.execute_sql("UPDATE alerts SET state = 'acknowledged', acknowledged_at = ?, snoozed_until = NULL,"
                        " snoozed_at = NULL WHERE id = ?", (to_db(now), alert_id))
@@ -187,7 +197,7 @@ def snooze(db: SqliteDatabase, alert_id: int, until: datetime, now: datetime | N
     """
     with db.atomic("IMMEDIATE"):
         alert = get_alert(db, alert_id)
-        if alert.state == RESOLVED:
+        if alert.state == AlertState.RESOLVED:
             raise AlertError(f"alert {alert_id} is already resolved")
         db.execute_sql("UPDATE alerts SET state = 'snoozed', snoozed_until = ?, snoozed_at = ? WHERE id = ?",
                        (to_db(until), to_db(now) if now else None, alert_id))

@@ -21,6 +21,7 @@ import logging
 import os
 from collections.abc import Callable
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from peewee import SqliteDatabase
@@ -30,10 +31,19 @@ from engine.timeutil import to_db, utcnow
 
 log = logging.getLogger(__name__)
 
-RUNNING = "running"
-INTERRUPTED = "interrupted"
-DISK_FULL = "disk_full"
-STOPPED_EARLY = (DISK_FULL, "failed", INTERRUPTED)
+
+class RunStatus(StrEnum):
+    """How an archive run stands or ended (``conversation_archive_runs.status``)."""
+
+    RUNNING = "running"
+    OK = "ok"
+    PARTIAL = "partial"  # finished, but some files could not be read
+    FAILED = "failed"
+    DISK_FULL = "disk_full"
+    INTERRUPTED = "interrupted"  # its process died while it ran
+
+
+STOPPED_EARLY = (RunStatus.DISK_FULL, RunStatus.FAILED, RunStatus.INTERRUPTED)
 
 
 def process_alive(pid: int | None, create_time: float | None) -> bool:
@@ -51,7 +61,7 @@ def mark_interrupted(
 ) -> list[int]:
     """Mark every ``running`` run whose process is gone as ``interrupted``; return their ids."""
     rows = db.execute_sql(
-        "SELECT id, pid, pid_create_time FROM conversation_archive_runs WHERE status = ?", (RUNNING,)
+        "SELECT id, pid, pid_create_time FROM conversation_archive_runs WHERE status = ?", (RunStatus.RUNNING,)
     ).fetchall()
     gone = [(rid, pid) for rid, pid, ct in rows if not alive(pid, ct)]
     if not gone:
@@ -62,8 +72,8 @@ def mark_interrupted(
             who = f"PID {pid}" if pid is not None else "an unknown process"
             db.execute_sql(
                 "UPDATE conversation_archive_runs SET status = ?, error = ? WHERE id = ? AND status = ?",
-                (INTERRUPTED, f"interrupted: the run's process ({who}) ended before it finished;"
-                 f" noticed {noticed}", rid, RUNNING))
+                (RunStatus.INTERRUPTED, f"interrupted: the run's process ({who}) ended before it finished;"
+                 f" noticed {noticed}", rid, RunStatus.RUNNING))
     ids = [rid for rid, _ in gone]
     log.warning("archive runs %s were interrupted (their process is gone); marked interrupted",
                 ", ".join(map(str, ids)))
@@ -76,7 +86,7 @@ def start_run(db: SqliteDatabase, started_at: str, trigger: str) -> int:
     pid = os.getpid()
     cur = db.execute_sql(
         "INSERT INTO conversation_archive_runs (started_at, status, trigger, pid, pid_create_time)"
-        " VALUES (?, ?, ?, ?, ?)", (started_at, RUNNING, trigger, pid, process_create_time(pid)))
+        " VALUES (?, ?, ?, ?, ?)", (started_at, RunStatus.RUNNING, trigger, pid, process_create_time(pid)))
     return int(cur.lastrowid)
 
 
@@ -126,8 +136,8 @@ def disk_full_problem(db: SqliteDatabase) -> str | None:
     """The health reason while the last finished archive run was stopped by a full disk, else None."""
     row = db.execute_sql(
         "SELECT id, status, error FROM conversation_archive_runs WHERE status NOT IN (?, ?)"
-        " ORDER BY id DESC LIMIT 1", (RUNNING, INTERRUPTED)).fetchone()
-    if row is None or row[1] != DISK_FULL:
+        " ORDER BY id DESC LIMIT 1", (RunStatus.RUNNING, RunStatus.INTERRUPTED)).fetchone()
+    if row is None or row[1] != RunStatus.DISK_FULL:
         return None
     first = (row[2] or "disk full").splitlines()[0]
     return f"{first} (archive run {row[0]} stopped; free space, then 'watchkeeper archive run' continues it)"

@@ -202,7 +202,7 @@ def run_archive(
     run = _RunState(RunResult(run_id=run_id), now_s)
     res = run.result
     opts = _Options(max_line_bytes, tail_idle_seconds, now)
-    status = "ok"
+    status = runs.RunStatus.OK
     bulk = False
     try:
         stopped_runs, stale = runs.unsettled(db, run_id)
@@ -230,7 +230,7 @@ def run_archive(
         res.summaries = len(run.summarized)
     except Exception as exc:
         if is_disk_full(exc):
-            status = runs.DISK_FULL
+            status = runs.RunStatus.DISK_FULL
             full = exc if isinstance(exc, DiskFull) else disk_full_error(db.database)
             res.disk_full = str(full)
             res.errors.append(res.disk_full)
@@ -238,15 +238,15 @@ def run_archive(
             res.sessions_updated = len(run.updated_sessions - run.new_sessions)
             log.warning("archive run %s stopped: %s", res.run_id, res.disk_full)
         else:
-            status = "failed"
+            status = runs.RunStatus.FAILED
             res.errors.append(f"{type(exc).__name__}: {str(exc)[:300]}")
             log.exception("archive run failed")
     finally:
         if bulk:
             db.execute_sql("PRAGMA wal_autocheckpoint = 1000")
     res.duration_s = round(time.perf_counter() - t0, 4)
-    if status == "ok" and res.files_failed:
-        status = "partial"
+    if status == runs.RunStatus.OK and res.files_failed:
+        status = runs.RunStatus.PARTIAL
     try:
         db.execute_sql(
             "UPDATE conversation_archive_runs SET finished_at = ?, status = ?, files_seen = ?,"

@@ -16,7 +16,9 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from engine.vocabulary import NotificationKind, Severity
 
 if TYPE_CHECKING:
     from peewee import SqliteDatabase
@@ -34,15 +36,11 @@ __all__ = [
     "Delivery",
     "OutgoingMessage",
     "MAX_RETRY_AFTER_SECONDS",
-    "Severity",
     "clamp_wait",
     "redact",
 ]
 
 REDACTED = "[REDACTED]"
-
-Severity = Literal["info", "warning", "critical"]
-SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")
 
 # Telegram bot tokens look like "<bot id>:<35 url-safe chars>"; the colon may be
 # percent-encoded when the token is part of a URL.
@@ -149,15 +147,15 @@ class OutgoingMessage:
 
     title: str
     body: str
-    severity: str = "info"
+    severity: str = Severity.INFO
     buttons: list[tuple[str, str]] = field(default_factory=list)
     reply_to: str | None = None
     idempotency_key: str = ""
     resume_from: int = 0
 
     def __post_init__(self) -> None:
-        if self.severity not in SEVERITIES:
-            raise ValueError(f"severity must be one of {SEVERITIES}, got {self.severity!r}")
+        if self.severity not in tuple(Severity):
+            raise ValueError(f"severity must be one of {tuple(s.value for s in Severity)}, got {self.severity!r}")
 
 
 @dataclass
@@ -255,7 +253,7 @@ class ChannelSpec:
     enabled: Callable[[Config], bool]
     build: Callable[[Config, BuildContext], Channel]
     limits: ChannelLimits = ChannelLimits()
-    skipped_kinds: frozenset[str] = frozenset()
+    skipped_kinds: frozenset[NotificationKind] = frozenset()
     alert_buttons: AlertButtons | None = None
     supports_replies: bool = False
     secrets: Callable[[Config], tuple[str, ...]] = _no_secrets

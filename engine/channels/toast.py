@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Protocol
 from engine.assets import asset_path
 from engine.channels.base import BuildContext, ChannelError, ChannelLimits, ChannelSpec, Delivery, OutgoingMessage
 from engine.platform import IS_WINDOWS
+from engine.vocabulary import NotificationKind
 
 if TYPE_CHECKING:
     from engine.config import Config
@@ -336,6 +337,6 @@ SPEC = ChannelSpec(
     enabled=lambda config: config.toast.enabled,
     build=_build,
     limits=ChannelLimits(title_max=TITLE_MAX, body_max=BODY_MAX, parts=1),
-    skipped_kinds=frozenset({"weekly"}),  # the weekly digest is a long read: Telegram only
+    skipped_kinds=frozenset({NotificationKind.WEEKLY}),  # the weekly digest is a long read: Telegram only
 )
 """The desktop toast: one part, cut to the Windows balloon limits, no buttons."""

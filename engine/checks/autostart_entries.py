@@ -43,6 +43,7 @@ from typing import Any
 from engine.checks.base import CheckContext, CheckError, CheckKind, Param
 from engine.findings import Finding
 from engine.platform.startup import DESKTOP_FILE, LAUNCH_AGENT_LABEL, RUN_VALUE, task_name
+from engine.vocabulary import Severity
 
 BASELINE_KEY = "baseline"
 MAX_FILE_BYTES = 1 << 20  # a startup file larger than this is read only this far
@@ -540,7 +541,7 @@ class AutostartEntriesCheck(CheckKind):
     description = "A program is newly registered to start at login (not in the baseline)."
     schedule = "every 1h"
     cooldown = "24h"
-    severity = "warning"
+    severity = Severity.WARNING
     baseline_noun = "startup entries"
     params = {
         "allowed": Param([], 'Entry ids that never count as new (besides the baseline), e.g. "hkcu-run:OneDrive".',

@@ -14,8 +14,8 @@ from peewee import SqliteDatabase
 from engine.checks.children import ChildRegistry
 from engine.config import unusable_value
 from engine.findings import Finding
+from engine.vocabulary import Severity
 
-SEVERITIES = ("info", "warning", "critical")
 MAX_TIMEOUT_SECONDS = 86400  # one day: longer is a hung child kept forever, not a timeout
 
 
@@ -72,7 +72,7 @@ class CheckKind(ABC):
     description: ClassVar[str] = ""
     schedule: ClassVar[str] = "every 1h"
     cooldown: ClassVar[str] = "24h"
-    severity: ClassVar[str] = "warning"
+    severity: ClassVar[str] = Severity.WARNING
     params: ClassVar[dict[str, Param]] = {}
     builtin: ClassVar[bool] = True
     timeout_seconds: ClassVar[float] = 60.0

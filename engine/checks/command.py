@@ -24,6 +24,7 @@ from typing import IO, Any
 from engine.checks.base import MAX_TIMEOUT_SECONDS, CheckContext, CheckError, CheckKind, Param, timeout_seconds
 from engine.checks.children import DEFAULT_REGISTRY, ChildRegistry, ShuttingDown, kill_tree, popen_group_options
 from engine.findings import Finding
+from engine.vocabulary import Severity
 
 SUBJECT_CHARS = 200
 TITLE_CHARS = 500
@@ -236,7 +237,7 @@ class CommandCheck(CheckKind):
     description = "A program's output lines, and a non-zero exit, are findings."
     schedule = "every 1h"
     cooldown = "24h"
-    severity = "warning"
+    severity = Severity.WARNING
     builtin = False
     params = {
         "command": Param(None, 'Program and arguments as a list, e.g. ["python", "check.py"] (no shell).',

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 from engine.checks.base import CheckContext, CheckKind, Param, number_in
 from engine.findings import Finding
+from engine.vocabulary import Severity
 
 GB = 1024**3
 
@@ -46,7 +47,7 @@ def default_volumes() -> list[str]:
 
 
 def assess(volume: str, usage: Usage, min_free_percent: float, min_free_gb: float,
-           severity: str = "warning") -> Finding | None:
+           severity: str = Severity.WARNING) -> Finding | None:
     """The finding for one volume's usage, or None when it is above both thresholds."""
     free_percent = 100.0 * usage.free / usage.total if usage.total else 0.0
     free_gb = usage.free / GB
@@ -55,7 +56,7 @@ def assess(volume: str, usage: Usage, min_free_percent: float, min_free_gb: floa
     critical = free_percent < min_free_percent / 2 or free_gb < min_free_gb / 2
     return Finding(
         subject=volume,
-        severity="critical" if critical else severity,
+        severity=Severity.CRITICAL if critical else severity,
         title=f"Low disk space on {volume}: {free_gb:.1f} GB free ({free_percent:.1f}%)",
         detail=(f"free {free_gb:.2f} GB of {usage.total / GB:.2f} GB ({free_percent:.1f}%); "
                 f"thresholds: {min_free_percent:g}% and {min_free_gb:g} GB"),
@@ -69,7 +70,7 @@ class DiskSpaceCheck(CheckKind):
     description = "A watched volume is below its free-space threshold."
     schedule = "every 15m"
     cooldown = "6h"
-    severity = "warning"
+    severity = Severity.WARNING
     params = {
         "volumes": Param([], "Folders whose volume to watch (~ allowed); empty means the home folder's.",
                          _str_list),

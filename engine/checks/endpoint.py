@@ -22,6 +22,7 @@ from urllib.parse import SplitResult, unquote, urlsplit
 
 from engine.checks.base import CheckContext, CheckError, CheckKind, Param, timeout_seconds
 from engine.findings import Finding
+from engine.vocabulary import Severity
 
 _MAX_WORKERS = 32
 _GRACE_SECONDS = 2.0
@@ -142,7 +143,7 @@ def _describe(exc: BaseException) -> str:
 
 
 def judge(url: str, result: Probe, now: datetime, *, max_status: int, cert_expiry_days: int,
-          severity: str = "critical") -> list[Finding]:
+          severity: str = Severity.CRITICAL) -> list[Finding]:
     """The findings for one probe result (pure)."""
     shown = display_url(url)
     findings = []
@@ -162,7 +163,7 @@ def judge(url: str, result: Probe, now: datetime, *, max_status: int, cert_expir
             title = (f"TLS certificate of {shown} expired" if days < 0
                      else f"TLS certificate of {shown} expires in {days:.1f} days")
             detail = f"expires {when}; {days:.1f} days left (threshold {cert_expiry_days} days)"
-            findings.append(Finding(f"{shown}#cert", "warning", title, detail))
+            findings.append(Finding(f"{shown}#cert", Severity.WARNING, title, detail))
     return findings
 
 
@@ -173,7 +174,7 @@ class EndpointCheck(CheckKind):
     description = "A watched HTTP(S) endpoint is down or its TLS certificate expires soon."
     schedule = "every 5m"
     cooldown = "12h"
-    severity = "critical"
+    severity = Severity.CRITICAL
     params = {
         "urls": Param([], "http:// or https:// URLs to watch.", _urls),
         "timeout_seconds": Param(10.0, "The longest a request may take before the endpoint counts as down.",

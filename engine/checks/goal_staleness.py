@@ -8,6 +8,7 @@ from engine.checks.base import CheckContext, CheckKind, Param, number_in
 from engine.findings import Finding
 from engine.life import goals
 from engine.timeutil import from_db
+from engine.vocabulary import Severity
 
 
 class GoalStalenessCheck(CheckKind):
@@ -15,7 +16,7 @@ class GoalStalenessCheck(CheckKind):
     description = "Goals with no progress update in 14+ days."
     schedule = "every 6h"
     cooldown = "7d"
-    severity = "info"
+    severity = Severity.INFO
     params = {"days": Param(14, "Days without a progress update before a goal counts as stale.",
                             number_in(0, 3650, "days", low_open=True))}
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from engine.checks.base import CheckContext, CheckError, CheckKind, Param
 from engine.findings import Finding
+from engine.vocabulary import Severity
 
 BASELINE_KEY = "baseline"
 log = logging.getLogger("watchkeeper")
@@ -175,7 +176,7 @@ class ListeningPortsCheck(CheckKind):
     description = "A process starts listening on a port not in the baseline."
     schedule = "every 30m"
     cooldown = "24h"
-    severity = "warning"
+    severity = Severity.WARNING
     baseline_noun = "listeners"
     params = {
         "allowed_ports": Param([], "Ports that never count as new (besides the baseline).", _ports),

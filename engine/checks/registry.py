@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from engine.checks.base import SEVERITIES, CheckDefinition, CheckKind
+from engine.checks.base import CheckDefinition, CheckKind
 from engine.config import Config, ConfigError
 from engine.schedule_spec import parse_schedule
 from engine.timeutil import duration_problem
+from engine.vocabulary import Severity
 
 COMMON_KEYS = ("enabled", "schedule", "cooldown", "severity")
 MIN_COOLDOWN = timedelta(seconds=1)
@@ -51,9 +52,9 @@ def _common(where: str, kind: type[CheckKind], raw: dict[str, Any]) -> dict[str,
     problem = duration_problem(cooldown, MIN_COOLDOWN, MAX_COOLDOWN)
     if problem:
         raise ConfigError(f"{where}.cooldown = {cooldown!r} is not allowed: expected {problem}")
-    if severity not in SEVERITIES:
+    if severity not in tuple(Severity):
         raise ConfigError(f"{where}.severity = {severity!r} is not allowed: expected one of "
-                          + ", ".join(SEVERITIES))
+                          + ", ".join(Severity))
     return {"enabled": enabled, "schedule": schedule, "cooldown": str(cooldown), "severity": severity}
 
 

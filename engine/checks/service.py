@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from enum import StrEnum
 from typing import Any
 
 from peewee import SqliteDatabase
@@ -28,6 +29,7 @@ from engine.events import record_event
 from engine.findings import Finding
 from engine.store.db import connection
 from engine.timeutil import parse_duration, to_db
+from engine.vocabulary import Severity
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +42,18 @@ class CheckAbandoned(Exception):
     """The service closed (the engine stops) while the check ran, or before it could start."""
 
 
+class CheckOutcome(StrEnum):
+    """How a check run ended (``check_runs.outcome``)."""
+
+    OK = "ok"  # nothing found
+    FIRING = "firing"  # findings, handed to the dispatcher
+    ERROR = "error"  # could not evaluate (CheckError, timeout)
+
+
 @dataclass(frozen=True)
 class CheckRun:
     check_name: str
-    outcome: str  # ok | firing | error
+    outcome: CheckOutcome
     findings: list[Finding]
     error: str | None
     dispatch: DispatchResult | None
@@ -184,7 +194,7 @@ class CheckService:
                 error = str(exc)
                 log.warning("check %s failed: %s", name, error)
             finished = self.now()
-            outcome = "error" if error else ("firing" if findings else "ok")
+            outcome = CheckOutcome.ERROR if error else (CheckOutcome.FIRING if findings else CheckOutcome.OK)
             self.db.execute_sql(
                 "INSERT INTO check_runs (check_name, started_at, finished_at, outcome, findings, findings_json,"
                 " error, trigger) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -194,7 +204,7 @@ class CheckService:
             self.last_run_at = finished
             if error:
                 record_event(self.db, ts=finished, source=name, kind="check_error", subject=name,
-                             severity="warning", detail={"error": error})
+                             severity=Severity.WARNING, detail={"error": error})
                 return CheckRun(name, outcome, [], error, None)
             result = self.dispatcher.dispatch(name, findings, parse_duration(definition.cooldown), finished)
             # What the check newly noticed (a new listener, a stalled session, ...), notified or not.

@@ -13,6 +13,7 @@ from engine.findings import Finding
 from engine.heartbeat import Gap, gaps_between
 from engine.life import work_sessions
 from engine.timeutil import format_duration, from_db
+from engine.vocabulary import Severity
 
 
 def awake_inactivity(last_activity: datetime, now: datetime, gaps: list[Gap]) -> timedelta:
@@ -33,7 +34,7 @@ class SessionCrashCheck(CheckKind):
     description = "Active work sessions with no activity for 30+ minutes (sleep excluded)."
     schedule = "every 5m"
     cooldown = "1h"
-    severity = "warning"
+    severity = Severity.WARNING
     params = {"minutes": Param(30, "Minutes without activity before a session counts as stalled.",
                                number_in(0, 525600, "minutes", low_open=True))}
 

@@ -24,6 +24,7 @@ from typing import Any
 from engine.checks.base import CheckContext, CheckError, CheckKind, Param, timeout_seconds
 from engine.checks.command import bounded_timeout
 from engine.findings import Finding
+from engine.vocabulary import Severity
 
 MAX_ROWS = 1000
 MAX_COLUMNS = 50
@@ -181,7 +182,7 @@ class SqlCheck(CheckKind):
     description = "Each row a read-only query returns from a SQLite file is a finding."
     schedule = "every 1h"
     cooldown = "24h"
-    severity = "warning"
+    severity = Severity.WARNING
     builtin = False
     params = {
         "database": Param(None, "Path of the SQLite file (opened read-only).", _database),

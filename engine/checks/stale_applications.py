@@ -8,6 +8,7 @@ from engine.checks.base import CheckContext, CheckKind, Param, number_in
 from engine.findings import Finding
 from engine.life import applications
 from engine.timeutil import from_db
+from engine.vocabulary import Severity
 
 
 class StaleApplicationsCheck(CheckKind):
@@ -15,7 +16,7 @@ class StaleApplicationsCheck(CheckKind):
     description = 'Job applications in "applied" status for 7+ days.'
     schedule = "every 1h"
     cooldown = "24h"
-    severity = "warning"
+    severity = Severity.WARNING
     params = {"days": Param(7, "Days in applied status before an application counts as stale.",
                             number_in(0, 3650, "days", low_open=True))}
 

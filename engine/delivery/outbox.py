@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from peewee import SqliteDatabase
@@ -72,6 +73,24 @@ MIGRATIONS: list[Migration] = [
 
 
 _MAX_HORIZON_SECONDS = 10 * 365 * 86400.0
+
+
+class OutboxState(StrEnum):
+    """Where an outbox row is (``outbox.state``); the SQL of this module spells the same words."""
+
+    PENDING = "pending"  # waiting for its next attempt
+    SENDING = "sending"  # claimed by a worker (found at startup: a crash interrupted it, back to pending)
+    SENT = "sent"  # delivered, never sent again
+    FAILED = "failed"  # a permanent error: dead-lettered
+    COLLAPSED = "collapsed"  # folded into one "while you were offline" message
+
+
+class ChannelHealth(StrEnum):
+    """A channel's state in the status (``channel_state.state``, plus rate-limited while a 429's wait lasts)."""
+
+    OK = "ok"
+    BROKEN = "broken"  # a permanent failure; a later success makes it ok again
+    RATE_LIMITED = "rate-limited"  # shown only, never stored: derived from rate_limited_until
 
 
 @dataclass(frozen=True)
@@ -221,7 +240,7 @@ def set_channel_state(db: SqliteDatabase, channel: str, ok: bool, now: datetime,
             " rate_limited_until = NULL",
             (channel, to_db(now)))
         return
-    state = "broken" if broken else "ok"
+    state = ChannelHealth.BROKEN if broken else ChannelHealth.OK
     until = to_db(rate_limited_until) if rate_limited_until else None
     db.execute_sql(
         "INSERT INTO channel_state (channel, state, last_error, last_error_at, rate_limited_until)"
@@ -243,10 +262,10 @@ def channel_status(db: SqliteDatabase, channels: list[str], now: datetime | None
                                  (channel,)).fetchone()[0]
         failed = db.execute_sql("SELECT count(*) FROM outbox WHERE channel = ? AND state = 'failed'",
                                 (channel,)).fetchone()[0]
-        state = row[0] if row else "ok"
+        state = row[0] if row else ChannelHealth.OK
         limited = row[4] if row and row[4] and from_db(row[4]) > (now or utcnow()) else None
-        if limited and state == "ok":
-            state = "rate-limited"
+        if limited and state == ChannelHealth.OK:
+            state = ChannelHealth.RATE_LIMITED
         out.append({"name": channel, "state": state, "pending": pending, "failed": failed,
                     "last_error": row[1] if row else None, "last_error_at": row[2] if row else None,
                     "last_ok_at": row[3] if row else None, "rate_limited_until": limited})
@@ -256,7 +275,7 @@ def channel_status(db: SqliteDatabase, channels: list[str], now: datetime | None
 def state_text(channel: dict[str, Any]) -> str:
     """A channel's state for people: 'ok', 'broken', or 'rate-limited until 14:05 UTC'."""
     until = channel.get("rate_limited_until")
-    if channel["state"] == "rate-limited" and until:
+    if channel["state"] == ChannelHealth.RATE_LIMITED and until:
         return f"rate-limited until {from_db(until):%H:%M} UTC"
     return str(channel["state"])
 

@@ -22,10 +22,12 @@ from engine.delivery import outbox
 from engine.delivery.worker import ChannelWorker
 from engine.store.db import connection
 from engine.timeutil import parse_duration, utcnow
+from engine.vocabulary import NotificationKind, Severity
 
 log = logging.getLogger(__name__)
 
-BUTTON_KINDS = ("alert", "digest")  # notifications whose alerts can be acknowledged or snoozed
+# Notifications whose alerts can be acknowledged or snoozed.
+BUTTON_KINDS = (NotificationKind.ALERT, NotificationKind.DIGEST)
 
 
 def enabled_channels(config: Config, specs: Sequence[ChannelSpec]) -> list[str]:
@@ -84,9 +86,9 @@ class DeliveryService:
         if spec is not None and row.alert_ids:
             if spec.alert_buttons is not None and row.kind in BUTTON_KINDS:
                 buttons = spec.alert_buttons(self.db, row.notification_id)
-            if spec.supports_replies and row.kind == "recovery":
+            if spec.supports_replies and row.kind == NotificationKind.RECOVERY:
                 reply_to = outbox.message_id_for_alert(self.db, row.alert_ids[0], row.channel)
-        severity = row.severity if row.severity in ("info", "warning", "critical") else "warning"
+        severity = row.severity if row.severity in tuple(Severity) else Severity.WARNING
         return OutgoingMessage(title=row.title, body=row.body, severity=severity, buttons=buttons,
                                reply_to=reply_to, idempotency_key=row.idempotency_key)
 

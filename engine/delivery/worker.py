@@ -22,9 +22,11 @@ from peewee import SqliteDatabase
 from engine.alerts.templates import render
 from engine.channels.base import Channel, ChannelError, OutgoingMessage, clamp_wait, redact
 from engine.delivery import outbox
+from engine.delivery.outbox import OutboxState
 from engine.store.db import connection, is_disk_full
 from engine.store.diskwatch import DISK
 from engine.timeutil import to_db
+from engine.vocabulary import NotificationKind, Severity
 
 log = logging.getLogger(__name__)
 
@@ -151,16 +153,19 @@ class ChannelWorker:
             lines = [f"• {r.title} ({to_db(r.created_at)[:16].replace('T', ' ')} UTC)" for r in stale[:50]]
             if len(stale) > 50:
                 lines.append(f"… and {len(stale) - 50} more")
-            severity = "critical" if any(r.severity == "critical" for r in stale) else "warning"
+            critical = any(r.severity == Severity.CRITICAL for r in stale)
+            severity = Severity.CRITICAL if critical else Severity.WARNING
             cursor = self.db.execute_sql(
                 "INSERT INTO notifications (check_name, kind, severity, title, body, alert_ids, created_at)"
-                " VALUES ('offline', 'offline', ?, ?, ?, '[]', ?)",
-                (severity, render(self.db, "offline.title", None, count=len(stale)), "\n".join(lines), to_db(now)))
+                " VALUES ('offline', ?, ?, ?, ?, '[]', ?)",
+                (NotificationKind.OFFLINE, severity, render(self.db, "offline.title", None, count=len(stale)),
+                 "\n".join(lines), to_db(now)))
             nid = int(cursor.lastrowid)
             ids = [r.id for r in stale]
             self.db.execute_sql(
-                f"UPDATE outbox SET state = 'collapsed', last_error = 'collapsed into notification {nid}'"
-                f" WHERE state = 'pending' AND id IN ({','.join('?' * len(ids))})", ids)
+                f"UPDATE outbox SET state = ?, last_error = 'collapsed into notification {nid}'"
+                f" WHERE state = ? AND id IN ({','.join('?' * len(ids))})",
+                (OutboxState.COLLAPSED, OutboxState.PENDING, *ids))
             outbox.enqueue(self.db, nid, [self.name], now)
         log.info("%s: collapsed %d stale messages into one", self.name, len(stale))
         return nid

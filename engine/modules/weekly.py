@@ -18,6 +18,7 @@ from engine.findings import Finding
 from engine.life import applications, goals
 from engine.modules.base import ModuleContext
 from engine.timeutil import parse_duration, to_db
+from engine.vocabulary import NotificationKind, Severity
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ def weekly_job(db: SqliteDatabase, dispatcher: Dispatcher, *, db_path: Path, bac
     done: dict[str, Any] = {}
     problem = integrity_problem(db)
     findings = [] if problem is None else [
-        Finding("database", "critical", "Database integrity check failed", problem)]
+        Finding("database", Severity.CRITICAL, "Database integrity check failed", problem)]
     dispatcher.dispatch(INTEGRITY_CHECK, findings, timedelta(days=1), now)
     done["integrity"] = problem or "ok"
     clock = pruning_now(db, now)  # not the raw wall clock: a clock set far forward must not prune everything
@@ -119,10 +120,11 @@ def weekly_job(db: SqliteDatabase, dispatcher: Dispatcher, *, db_path: Path, bac
     with db.atomic("IMMEDIATE"):
         cursor = db.execute_sql(
             "INSERT INTO notifications (check_name, kind, severity, title, body, alert_ids, created_at)"
-            " VALUES ('weekly', 'weekly', 'info', ?, ?, '[]', ?)",
-            (f"Watchkeeper weekly digest, week of {now:%Y-%m-%d}", digest_text(summary), to_db(now)))
+            " VALUES ('weekly', ?, ?, ?, ?, '[]', ?)",
+            (NotificationKind.WEEKLY, Severity.INFO, f"Watchkeeper weekly digest, week of {now:%Y-%m-%d}",
+             digest_text(summary), to_db(now)))
         for hook in dispatcher.on_queue:
-            hook(db, int(cursor.lastrowid), "info")
+            hook(db, int(cursor.lastrowid), Severity.INFO)
     for wake in dispatcher.on_queued:
         wake()
     done["digest"] = summary

@@ -56,6 +56,7 @@ from engine.channels.telegram.format import (
     parse_command,
     parse_message_id,
 )
+from engine.vocabulary import Severity
 
 if TYPE_CHECKING:
     from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, Message, Update
@@ -343,7 +344,7 @@ class TelegramChannel:
         start = min(max(0, msg.resume_from), len(chunks))
         if start == len(chunks):  # every part went out before; nothing left to send
             return Delivery(channel_message_id=None, parts_sent=len(chunks))
-        silent = msg.severity == "info"
+        silent = msg.severity == Severity.INFO
         reply_to = parse_message_id(msg.reply_to)
         budget = (len(chunks) - start) * (self._timeout + self._min_interval) + self._timeout + 5.0
         sent = self._call(

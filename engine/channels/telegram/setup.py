@@ -19,11 +19,12 @@ from peewee import SqliteDatabase
 from engine.channels.base import ChannelError, Delivery, OutgoingMessage
 from engine.config import Config, ConfigError, set_config_values
 from engine.timeutil import to_db, utcnow
+from engine.vocabulary import Severity
 
 if TYPE_CHECKING:
     from engine.channels.telegram.channel import TelegramChannel
 
-CONFIRMATION = OutgoingMessage("Watchkeeper is connected", "Alerts will arrive here.", "info")
+CONFIRMATION = OutgoingMessage("Watchkeeper is connected", "Alerts will arrive here.", Severity.INFO)
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,6 @@ def send_test(config: Config, title: str, body: str) -> Delivery:
     t = config.telegram
     channel = _channel(config, t.token, t.chat_id)
     try:
-        return channel.notify(OutgoingMessage(title, body, "info"))
+        return channel.notify(OutgoingMessage(title, body, Severity.INFO))
     finally:
         channel.close()

@@ -8,9 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from engine.alerts.policy import (
-    DEFERRED,
-    SENT,
-    SUPPRESSED,
+    DecisionAction,
     PolicyInput,
     QuietHours,
     clock_back_anchor,
@@ -19,6 +17,7 @@ from engine.alerts.policy import (
     spaced_duration,
 )
 
+SENT, SUPPRESSED, DEFERRED = DecisionAction.SENT, DecisionAction.SUPPRESSED, DecisionAction.DEFERRED
 NOW = datetime(2026, 2, 22, 14, 30, tzinfo=timezone.utc)
 DAY = timedelta(hours=24)
 

@@ -53,7 +53,7 @@ def test_a_full_disk_stops_the_run_with_one_error_and_the_next_run_continues(tmp
     assert db.execute_sql("PRAGMA integrity_check").fetchone()[0] == "ok"
     row = db.execute_sql("SELECT status, error FROM conversation_archive_runs WHERE id = ?",
                          (res.run_id,)).fetchone()
-    assert row == (runs.DISK_FULL, res.disk_full)
+    assert row == (runs.RunStatus.DISK_FULL, res.disk_full)
     assert runs.disk_full_problem(db).startswith("disk full: ")
     # Everything committed before is there; every file is archived whole or not at all.
     assert set(before) <= set(db.execute_sql(

@@ -195,3 +195,8 @@ def test_a_nul_character_in_a_path_or_command_is_refused_up_front():
     assert _error({"user_checks": [{**COMMAND, "command": ["ec\0ho"]}]}) == (
         "user_checks[0].command = ['ec\\x00ho'] is not allowed: expected text without NUL characters")
     assert "volumes" in _error({"checks": {"disk_space": {"volumes": ["/tmp\0x"]}}})
+
+
+def test_unknown_severity_lists_the_allowed_ones_in_order():
+    message = _error({"user_checks": [{**COMMAND, "severity": "urgent"}]})
+    assert message.endswith("severity = 'urgent' is not allowed: expected one of info, warning, critical")
