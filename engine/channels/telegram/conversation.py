@@ -1,7 +1,7 @@
 """The Telegram conversation: inline buttons on alert messages and the chat commands.
 
-Pure parsing and text building, plus the handlers that call the engine through a small
-protocol (so tests can drive them without a running instance).
+Pure parsing and text building, plus the handlers: each calls an action (engine.actions) on the
+running instance and renders its result as chat text.
 
 Button data is ``<action>:<notification id>:<instance id>:<machine>`` (at most Telegram's 64
 bytes, the machine name clipped to fit): with one bot token on two machines, a press reaches
@@ -16,11 +16,17 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Protocol
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
+from engine.actions import alerts, checks
+from engine.actions import instance as instance_actions
+from engine.actions.errors import Invalid, NotFound
 from engine.channels.telegram.format import CALLBACK_DATA_MAX_BYTES
-from engine.timeutil import parse_duration
+
+if TYPE_CHECKING:
+    from engine.actions.target import Instance
+    from engine.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -74,26 +80,42 @@ def handled_elsewhere(press: ButtonPress) -> str:
     return f"Handled by {where}; nothing changed here."
 
 
-class EngineActions(Protocol):
-    """What the Telegram conversation may ask of the engine."""
+def status_text(snap: Snapshot) -> str:
+    """/status: health, open alerts, each channel, and the pause."""
+    lines = [f"Watchkeeper {snap.version}: {snap.health.summary}", f"Open alerts: {len(snap.open_alerts)}"]
+    lines += [f"{c.name}: {c.state}, {c.pending} pending" for c in snap.channels]
+    if snap.paused_until:
+        lines.append(f"Paused until {snap.paused_until:%Y-%m-%d %H:%M} UTC")
+    return "\n".join(lines)
 
-    def notification_alerts(self, notification_id: int) -> list[int]: ...
-    def acknowledge(self, alert_id: int) -> None: ...
-    def snooze(self, alert_id: int, duration: timedelta) -> None: ...
-    def status_text(self) -> str: ...
-    def alerts_text(self) -> str: ...
-    def run_check_text(self, name: str, trigger: str) -> str: ...
-    def pause(self, until: datetime | None) -> None: ...
-    def now(self) -> datetime: ...
+
+def alerts_text(snap: Snapshot) -> str:
+    """/alerts: the open alerts (at most 30), one a line."""
+    if not snap.open_alerts:
+        return "No open alerts."
+    return "\n".join(f"#{a.id} {a.check_name}: {a.title} ({a.state})" for a in snap.open_alerts[:30])
+
+
+def runs_text(runs: list[dict[str, Any]]) -> str:
+    """/run: check-run results (``CheckRun.to_dict()``), one line per check."""
+    lines = []
+    for r in runs:
+        if r["error"]:
+            lines.append(f"{r['check']}: error: {r['error']}")
+        elif r["decision"]:
+            lines.append(f"{r['check']}: {r['findings']} finding(s), {r['decision']} ({r['reason']})")
+        else:
+            lines.append(f"{r['check']}: {r['outcome']}")
+    return "\n".join(lines) or "No checks ran."
 
 
 class TelegramConversation:
     """Handlers given to TelegramChannel as on_callback / on_command."""
 
-    def __init__(self, actions: EngineActions, edit: Callable[[str, str], None],
+    def __init__(self, instance: Instance, edit: Callable[[str, str], None],
                  message_text: Callable[[int], tuple[str, str] | None], *, instance_id: str,
                  sent_message_id: Callable[[int], str | None]):
-        self.actions = actions
+        self.instance = instance  # what the actions act on: the running engine
         self._edit = edit  # (message_id, new text) -> None
         self._message_text = message_text  # notification id -> (title, body) of the original
         self.instance_id = instance_id
@@ -115,25 +137,25 @@ class TelegramConversation:
             log.info("button %r on message %s belongs to another instance; not acting on it", data, message_id)
             return handled_elsewhere(press)
         action, notification_id = press.action, press.notification_id
-        alert_ids = self.actions.notification_alerts(notification_id)
+        alert_ids = alerts.notification_alerts(self.instance, notification_id)
         if not alert_ids:
             return "Nothing to change."
         changed = 0
         for alert_id in alert_ids:
             try:
                 if action == "ack":
-                    self.actions.acknowledge(alert_id)
+                    alerts.acknowledge(self.instance, alert_id)
                 else:
                     duration = ACTIONS[action]
                     assert duration is not None
-                    self.actions.snooze(alert_id, duration)
+                    alerts.snooze(self.instance, alert_id, duration)
                 changed += 1
             except Exception as exc:  # already resolved, for example: say so, keep going
                 log.info("telegram %s on alert %d: %s", action, alert_id, exc)
         if action == "ack":
             note = f"✅ Acknowledged ({changed} alert{'s' if changed != 1 else ''})"
         else:
-            until = self.actions.now() + (ACTIONS[action] or timedelta())
+            until = self.instance.now() + (ACTIONS[action] or timedelta())
             note = f"💤 Snoozed until {until:%Y-%m-%d %H:%M} UTC"
         original = self._message_text(notification_id)
         if original is not None:
@@ -150,23 +172,25 @@ class TelegramConversation:
             return ("Watchkeeper commands:\n/status — health and jobs\n/alerts — open alerts\n"
                     "/run CHECK — run a check now\n/pause 2h — pause alerts\n/resume — resume alerts")
         if command == "status":
-            return self.actions.status_text()
+            return status_text(instance_actions.status(self.instance).snapshot)
         if command == "alerts":
-            return self.actions.alerts_text()
+            return alerts_text(instance_actions.status(self.instance).snapshot)
         if command == "run":
             if not args:
                 return "Usage: /run CHECK (or /run all)"
-            return self.actions.run_check_text(args[0], RUN_TRIGGER)
+            try:
+                runs = checks.run_checks(self.instance, None if args[0] == "all" else [args[0]], RUN_TRIGGER)
+            except NotFound as exc:
+                return str(exc)
+            return runs_text(runs.to_dict()["runs"])
         if command == "pause":
             try:
-                duration = parse_duration(args[0] if args else "1h")
-            except ValueError as exc:
+                paused = instance_actions.pause(self.instance, args[0] if args else "1h")
+            except Invalid as exc:
                 return f"Usage: /pause 2h ({exc})"
-            until = self.actions.now() + duration
-            self.actions.pause(until)
-            return f"Alerts paused until {until:%Y-%m-%d %H:%M} UTC."
+            return f"Alerts paused until {paused.paused_until:%Y-%m-%d %H:%M} UTC."
         if command == "resume":
-            self.actions.pause(None)
+            instance_actions.resume(self.instance)
             return "Alerts resumed."
         return f"Unknown command /{command}. Try /help."
 
