@@ -16,8 +16,8 @@ import pytest
 from engine.config import Config
 from engine.engine import Engine
 from engine.health import Health, HealthReport
-from engine.units import UNITS
 from engine.timeutil import to_db
+from engine.units import UNITS
 from tests.helpers import ROOT, wait_until
 from tests.tray.test_menu import NOW, snap
 from tray import app as tray_app
