@@ -9,13 +9,13 @@ config refuses a bad check.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from engine import config as config_file
-from engine.channels.base import ChannelSpec
+from engine.channels.base import ChannelSpec, Converse
 from engine.checks.registry import CheckKinds, build_definitions, checks_template
 from engine.config import Config
 from engine.modules.base import ScheduledModule
@@ -46,6 +46,7 @@ class Units:
     modules: tuple[ScheduledModule, ...]
     migrations: tuple[Migration, ...]
     channels: tuple[ChannelSpec, ...]
+    conversations: Mapping[str, Converse]
     services: tuple[ServiceFactory, ...]
     cli_groups: tuple[CliGroup, ...]
 

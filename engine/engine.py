@@ -1,6 +1,7 @@
-"""The Engine facade: start(), stop(), snapshot(), run_now(name), pause(until), subscribe(cb).
+"""The Engine facade: start(), stop(), snapshot(), subscribe(cb), run_now(name) and the live objects.
 
-The tray and the headless runner know the engine only through this class. It owns the
+The tray and the headless runner know the engine only through this class; what a person asks of
+it (run checks, acknowledge, pause ...) goes through ``engine.actions`` with the engine as target. It owns the
 single-instance lock, the database, the scheduler with its jobs, the heartbeat and the control
 channel, and publishes a Snapshot to subscribers whenever something they show changes. What it
 runs (check kinds, scheduled modules, migrations, services) it is given: ``engine.units.UNITS``.
@@ -21,14 +22,15 @@ from typing import Any
 from peewee import SqliteDatabase
 
 from engine import __version__, runtime_state
-from engine.alerts import store as alert_store
+from engine.actions import checks as check_actions
+from engine.actions import instance as instance_actions
 from engine.alerts.store import Alert, AlertState, list_alerts
 from engine.archive import runs as archive_runs
-from engine.checks.service import CheckService, UnknownCheck, build_service, summarise_runs
+from engine.checks.service import CheckService, build_service
 from engine.compose import Units
 from engine.config import Config
 from engine.delivery.outbox import ChannelHealth
-from engine.delivery.service import DeliveryService, notification_alerts, outbox_hook
+from engine.delivery.service import DeliveryService, outbox_hook
 from engine.health import HealthFacts, assess
 from engine.heartbeat import Gap, Heartbeat
 from engine.modules.base import ModuleContext, ScheduledModule
@@ -38,7 +40,7 @@ from engine.process.control import ControlServer
 from engine.process.lifecycle import InstanceLock
 from engine.schedule_spec import ScheduleSpec, parse_schedule
 from engine.scheduler import JobOutcome, JobSpec, Scheduler
-from engine.snapshot import ChannelState, JobInfo, Snapshot, snapshot_to_dict
+from engine.snapshot import ChannelState, JobInfo, Snapshot
 from engine.store.db import connection, open_database
 from engine.store.diskwatch import DISK
 from engine.timeutil import from_db, resolve_timezone, utcnow
@@ -242,7 +244,7 @@ class Engine:
         services (the API server) that this configuration turns on."""
         assert self.delivery is not None
         self.services.append(self.delivery)
-        self.delivery.start(self)
+        self.delivery.start(self, self.units.conversations)
         for factory in self.units.services:
             service = factory(self)
             if service is not None:
@@ -266,66 +268,11 @@ class Engine:
         if self.delivery is not None:
             self.delivery.wake_all()  # drain what waited while the network was away
 
-    # -- actions (thread-safe; never block on job work) ------------------------------------
+    # -- the scheduler's door (thread-safe; never blocks on job work) ------------------------------
 
     def run_now(self, name: str) -> bool:
         """Schedule job ``name`` to run now; False when unknown."""
         return self.scheduler is not None and self.scheduler.run_now(name)
-
-    def run_all_checks(self) -> list[str]:
-        """Schedule every enabled check to run now; returns their names."""
-        names = [d.name for d in self.checks.enabled] if self.checks else []
-        for name in names:
-            self.run_now(name)
-        return names
-
-    def acknowledge(self, alert_id: int) -> None:
-        """Acknowledge an alert (it is not re-notified until it resolves)."""
-        with connection(self._db()):
-            alert_store.acknowledge(self._db(), alert_id, self.now())
-        self.publish()
-
-    def snooze(self, alert_id: int, duration: timedelta) -> None:
-        """Snooze an alert for ``duration``."""
-        with connection(self._db()):
-            now = self.now()
-            alert_store.snooze(self._db(), alert_id, now + duration, now)
-        self.publish()
-
-    # -- the Telegram conversation's view of the engine -----------------------------------------
-
-    def notification_alerts(self, notification_id: int) -> list[int]:
-        return notification_alerts(self._db(), notification_id)
-
-    def status_text(self) -> str:
-        snap = self.snapshot()
-        lines = [f"Watchkeeper {snap.version}: {snap.health.summary}",
-                 f"Open alerts: {len(snap.open_alerts)}"]
-        lines += [f"{c.name}: {c.state}, {c.pending} pending" for c in snap.channels]
-        if snap.paused_until:
-            lines.append(f"Paused until {snap.paused_until:%Y-%m-%d %H:%M} UTC")
-        return "\n".join(lines)
-
-    def alerts_text(self) -> str:
-        alerts = self.snapshot().open_alerts
-        if not alerts:
-            return "No open alerts."
-        return "\n".join(f"#{a.id} {a.check_name}: {a.title} ({a.state})" for a in alerts[:30])
-
-    def run_check_text(self, name: str, trigger: str) -> str:
-        assert self.checks is not None
-        names = [d.name for d in self.checks.enabled] if name == "all" else [name]
-        try:
-            runs = [self._run_check(n, trigger).to_dict() for n in names]
-        except UnknownCheck as exc:
-            return str(exc)
-        return summarise_runs(runs)
-
-    def pause(self, until: datetime | None) -> None:
-        """Pause alerts until ``until``; None resumes."""
-        with connection(self._db()):
-            runtime_state.set_paused_until(self._db(), until)
-        self.publish()
 
     # -- snapshots ---------------------------------------------------------------------------------
 
@@ -402,33 +349,25 @@ class Engine:
     # -- control channel ---------------------------------------------------------------------------
 
     def control_handlers(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
-        """Commands the CLI sends to the running instance."""
+        """Commands the CLI sends to the running instance: each parses its request and calls an action."""
 
         def stop(req: dict[str, Any]) -> dict[str, Any]:
             self.request_stop("watchkeeper stop")
             return {"pid": os.getpid()}
 
         def run(req: dict[str, Any]) -> dict[str, Any]:
-            name = req.get("name")
-            if not isinstance(name, str) or not self.run_now(name):
-                raise ValueError(f"no such job: {name!r}")
-            return {"scheduled": name}
+            return {"scheduled": check_actions.schedule_job(self, req.get("name"))}
 
         def pause(req: dict[str, Any]) -> dict[str, Any]:
             until = req.get("until")
-            self.pause(from_db(until) if until else None)
+            instance_actions.pause_until(self, from_db(until) if until else None)
             return {"paused_until": until}
 
         def status(req: dict[str, Any]) -> dict[str, Any]:
-            return {"snapshot": snapshot_to_dict(self.snapshot())}
+            return {"snapshot": instance_actions.status(self).to_dict()}
 
         def check_run(req: dict[str, Any]) -> dict[str, Any]:
-            assert self.checks is not None
-            names = req.get("names") or [d.name for d in self.checks.enabled]
-            for name in names:
-                self.checks.get(name)  # UnknownCheck names the known checks before anything runs
-            results = [self._run_check(name, "manual") for name in names]
-            return {"runs": [r.to_dict() for r in results]}
+            return check_actions.run_checks(self, req.get("names"), "manual").to_dict()
 
         def refresh(req: dict[str, Any]) -> dict[str, Any]:
             self.publish()

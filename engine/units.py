@@ -18,7 +18,8 @@ from engine.alerts import schema as alerts_schema
 from engine.api.server import api_service
 from engine.archive import schema as archive_schema
 from engine.channels import telegram, toast
-from engine.channels.base import ChannelSpec
+from engine.channels.base import ChannelSpec, Converse
+from engine.chat import telegram as telegram_chat
 from engine.checks.autostart_entries import AutostartEntriesCheck
 from engine.checks.command import CommandCheck
 from engine.checks.disk_space import DiskSpaceCheck
@@ -91,6 +92,11 @@ CHANNELS: tuple[ChannelSpec, ...] = (
     telegram.SPEC,
 )
 
+# Chat front ends bound to two-way channels (by channel name): buttons and commands call the actions.
+CONVERSATIONS: dict[str, Converse] = {
+    "telegram": telegram_chat.converse,
+}
+
 # Command groups of the `watchkeeper` CLI, in the order `--help` lists them.
 CLI_GROUPS: tuple[CliGroup, ...] = (
     instance_commands.register,
@@ -102,7 +108,8 @@ CLI_GROUPS: tuple[CliGroup, ...] = (
     startup_commands.register,
 )
 
-UNITS = Units(check_kinds=CHECK_KINDS, modules=MODULES, migrations=MIGRATIONS, channels=CHANNELS, services=SERVICES,
+UNITS = Units(check_kinds=CHECK_KINDS, modules=MODULES, migrations=MIGRATIONS, channels=CHANNELS,
+              conversations=CONVERSATIONS, services=SERVICES,
               cli_groups=CLI_GROUPS)
 
 

@@ -21,6 +21,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, Protocol
 
+from engine.actions import alerts, checks, instance
+from engine.actions.errors import NotFound
 from engine.health import Health
 from engine.timeutil import utcnow
 from tray import menu as tray_menu
@@ -288,7 +290,7 @@ def load_startup_module() -> Any:
 
 
 class TrayController:
-    """The MenuCallbacks: hands each action to the engine through ``submit`` (never blocking)."""
+    """The MenuCallbacks: runs each action (engine.actions, on the engine) through ``submit`` (never blocking)."""
 
     def __init__(self, app: TrayApp, submit: Callable[[Callable[[], Any], str], None],
                  opener: Callable[[str], None], browser: Callable[[str], Any]):
@@ -302,30 +304,33 @@ class TrayController:
         self.submit(self.app.show_status, "show status")
 
     def acknowledge(self, alert_id: int) -> None:
-        self.submit(lambda: self.engine.acknowledge(alert_id), f"acknowledge {alert_id}")
+        self.submit(lambda: alerts.acknowledge(self.engine, alert_id), f"acknowledge {alert_id}")
 
     def snooze(self, alert_id: int, duration: timedelta) -> None:
-        self.submit(lambda: self.engine.snooze(alert_id, duration), f"snooze {alert_id}")
+        self.submit(lambda: alerts.snooze(self.engine, alert_id, duration), f"snooze {alert_id}")
 
     def run_check(self, name: str) -> None:
         def run() -> None:
-            if not self.engine.run_now(name):
+            try:
+                checks.schedule_job(self.engine, name)
+            except NotFound:
                 log.warning("tray: no scheduled job %r to run", name)
 
         self.submit(run, f"run {name}")
 
     def run_all_checks(self) -> None:
-        self.submit(lambda: log.info("tray: running checks %s", self.engine.run_all_checks()), "run all checks")
+        self.submit(lambda: log.info("tray: running checks %s", checks.schedule_checks(self.engine)),
+                    "run all checks")
 
     def pause_for(self, duration: timedelta) -> None:
-        self.submit(lambda: self.engine.pause(self.app.now() + duration), f"pause {duration}")
+        self.submit(lambda: instance.pause_until(self.engine, self.app.now() + duration), f"pause {duration}")
 
     def pause_until_morning(self) -> None:
-        self.submit(lambda: self.engine.pause(tray_menu.tomorrow_at(self.app.now(), self.app.tz)),
+        self.submit(lambda: instance.pause_until(self.engine, tray_menu.tomorrow_at(self.app.now(), self.app.tz)),
                     "pause until morning")
 
     def resume(self) -> None:
-        self.submit(lambda: self.engine.pause(None), "resume")
+        self.submit(lambda: instance.resume(self.engine), "resume")
 
     def archive_now(self) -> None:
         self.run_check("archive")

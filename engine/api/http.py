@@ -1,4 +1,4 @@
-"""The thin FastAPI binding of engine.api.service: routes, authentication, Host check, errors.
+"""The thin FastAPI binding of engine.actions: routes, authentication, Host check, errors.
 
 - Every route except ``GET /health`` (and the documentation: ``/docs``, ``/openapi.json``)
   needs ``Authorization: Bearer <token>``; the read-only token is good for GET only (403 else).
@@ -23,9 +23,11 @@ from peewee import IntegrityError, OperationalError
 from pydantic import BaseModel
 
 from engine import __version__
-from engine.actions import archive, life
+from engine.actions import alerts as alerts_
+from engine.actions import archive, delivery, errors, instance, life
+from engine.actions import checks as checks_
+from engine.actions import events as events_
 from engine.api import models as m
-from engine.api import service
 from engine.api.tokens import TokenStore
 from engine.store.db import connection
 
@@ -39,6 +41,7 @@ R = TypeVar("R")
 PUBLIC_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/openapi.json"})
 READ_METHODS = frozenset({"GET", "HEAD"})
 MAX_OFFSET = 2**62
+RUN_TRIGGER = "api"  # how check runs asked for through the API are recorded
 
 
 class ValidationItem(BaseModel):
@@ -170,10 +173,11 @@ def create_app(engine: Engine, tokens: TokenStore, *, port: int, extra_hosts: It
     async def integrity(request: Request, exc: Exception) -> JSONResponse:
         return _json(409, {"detail": f"conflicts with stored data: {exc}"})
 
-    app.add_exception_handler(service.NotFound, handler(404))
+    app.add_exception_handler(errors.NotFound, handler(404))
     app.add_exception_handler(LookupError, handler(404))
-    app.add_exception_handler(service.Conflict, handler(409))
-    app.add_exception_handler(service.ChannelFailed, handler(502))
+    app.add_exception_handler(errors.Conflict, handler(409))
+    app.add_exception_handler(errors.ChannelFailed, handler(502))
+    app.add_exception_handler(errors.Unavailable, handler(503))
     app.add_exception_handler(ValueError, invalid)
     app.add_exception_handler(OverflowError, invalid)
     app.add_exception_handler(IntegrityError, integrity)
@@ -184,7 +188,7 @@ def create_app(engine: Engine, tokens: TokenStore, *, port: int, extra_hosts: It
     @app.get("/health", response_model=m.HealthOut, tags=["health"], responses={403: RESPONSES[403]})
     def health() -> Any:
         """Public: is the instance up, and its health state (no token needed; nothing secret)."""
-        return service.health(engine)
+        return {"status": "up", "state": engine.snapshot().state.value}
 
     def route(method: str, path: str, model: Any, *, tags: list[str], status_code: int = 200,
               extra: dict[int | str, dict[str, Any]] | None = None) -> Callable[[Callable[..., Any]], Any]:
@@ -194,39 +198,40 @@ def create_app(engine: Engine, tokens: TokenStore, *, port: int, extra_hosts: It
     @route("get", "/status", m.StatusOut, tags=["status"])
     def status() -> Any:
         """Health, heartbeat, open alerts, channels and jobs (what `watchkeeper status` shows)."""
-        return service.status(engine)
+        return instance.status(engine).to_dict()
 
     @route("get", "/config", dict[str, Any], tags=["config"])
     def config() -> Any:
         """The effective configuration; secrets are shown as `<set>`."""
-        return service.config(engine)
+        return instance.redacted_config(engine)
 
     # -- checks -----------------------------------------------------------------------------------------
 
     @route("get", "/checks", list[m.CheckOut], tags=["checks"])
     def checks() -> Any:
         """Every configured check: schedule, cooldown, next and last run, open alerts."""
-        return db_call(service.list_checks, engine)
+        return [c.to_dict() for c in db_call(checks_.list_checks, engine)]
 
     @route("post", "/checks/run", m.RunsOut, tags=["checks"])
     def run_all() -> Any:
         """Run every enabled check now under the rate limits; returns when they ran."""
-        return {"runs": db_call(service.run_checks, engine)}
+        return db_call(checks_.run_checks, engine, None, RUN_TRIGGER).to_dict()
 
     @route("get", "/checks/{name}", m.CheckDetailOut, tags=["checks"])
     def check(name: CheckName) -> Any:
         """One check with its parameters and recent runs."""
-        return db_call(service.check_detail, engine, name)
+        return db_call(checks_.check_detail, engine, name).to_dict()
 
     @route("post", "/checks/{name}/run", m.RunsOut, tags=["checks"])
     def run_check(name: CheckName) -> Any:
         """Run one check now under the rate limits; returns the run (findings, decision, reason)."""
-        return {"runs": db_call(service.run_checks, engine, [name])}
+        return db_call(checks_.run_checks, engine, [name], RUN_TRIGGER).to_dict()
 
     @route("get", "/checks/{name}/why", m.WhyOut, tags=["checks"])
     def check_why(name: CheckName) -> Any:
         """The cooldown decision now, as `check why` prints it (`text`) and as data."""
-        return db_call(service.why, engine, name)
+        explanation = db_call(checks_.why, engine, name)
+        return {**explanation.to_dict(), "text": explanation.text()}
 
     # -- alerts, pause -----------------------------------------------------------------------------------
 
@@ -236,31 +241,32 @@ def create_app(engine: Engine, tokens: TokenStore, *, port: int, extra_hosts: It
                live: Annotated[bool, Query(description="only alerts not resolved")] = False,
                limit: Limit = 100, offset: Offset = 0) -> Any:
         """Alerts, newest first."""
-        return db_fn(service.list_alerts, check=check, state=state, live_only=live, limit=limit, offset=offset)
+        return db_call(alerts_.list_alerts, engine, check=check, state=state, live_only=live, limit=limit,
+                       offset=offset).to_dict()
 
     @route("get", "/alerts/{alert_id}", m.AlertOut, tags=["alerts"])
     def alert(alert_id: Id) -> Any:
-        return db_fn(service.get_alert, alert_id)
+        return db_call(alerts_.get_alert, engine, alert_id).to_dict()
 
     @route("post", "/alerts/{alert_id}/ack", m.AlertOut, tags=["alerts"])
     def acknowledge(alert_id: Id) -> Any:
         """Acknowledge: no more reminders until the alert resolves."""
-        return db_call(service.acknowledge, engine, alert_id)
+        return db_call(alerts_.acknowledge, engine, alert_id).to_dict()
 
     @route("post", "/alerts/{alert_id}/snooze", m.AlertOut, tags=["alerts"])
     def snooze(alert_id: Id, body: m.SnoozeIn) -> Any:
         """Snooze for a duration such as `2h` or `1d`."""
-        return db_call(service.snooze, engine, alert_id, m._duration(body.duration))
+        return db_call(alerts_.snooze, engine, alert_id, m._duration(body.duration)).to_dict()
 
     @route("post", "/pause", m.PauseOut, tags=["alerts"])
     def pause(body: m.PauseIn) -> Any:
         """Pause all alerts for a duration."""
-        return db_call(service.pause, engine, m._duration(body.duration))
+        return db_call(instance.pause, engine, m._duration(body.duration)).to_dict()
 
     @route("post", "/resume", m.PauseOut, tags=["alerts"])
     def resume() -> Any:
         """Resume alerts."""
-        return db_call(service.pause, engine, None)
+        return db_call(instance.resume, engine).to_dict()
 
     # -- heartbeat log, channels, outbox, events --------------------------------------------------------
 
@@ -268,31 +274,31 @@ def create_app(engine: Engine, tokens: TokenStore, *, port: int, extra_hosts: It
     def heartbeat_log(check: Filter = None, decision: Filter = None, since: Since = None, until: Until = None,
                       limit: Limit = 100, offset: Offset = 0) -> Any:
         """heartbeat_log: every notification decision with its reason, newest first."""
-        return db_fn(service.heartbeat_log, check=check, decision=decision, since=since, until=until,
-                     limit=limit, offset=offset)
+        return db_call(checks_.heartbeat_log, engine, check=check, decision=decision, since=since, until=until,
+                       limit=limit, offset=offset).to_dict()
 
     @route("get", "/channels", list[m.ChannelOut], tags=["channels"])
     def channels() -> Any:
         """Delivery channels: state, pending and failed counts, last error."""
-        return db_call(service.channels, engine)
+        return [c.to_dict() for c in db_call(delivery.channels, engine)]
 
     @route("post", "/channels/{channel}/test", m.ChannelTestOut, tags=["channels"],
            extra={502: _error("The channel could not deliver")})
     def channel_test(channel: ChannelName) -> Any:
         """Send the test message through one channel now."""
-        return db_call(service.send_test_message, engine, channel)
+        return db_call(delivery.send_test_message, engine, channel).to_dict()
 
     @route("get", "/outbox", m.Page[m.OutboxOut], tags=["channels"])
     def outbox(channel: Filter = None, state: Filter = None, limit: Limit = 100, offset: Offset = 0) -> Any:
         """The delivery outbox, newest first."""
-        return db_fn(service.outbox, channel=channel, state=state, limit=limit, offset=offset)
+        return db_call(delivery.outbox, engine, channel=channel, state=state, limit=limit, offset=offset).to_dict()
 
     @route("get", "/events", m.Page[m.EventOut], tags=["events"])
     def events(source: Filter = None, kind: Filter = None, severity: Filter = None, since: Since = None,
                until: Until = None, limit: Limit = 100, offset: Offset = 0) -> Any:
         """discovered_events, newest first."""
-        return db_fn(service.events, source=source, kind=kind, severity=severity, since=since, until=until,
-                     limit=limit, offset=offset)
+        return db_call(events_.events, engine, source=source, kind=kind, severity=severity, since=since,
+                       until=until, limit=limit, offset=offset).to_dict()
 
     # -- applications -------------------------------------------------------------------------------------
 

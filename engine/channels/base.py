@@ -244,7 +244,6 @@ class ChannelSpec:
         alert_buttons: the buttons of alert and digest messages; None: the channel has none.
         supports_replies: a recovery message answers the alert's earlier message on this channel.
         secrets: values never to be logged or shown (tokens).
-        converse: binds a two-way channel's chat handlers and starts listening; None: one-way.
         setup_command, test_command: what a person runs to connect and to test it (doctor hints).
     """
 
@@ -257,7 +256,6 @@ class ChannelSpec:
     alert_buttons: AlertButtons | None = None
     supports_replies: bool = False
     secrets: Callable[[Config], tuple[str, ...]] = _no_secrets
-    converse: Converse | None = None
     setup_command: str | None = None
     test_command: str | None = None
 

@@ -70,19 +70,6 @@ class CheckRun:
         }
 
 
-def summarise_runs(runs: list[dict[str, Any]]) -> str:
-    """Check-run results (``CheckRun.to_dict()``) as chat text, one line per check."""
-    lines = []
-    for r in runs:
-        if r["error"]:
-            lines.append(f"{r['check']}: error: {r['error']}")
-        elif r["decision"]:
-            lines.append(f"{r['check']}: {r['findings']} finding(s), {r['decision']} ({r['reason']})")
-        else:
-            lines.append(f"{r['check']}: {r['outcome']}")
-    return "\n".join(lines) or "No checks ran."
-
-
 class CheckService:
     """The configured checks of this instance and how to run and explain them."""
 

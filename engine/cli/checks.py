@@ -1,20 +1,24 @@
 """CLI: checks, check run|why, alerts (ack, snooze), pause, resume, log, demo.
 
-Commands that act on the running instance go through it when one runs (so its scheduler,
-snapshots and delivery see the change at once) and work directly on the database otherwise.
+Each command parses its arguments, calls an action (engine.actions) and prints the result.
+Check runs and pause / resume go through the running instance when one runs (so its scheduler,
+snapshots and delivery see the change at once); the rest work on the database and tell a running
+instance to refresh.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime
+from collections.abc import Callable
 from typing import Any
 
 from engine import runtime_state
-from engine.alerts import store
+from engine.actions import alerts, checks, delivery, instance
+from engine.actions.errors import ActionError, Invalid, NotFound
+from engine.alerts.store import Alert
 from engine.cli.context import CliContext, emit_json
-from engine.timeutil import parse_duration, to_db, utcnow
+from engine.timeutil import to_db, utcnow
 
 
 def register(sub: Any) -> None:
@@ -69,15 +73,6 @@ def register(sub: Any) -> None:
         handler=cmd_demo)
 
 
-def _service(ctx: CliContext) -> Any:
-    from engine.checks.service import build_service
-    from engine.delivery.service import outbox_hook
-
-    service = build_service(ctx.open_db(), ctx.config, utcnow, ctx.units.check_kinds)
-    service.dispatcher.on_queue.append(outbox_hook(ctx.config, utcnow, ctx.units.channels))
-    return service
-
-
 def _local(ctx: CliContext, value: str | None) -> str:
     if not value:
         return "-"
@@ -86,27 +81,21 @@ def _local(ctx: CliContext, value: str | None) -> str:
     return from_db(value).astimezone(resolve_timezone(ctx.config.general.timezone)).strftime("%Y-%m-%d %H:%M:%S")
 
 
+ALERTS_LISTED = 500  # `alerts` shows at most this many, newest first
+CLI_CHECK_KEYS = ("name", "kind", "enabled", "schedule", "cooldown", "severity", "last_run", "last_outcome",
+                  "last_error", "open_alerts", "description")  # what `checks --json` shows of each check
+
+
 def cmd_checks(args: argparse.Namespace, ctx: CliContext) -> int:
-    service = _service(ctx)
-    runs = service.last_runs()
-    db = ctx.open_db()
-    rows = []
-    for d in service.definitions.values():
-        live = db.execute_sql("SELECT count(*) FROM alerts WHERE check_name = ? AND state != 'resolved'",
-                              (d.name,)).fetchone()[0]
-        last = runs.get(d.name, {})
-        rows.append({"name": d.name, "kind": d.kind.kind, "enabled": d.enabled, "schedule": d.schedule,
-                     "cooldown": d.cooldown, "severity": d.severity, "last_run": last.get("finished_at"),
-                     "last_outcome": last.get("outcome"), "last_error": last.get("error"), "open_alerts": live,
-                     "description": d.kind.description})
+    infos = checks.list_checks(ctx.offline())
     if args.json:
-        emit_json(rows)
+        emit_json([{key: getattr(info, key) for key in CLI_CHECK_KEYS} for info in infos])
         return 0
     print(f"{'check':<20} {'schedule':<20} {'cooldown':<9} {'last run':<20} {'state':<8} open")
-    for r in rows:
-        state = r["last_outcome"] or ("disabled" if not r["enabled"] else "-")
-        print(f"{r['name']:<20} {r['schedule']:<20} {r['cooldown']:<9} {_local(ctx, r['last_run']):<20} "
-              f"{state:<8} {r['open_alerts']}")
+    for r in infos:
+        state = r.last_outcome or ("disabled" if not r.enabled else "-")
+        print(f"{r.name:<20} {r.schedule:<20} {r.cooldown:<9} {_local(ctx, r.last_run):<20} "
+              f"{state:<8} {r.open_alerts}")
     return 0
 
 
@@ -119,15 +108,11 @@ def cmd_check_run(args: argparse.Namespace, ctx: CliContext) -> int:
     if reply is not None:
         runs = reply["runs"]
     else:
-        from engine.checks.service import UnknownCheck
-
-        service = _service(ctx)
         try:
-            results = service.run_all("manual") if args.all else [service.run(args.name, "manual")]
-        except UnknownCheck as exc:
+            runs = checks.run_checks(ctx.offline(), names, "manual").to_dict()["runs"]
+        except NotFound as exc:
             print(f"watchkeeper: {exc}", file=sys.stderr)
             return 2
-        runs = [r.to_dict() for r in results]
         _deliver_inline(ctx)
     if args.json:
         emit_json(runs)
@@ -144,22 +129,19 @@ def cmd_check_run(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def _deliver_inline(ctx: CliContext) -> None:
     """Without a running instance, deliver what was just queued before exiting (bounded)."""
-    from engine.delivery.outbox import channel_status
-    from engine.delivery.service import deliver_pending_once, enabled_channels
+    from engine.delivery.service import deliver_pending_once
 
     if deliver_pending_once(ctx.open_db(), ctx.config, ctx.units.channels):
-        for channel in channel_status(ctx.open_db(), enabled_channels(ctx.config, ctx.units.channels)):
-            note = f" (last error: {channel['last_error']})" if channel["pending"] and channel["last_error"] else ""
-            print(f"delivery via {channel['name']}: {channel['state']}, {channel['pending']} pending{note}",
+        for channel in delivery.channels(ctx.offline()):
+            note = f" (last error: {channel.last_error})" if channel.pending and channel.last_error else ""
+            print(f"delivery via {channel.name}: {channel.state}, {channel.pending} pending{note}",
                   file=sys.stderr)
 
 
 def cmd_check_why(args: argparse.Namespace, ctx: CliContext) -> int:
-    from engine.checks.service import UnknownCheck
-
     try:
-        explanation = _service(ctx).explain(args.name)
-    except UnknownCheck as exc:
+        explanation = checks.why(ctx.offline(), args.name)
+    except NotFound as exc:
         print(f"watchkeeper: {exc}", file=sys.stderr)
         return 2
     if args.json:
@@ -197,86 +179,69 @@ def cmd_check_baseline(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_alerts(args: argparse.Namespace, ctx: CliContext) -> int:
-    alerts = store.list_alerts(ctx.open_db(), live_only=not args.all)
+    alerts_page = alerts.list_alerts(ctx.offline(), live_only=not args.all, limit=ALERTS_LISTED)
     if args.json:
-        emit_json([a.to_dict() for a in alerts])
+        emit_json([a.to_dict() for a in alerts_page.items])
         return 0
-    if not alerts:
+    if not alerts_page.items:
         print("No open alerts.")
-    for a in alerts:
+    for a in alerts_page.items:
         extra = f" until {_local(ctx, to_db(a.snoozed_until))}" if a.snoozed_until else ""
         print(f"#{a.id:<5} {a.state:<12}{extra} {a.severity:<8} {a.check_name}: {a.title}")
     return 0
 
 
-def _alert_action(ctx: CliContext, action: Any) -> int:
+def _alert_action(action: Callable[[], Alert]) -> int:
     try:
-        alert = action(ctx.open_db())
-    except store.AlertError as exc:
+        alert = action()
+    except Invalid as exc:
+        print(f"watchkeeper: {exc}", file=sys.stderr)
+        return 2
+    except ActionError as exc:
         print(f"watchkeeper: {exc}", file=sys.stderr)
         return 1
-    ctx.send("refresh")
     print(f"#{alert.id} {alert.check_name}: {alert.title} -> {alert.state}")
     return 0
 
 
 def cmd_alerts_ack(args: argparse.Namespace, ctx: CliContext) -> int:
-    return _alert_action(ctx, lambda db: store.acknowledge(db, args.id, utcnow()))
-
-
-def _duration(text: str) -> Any:
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        print(f"watchkeeper: {exc}", file=sys.stderr)
-        return None
+    return _alert_action(lambda: alerts.acknowledge(ctx.offline(), args.id))
 
 
 def cmd_alerts_snooze(args: argparse.Namespace, ctx: CliContext) -> int:
-    delta = _duration(args.duration)
-    if delta is None:
-        return 2
-    now = utcnow()
-    return _alert_action(ctx, lambda db: store.snooze(db, args.id, now + delta, now))
-
-
-def set_pause(ctx: CliContext, until: datetime | None) -> None:
-    """Pause or resume through the running instance, else directly."""
-    if ctx.send("pause", until=to_db(until) if until else None) is None:
-        runtime_state.set_paused_until(ctx.open_db(), until)
+    return _alert_action(lambda: alerts.snooze(ctx.offline(), args.id, args.duration))
 
 
 def cmd_pause(args: argparse.Namespace, ctx: CliContext) -> int:
-    delta = _duration(args.duration)
-    if delta is None:
+    try:
+        delta = instance.duration(args.duration)
+    except Invalid as exc:
+        print(f"watchkeeper: {exc}", file=sys.stderr)
         return 2
     until = utcnow() + delta
-    set_pause(ctx, until)
+    if ctx.send("pause", until=to_db(until)) is None:  # through the running instance, else directly
+        instance.pause_until(ctx.offline(), until)
     print(f"Alerts paused until {_local(ctx, to_db(until))}.")
     return 0
 
 
 def cmd_resume(args: argparse.Namespace, ctx: CliContext) -> int:
-    set_pause(ctx, None)
+    if ctx.send("pause", until=None) is None:
+        instance.resume(ctx.offline())
     print("Alerts resumed.")
     return 0
 
 
 def cmd_log(args: argparse.Namespace, ctx: CliContext) -> int:
-    sql = "SELECT id, check_name, ts, decision, reason, subjects, notification_id FROM heartbeat_log"
-    params: list[Any] = []
-    if args.check:
-        sql += " WHERE check_name = ?"
-        params.append(args.check)
-    sql += " ORDER BY id DESC LIMIT ?"
-    params.append(args.limit)
-    rows = ctx.open_db().execute_sql(sql, params).fetchall()
-    data = [{"id": r[0], "check": r[1], "ts": r[2], "decision": r[3], "reason": r[4], "subjects": r[5],
-             "notification_id": r[6]} for r in rows]
+    try:
+        page = checks.heartbeat_log(ctx.offline(), check=args.check, limit=args.limit)
+    except Invalid as exc:
+        print(f"watchkeeper: {exc}", file=sys.stderr)
+        return 2
     if args.json:
-        emit_json(data)
+        emit_json(list(page.items))
         return 0
-    for d in data:
+    for d in page.items:
         print(f"{_local(ctx, d['ts'])}  {d['check']:<20} {d['decision']:<10} {d['reason']}")
     return 0
 

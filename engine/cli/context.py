@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from peewee import SqliteDatabase
 
+from engine.actions.target import Offline
 from engine.compose import Units
 from engine.config import Config
 from engine.paths import Paths
@@ -35,6 +36,11 @@ class CliContext:
             self.paths.ensure()
             self._db = open_database(self.paths.db_file, self.units.migrations)
         return self._db
+
+    def offline(self) -> Offline:
+        """The data folder as an action target without the instance: its database, config and units;
+        a change is announced to an instance that runs (`refresh`)."""
+        return Offline(self.open_db(), self.config, self.units, on_change=lambda: self.send("refresh"))
 
     def instance_running(self) -> bool:
         return running_instance(self.paths) is not None

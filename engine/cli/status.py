@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.actions.instance import stopped_status
 from engine.cli.context import CliContext
 from engine.process.lifecycle import running_instance
 
@@ -15,23 +16,7 @@ def collect_status(ctx: CliContext) -> dict[str, Any]:
         reply = ctx.send("status")
         assert reply is not None
         return {"running": True, **reply["snapshot"]}
-    db = ctx.open_db()
-    row = db.execute_sql(
-        "SELECT pid, version, started_at, last_beat_at, stopped_at, clean_shutdown FROM daemon_state"
-        " ORDER BY id DESC LIMIT 1"
-    ).fetchone()
-    last = None
-    if row:
-        last = {"pid": row[0], "version": row[1], "started_at": row[2], "last_heartbeat": row[3],
-                "stopped_at": row[4], "clean_shutdown": bool(row[5])}
-    from engine.archive.runs import disk_full_problem
-    from engine.delivery.outbox import channel_status
-    from engine.delivery.service import enabled_channels
-
-    problem = disk_full_problem(db)
-    return {"running": False, "state": "stopped", "last_instance": last,
-            "channels": channel_status(db, enabled_channels(ctx.config, ctx.units.channels)),
-            **({"problems": [problem]} if problem else {})}
+    return {"running": False, **stopped_status(ctx.offline()).to_dict()}
 
 
 def format_status(data: dict[str, Any]) -> str:

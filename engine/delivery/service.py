@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from peewee import SqliteDatabase
 
-from engine.channels.base import BuildContext, Channel, ChannelSpec, ConversationContext, OutgoingMessage
+from engine.channels.base import BuildContext, Channel, ChannelSpec, ConversationContext, Converse, OutgoingMessage
 from engine.config import Config
 from engine.delivery import outbox
 from engine.delivery.worker import ChannelWorker
@@ -94,11 +94,12 @@ class DeliveryService:
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    def start(self, actions: Any = None) -> None:
+    def start(self, actions: Any = None, conversations: Mapping[str, Converse] | None = None) -> None:
         """Recover interrupted rows, start the workers, start the two-way channels' conversations.
 
-        ``actions`` is what a conversation may ask of the engine (the engine itself); without it
-        two-way channels only send.
+        ``conversations`` binds a channel's chat handlers (by channel name, registered in
+        engine.units); ``actions`` is what they act on (the engine itself). Without them two-way
+        channels only send.
         """
         with connection(self.db):
             recovered = outbox.recover_interrupted(self.db)
@@ -106,12 +107,11 @@ class DeliveryService:
             log.warning("%d notifications were interrupted mid-send; they will be delivered again", recovered)
         for worker in self.workers.values():
             worker.start()
-        if actions is None:
+        if actions is None or not conversations:
             return
         for name, channel in self.channels.items():
-            spec = self.specs.get(name)
-            if spec is not None and spec.converse is not None:
-                spec.converse(channel, actions, self._conversation_context(name))
+            if name in conversations:
+                conversations[name](channel, actions, self._conversation_context(name))
 
     def _conversation_context(self, channel: str) -> ConversationContext:
         def sent_message_id(notification_id: int) -> str | None:

@@ -16,6 +16,7 @@ import pytest
 from engine.config import Config
 from engine.engine import Engine
 from engine.health import Health, HealthReport
+from engine.timeutil import to_db
 from engine.units import UNITS
 from tests.helpers import ROOT, wait_until
 from tests.tray.test_menu import NOW, snap
@@ -97,7 +98,7 @@ class FakeEngine:
         self.current = snap(Health.ATTENTION, alerts=1)
 
     def __getattr__(self, name: str) -> Any:
-        if name in {"acknowledge", "snooze", "run_now", "run_all_checks", "pause", "stop"}:
+        if name == "stop":
             return lambda *args: self.calls.append((name, args)) or True
         raise AttributeError(name)
 
@@ -206,23 +207,83 @@ def test_a_backend_without_menu_gets_no_menu_and_logs_status(caplog: pytest.LogC
     assert "status: OK" in caplog.text
 
 
-def test_each_callback_reaches_the_engine() -> None:
+def _quiet_engine(wk_home: Any) -> Engine:
+    """A started Engine with nothing machine-dependent and no API port to contend for."""
+    from engine.config import parse_config
+
+    quiet = {"enabled": False}
+    config = parse_config({"api": quiet, "archive": quiet, "checks": {"disk_space": quiet, "listening_ports": quiet,
+                                                                      "endpoint": quiet}}, {}, source=None)
+    engine = Engine(wk_home, config, UNITS)
+    engine.start()
+    return engine
+
+
+def test_each_callback_acts_on_a_real_engine(wk_home: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """Every engine action of the menu reaches a started Engine through the action layer."""
+    from engine import runtime_state
+    from engine.store.db import connection
+
+    engine = _quiet_engine(wk_home)
+    later = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)  # the app's clock: pauses lie ahead
+    try:
+        db = engine.db
+        assert db is not None
+        with connection(db):
+            db.execute_sql("INSERT INTO alerts (id, check_name, subject, severity, title, state, opened_at,"
+                           " last_seen_at) VALUES (10, 'stale_applications', 's', 'warning', 't', 'open', ?, ?)",
+                           (to_db(later), to_db(later)))
+
+        def alert_state() -> str:
+            with connection(db):
+                return str(db.execute_sql("SELECT state FROM alerts WHERE id = 10").fetchone()[0])
+
+        def paused() -> datetime | None:
+            with connection(db):
+                return runtime_state.paused_until(db, later)
+
+        def runs(name: str) -> int:
+            with connection(db):
+                return int(db.execute_sql("SELECT count(*) FROM check_runs WHERE check_name = ?",
+                                          (name,)).fetchone()[0])
+
+        app = TrayApp(engine, FakeAdapter(), submit=run_inline, now=lambda: later, tz=UTC,
+                      startup_module=lambda: None, opener=lambda p: None, browser=lambda u: None,
+                      icon_loader=lambda s, c: (s, c))
+        app.apply(snap(Health.ATTENTION, alerts=1))
+
+        def press(*path: str) -> None:
+            action = find_entry(app.menu, *path).action
+            assert action is not None
+            action()
+
+        press("Open alerts", "stale", "Snooze 1 day")
+        assert alert_state() == "snoozed"
+        press("Open alerts", "stale", "Acknowledge")
+        assert alert_state() == "acknowledged"
+        press("Run check now", "goal_staleness")
+        wait_until(lambda: runs("goal_staleness") >= 1, 10, message="goal_staleness to run")
+        press("Run check now", "All checks")
+        wait_until(lambda: runs("stale_applications") >= 1 and runs("goal_staleness") >= 2, 10,
+                   message="every enabled check to run")
+        press("Pause alerts", "4 hours")
+        assert paused() == later + timedelta(hours=4)
+        press("Pause alerts", "Until tomorrow")
+        assert paused() == datetime.combine(later.date() + timedelta(days=1), datetime.min.time(), UTC).replace(hour=8)
+        press("Pause alerts", "Resume")
+        assert paused() is None
+        with caplog.at_level(logging.WARNING):
+            press("Archive conversations now")  # the archive is off in this config
+        assert "tray: no scheduled job 'archive' to run" in caplog.text
+    finally:
+        engine.stop("test")
+
+
+def test_open_entries_and_the_status_item() -> None:
     engine, adapter, opened = FakeEngine(), FakeAdapter(), []
     app = make_app(engine, adapter, opened=opened)
     app.apply(snap(Health.ATTENTION, alerts=1, paused_until=NOW, api_url="http://127.0.0.1:8765"))
     menu = app.menu
-    for path in (("Open alerts", "stale", "Acknowledge"), ("Open alerts", "stale", "Snooze 1 day"),
-                 ("Run check now", "goal_staleness"), ("Run check now", "All checks"),
-                 ("Pause alerts", "4 hours"), ("Pause alerts", "Until tomorrow"), ("Pause alerts", "Resume"),
-                 ("Archive conversations now",)):
-        action = find_entry(menu, *path).action
-        assert action is not None
-        action()
-    assert engine.calls == [
-        ("acknowledge", (10,)), ("snooze", (10, timedelta(days=1))), ("run_now", ("goal_staleness",)),
-        ("run_all_checks", ()), ("pause", (NOW + timedelta(hours=4),)),
-        ("pause", (datetime(2026, 3, 11, 8, 0, tzinfo=UTC),)), ("pause", (None,)), ("run_now", ("archive",)),
-    ]
     for label in ("Open log file", "Open data folder", "Open API docs"):
         action = find_entry(menu, label).action
         assert action is not None
@@ -252,12 +313,7 @@ def test_start_at_login_shows_and_toggles_the_real_registration() -> None:
 
 
 def test_callback_exceptions_are_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
-    engine = FakeEngine()
-
-    def broken(*args: Any) -> None:
-        raise RuntimeError("database is locked")
-
-    engine.__dict__["acknowledge"] = broken
+    engine = FakeEngine()  # it has no database: acknowledging on it fails
     app = make_app(engine)
     app.apply(snap(Health.ATTENTION, alerts=1))
     action = find_entry(app.menu, "Open alerts", "stale", "Acknowledge").action

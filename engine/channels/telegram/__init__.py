@@ -1,9 +1,10 @@
 """Telegram, in one place: the two-way Bot API channel and everything that knows about it.
 
 Modules: ``channel`` (TelegramChannel: python-telegram-bot on one event-loop thread), ``format``
-(pure HTML formatting, splitting, keyboards, error classification), ``conversation`` (inline
-buttons and chat commands), ``identity`` (which instance sent a message when machines share a
-bot token), ``setup`` (`telegram setup` and `telegram test` without the printing).
+(pure HTML formatting, splitting, keyboards, error classification), ``buttons`` (the alert
+buttons' callback data), ``identity`` (which instance sent a message when machines share a
+bot token), ``setup`` (`telegram setup` and `telegram test` without the printing). What the
+buttons and chat commands do is a front end above the actions: engine.chat.telegram.
 
 :data:`SPEC` is how the delivery service knows this channel. Importing this package is cheap:
 python-telegram-bot is imported only when a channel is built.
@@ -11,11 +12,11 @@ python-telegram-bot is imported only when a channel is built.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from engine.channels.base import BuildContext, Channel, ChannelLimits, ChannelSpec, ConversationContext
+from engine.channels.base import BuildContext, Channel, ChannelLimits, ChannelSpec
 from engine.channels.telegram import identity
-from engine.channels.telegram.conversation import TelegramConversation, alert_buttons
+from engine.channels.telegram.buttons import alert_buttons
 from engine.channels.telegram.format import MAX_TEXT, MAX_TITLE
 
 if TYPE_CHECKING:
@@ -47,21 +48,6 @@ def _alert_buttons(db: SqliteDatabase, notification_id: int) -> list[tuple[str, 
     return alert_buttons(notification_id, identity.instance_id(db), identity.machine_name())
 
 
-def _converse(channel: Channel, actions: Any, context: ConversationContext) -> None:
-    """Answer button presses and chat commands through ``actions`` (the engine), then poll."""
-    from engine.channels.telegram.channel import TelegramChannel
-    from engine.store.db import connection
-
-    if not isinstance(channel, TelegramChannel):
-        raise TypeError(f"the telegram conversation needs a TelegramChannel, not {type(channel).__name__}")
-    with connection(context.db):
-        instance = identity.instance_id(context.db)
-    conversation = TelegramConversation(actions, edit=channel.edit, message_text=context.message_text,
-                                        instance_id=instance, sent_message_id=context.sent_message_id)
-    channel.set_handlers(on_callback=conversation.on_callback, on_command=conversation.on_command)
-    channel.start_polling()
-
-
 def _secrets(config: Config) -> tuple[str, ...]:
     return tuple(s for s in (config.telegram.token,) if s)
 
@@ -75,7 +61,6 @@ SPEC = ChannelSpec(
     alert_buttons=_alert_buttons,
     supports_replies=True,
     secrets=_secrets,
-    converse=_converse,
     setup_command="watchkeeper telegram setup",
     test_command="watchkeeper telegram test",
 )

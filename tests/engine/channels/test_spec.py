@@ -108,8 +108,8 @@ def test_builtin_channels_are_toast_then_telegram_and_telegram_needs_token_and_c
 def test_the_weekly_digest_goes_to_telegram_only_with_buttons_and_replies_on_telegram_only():
     assert not toast.SPEC.receives("weekly") and toast.SPEC.receives("alert")
     assert telegram.SPEC.receives("weekly")
-    assert telegram.SPEC.supports_buttons and telegram.SPEC.supports_replies and telegram.SPEC.converse
-    assert not toast.SPEC.supports_buttons and not toast.SPEC.supports_replies and toast.SPEC.converse is None
+    assert telegram.SPEC.supports_buttons and telegram.SPEC.supports_replies
+    assert not toast.SPEC.supports_buttons and not toast.SPEC.supports_replies
 
 
 def test_declared_limits_are_the_ones_the_channels_enforce():

@@ -8,7 +8,7 @@ import pytest
 
 from engine.alerts import store
 from engine.channels.telegram import identity
-from engine.channels.telegram.conversation import ButtonPress, alert_buttons, parse_callback
+from engine.channels.telegram.buttons import ButtonPress, alert_buttons, parse_callback
 from engine.channels.telegram.format import CALLBACK_DATA_MAX_BYTES
 from engine.config import parse_config
 from engine.demo import load_demo

@@ -1,0 +1,80 @@
+"""Delivery actions: the channels' state, a test message through one channel, and the outbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from engine.actions.errors import ChannelFailed, NotFound
+from engine.actions.paging import Page, select_page
+from engine.actions.target import Instance, Target, connected
+from engine.snapshot import ChannelState
+
+
+@dataclass(frozen=True)
+class TestSent:
+    """A test message went out through ``channel`` (``message_id``: the channel's id for it)."""
+
+    channel: str
+    message_id: str | None
+    sent: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"channel": self.channel, "sent": self.sent, "message_id": self.message_id}
+
+
+def channels(target: Target) -> tuple[ChannelState, ...]:
+    """Per enabled channel: state, pending and failed counts, last error (from the outbox when no
+    instance runs)."""
+    if target.delivery is not None:
+        return tuple(ChannelState.from_dict(c) for c in target.delivery.status())
+    if target.db is None:
+        return ()
+    from engine.alerts.outbox import channel_status
+    from engine.delivery.service import enabled_channels
+
+    with connected(target) as db:
+        rows = channel_status(db, enabled_channels(target.config, target.units.channels))
+    return tuple(ChannelState.from_dict(c) for c in rows)
+
+
+def send_test_message(instance: Instance, channel: str) -> TestSent:
+    """Send the test message through one enabled channel now (not through the outbox).
+
+    NotFound naming the enabled channels; ChannelFailed (secrets redacted) when it could not deliver."""
+    from engine.alerts.templates import render
+    from engine.channels.base import ChannelError, OutgoingMessage
+
+    delivery = instance.delivery
+    target = delivery.channels.get(channel) if delivery is not None else None
+    if delivery is None or target is None:
+        known = ", ".join(delivery.channels) if delivery is not None and delivery.channels else "none"
+        raise NotFound(f"no enabled channel named {channel!r}; enabled: {known}")
+    with connected(instance) as db:
+        message = OutgoingMessage(render(db, "test.title"), render(db, "test.body"), "info")
+    try:
+        sent = target.notify(message)
+    except ChannelError as exc:
+        text = str(exc)
+        for secret in delivery.secrets:
+            text = text.replace(secret, "<redacted>")
+        raise ChannelFailed(f"{channel}: {text}") from exc
+    return TestSent(channel, sent.channel_message_id)
+
+
+def outbox(target: Target, *, channel: str | None = None, state: str | None = None,
+           limit: int = 100, offset: int = 0) -> Page:
+    """Outbox rows (one per notification and channel), newest first."""
+    where: list[str] = []
+    params: list[Any] = []
+    if channel:
+        where.append("o.channel = ?")
+        params.append(channel)
+    if state:
+        where.append("o.state = ?")
+        params.append(state)
+    cols = ("o.id", "o.notification_id", "o.channel", "o.state", "o.attempts", "o.created_at", "o.next_attempt_at",
+            "o.sent_at", "o.last_error", "n.kind", "n.severity", "n.title")
+    with connected(target) as db:
+        return select_page(db, cols, "outbox o LEFT JOIN notifications n ON n.id = o.notification_id", where,
+                           params, "o.id DESC", limit, offset)

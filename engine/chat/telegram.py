@@ -1,0 +1,160 @@
+"""The Telegram conversation: what the alert buttons and the chat commands do.
+
+A front end like the CLI: each handler parses a press or a command, calls an action
+(engine.actions) on the running instance and renders its result as chat text. The button data
+format (engine.channels.telegram.buttons) and the channel itself stay with the channel; a press
+on another instance's message is answered and changes nothing here. ``converse`` binds the
+conversation to a started channel; engine.units registers it for the telegram channel.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from engine.actions import alerts, checks
+from engine.actions import instance as instance_actions
+from engine.actions.errors import Invalid, NotFound
+from engine.channels.base import Channel, ConversationContext
+from engine.channels.telegram import identity
+from engine.channels.telegram.buttons import ACTIONS, ButtonPress, handled_elsewhere, parse_callback
+
+if TYPE_CHECKING:
+    from engine.actions.target import Instance
+    from engine.snapshot import Snapshot
+
+log = logging.getLogger(__name__)
+
+RUN_TRIGGER = "telegram"  # how check runs asked for in the chat are recorded
+
+
+def status_text(snap: Snapshot) -> str:
+    """/status: health, open alerts, each channel, and the pause."""
+    lines = [f"Watchkeeper {snap.version}: {snap.health.summary}", f"Open alerts: {len(snap.open_alerts)}"]
+    lines += [f"{c.name}: {c.state}, {c.pending} pending" for c in snap.channels]
+    if snap.paused_until:
+        lines.append(f"Paused until {snap.paused_until:%Y-%m-%d %H:%M} UTC")
+    return "\n".join(lines)
+
+
+def alerts_text(snap: Snapshot) -> str:
+    """/alerts: the open alerts (at most 30), one a line."""
+    if not snap.open_alerts:
+        return "No open alerts."
+    return "\n".join(f"#{a.id} {a.check_name}: {a.title} ({a.state})" for a in snap.open_alerts[:30])
+
+
+def runs_text(runs: list[dict[str, Any]]) -> str:
+    """/run: check-run results (``CheckRun.to_dict()``), one line per check."""
+    lines = []
+    for r in runs:
+        if r["error"]:
+            lines.append(f"{r['check']}: error: {r['error']}")
+        elif r["decision"]:
+            lines.append(f"{r['check']}: {r['findings']} finding(s), {r['decision']} ({r['reason']})")
+        else:
+            lines.append(f"{r['check']}: {r['outcome']}")
+    return "\n".join(lines) or "No checks ran."
+
+
+class TelegramConversation:
+    """Handlers given to TelegramChannel as on_callback / on_command."""
+
+    def __init__(self, instance: Instance, edit: Callable[[str, str], None],
+                 message_text: Callable[[int], tuple[str, str] | None], *, instance_id: str,
+                 sent_message_id: Callable[[int], str | None]):
+        self.instance = instance  # what the actions act on: the running engine
+        self._edit = edit  # (message_id, new text) -> None
+        self._message_text = message_text  # notification id -> (title, body) of the original
+        self.instance_id = instance_id
+        self._sent_message_id = sent_message_id  # notification id -> the Telegram message sent here
+
+    def is_ours(self, press: ButtonPress, message_id: str) -> bool:
+        """This instance sent the pressed message: its id is in the data, or (old data) the pressed
+        message is the one this instance delivered for that notification."""
+        if press.instance_id is not None:
+            return press.instance_id == self.instance_id
+        return bool(message_id) and self._sent_message_id(press.notification_id) == message_id
+
+    def on_callback(self, data: str, message_id: str, callback_id: str) -> str | None:
+        """A button press: change the alerts' state and edit the message to show it."""
+        press = parse_callback(data)
+        if press is None:
+            return "Unknown action."
+        if not self.is_ours(press, message_id):
+            log.info("button %r on message %s belongs to another instance; not acting on it", data, message_id)
+            return handled_elsewhere(press)
+        action, notification_id = press.action, press.notification_id
+        alert_ids = alerts.notification_alerts(self.instance, notification_id)
+        if not alert_ids:
+            return "Nothing to change."
+        changed = 0
+        for alert_id in alert_ids:
+            try:
+                if action == "ack":
+                    alerts.acknowledge(self.instance, alert_id)
+                else:
+                    duration = ACTIONS[action]
+                    assert duration is not None
+                    alerts.snooze(self.instance, alert_id, duration)
+                changed += 1
+            except Exception as exc:  # already resolved, for example: say so, keep going
+                log.info("telegram %s on alert %d: %s", action, alert_id, exc)
+        if action == "ack":
+            note = f"✅ Acknowledged ({changed} alert{'s' if changed != 1 else ''})"
+        else:
+            until = self.instance.now() + (ACTIONS[action] or timedelta())
+            note = f"💤 Snoozed until {until:%Y-%m-%d %H:%M} UTC"
+        original = self._message_text(notification_id)
+        if original is not None:
+            title, body = original
+            try:
+                self._edit(message_id, f"{title}\n{body}\n\n{note}")
+            except Exception as exc:
+                log.warning("could not edit the Telegram message: %s", exc)
+        return note
+
+    def on_command(self, command: str, args: list[str]) -> str:
+        """/status, /alerts, /run CHECK, /pause DURATION, /resume, /help."""
+        if command in ("start", "help"):
+            return ("Watchkeeper commands:\n/status — health and jobs\n/alerts — open alerts\n"
+                    "/run CHECK — run a check now\n/pause 2h — pause alerts\n/resume — resume alerts")
+        if command == "status":
+            return status_text(instance_actions.status(self.instance).snapshot)
+        if command == "alerts":
+            return alerts_text(instance_actions.status(self.instance).snapshot)
+        if command == "run":
+            if not args:
+                return "Usage: /run CHECK (or /run all)"
+            try:
+                runs = checks.run_checks(self.instance, None if args[0] == "all" else [args[0]], RUN_TRIGGER)
+            except NotFound as exc:
+                return str(exc)
+            return runs_text(runs.to_dict()["runs"])
+        if command == "pause":
+            try:
+                paused = instance_actions.pause(self.instance, args[0] if args else "1h")
+            except Invalid as exc:
+                return f"Usage: /pause 2h ({exc})"
+            return f"Alerts paused until {paused.paused_until:%Y-%m-%d %H:%M} UTC."
+        if command == "resume":
+            instance_actions.resume(self.instance)
+            return "Alerts resumed."
+        return f"Unknown command /{command}. Try /help."
+
+
+def converse(channel: Channel, actions: Any, context: ConversationContext) -> None:
+    """Answer button presses and chat commands through ``actions`` (the engine), then poll."""
+    from engine.channels.telegram.channel import TelegramChannel
+    from engine.store.db import connection
+
+    if not isinstance(channel, TelegramChannel):
+        raise TypeError(f"the telegram conversation needs a TelegramChannel, not {type(channel).__name__}")
+    with connection(context.db):
+        instance = identity.instance_id(context.db)
+    conversation = TelegramConversation(actions, edit=channel.edit, message_text=context.message_text,
+                                        instance_id=instance, sent_message_id=context.sent_message_id)
+    channel.set_handlers(on_callback=conversation.on_callback, on_command=conversation.on_command)
+    channel.start_polling()

@@ -1,0 +1,64 @@
+"""engine.actions.instance: status, pause / resume and their duration limits, the redacted config."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from engine import runtime_state
+from engine.actions import delivery, events, instance
+from engine.actions.errors import Conflict, Invalid, NotFound
+from engine.actions.target import Offline
+from engine.config import parse_config
+from engine.engine import Engine
+from engine.timeutil import MAX_DURATION, utcnow
+from engine.units import UNITS
+
+NOW = utcnow().replace(microsecond=0)
+
+
+def test_pause_for_a_duration_then_resume(engine):
+    paused = instance.pause(engine, "1h")
+    assert paused.paused_until is not None and engine.snapshot().paused_until == paused.paused_until
+    assert paused.to_dict()["paused_until"]
+    assert instance.resume(engine).to_dict() == {"paused_until": None}
+    assert engine.snapshot().paused_until is None
+
+
+@pytest.mark.parametrize(("length", "message"), [
+    ("soon", "soon"), ("0s", "must be positive"), ("-1h", "not a duration"), ("99999999999d", "too long"),
+    ("1e400s", "not a duration"), (timedelta(0), "must be positive"), (MAX_DURATION + timedelta(seconds=1), "too long"),
+])
+def test_pause_refuses_durations_outside_the_limits(offline, length, message):
+    with pytest.raises(Invalid, match=message):
+        instance.pause(offline, length)
+    assert runtime_state.paused_until(offline.db, NOW) is None  # nothing paused
+
+
+def test_status_of_the_running_instance_and_when_stopped(engine, wk_home, db):
+    data = instance.status(engine).to_dict()
+    assert data["state"] in ("ok", "attention") and data["pid"] == engine.snapshot().pid
+    stopped = instance.stopped_status(Offline(db, engine.config, UNITS)).to_dict()
+    assert stopped == {"state": "stopped", "last_instance": None, "channels": []}
+
+
+def test_a_stopped_engine_is_a_conflict_not_a_crash(wk_home):
+    eng = Engine(wk_home, parse_config({"telegram": {"token": "123:SECRET", "enabled": False}}, env={}), UNITS)
+    with pytest.raises(Conflict, match="^the instance is not running$"):
+        instance.pause(eng, "1h")
+    assert instance.redacted_config(eng)["telegram"]["token"] == "<set>"
+    assert "SECRET" not in str(instance.redacted_config(eng))
+
+
+def test_channels_outbox_and_events(engine, offline):
+    from engine.events import record_event
+
+    assert delivery.channels(engine) == () and delivery.channels(offline) == ()
+    with pytest.raises(NotFound, match="^no enabled channel named 'telegram'; enabled: none$"):
+        delivery.send_test_message(engine, "telegram")
+    record_event(offline.db, ts=NOW, source="disk_space", kind="check_error", detail={"error": "x"})
+    record_event(offline.db, ts=NOW, source="endpoint", kind="alert_opened")
+    assert events.events(offline, kind="check_error").items[0]["detail"] == {"error": "x"}
+    assert events.events(offline).total == 2
+    assert delivery.outbox(offline).to_dict() == {"items": [], "total": 0, "limit": 100, "offset": 0}

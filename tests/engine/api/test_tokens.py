@@ -1,0 +1,24 @@
+"""API tokens: created once, private from the first byte, reloaded by a running server when rotated."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+
+from engine.api.tokens import TokenStore, ensure_token, read_token, token_file
+
+
+def test_token_created_once_private_and_reloaded(wk_home):
+    assert read_token(wk_home) is None
+    first = ensure_token(wk_home)
+    assert ensure_token(wk_home) == first and len(first) >= 40
+    if sys.platform != "win32":
+        assert stat.S_IMODE(os.stat(token_file(wk_home)).st_mode) == 0o600
+    store = TokenStore(wk_home)
+    assert store.current().full == first and store.current().read_only is None
+    read_only = ensure_token(wk_home, read_only=True)
+    assert store.current().read_only == read_only
+    rotated = ensure_token(wk_home, rotate=True)
+    os.utime(token_file(wk_home), ns=(1, 1))  # a different stamp even on coarse clocks
+    assert rotated != first and store.current().full == rotated
