@@ -33,24 +33,6 @@ def _fast_heartbeat(paths) -> None:
         config.write("[heartbeat]\ninterval_seconds = 1\n")
 
 
-@pytest.fixture
-def procs():
-    """Processes a test started; they and what they started are killed at the end."""
-    import psutil
-
-    started: list[subprocess.Popen] = []
-    yield started
-    for p in started:
-        if p.poll() is None:
-            try:
-                for child in psutil.Process(p.pid).children(recursive=True):
-                    child.kill()
-            except psutil.Error:
-                pass
-            p.kill()
-            p.wait(10)
-
-
 def test_heartbeat_row_appears_and_status_reports_running(wk_home, procs):
     t0 = time.monotonic()
     procs.append(start_instance())

@@ -33,22 +33,6 @@ def _gone(pid: int) -> bool:
         return True
 
 
-@pytest.fixture
-def procs():
-    """Processes a test started; they and what they started are killed at the end."""
-    started: list[subprocess.Popen] = []
-    yield started
-    for p in started:
-        if p.poll() is None:
-            try:
-                for child in psutil.Process(p.pid).children(recursive=True):
-                    child.kill()
-            except psutil.Error:
-                pass
-            p.kill()
-            p.wait(10)
-
-
 def test_stop_while_a_command_check_runs_ends_instance_child_and_lock(wk_home, procs, tmp_path):
     pid_file = tmp_path / "child.pid"
     _sleeper_config(wk_home, pid_file)
