@@ -7,12 +7,13 @@ from datetime import timedelta
 from engine.alerts.dispatcher import Dispatcher
 from engine.channels import telegram, toast
 from engine.channels.base import BuildContext, ChannelSpec, Delivery, OutgoingMessage
-from engine.config import Config, parse_config
+from engine.config import Config
 from engine.delivery.service import DeliveryService, channel_secrets, enabled_channels, outbox_hook
 from engine.findings import Finding
 from engine.timeutil import utcnow
 from engine.units import CHANNELS
 from tests.delivery_helpers import TOKEN
+from tests.helpers import parse_config
 
 DAY = timedelta(days=1)
 
