@@ -30,7 +30,7 @@ def channels(target: Target) -> tuple[ChannelState, ...]:
         return tuple(ChannelState.from_dict(c) for c in target.delivery.status())
     if target.db is None:
         return ()
-    from engine.alerts.outbox import channel_status
+    from engine.delivery.outbox import channel_status
     from engine.delivery.service import enabled_channels
 
     with connected(target) as db:
