@@ -49,14 +49,14 @@ def start_instance(*args: str, env: dict[str, str] | None = None, log: Path | No
                             stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
 
 
-def parse_config(raw: dict[str, Any], env: dict[str, str] | None = None) -> Config:
+def parse_config(raw: dict[str, Any], env: dict[str, str] | None = None, source: Path | None = None) -> Config:
     """engine.config.parse_config with the registered channels' sections, as a composed config
     holds them ([telegram], [toast]); checks are only shape-checked, as there."""
     from engine import config
     from engine.compose import config_sections
     from engine.units import CHANNELS
 
-    return config.parse_config(raw, env, sections=config_sections(CHANNELS))
+    return config.parse_config(raw, env, source, sections=config_sections(CHANNELS))
 
 
 def load_config(path: Path, env: dict[str, str] | None = None) -> Config:
