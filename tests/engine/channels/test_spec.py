@@ -8,10 +8,10 @@ from datetime import timedelta
 
 import pytest
 
+from engine import compose
 from engine.alerts.dispatcher import Dispatcher
 from engine.channels import telegram, toast
 from engine.channels.base import BuildContext, ChannelSpec, Delivery, OutgoingMessage
-from engine import compose
 from engine.config import Config, ConfigError, opt, port_number, redacted
 from engine.delivery.service import DeliveryService, channel_secrets, enabled_channels, outbox_hook
 from engine.findings import Finding
