@@ -21,12 +21,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.alerts.dispatcher import Dispatcher  # noqa: E402
 from engine.channels.telegram.channel import TelegramChannel  # noqa: E402
-from engine.config import parse_config  # noqa: E402
+from engine.compose import parse_config  # noqa: E402
 from engine.delivery.service import DeliveryService, outbox_hook  # noqa: E402
 from engine.findings import Finding  # noqa: E402
 from engine.timeutil import utcnow  # noqa: E402
 from engine.units import (
     CHANNELS,
+    UNITS,
     open_db,  # noqa: E402
 )
 from tests.fakes.telegram_api import FakeTelegramServer  # noqa: E402
@@ -42,7 +43,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = open_db(Path(tmp) / "bench.db")
         config = parse_config({"toast": {"enabled": False},
-                               "telegram": {"token": TOKEN, "chat_id": "42", "api_url": fake.base_url}}, env={})
+                               "telegram": {"token": TOKEN, "chat_id": "42", "api_url": fake.base_url}}, UNITS, env={})
         channel = TelegramChannel(TOKEN, 42, base_url=fake.base_url)
         service = DeliveryService(db, config, CHANNELS, channels={"telegram": channel})
         dispatcher = Dispatcher(db, on_queue=[outbox_hook(config, utcnow, CHANNELS)], on_queued=[service.wake_all])

@@ -6,6 +6,11 @@ Each section is a dataclass; each field carries its documentation and an optiona
 its metadata, so the template, validation and ``config show`` come from one description. Every
 number must be finite (checked once, in ``_build_section``) and every number and duration has an
 explicit range: a value that would spin, overflow or never end is refused up front.
+
+The sections below are the engine's own. A unit above config (a channel) declares its own
+section next to its code and the composition step hands it in as a :class:`Section`: it is then
+parsed, validated, templated, overridden from the environment and redacted like the built-in
+ones, and read as ``config.NAME`` (or typed, ``config.section(SettingsClass)``).
 """
 
 from __future__ import annotations
@@ -15,11 +20,11 @@ import math
 import os
 import re
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, get_args, get_origin, get_type_hints
+from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 
 from engine.timeutil import duration_problem
 
@@ -50,7 +55,7 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def _between(low: float, high: float, unit: str = "") -> Validator:
+def between(low: float, high: float, unit: str = "") -> Validator:
     """A number from ``low`` to ``high`` (both allowed); ``unit`` names what it counts."""
     def check(value: Any) -> str | None:
         if low <= value <= high:
@@ -60,7 +65,7 @@ def _between(low: float, high: float, unit: str = "") -> Validator:
     return check
 
 
-def _port(value: Any) -> str | None:
+def port_number(value: Any) -> str | None:
     return None if 1 <= value <= 65535 else "a port number from 1 to 65535"
 
 
@@ -116,17 +121,17 @@ class GeneralConfig:
 @dataclass
 class HeartbeatConfig:
     interval_seconds: int = opt(60, "Seconds between heartbeats (daemon_state, gap detection).",
-                                _between(1, 3600, "seconds"))
+                                between(1, 3600, "seconds"))
 
 
 @dataclass
 class SchedulerConfig:
     misfire_grace_seconds: int = opt(
         3600, "A job due while the machine slept still runs once if it is at most this late.",
-        _between(1, 7 * 86400, "seconds")
+        between(1, 7 * 86400, "seconds")
     )
     shutdown_wait_seconds: int = opt(10, "How long running jobs may take to finish at shutdown.",
-                                    _between(1, 3600, "seconds"))
+                                    between(1, 3600, "seconds"))
 
 
 @dataclass
@@ -138,29 +143,13 @@ class AlertsConfig:
     )
     log_retention_days: int = opt(
         90, "Keep heartbeat_log entries this long (never less than the longest cooldown).",
-        _between(1, 3650, "days")
+        between(1, 3650, "days")
     )
-
-
-@dataclass
-class TelegramConfig:
-    enabled: bool = opt(True, "Send alerts to Telegram when a token and chat id are set.")
-    token: str = opt(
-        "", "Bot token from @BotFather (or env WATCHKEEPER_TELEGRAM_TOKEN). Never printed.", secret=True
-    )
-    chat_id: str = opt("", "Chat to send to and obey (or env WATCHKEEPER_TELEGRAM_CHAT_ID).")
-    api_url: str = opt("", "Bot API base URL; empty for Telegram's (env WATCHKEEPER_TELEGRAM_API_URL).")
-    timeout_seconds: float = opt(10.0, "Network timeout for one Bot API call.", _between(0.1, 600, "seconds"))
-
-
-@dataclass
-class ToastConfig:
-    enabled: bool = opt(True, "Show a desktop notification for each alert.")
 
 
 @dataclass
 class DeliveryConfig:
-    max_backoff_seconds: int = opt(600, "Longest wait between delivery retries.", _between(1, 86400, "seconds"))
+    max_backoff_seconds: int = opt(600, "Longest wait between delivery retries.", between(1, 86400, "seconds"))
     offline_ttl: str = opt(
         "6h", "Pending messages older than this are collapsed into one 'while you were offline'.",
         _duration(timedelta(seconds=1), timedelta(days=365))
@@ -173,23 +162,23 @@ class ArchiveConfig:
     schedule: str = opt("cron 0 2 * * *", "When the nightly archive runs.", _schedule)
     extra_roots: list[str] = opt([], "More folders to search for conversation logs.")
     max_line_bytes: int = opt(64 * 1024 * 1024, "Longest log line parsed; longer lines are recorded as bad.",
-                             _between(1024, 1024 ** 3, "bytes"))
+                             between(1024, 1024 ** 3, "bytes"))
     active_window_minutes: int = opt(
         30, "A conversation written within this many minutes counts as an active session.",
-        _between(1, 7 * 1440, "minutes")
+        between(1, 7 * 1440, "minutes")
     )
 
 
 @dataclass
 class ApiConfig:
     enabled: bool = opt(True, "Serve the local HTTP API on 127.0.0.1.")
-    port: int = opt(8765, "Port of the local HTTP API.", _port)
+    port: int = opt(8765, "Port of the local HTTP API.", port_number)
 
 
 @dataclass
 class WeeklyConfig:
     schedule: str = opt("cron 0 3 * * sun", "When the weekly digest, pruning and backup run.", _schedule)
-    keep_backups: int = opt(4, "How many database backups to keep.", _between(1, 1000))
+    keep_backups: int = opt(4, "How many database backups to keep.", between(1, 1000))
 
 
 SECTIONS: dict[str, type] = {
@@ -197,8 +186,6 @@ SECTIONS: dict[str, type] = {
     "heartbeat": HeartbeatConfig,
     "scheduler": SchedulerConfig,
     "alerts": AlertsConfig,
-    "telegram": TelegramConfig,
-    "toast": ToastConfig,
     "delivery": DeliveryConfig,
     "archive": ArchiveConfig,
     "weekly": WeeklyConfig,
@@ -208,6 +195,40 @@ SECTIONS: dict[str, type] = {
 # Free-form tables validated by their owners (checks validate their own parameters).
 FREEFORM = {"checks", "user_checks"}
 
+REGISTERED_AFTER = "alerts"
+"""Registered sections (the channels') follow this one, by name: first what decides what to tell,
+then how it is delivered."""
+
+
+@dataclass(frozen=True)
+class Section:
+    """A settings section owned by a unit above config (a channel): its ``[name]`` table, the
+    dataclass of :func:`opt` fields describing it, and ``env``: environment variable -> field
+    (a non-empty variable overrides the field)."""
+
+    name: str
+    settings: type
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+def layout(registered: Sequence[Section] = ()) -> dict[str, type]:
+    """Every section's dataclass by name, in template order (registered ones after REGISTERED_AFTER,
+    by name); raises ValueError for a registered name that is already taken."""
+    taken = {*SECTIONS, *FREEFORM}
+    for section in registered:
+        if section.name in taken:
+            raise ValueError(f"config section [{section.name}] is registered twice")
+        taken.add(section.name)
+    out: dict[str, type] = {}
+    for name, cls in SECTIONS.items():
+        out[name] = cls
+        if name == REGISTERED_AFTER:
+            out.update((s.name, s.settings) for s in sorted(registered, key=lambda s: s.name))
+    return out
+
+
+T = TypeVar("T")
+
 
 @dataclass
 class Config:
@@ -215,8 +236,6 @@ class Config:
     heartbeat: HeartbeatConfig = field(default_factory=HeartbeatConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
-    telegram: TelegramConfig = field(default_factory=TelegramConfig)
-    toast: ToastConfig = field(default_factory=ToastConfig)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     archive: ArchiveConfig = field(default_factory=ArchiveConfig)
     weekly: WeeklyConfig = field(default_factory=WeeklyConfig)
@@ -225,6 +244,22 @@ class Config:
     user_checks: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     source: Path | None = None
+    registered: dict[str, Any] = field(default_factory=dict)
+    """The registered sections' values by section name, in template order."""
+
+    def __getattr__(self, name: str) -> Any:
+        """A registered section by name (``config.telegram``); only called for names not found otherwise."""
+        registered = self.__dict__.get("registered")
+        if registered is not None and name in registered:
+            return registered[name]
+        raise AttributeError(f"{type(self).__name__!r} has no section or attribute {name!r}")
+
+    def section(self, cls: type[T]) -> T:
+        """The registered section whose settings dataclass is ``cls`` (typed); raises LookupError when absent."""
+        for value in self.registered.values():
+            if type(value) is cls:
+                return value
+        raise LookupError(f"no registered config section holds {cls.__name__}")
 
 
 def _type_ok(value: Any, annotation: Any) -> bool:
@@ -289,43 +324,48 @@ def _build_section(name: str, cls: type, raw: Any, warnings: list[str]) -> Any:
     return cls(**values)
 
 
-def parse_config(raw: dict[str, Any], env: dict[str, str] | None = None, source: Path | None = None) -> Config:
-    """Build and validate a Config's sections from parsed TOML (and environment overrides).
+def parse_config(raw: dict[str, Any], env: dict[str, str] | None = None, source: Path | None = None,
+                 sections: Sequence[Section] = ()) -> Config:
+    """Build and validate a Config's sections, the built-in and the registered ``sections``, from
+    parsed TOML (and environment overrides).
 
     [checks.*] and [[user_checks]] are only checked for shape here: the check kinds validate
     them in the composition step (engine.compose.load_config)."""
     env = dict(os.environ) if env is None else env
+    every = layout(sections)
     warnings: list[str] = []
-    sections: dict[str, Any] = {}
+    built: dict[str, Any] = {}
     for key, value in raw.items():
-        if key in SECTIONS:
-            sections[key] = _build_section(key, SECTIONS[key], value, warnings)
+        if key in every:
+            built[key] = _build_section(key, every[key], value, warnings)
         elif key not in FREEFORM:
-            warnings.append(f"unknown section or key {key!r} (ignored); known: {', '.join([*SECTIONS, *FREEFORM])}")
+            warnings.append(f"unknown section or key {key!r} (ignored); known: {', '.join([*every, *FREEFORM])}")
     checks = raw.get("checks", {})
     if not isinstance(checks, dict) or not all(isinstance(v, dict) for v in checks.values()):
         raise ConfigError("[checks] must hold one table per check, e.g. [checks.disk_space]")
     user_checks = raw.get("user_checks", [])
     if not isinstance(user_checks, list) or not all(isinstance(v, dict) for v in user_checks):
         raise ConfigError("user_checks must be a list of tables: [[user_checks]]")
-    config = Config(**sections, checks=checks, user_checks=user_checks, warnings=warnings, source=source)
-    _apply_env(config, env)
+    registered = {name: built.pop(name) if name in built else cls()
+                  for name, cls in every.items() if name not in SECTIONS}
+    config = Config(**built, checks=checks, user_checks=user_checks, warnings=warnings, source=source,
+                    registered=registered)
+    _apply_env(config, sections, env)
     return config
 
 
-def _apply_env(config: Config, env: dict[str, str]) -> None:
-    if env.get("WATCHKEEPER_TELEGRAM_TOKEN"):
-        config.telegram.token = env["WATCHKEEPER_TELEGRAM_TOKEN"]
-    if env.get("WATCHKEEPER_TELEGRAM_CHAT_ID"):
-        config.telegram.chat_id = env["WATCHKEEPER_TELEGRAM_CHAT_ID"]
-    if env.get("WATCHKEEPER_TELEGRAM_API_URL"):
-        config.telegram.api_url = env["WATCHKEEPER_TELEGRAM_API_URL"]
+def _apply_env(config: Config, sections: Sequence[Section], env: dict[str, str]) -> None:
+    for section in sections:
+        for variable, key in section.env.items():
+            if env.get(variable):
+                setattr(config.registered[section.name], key, env[variable])
 
 
-def load_config(path: Path, env: dict[str, str] | None = None) -> Config:
-    """Read ``path`` (missing file = defaults) and validate its sections; raises ConfigError."""
+def load_config(path: Path, env: dict[str, str] | None = None, sections: Sequence[Section] = ()) -> Config:
+    """Read ``path`` (missing file = defaults) and validate its sections (the built-in and the
+    registered ``sections``); raises ConfigError."""
     if not path.exists():
-        return parse_config({}, env, source=None)
+        return parse_config({}, env, source=None, sections=sections)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
@@ -334,7 +374,7 @@ def load_config(path: Path, env: dict[str, str] | None = None) -> Config:
         raise ConfigError(f"{path}: not valid TOML: arrays or tables nested too deeply") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
-    return parse_config(raw, env, source=path)
+    return parse_config(raw, env, source=path, sections=sections)
 
 
 def _toml_value(value: Any) -> str:
@@ -347,16 +387,17 @@ def _toml_value(value: Any) -> str:
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def render_template(extra: Sequence[str] = ()) -> str:
-    """The fully commented default config.toml (every key, commented out, with its doc), followed
-    by the ``extra`` lines (the composition step adds the [checks.*] blocks)."""
+def render_template(extra: Sequence[str] = (), sections: Sequence[Section] = ()) -> str:
+    """The fully commented default config.toml (every key of the built-in and the registered
+    ``sections``, commented out, with its doc), followed by the ``extra`` lines (the composition
+    step adds the [checks.*] blocks)."""
     lines = [
         "# Watchkeeper configuration.",
         "# Every setting is shown with its default, commented out. Uncomment and edit to change it.",
         "# Check with: watchkeeper config validate",
         "",
     ]
-    for name, cls in SECTIONS.items():
+    for name, cls in layout(sections).items():
         lines.append(f"[{name}]")
         for f in dataclasses.fields(cls):
             default = f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
@@ -383,7 +424,7 @@ def ensure_config_file(path: Path, template: str | None = None) -> bool:
 def redacted(config: Config) -> dict[str, Any]:
     """The effective settings as plain data, secrets replaced by '<set>' or ''."""
     out: dict[str, Any] = {}
-    for name in SECTIONS:
+    for name in layout([Section(name, type(value)) for name, value in config.registered.items()]):
         section = getattr(config, name)
         values = {}
         for f in dataclasses.fields(section):
@@ -397,12 +438,14 @@ def redacted(config: Config) -> dict[str, Any]:
     return out
 
 
-def set_config_values(path: Path, section: str, values: dict[str, Any], *, template: str | None = None) -> None:
+def set_config_values(path: Path, section: str, values: dict[str, Any], *, template: str | None = None,
+                      sections: Sequence[Section] = ()) -> None:
     """Set keys of one section in config.toml, keeping the user's comments and layout.
 
     A commented-out default (``# key = ...``) is replaced in place; otherwise the key goes right
     after the section header (added at the end when missing). A missing file starts as ``template``
-    (see ensure_config_file). The result's sections are validated.
+    (see ensure_config_file). The result's sections (the built-in and the registered ``sections``)
+    are validated.
     """
     ensure_config_file(path, template)
     lines = path.read_text(encoding="utf-8").splitlines()
@@ -425,4 +468,4 @@ def set_config_values(path: Path, section: str, values: dict[str, Any], *, templ
 
     # 0600 from the first byte (it may now hold the bot token); a symlinked config.toml stays a link.
     write_private_file(path.resolve(), "\n".join(lines) + "\n")
-    load_config(path, env={})
+    load_config(path, env={}, sections=sections)

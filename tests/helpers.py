@@ -8,7 +8,10 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from engine.config import Config
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,3 +47,22 @@ def start_instance(*args: str, env: dict[str, str] | None = None, log: Path | No
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed with the process
     return subprocess.Popen([sys.executable, "-m", "engine", "run", "--headless", *args], env=full_env,
                             stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+
+
+def parse_config(raw: dict[str, Any], env: dict[str, str] | None = None, source: Path | None = None) -> Config:
+    """engine.config.parse_config with the registered channels' sections, as a composed config
+    holds them ([telegram], [toast]); checks are only shape-checked, as there."""
+    from engine import config
+    from engine.compose import config_sections
+    from engine.units import CHANNELS
+
+    return config.parse_config(raw, env, source, sections=config_sections(CHANNELS))
+
+
+def load_config(path: Path, env: dict[str, str] | None = None) -> Config:
+    """engine.config.load_config with the registered channels' sections (see parse_config)."""
+    from engine import config
+    from engine.compose import config_sections
+    from engine.units import CHANNELS
+
+    return config.load_config(path, env, sections=config_sections(CHANNELS))

@@ -353,7 +353,7 @@ class TrayController:
         def run() -> None:
             from engine.compose import ensure_config_file
 
-            ensure_config_file(self.engine.paths.config_file, self.engine.units.check_kinds)
+            ensure_config_file(self.engine.paths.config_file, self.engine.units)
             self.opener(str(self.engine.paths.config_file))
 
         self.submit(run, "edit settings")

@@ -5,8 +5,8 @@ either returns a :class:`Delivery` or raises :class:`ChannelError`. Error messag
 are always passed through :func:`redact`, so a bot token can never leak into logs,
 the database or the UI through an exception.
 
-A :class:`ChannelSpec` is how a channel joins Watchkeeper: when it is on, how it is built, what
-its messages may hold and which notifications it receives. The delivery service knows channels
+A :class:`ChannelSpec` is how a channel joins Watchkeeper: its config section, when it is on,
+how it is built, what its messages may hold and which notifications it receives. The delivery service knows channels
 only through their specs.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -245,6 +245,9 @@ class ChannelSpec:
         supports_replies: a recovery message answers the alert's earlier message on this channel.
         secrets: values never to be logged or shown (tokens).
         setup_command, test_command: what a person runs to connect and to test it (doctor hints).
+        settings: the dataclass of ``engine.config.opt`` fields that is its ``[name]`` config section
+            (read as ``config.section(settings)``); None: the channel has no settings.
+        env: environment variable -> field of ``settings`` it overrides when set (non-empty).
     """
 
     name: str
@@ -258,6 +261,8 @@ class ChannelSpec:
     secrets: Callable[[Config], tuple[str, ...]] = _no_secrets
     setup_command: str | None = None
     test_command: str | None = None
+    settings: type | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def supports_buttons(self) -> bool:

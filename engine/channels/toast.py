@@ -27,10 +27,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from engine.assets import asset_path
 from engine.channels.base import BuildContext, ChannelError, ChannelLimits, ChannelSpec, Delivery, OutgoingMessage
+from engine.config import opt
 from engine.platform import IS_WINDOWS
 from engine.vocabulary import NotificationKind
 
@@ -43,6 +45,7 @@ __all__ = [
     "SPEC",
     "TITLE_MAX",
     "ToastChannel",
+    "ToastSettings",
     "decide_availability",
     "default_runner",
     "fit_toast",
@@ -326,6 +329,13 @@ class ToastChannel:
         self._closed = True
 
 
+@dataclass
+class ToastSettings:
+    """The [toast] config section."""
+
+    enabled: bool = opt(True, "Show a desktop notification for each alert.")
+
+
 def _build(config: Config, context: BuildContext) -> ToastChannel:
     icon = asset_path("watchkeeper.ico" if IS_WINDOWS else "watchkeeper-ok.png")
     return ToastChannel(str(icon) if icon.exists() else None)
@@ -334,9 +344,10 @@ def _build(config: Config, context: BuildContext) -> ToastChannel:
 SPEC = ChannelSpec(
     name="toast",
     title="Desktop toast",
-    enabled=lambda config: config.toast.enabled,
+    enabled=lambda config: config.section(ToastSettings).enabled,
     build=_build,
     limits=ChannelLimits(title_max=TITLE_MAX, body_max=BODY_MAX, parts=1),
     skipped_kinds=frozenset({NotificationKind.WEEKLY}),  # the weekly digest is a long read: Telegram only
+    settings=ToastSettings,
 )
 """The desktop toast: one part, cut to the Windows balloon limits, no buttons."""

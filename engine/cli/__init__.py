@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine import __version__
 from engine.cli.context import CliContext, ControlError
-from engine.compose import Units, load_config
+from engine.compose import Units, default_config, load_config
 from engine.config import Config, ConfigError
 from engine.paths import resolve_paths
 from engine.store.db import StoreError
@@ -62,7 +62,7 @@ def main(argv: Sequence[str] | None = None, *, units: Units, frontend: Frontend 
         config = None
     else:
         try:
-            config = load_config(paths.config_file, units.check_kinds)
+            config = load_config(paths.config_file, units)
         except ConfigError as exc:
             print(f"watchkeeper: config error: {exc}", file=sys.stderr)
             return EXIT_USAGE
@@ -74,7 +74,7 @@ def main(argv: Sequence[str] | None = None, *, units: Units, frontend: Frontend 
 
         setup_logging(paths.log_file, config.general.log_level, secrets=[config.telegram.token], stderr=False)
         _warn_if_local_zone_unusable(config)
-    ctx = CliContext(paths=paths, config=config or Config(), units=units, frontend=frontend)
+    ctx = CliContext(paths=paths, config=config or default_config(units), units=units, frontend=frontend)
     try:
         return int(args.handler(args, ctx))
     except (ControlError, StoreError) as exc:

@@ -26,7 +26,7 @@ def register(sub: Any) -> None:
 
 
 def cmd_path(args: argparse.Namespace, ctx: CliContext) -> int:
-    ensure_config_file(ctx.paths.config_file, ctx.units.check_kinds)
+    ensure_config_file(ctx.paths.config_file, ctx.units)
     print(ctx.paths.config_file)
     return EXIT_OK
 
@@ -51,7 +51,7 @@ def cmd_show(args: argparse.Namespace, ctx: CliContext) -> int:
 def cmd_validate(args: argparse.Namespace, ctx: CliContext) -> int:
     path = ctx.paths.config_file
     try:
-        config = load_config(path, ctx.units.check_kinds)
+        config = load_config(path, ctx.units)
     except ConfigError as exc:
         print(f"invalid: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -104,7 +104,7 @@ def _startup() -> list[Finding]:
 def _config(ctx: CliContext) -> list[Finding]:
     path = ctx.paths.config_file
     try:
-        config = load_config(path, ctx.units.check_kinds)
+        config = load_config(path, ctx.units)
     except ConfigError as exc:
         return [Finding("config", False, f"{exc}. Fix the file, then run 'watchkeeper config validate'.")]
     out = [Finding("config", True, f"{path if path.exists() else 'defaults (no file yet)'} is valid")]

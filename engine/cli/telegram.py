@@ -41,6 +41,7 @@ _FAILED = {"connect": "Telegram setup failed", "store": "could not store the set
 
 def cmd_setup(args: argparse.Namespace, ctx: CliContext) -> int:
     from engine.channels.telegram.setup import SetupFailed, run_setup
+    from engine.compose import config_sections
 
     token = args.token or ctx.config.telegram.token
     if not token:
@@ -51,7 +52,8 @@ def cmd_setup(args: argparse.Namespace, ctx: CliContext) -> int:
         token = getpass.getpass("Bot token from @BotFather (input hidden): ").strip()
     try:
         result = run_setup(ctx.open_db(), ctx.config, ctx.paths.config_file, token, store_token=bool(args.token),
-                           wait=args.wait, on_step=_print_step, template=_template(ctx))
+                           wait=args.wait, on_step=_print_step, template=_template(ctx),
+                           sections=config_sections(ctx.units.channels))
     except SetupFailed as exc:
         print(f"watchkeeper: {_FAILED[exc.step]}: {exc}", file=sys.stderr)
         return 2 if exc.step == "connect" and exc.permanent else 1
@@ -87,4 +89,4 @@ def _template(ctx: CliContext) -> str:
     """The config template a missing config.toml starts from."""
     from engine.compose import config_template
 
-    return config_template(ctx.units.check_kinds)
+    return config_template(ctx.units)

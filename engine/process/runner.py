@@ -62,7 +62,7 @@ def run_instance(paths: Paths, config: Config, units: Units, *,
     shown (else headless), then end the process (end_process); returns an exit code only when the
     instance did not start (3 when another instance runs, 1 for an unusable database)."""
     paths.ensure()
-    ensure_config_file(paths.config_file, units.check_kinds)
+    ensure_config_file(paths.config_file, units)
     setup_logging(paths.log_file, config.general.log_level, secrets=[config.telegram.token])
     cleanup_in_background()  # leftover _MEI folders of killed one-file runs (no-op from source)
     _handle_orphans(paths, kill_orphans)

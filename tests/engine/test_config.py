@@ -11,14 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.compose import ensure_config_file
-from engine.config import (
-    Config,
-    ConfigError,
-    load_config,
-    parse_config,
-    redacted,
-)
-from engine.units import CHECK_KINDS
+from engine.config import Config, ConfigError, redacted
+from engine.units import UNITS
+from tests.helpers import load_config, parse_config
 
 TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
 
@@ -32,8 +27,8 @@ def test_empty_config_gives_defaults():
 
 def test_template_is_valid_toml_and_every_setting_is_commented_out(tmp_path):
     path = tmp_path / "config.toml"
-    assert ensure_config_file(path, CHECK_KINDS) is True
-    assert ensure_config_file(path, CHECK_KINDS) is False  # never overwritten
+    assert ensure_config_file(path, UNITS) is True
+    assert ensure_config_file(path, UNITS) is False  # never overwritten
     text = path.read_text()
     assert tomllib.loads(text) == {name: {} for name in tomllib.loads(text)}
     assert "# interval_seconds = 60" in text
@@ -119,11 +114,13 @@ def test_the_smallest_allowed_schedules_and_heartbeat_still_load():
 
 
 def _section_values():
-    from engine.config import SECTIONS
+    from engine.compose import config_sections
+    from engine.config import layout
+    from engine.units import CHANNELS
 
     numbers = st.one_of(st.integers(min_value=-(10**40), max_value=10**40), st.floats())
     texts = st.one_of(st.text(max_size=30), st.sampled_from(["every 0.001s", "99999999999d", "inf", "every 1h"]))
-    keys = [(name, f.name) for name, cls in SECTIONS.items() for f in dataclasses.fields(cls)]
+    keys = [(name, f.name) for name, cls in layout(config_sections(CHANNELS)).items() for f in dataclasses.fields(cls)]
     return st.dictionaries(st.sampled_from(keys), st.one_of(numbers, texts, st.booleans()), max_size=6)
 
 
@@ -163,11 +160,11 @@ def test_config_parses_sections_without_judging_checks_and_the_composition_step_
     raw = {"checks": {"disk_space": {"cooldown": "never"}}}
     assert parse_config(raw, env={}).checks == raw["checks"]  # shape only: the check kinds judge it
     with pytest.raises(ConfigError, match="checks.disk_space.cooldown = 'never' is not allowed"):
-        compose.parse_config(raw, CHECK_KINDS, env={})
+        compose.parse_config(raw, UNITS, env={})
     path = tmp_path / "config.toml"
     path.write_text('[checks.disk_space]\ncooldown = "never"\n')
     with pytest.raises(ConfigError, match="checks.disk_space.cooldown"):
-        compose.load_config(path, CHECK_KINDS, env={})
+        compose.load_config(path, UNITS, env={})
 
 
 def test_config_imports_no_check_code():

@@ -7,11 +7,10 @@ import ast
 import dataclasses
 from typing import Any
 
-from engine.config import parse_config
 from engine.engine import Engine
 from engine.modules.base import ModuleContext
 from engine.units import CHANNELS, CHECK_KINDS, MIGRATIONS, MODULES, UNITS
-from tests.helpers import ROOT
+from tests.helpers import ROOT, parse_config
 
 QUIET = {"toast": {"enabled": False}, "api": {"enabled": False},
          "checks": {name: {"enabled": False} for name in ("disk_space", "endpoint", "listening_ports")}}

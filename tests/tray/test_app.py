@@ -209,7 +209,7 @@ def test_a_backend_without_menu_gets_no_menu_and_logs_status(caplog: pytest.LogC
 
 def _quiet_engine(wk_home: Any) -> Engine:
     """A started Engine with nothing machine-dependent and no API port to contend for."""
-    from engine.config import parse_config
+    from tests.helpers import parse_config
 
     quiet = {"enabled": False}
     config = parse_config({"api": quiet, "archive": quiet, "checks": {"disk_space": quiet, "listening_ports": quiet,
@@ -357,7 +357,7 @@ def test_an_engine_stop_request_ends_the_loop_even_before_it_runs() -> None:
 
 def test_with_a_real_engine(wk_home: Any) -> None:
     """Menu actions reach a started Engine and its snapshots come back to the icon."""
-    from engine.config import parse_config
+    from tests.helpers import parse_config
 
     quiet = {"enabled": False}  # nothing machine-dependent, no API port to contend for
     config = parse_config({"api": quiet, "checks": {"disk_space": quiet, "listening_ports": quiet,

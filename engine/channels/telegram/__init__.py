@@ -3,7 +3,8 @@
 Modules: ``channel`` (TelegramChannel: python-telegram-bot on one event-loop thread), ``format``
 (pure HTML formatting, splitting, keyboards, error classification), ``buttons`` (the alert
 buttons' callback data), ``identity`` (which instance sent a message when machines share a
-bot token), ``setup`` (`telegram setup` and `telegram test` without the printing). What the
+bot token), ``settings`` (the [telegram] config section and its environment overrides),
+``setup`` (`telegram setup` and `telegram test` without the printing). What the
 buttons and chat commands do is a front end above the actions: engine.chat.telegram.
 
 :data:`SPEC` is how the delivery service knows this channel. Importing this package is cheap:
@@ -18,6 +19,7 @@ from engine.channels.base import BuildContext, Channel, ChannelLimits, ChannelSp
 from engine.channels.telegram import identity
 from engine.channels.telegram.buttons import alert_buttons
 from engine.channels.telegram.format import MAX_TEXT, MAX_TITLE
+from engine.channels.telegram.settings import ENV, TelegramSettings, settings
 
 if TYPE_CHECKING:
     from peewee import SqliteDatabase
@@ -32,14 +34,14 @@ MIN_INTERVAL_SECONDS = 1.0
 
 def configured(config: Config) -> bool:
     """Telegram is on when enabled and both token and chat id are set."""
-    t = config.telegram
+    t = settings(config)
     return bool(t.enabled and t.token and t.chat_id)
 
 
 def _build(config: Config, context: BuildContext) -> Channel:
     from engine.channels.telegram.channel import TelegramChannel
 
-    t = config.telegram
+    t = settings(config)
     return TelegramChannel(t.token, t.chat_id, base_url=t.api_url or None, timeout=t.timeout_seconds,
                            min_interval=MIN_INTERVAL_SECONDS, max_retry_after=context.max_retry_after)
 
@@ -49,7 +51,7 @@ def _alert_buttons(db: SqliteDatabase, notification_id: int) -> list[tuple[str, 
 
 
 def _secrets(config: Config) -> tuple[str, ...]:
-    return tuple(s for s in (config.telegram.token,) if s)
+    return tuple(s for s in (settings(config).token,) if s)
 
 
 SPEC = ChannelSpec(
@@ -63,5 +65,7 @@ SPEC = ChannelSpec(
     secrets=_secrets,
     setup_command="watchkeeper telegram setup",
     test_command="watchkeeper telegram test",
+    settings=TelegramSettings,
+    env=ENV,
 )
 """Telegram: HTML messages split into parts, Ack/Snooze buttons, recoveries as replies, chat commands."""

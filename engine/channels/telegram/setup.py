@@ -9,7 +9,7 @@ happens (the person must know to send ``/start`` while setup waits).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 from peewee import SqliteDatabase
 
 from engine.channels.base import ChannelError, Delivery, OutgoingMessage
-from engine.config import Config, ConfigError, set_config_values
+from engine.channels.telegram.settings import settings
+from engine.config import Config, ConfigError, Section, set_config_values
 from engine.timeutil import to_db, utcnow
 from engine.vocabulary import Severity
 
@@ -93,18 +94,21 @@ def _recorded(db: SqliteDatabase, key: str) -> str | None:
 def _channel(config: Config, token: str, chat_id: str | None) -> TelegramChannel:
     from engine.channels.telegram.channel import TelegramChannel
 
-    t = config.telegram
+    t = settings(config)
     return TelegramChannel(token, chat_id, base_url=t.api_url or None, timeout=t.timeout_seconds)
 
 
 def run_setup(db: SqliteDatabase, config: Config, config_file: Path, token: str, *, store_token: bool,
-              wait: float, on_step: Callable[[SetupStep], None], template: str | None = None) -> SetupResult:
+              wait: float, on_step: Callable[[SetupStep], None], template: str | None = None,
+              sections: Sequence[Section] = ()) -> SetupResult:
     """Verify ``token``, learn the chat id (unless known), store both, send the confirmation.
 
     ``store_token``: write the token into ``config_file`` (it was given on the command line,
-    not read from the config or the environment). Raises :class:`SetupFailed`.
+    not read from the config or the environment). ``template`` and ``sections`` (the registered
+    config sections, this one's included) are what a missing config file starts from and what the
+    written file is validated with. Raises :class:`SetupFailed`.
     """
-    chat_id = config.telegram.chat_id or _recorded(db, "chat_id")
+    chat_id = settings(config).chat_id or _recorded(db, "chat_id")
     channel = _channel(config, token, chat_id)
     try:
         me = channel.get_me()
@@ -112,7 +116,8 @@ def run_setup(db: SqliteDatabase, config: Config, config_file: Path, token: str,
         _record(db, "token_verified", to_db(utcnow()))
         _record(db, "bot_username", me.username or "")
         if store_token:
-            set_config_values(config_file, "telegram", {"token": token}, template=template)
+            set_config_values(config_file, "telegram", {"token": token}, template=template,
+                              sections=sections)
         if chat_id:
             on_step(ChatKnown(chat_id))
         else:
@@ -124,7 +129,7 @@ def run_setup(db: SqliteDatabase, config: Config, config_file: Path, token: str,
             _record(db, "chat_id", chat_id)
             on_step(ChatFound(chat_id))
         set_config_values(config_file, "telegram", {"chat_id": str(chat_id), "enabled": True},
-                          template=template)
+                          template=template, sections=sections)
     except ChannelError as exc:
         raise SetupFailed("connect", exc, permanent=exc.permanent) from exc
     except ConfigError as exc:
@@ -144,7 +149,7 @@ def run_setup(db: SqliteDatabase, config: Config, config_file: Path, token: str,
 
 def send_test(config: Config, title: str, body: str) -> Delivery:
     """Send a test message now, past the outbox (Telegram must be :func:`configured`). Raises ChannelError."""
-    t = config.telegram
+    t = settings(config)
     channel = _channel(config, t.token, t.chat_id)
     try:
         return channel.notify(OutgoingMessage(title, body, Severity.INFO))

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from engine.actions.target import Offline
-from engine.config import parse_config
 from engine.engine import Engine
 from engine.units import UNITS
+from tests.helpers import parse_config
 
 QUIET = {"enabled": False}
 

@@ -101,9 +101,9 @@ def test_refusals_name_the_problem(archived):
 
 
 def _engine(wk_home, enabled: bool):
-    from engine.config import parse_config
     from engine.engine import Engine
     from engine.units import UNITS
+    from tests.helpers import parse_config
 
     quiet = ("disk_space", "endpoint", "listening_ports")
     return Engine(wk_home, parse_config({"toast": {"enabled": False}, "api": {"enabled": False},

@@ -10,10 +10,10 @@ from engine import runtime_state
 from engine.actions import delivery, events, instance
 from engine.actions.errors import Conflict, Invalid, NotFound
 from engine.actions.target import Offline
-from engine.config import parse_config
 from engine.engine import Engine
 from engine.timeutil import MAX_DURATION, utcnow
 from engine.units import UNITS
+from tests.helpers import parse_config
 
 NOW = utcnow().replace(microsecond=0)
 

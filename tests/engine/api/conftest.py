@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from engine.config import parse_config
 from engine.engine import Engine
 from engine.units import UNITS
+from tests.helpers import parse_config
 
 PORT = 18765
 BASE = f"http://127.0.0.1:{PORT}"

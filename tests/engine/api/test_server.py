@@ -86,12 +86,12 @@ def test_fastapi_and_uvicorn_are_imported_only_when_the_first_client_connects(wk
     port = free_port()
     code = textwrap.dedent(f"""
         import json, sys, urllib.request
-        from engine.config import parse_config
+        from engine.compose import parse_config
         from engine.engine import Engine
         from engine.units import UNITS
         from engine.paths import resolve_paths
         config = parse_config({{"toast": {{"enabled": False}}, "archive": {{"enabled": False}},
-                                "api": {{"port": {port}}}}}, env={{}})
+                                "api": {{"port": {port}}}}}, UNITS, env={{}})
         engine = Engine(resolve_paths().ensure(), config, UNITS)
         engine.start()
         before = sorted(m for m in ("fastapi", "uvicorn", "pydantic") if m in sys.modules)

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from datetime import timedelta
 
+import pytest
+
+from engine import compose
 from engine.alerts.dispatcher import Dispatcher
 from engine.channels import telegram, toast
 from engine.channels.base import BuildContext, ChannelSpec, Delivery, OutgoingMessage
-from engine.config import Config, parse_config
+from engine.config import Config, ConfigError, opt, port_number, redacted
 from engine.delivery.service import DeliveryService, channel_secrets, enabled_channels, outbox_hook
 from engine.findings import Finding
 from engine.timeutil import utcnow
-from engine.units import CHANNELS
+from engine.units import CHANNELS, UNITS
 from tests.delivery_helpers import TOKEN
+from tests.helpers import parse_config
 
 DAY = timedelta(days=1)
 
@@ -40,6 +46,22 @@ def pager_spec(channel: PagerChannel, **options: object) -> ChannelSpec:
 
     return ChannelSpec(name="pager", title="Pager", enabled=lambda config: True, build=build,
                        secrets=lambda config: ("pager-secret-value",), **options)  # type: ignore[arg-type]
+
+
+@dataclass
+class PagerSettings:
+    """The [pager] section, declared next to the channel as a real one would be."""
+
+    port: int = opt(4321, "Port of the pager gateway.", port_number)
+    key: str = opt("", "Gateway key (or env WATCHKEEPER_PAGER_KEY). Never printed.", secret=True)
+
+
+def pager_spec_with_settings(channel: PagerChannel) -> ChannelSpec:
+    def build(config: Config, context: BuildContext) -> PagerChannel:
+        return channel
+
+    return ChannelSpec(name="pager", title="Pager", enabled=lambda config: config.section(PagerSettings).port > 0,
+                       build=build, settings=PagerSettings, env={"WATCHKEEPER_PAGER_KEY": "key"})
 
 
 def _config() -> Config:
@@ -120,3 +142,36 @@ def test_declared_limits_are_the_ones_the_channels_enforce():
     title, body = toast.fit_toast("t" * 500, "b" * 500)
     assert len(title) == toast.SPEC.limits.title_max and len(body) == toast.SPEC.limits.body_max
     assert telegram.SPEC.limits.body_max == MAX_TEXT and telegram.SPEC.limits.parts is None
+
+
+def test_a_spec_alone_adds_its_config_section_parsed_validated_templated_overridden_and_redacted(db):
+    channel = PagerChannel()
+    units = dataclasses.replace(UNITS, channels=(*CHANNELS, pager_spec_with_settings(channel)))  # the registry line
+
+    config = compose.parse_config({"pager": {"port": 2525}}, units, env={"WATCHKEEPER_PAGER_KEY": "pager-key-123"})
+    assert (config.pager.port, config.section(PagerSettings).key) == (2525, "pager-key-123")
+    assert config.warnings == []
+    assert redacted(config)["pager"] == {"port": 2525, "key": "<set>"}
+    assert "pager-key-123" not in repr(redacted(config))
+    assert enabled_channels(config, units.channels) == ["toast", "pager"]
+
+    with pytest.raises(ConfigError) as err:
+        compose.parse_config({"pager": {"port": 0}}, units, env={})
+    assert str(err.value) == "pager.port = 0 is not allowed: expected a port number from 1 to 65535"
+    with pytest.raises(ConfigError) as err:
+        compose.parse_config({"pager": {"key": 12345}}, units, env={})
+    assert "12345" not in str(err.value)
+
+    template = compose.config_template(units)
+    assert "[pager]\n# Port of the pager gateway.\n# port = 4321\n" in template
+    assert compose.config_template(UNITS) == template.replace(
+        "[pager]\n# Port of the pager gateway.\n# port = 4321\n"
+        "# Gateway key (or env WATCHKEEPER_PAGER_KEY). Never printed.\n# key = \"\"\n\n", "")
+    assert "pager" in compose.parse_config({"pagr": {}}, units, env={}).warnings[0]
+    assert any("unknown section" in w for w in compose.parse_config({"pager": {}}, UNITS, env={}).warnings)
+
+
+def test_a_section_name_registered_twice_is_refused():
+    twice = dataclasses.replace(UNITS, channels=(*CHANNELS, dataclasses.replace(toast.SPEC, name="api")))
+    with pytest.raises(ValueError, match=r"\[api\] is registered twice"):
+        compose.parse_config({}, twice, env={})

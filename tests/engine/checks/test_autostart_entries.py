@@ -36,10 +36,10 @@ from engine.checks.autostart_entries import (
 from engine.checks.base import CheckContext, CheckDefinition, CheckError
 from engine.checks.registry import build_definitions
 from engine.checks.service import CheckService
-from engine.config import ConfigError, parse_config
+from engine.config import ConfigError
 from engine.platform import posix
 from engine.units import CHECK_KINDS
-from tests.helpers import cli
+from tests.helpers import cli, parse_config
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 FAKE_CRONTAB = """#!/bin/sh

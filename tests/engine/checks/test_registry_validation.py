@@ -13,10 +13,11 @@ from engine.checks.base import Param
 from engine.checks.command import CommandCheck
 from engine.checks.registry import build_definitions
 from engine.checks.sql import SqlCheck
-from engine.config import ConfigError, parse_config
+from engine.config import ConfigError
 from engine.schedule_spec import parse_schedule
 from engine.timeutil import parse_duration
 from engine.units import CHECK_KINDS
+from tests.helpers import parse_config
 
 SQL = {"name": "overdue", "kind": "sql", "database": "/data/finance.db",
        "query": "SELECT id, 'Invoice ' || id || ' overdue' FROM invoices WHERE due < date('now')"}

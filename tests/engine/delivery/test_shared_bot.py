@@ -10,7 +10,6 @@ from engine.alerts import store
 from engine.channels.telegram import identity
 from engine.channels.telegram.buttons import ButtonPress, alert_buttons, parse_callback
 from engine.channels.telegram.format import CALLBACK_DATA_MAX_BYTES
-from engine.config import parse_config
 from engine.demo import load_demo
 from engine.engine import Engine
 from engine.paths import Paths
@@ -18,7 +17,7 @@ from engine.store.db import connection
 from engine.units import UNITS
 from tests.delivery_helpers import CHAT, TOKEN
 from tests.fakes.telegram_api import FakeTelegramServer
-from tests.helpers import wait_until
+from tests.helpers import parse_config, wait_until
 
 
 def _paths(root: Path) -> Paths:

@@ -7,14 +7,13 @@ from collections.abc import Iterator
 import pytest
 
 from engine.alerts import store
-from engine.config import parse_config
 from engine.demo import load_demo
 from engine.engine import Engine
 from engine.store.db import connection
 from engine.units import UNITS
 from tests.delivery_helpers import CHAT, TOKEN
 from tests.fakes.telegram_api import FakeTelegramServer
-from tests.helpers import wait_until
+from tests.helpers import parse_config, wait_until
 
 
 @pytest.fixture

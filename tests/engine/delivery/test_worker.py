@@ -11,7 +11,6 @@ import pytest
 from engine.alerts.dispatcher import Dispatcher
 from engine.channels.telegram.channel import TelegramChannel
 from engine.channels.telegram.format import format_text
-from engine.config import parse_config
 from engine.delivery import outbox
 from engine.delivery.service import DeliveryService, outbox_hook
 from engine.delivery.worker import ChannelWorker
@@ -20,7 +19,7 @@ from engine.timeutil import from_db, to_db, utcnow
 from engine.units import CHANNELS
 from tests.delivery_helpers import CHAT, TOKEN, toast_channel
 from tests.fakes.telegram_api import Fault
-from tests.helpers import wait_until
+from tests.helpers import parse_config, wait_until
 
 DAY = timedelta(days=1)
 

@@ -6,11 +6,11 @@ import sqlite3
 from datetime import datetime, timedelta, timezone
 
 from engine.alerts.dispatcher import Dispatcher
-from engine.config import parse_config
 from engine.delivery.service import outbox_hook
 from engine.modules.weekly import backup_database, digest_text, weekly_job, weekly_summary
 from engine.timeutil import to_db
 from engine.units import CHANNELS
+from tests.helpers import parse_config
 
 NOW = datetime(2026, 11, 29, 3, 0, tzinfo=timezone.utc)
 TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
