@@ -70,9 +70,11 @@ def main(argv: Sequence[str] | None = None, *, units: Units, frontend: Frontend 
             print(f"watchkeeper: warning: {warning}", file=sys.stderr)
     if getattr(args, "one_shot", True) and config is not None:
         # One-shot commands log to the log file only; their output is what they print.
+        from engine.delivery.service import channel_secrets
         from engine.logsetup import setup_logging
 
-        setup_logging(paths.log_file, config.general.log_level, secrets=[config.telegram.token], stderr=False)
+        setup_logging(paths.log_file, config.general.log_level, secrets=channel_secrets(config, units.channels),
+                      stderr=False)
         _warn_if_local_zone_unusable(config)
     ctx = CliContext(paths=paths, config=config or default_config(units), units=units, frontend=frontend)
     try:

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from engine.compose import Units, ensure_config_file
 from engine.config import Config
+from engine.delivery.service import channel_secrets
 from engine.logsetup import setup_logging
 from engine.paths import Paths
 from engine.platform import current as platform
@@ -63,7 +64,7 @@ def run_instance(paths: Paths, config: Config, units: Units, *,
     instance did not start (3 when another instance runs, 1 for an unusable database)."""
     paths.ensure()
     ensure_config_file(paths.config_file, units)
-    setup_logging(paths.log_file, config.general.log_level, secrets=[config.telegram.token])
+    setup_logging(paths.log_file, config.general.log_level, secrets=channel_secrets(config, units.channels))
     cleanup_in_background()  # leftover _MEI folders of killed one-file runs (no-op from source)
     _handle_orphans(paths, kill_orphans)
     engine = make_engine(paths, config, units)
