@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
 CHAT = 42
@@ -26,3 +27,25 @@ def toast_channel(notifier: RecordingNotifier):
 
     return ToastChannel(notifier=notifier, runner=lambda argv, timeout: (0, "('notification-daemon', 'x', '1', '1.2')"),
                         platform="linux", in_flatpak=False)
+
+
+def start_telegram_demo_engine(paths: Any, fake: Any) -> Any:
+    """A started Engine whose only channel is Telegram on ``fake``, with the demo data loaded
+    (the machine checks off: their findings depend on the test machine)."""
+    from engine.demo import load_demo
+    from engine.engine import Engine
+    from engine.store.db import connection
+    from engine.units import UNITS
+    from tests.helpers import parse_config
+
+    config = parse_config({
+        "toast": {"enabled": False},
+        "api": {"enabled": False},
+        "telegram": {"token": TOKEN, "chat_id": str(CHAT), "api_url": fake.base_url, "timeout_seconds": 2.0},
+        "checks": {name: {"enabled": False} for name in ("disk_space", "endpoint", "listening_ports")},
+    }, env={})
+    engine = Engine(paths, config, UNITS)
+    engine.start()
+    with connection(engine.db):
+        load_demo(engine.db, engine.now())
+    return engine

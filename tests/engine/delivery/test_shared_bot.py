@@ -10,14 +10,12 @@ from engine.alerts import store
 from engine.channels.telegram import identity
 from engine.channels.telegram.buttons import ButtonPress, alert_buttons, parse_callback
 from engine.channels.telegram.format import CALLBACK_DATA_MAX_BYTES
-from engine.demo import load_demo
 from engine.engine import Engine
 from engine.paths import Paths
 from engine.store.db import connection
-from engine.units import UNITS
-from tests.delivery_helpers import CHAT, TOKEN
+from tests.delivery_helpers import CHAT, start_telegram_demo_engine
 from tests.fakes.telegram_api import FakeTelegramServer
-from tests.helpers import parse_config, wait_until
+from tests.helpers import wait_until
 
 
 def _paths(root: Path) -> Paths:
@@ -25,17 +23,7 @@ def _paths(root: Path) -> Paths:
 
 
 def _engine(paths: Paths, fake: FakeTelegramServer) -> Engine:
-    config = parse_config({
-        "toast": {"enabled": False},
-        "api": {"enabled": False},
-        "telegram": {"token": TOKEN, "chat_id": str(CHAT), "api_url": fake.base_url, "timeout_seconds": 2.0},
-        "checks": {name: {"enabled": False} for name in ("disk_space", "endpoint", "listening_ports")},
-    }, env={})
-    engine = Engine(paths, config, UNITS)
-    engine.start()
-    with connection(engine.db):
-        load_demo(engine.db, engine.now())
-    return engine
+    return start_telegram_demo_engine(paths, fake)
 
 
 def _alert_states(engine: Engine) -> list[str]:

@@ -7,27 +7,16 @@ from collections.abc import Iterator
 import pytest
 
 from engine.alerts import store
-from engine.demo import load_demo
 from engine.engine import Engine
 from engine.store.db import connection
-from engine.units import UNITS
-from tests.delivery_helpers import CHAT, TOKEN
+from tests.delivery_helpers import CHAT, start_telegram_demo_engine
 from tests.fakes.telegram_api import FakeTelegramServer
-from tests.helpers import parse_config, wait_until
+from tests.helpers import wait_until
 
 
 @pytest.fixture
 def engine(wk_home, fake: FakeTelegramServer) -> Iterator[Engine]:
-    config = parse_config({
-        "toast": {"enabled": False},
-        "api": {"enabled": False},
-        "telegram": {"token": TOKEN, "chat_id": str(CHAT), "api_url": fake.base_url, "timeout_seconds": 2.0},
-        "checks": {name: {"enabled": False} for name in ("disk_space", "endpoint", "listening_ports")},
-    }, env={})
-    eng = Engine(wk_home, config, UNITS)
-    eng.start()
-    with connection(eng.db):
-        load_demo(eng.db, eng.now())
+    eng = start_telegram_demo_engine(wk_home, fake)
     yield eng
     eng.stop("test")
 
