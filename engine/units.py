@@ -35,6 +35,7 @@ from engine.cli import archive as archive_commands
 from engine.cli import checks as check_commands
 from engine.cli import config as config_commands
 from engine.cli import instance as instance_commands
+from engine.cli import life as life_commands
 from engine.cli import startup as startup_commands
 from engine.cli import telegram as telegram_commands
 from engine.compose import CliGroup, ServiceFactory, Units
@@ -102,6 +103,7 @@ CLI_GROUPS: tuple[CliGroup, ...] = (
     instance_commands.register,
     config_commands.register,
     check_commands.register,
+    life_commands.register,
     archive_commands.register,
     telegram_commands.register,
     api_commands.register,

@@ -10,20 +10,30 @@ Results are engine.life's frozen rows, pages of them (:class:`~engine.life.pagin
 
 An update takes only the fields to change as keywords; a field left at :data:`UNSET` is kept,
 ``None`` clears an optional one (and is refused for a required one).
+
+For the front ends people type into (the CLI, the chat): dates as YYYY-MM-DD (:func:`parse_date`,
+a day starting at midnight in the person's zone, :func:`start_of_day`), applications from a CSV
+file, all or nothing (:func:`import_applications_csv`), a goal named by id or by the start of its
+title (:func:`find_goal`), a goal's domain by name, and the sample data in and out again
+(:func:`load_demo`, :func:`remove_demo`).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import math
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timezone, tzinfo
 from enum import Enum
 from typing import Any
 
 from peewee import SqliteDatabase
 
+from engine import demo
 from engine.actions.errors import Conflict, Invalid, NotFound
 from engine.life import applications, goals, work_sessions
 from engine.life.applications import Application
@@ -40,6 +50,10 @@ END_STATUSES = ("ended", "abandoned")
 NAME_MAX = 200  # company, role, session name, domain name, goal and sub-goal title
 TEXT_MAX = 4000  # url, notes, cwd, description, progress note
 DEFAULT_LIMIT = 100
+FINDABLE_GOAL_STATUSES = ("active", "paused")  # what a title prefix (find_goal) may name
+IMPORT_MAX_ROWS = 10_000
+IMPORT_COLUMNS = ("company", "role", "applied", "status", "url", "notes")  # "applied_at" is taken for "applied"
+IMPORT_PROBLEMS_SHOWN = 20
 
 
 class Unset(Enum):
@@ -102,6 +116,28 @@ def _day(field: str, value: date | None) -> date | None:
     if value is not None and not 1900 <= value.year <= 9999:
         raise Invalid(f"{field} out of range (years 1900-9999)")
     return value
+
+
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_date(field: str, text: str) -> date:
+    """The calendar date typed as YYYY-MM-DD; Invalid naming the field and the value otherwise."""
+    value = text.strip()
+    try:
+        if not _DATE_RE.fullmatch(value):
+            raise ValueError(value)
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise Invalid(f"{field}: {text!r} is not a date (use YYYY-MM-DD)") from None
+    result = _day(field, day)
+    assert result is not None
+    return result
+
+
+def start_of_day(day: date, zone: tzinfo) -> datetime:
+    """Midnight at the start of ``day`` in ``zone``, in UTC (a typed date as a moment)."""
+    return datetime.combine(day, time(), tzinfo=zone).astimezone(timezone.utc)
 
 
 def _paging(limit: int, offset: int) -> None:
@@ -177,6 +213,82 @@ def delete_application(db: SqliteDatabase, app_id: int) -> Deleted:
     return Deleted(app_id)
 
 
+@dataclass(frozen=True)
+class Imported:
+    """The applications a CSV import recorded, in file order."""
+
+    applications: tuple[Application, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"imported": len(self.applications), "items": [a.to_dict() for a in self.applications]}
+
+
+class ImportRefused(Invalid):
+    """A CSV import that recorded nothing; ``problems`` names each bad row and field ("row 3: ...")."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = tuple(problems)
+        shown = problems[:IMPORT_PROBLEMS_SHOWN]
+        more = len(problems) - len(shown)
+        super().__init__("nothing imported: " + "; ".join(shown) + (f"; and {more} more" if more else ""))
+
+
+def _import_header(fieldnames: Sequence[str] | None) -> list[str]:
+    if not fieldnames or not any(name.strip() for name in fieldnames):
+        raise ImportRefused([f"row 1: the header row is missing (columns: {', '.join(IMPORT_COLUMNS)})"])
+    names = [{"applied_at": "applied"}.get(n.strip().lower(), n.strip().lower()) for n in fieldnames]
+    problems = [f"row 1: unknown column {raw.strip()!r} (columns: {', '.join(IMPORT_COLUMNS)})"
+                for raw, name in zip(fieldnames, names, strict=True) if name not in IMPORT_COLUMNS]
+    problems += [f"row 1: column {name!r} appears twice" for name in dict.fromkeys(names) if names.count(name) > 1]
+    problems += [f"row 1: the column {name!r} is missing" for name in ("company", "role") if name not in names]
+    if problems:
+        raise ImportRefused(problems)
+    return names
+
+
+def _import_row(row: dict[str, str], zone: tzinfo) -> dict[str, Any]:
+    """One data row checked (Invalid naming the field), as create_application's keywords."""
+    values = {k: (v or "").strip() for k, v in row.items()}
+    applied = parse_date("applied", values["applied"]) if values.get("applied") else None
+    return {"company": _name("company", values["company"]), "role": _name("role", values["role"]),
+            "status": _choice("status", values.get("status") or applications.APPLIED, APPLICATION_STATUSES),
+            "applied_at": start_of_day(applied, zone) if applied else None,
+            "url": _text("url", values.get("url") or None), "notes": _text("notes", values.get("notes") or None)}
+
+
+def import_applications_csv(db: SqliteDatabase, text: str, *, now: datetime, zone: tzinfo) -> Imported:
+    """Record the applications of a CSV text (header row: company, role and optionally applied
+    (YYYY-MM-DD, a day in ``zone``; default ``now``), status, url, notes), all or nothing: any bad
+    row refuses the whole file with :class:`ImportRefused` naming every bad row (the header is row 1)
+    and field. Blank rows are skipped."""
+    reader = csv.DictReader(io.StringIO(text), restkey="\0extra")
+    try:
+        names = _import_header(reader.fieldnames)
+        reader.fieldnames = names
+        checked: list[dict[str, Any]] = []
+        problems: list[str] = []
+        for number, row in enumerate(reader, start=2):
+            if number - 1 > IMPORT_MAX_ROWS:
+                raise ImportRefused([f"more than {IMPORT_MAX_ROWS} rows; split the file"])
+            if "\0extra" in row:
+                problems.append(f"row {number}: more values than the {len(names)} columns")
+                continue
+            if not any((v or "").strip() for v in row.values()):
+                continue
+            try:
+                checked.append(_import_row(row, zone))
+            except Invalid as exc:
+                problems.append(f"row {number}: {exc}")
+    except csv.Error as exc:
+        raise ImportRefused([f"row {reader.line_num}: not CSV: {exc}"]) from None
+    if problems:
+        raise ImportRefused(problems)
+    if not checked:
+        raise ImportRefused(["no rows after the header"])
+    with db.atomic("IMMEDIATE"), _refusals():
+        return Imported(tuple(applications.create(db, now=now, **fields) for fields in checked))
+
+
 # -- work sessions ------------------------------------------------------------------------------------
 
 
@@ -231,18 +343,43 @@ def create_domain(db: SqliteDatabase, name: str, *, now: datetime, description: 
 
 
 def create_goal(db: SqliteDatabase, title: str, *, now: datetime, domain_id: int | None = None,
-                status: str = goals.ACTIVE, target_date: date | None = None) -> Goal:
-    """A new goal, in a domain or none."""
-    with _refusals():
-        return goals.create(db, title=_name("title", title), now=now, domain_id=domain_id,
-                            status=_choice("status", status, GOAL_STATUSES),
-                            target_date=_day("target_date", target_date))
+                status: str = goals.ACTIVE, target_date: date | None = None, domain_name: str | None = None) -> Goal:
+    """A new goal, in a domain or none: by id, or by ``domain_name`` (created when there is none)."""
+    if domain_id is not None and domain_name is not None:
+        raise Invalid("give a domain id or a domain name, not both")
+    title, status = _name("title", title), _choice("status", status, GOAL_STATUSES)
+    target_date = _day("target_date", target_date)
+    with db.atomic("IMMEDIATE"), _refusals():
+        if domain_name is not None:
+            domain_id = goals.ensure_domain(db, name=_name("domain", domain_name), now=now).id
+        return goals.create(db, title=title, now=now, domain_id=domain_id, status=status, target_date=target_date)
 
 
 def get_goal(db: SqliteDatabase, goal_id: int) -> Goal:
     """The goal with this id."""
     with _refusals():
         return goals.get(db, goal_id)
+
+
+def find_goal(db: SqliteDatabase, ref: str) -> Goal:
+    """The goal ``ref`` names: an id (``7`` or ``#7``), else the one active or paused goal whose
+    title starts with ``ref`` (ignoring case; a title equal to ``ref`` wins). NotFound when none
+    matches, Invalid when several do (naming them)."""
+    text = ref.strip()
+    if text.lstrip("#").isdigit():
+        return get_goal(db, int(text.lstrip("#")))
+    if not text:
+        raise Invalid("goal: give its id or the start of its title")
+    matches = goals.titled_with_prefix(db, text, FINDABLE_GOAL_STATUSES)
+    exact = [g for g in matches if g.title.casefold() == text.casefold()]
+    if len(exact) == 1:
+        return exact[0]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise NotFound(f"no active goal whose title starts with {text!r}")
+    names = ", ".join(f"#{g.id} {g.title}" for g in matches[:10])
+    raise Invalid(f"{text!r} matches {len(matches)} goals ({names}); give more of the title or the id")
 
 
 def goal_detail(db: SqliteDatabase, goal_id: int, *, progress: int = 20) -> GoalDetail:
@@ -312,3 +449,29 @@ def list_progress(db: SqliteDatabase, goal_id: int, *, limit: int = DEFAULT_LIMI
     _paging(limit, offset)
     with _refusals():
         return goals.list_progress(db, goal_id, limit=limit, offset=offset)
+
+
+# -- sample data --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoRows:
+    """How many sample rows of each kind were loaded or removed."""
+
+    applications: int
+    work_sessions: int
+    goals: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def load_demo(db: SqliteDatabase, *, now: datetime) -> DemoRows:
+    """Load the sample data (a stale application, a stalled session, a stale goal and fresh ones);
+    rows already there are not duplicated."""
+    return DemoRows(**demo.load_demo(db, now))
+
+
+def remove_demo(db: SqliteDatabase) -> DemoRows:
+    """Delete exactly the sample rows the demo inserted; the person's own data stays."""
+    return DemoRows(**demo.remove_demo(db))

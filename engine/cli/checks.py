@@ -1,4 +1,4 @@
-"""CLI: checks, check run|why, alerts (ack, snooze), pause, resume, log, demo.
+"""CLI: checks, check run|why, alerts (ack, snooze), pause, resume, log.
 
 Each command parses its arguments, calls an action (engine.actions) and prints the result.
 Check runs and pause / resume go through the running instance when one runs (so its scheduler,
@@ -68,9 +68,6 @@ def register(sub: Any) -> None:
     log.add_argument("--limit", type=int, default=50)
     log.add_argument("--json", action="store_true")
     log.set_defaults(handler=cmd_log)
-
-    sub.add_parser("demo", help="load sample data so the built-in checks have something to find").set_defaults(
-        handler=cmd_demo)
 
 
 def _local(ctx: CliContext, value: str | None) -> str:
@@ -245,12 +242,3 @@ def cmd_log(args: argparse.Namespace, ctx: CliContext) -> int:
         print(f"{_local(ctx, d['ts'])}  {d['check']:<20} {d['decision']:<10} {d['reason']}")
     return 0
 
-
-def cmd_demo(args: argparse.Namespace, ctx: CliContext) -> int:
-    from engine.demo import load_demo
-
-    counts = load_demo(ctx.open_db(), utcnow())
-    ctx.send("refresh")
-    print("Demo data loaded: " + ", ".join(f"{v} {k}" for k, v in counts.items())
-          + ". Now run: watchkeeper check run --all")
-    return 0

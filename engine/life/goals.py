@@ -18,7 +18,7 @@ from typing import Any
 from peewee import SqliteDatabase
 
 from engine.life.errors import LifeError, conflict, invalid, not_found
-from engine.life.paging import Filter, Page, Record, page
+from engine.life.paging import Filter, Page, Record, like_prefix, page
 from engine.timeutil import to_db
 
 ACTIVE = "active"
@@ -204,6 +204,33 @@ def update(db: SqliteDatabase, goal_id: int, changes: dict[str, Any]) -> Goal:
             db.execute_sql(f"UPDATE life_goals SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
                            (*values.values(), goal_id))
         return get(db, goal_id)
+
+
+def delete(db: SqliteDatabase, goal_id: int) -> None:
+    """Delete a goal with its sub-goals, dependencies and progress updates (LifeError not-found else)."""
+    with db.atomic("IMMEDIATE"):
+        get(db, goal_id)
+        db.execute_sql("DELETE FROM life_goals WHERE id = ?", (goal_id,))
+
+
+def delete_domain_if_unused(db: SqliteDatabase, domain_id: int) -> bool:
+    """Delete the domain when no goal is in it; whether it was deleted."""
+    cursor = db.execute_sql("DELETE FROM life_domains WHERE id = ? AND NOT EXISTS"
+                            " (SELECT 1 FROM life_goals WHERE domain_id = ?)", (domain_id, domain_id))
+    return bool(cursor.rowcount)
+
+
+def domain_named(db: SqliteDatabase, name: str) -> Domain | None:
+    """The domain with exactly this name, if any."""
+    return _domain_named(db, name)
+
+
+def titled_with_prefix(db: SqliteDatabase, prefix: str, statuses: tuple[str, ...]) -> list[Goal]:
+    """Goals in ``statuses`` whose title starts with ``prefix`` (case-insensitive for ASCII), by id."""
+    marks = ", ".join("?" * len(statuses))
+    rows = db.execute_sql(f"SELECT {', '.join(_GOAL_COLS)} FROM {_GOAL_FROM} WHERE g.title LIKE ? ESCAPE '\\'"
+                          f" AND g.status IN ({marks}) ORDER BY g.id", (like_prefix(prefix), *statuses)).fetchall()
+    return [Goal(*r) for r in rows]
 
 
 def exists_titled(db: SqliteDatabase, title: str) -> bool:

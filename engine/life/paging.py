@@ -48,9 +48,18 @@ class Filter:
         return (" WHERE " + " AND ".join(self.terms)) if self.terms else ""
 
 
+def _like_literal(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def like_part(text: str) -> str:
     """A LIKE pattern (with ``ESCAPE '\\'``) matching ``text`` anywhere, its wildcards taken literally."""
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return "%" + _like_literal(text) + "%"
+
+
+def like_prefix(text: str) -> str:
+    """A LIKE pattern (with ``ESCAPE '\\'``) matching what starts with ``text``, its wildcards taken literally."""
+    return _like_literal(text) + "%"
 
 
 def page(db: SqliteDatabase, columns: Sequence[str], source: str, where: Filter, order: str, limit: int,

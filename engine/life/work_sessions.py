@@ -99,6 +99,13 @@ def exists_named(db: SqliteDatabase, name: str) -> bool:
     return db.execute_sql("SELECT 1 FROM work_sessions WHERE name = ?", (name,)).fetchone() is not None
 
 
+def delete(db: SqliteDatabase, session_id: int) -> None:
+    """Delete a work session (LifeError not-found when there is none)."""
+    with db.atomic("IMMEDIATE"):
+        get(db, session_id)
+        db.execute_sql("DELETE FROM work_sessions WHERE id = ?", (session_id,))
+
+
 def open_sessions(db: SqliteDatabase) -> list[WorkSession]:
     """Active sessions that have not ended (what session_crash watches)."""
     rows = db.execute_sql(f"{_SELECT} WHERE status = ? AND ended_at IS NULL", (ACTIVE,)).fetchall()
