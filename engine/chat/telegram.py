@@ -20,6 +20,7 @@ from engine.actions.errors import Invalid, NotFound
 from engine.channels.base import Channel, ConversationContext
 from engine.channels.telegram import identity
 from engine.channels.telegram.buttons import ACTIONS, ButtonPress, handled_elsewhere, parse_callback
+from engine.chat import life as life_chat
 
 if TYPE_CHECKING:
     from engine.actions.target import Instance
@@ -117,10 +118,13 @@ class TelegramConversation:
         return note
 
     def on_command(self, command: str, args: list[str]) -> str:
-        """/status, /alerts, /run CHECK, /pause DURATION, /resume, /help."""
+        """/status, /alerts, /run CHECK, /pause DURATION, /resume, /help; /applied, /progress, /goals."""
         if command in ("start", "help"):
             return ("Watchkeeper commands:\n/status — health and jobs\n/alerts — open alerts\n"
-                    "/run CHECK — run a check now\n/pause 2h — pause alerts\n/resume — resume alerts")
+                    "/run CHECK — run a check now\n/pause 2h — pause alerts\n/resume — resume alerts\n"
+                    + life_chat.HELP)
+        if command in life_chat.COMMANDS:
+            return life_chat.COMMANDS[command](self.instance, args)
         if command == "status":
             return status_text(instance_actions.status(self.instance).snapshot)
         if command == "alerts":

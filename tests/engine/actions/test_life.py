@@ -124,3 +124,116 @@ def test_the_api_models_offer_the_statuses_the_actions_accept():
     sub_goal_status, _none = get_args(m.SubGoalPatch.model_fields["status"].annotation)
     assert get_args(sub_goal_status) == life.SUB_GOAL_STATUSES
     assert get_args(m.EndIn.model_fields["status"].annotation) == life.END_STATUSES
+
+
+# -- what people type: dates, CSV import, goals by name, the sample data --------------------------------
+
+UTC = timezone.utc
+
+
+def test_a_date_is_read_as_yyyy_mm_dd_and_a_bad_one_is_named():
+    assert life.parse_date("--applied", "2026-11-20") == date(2026, 11, 20)
+    for bad in ("2026-13-01", "2026-02-30", "20.11.2026", "2026-1-5", "yesterday"):
+        with pytest.raises(Invalid, match=f"^--applied: '{bad}' is not a date \\(use YYYY-MM-DD\\)$"):
+            life.parse_date("--applied", bad)
+
+
+def test_a_typed_date_starts_at_midnight_in_the_persons_zone():
+    from zoneinfo import ZoneInfo
+
+    assert life.start_of_day(date(2026, 7, 1), ZoneInfo("Europe/Berlin")) == datetime(2026, 6, 30, 22, 0, tzinfo=UTC)
+
+
+def test_csv_import_records_every_row_in_one_go(db):
+    text = "Company,Role,Applied,Status,URL,Notes\nInitech,Dev,2026-11-01,screening,https://i,ref by Bob\nHooli,PM,,,,\n"
+    imported = life.import_applications_csv(db, text, now=NOW, zone=UTC)
+    assert [(a.company, a.role, a.status, a.applied_at, a.url, a.notes) for a in imported.applications] == [
+        ("Initech", "Dev", "screening", to_db(datetime(2026, 11, 1, tzinfo=UTC)), "https://i", "ref by Bob"),
+        ("Hooli", "PM", "applied", to_db(NOW), None, None)]
+    assert imported.to_dict()["imported"] == 2
+
+
+def test_csv_import_with_a_bad_row_imports_nothing_and_names_each_row_and_field(db):
+    life.create_application(db, "Kept", "Mine", now=NOW)
+    text = "company,role,applied,status\nInitech,Dev,2026-11-01,\n,QA,,\nHooli,PM,2026-02-30,\nX,Y,,hired\nA,B,,,extra\n"
+    with pytest.raises(life.ImportRefused) as refused:
+        life.import_applications_csv(db, text, now=NOW, zone=UTC)
+    assert refused.value.problems == (
+        "row 3: company must be 1 to 200 characters",
+        "row 4: applied: '2026-02-30' is not a date (use YYYY-MM-DD)",
+        "row 5: status must be one of " + ", ".join(life.APPLICATION_STATUSES),
+        "row 6: more values than the 4 columns")
+    assert [a.company for a in life.list_applications(db).items] == ["Kept"]  # nothing half-imported
+
+
+def test_csv_import_refuses_a_header_without_company_or_with_an_unknown_column(db):
+    with pytest.raises(life.ImportRefused, match="row 1: unknown column 'salary'.*row 1: the column 'role' is missing"):
+        life.import_applications_csv(db, "company,salary\nAcme,100\n", now=NOW, zone=UTC)
+    with pytest.raises(life.ImportRefused, match="no rows after the header"):
+        life.import_applications_csv(db, "company,role\n\n", now=NOW, zone=UTC)
+    with pytest.raises(life.ImportRefused, match="header row is missing"):
+        life.import_applications_csv(db, "", now=NOW, zone=UTC)
+
+
+def test_a_goal_gets_its_domain_by_name_created_once(db):
+    first = life.create_goal(db, "Run a 10k", now=NOW, domain_name="Fitness")
+    second = life.create_goal(db, "Swim 1 km", now=NOW, domain_name="Fitness")
+    assert first.domain == second.domain == "Fitness" and first.domain_id == second.domain_id
+    assert [d.name for d in life.list_domains(db)] == ["Fitness"]
+    with pytest.raises(Invalid, match="^domain must be 1 to 200 characters$"):
+        life.create_goal(db, "x", now=NOW, domain_name="")
+    assert len(life.list_goals(db).items) == 2  # the refused goal left nothing behind
+
+
+def test_find_goal_by_id_or_unambiguous_title_prefix(db):
+    run = life.create_goal(db, "Run a half marathon", now=NOW)
+    run10 = life.create_goal(db, "Run 10k", now=NOW)
+    life.create_goal(db, "Read more", now=NOW, status="done")
+    assert life.find_goal(db, str(run.id)) == life.find_goal(db, f"#{run.id}") == run
+    assert life.find_goal(db, "run a") == run
+    assert life.find_goal(db, "Run 10K") == run10  # an exact title wins
+    with pytest.raises(Invalid, match=r"^'Run' matches 2 goals \(#1 Run a half marathon, #2 Run 10k\); give more"):
+        life.find_goal(db, "Run")
+    with pytest.raises(NotFound, match="^no active goal whose title starts with 'Read'$"):
+        life.find_goal(db, "Read")  # done goals are named by id
+    with pytest.raises(NotFound, match="^no goal with id 99$"):
+        life.find_goal(db, "99")
+
+
+def _user_data(db):
+    return ([(a.company, a.role) for a in life.list_applications(db).items],
+            [g.title for g in life.list_goals(db).items], [s.name for s in life.list_work_sessions(db).items],
+            [d.name for d in life.list_domains(db)])
+
+
+def test_demo_remove_takes_out_exactly_the_sample_rows(db):
+    life.create_application(db, "Globex", "Designer", now=NOW)
+    mine = life.create_goal(db, "Learn Spanish", now=NOW, domain_name="Growth")
+    before = _user_data(db)
+    assert life.load_demo(db, now=NOW) == life.DemoRows(applications=2, work_sessions=2, goals=2)
+    assert life.load_demo(db, now=NOW) == life.DemoRows(applications=0, work_sessions=0, goals=0)  # not twice
+    assert life.remove_demo(db) == life.DemoRows(applications=2, work_sessions=2, goals=2)
+    assert _user_data(db) == before
+    assert life.get_goal(db, mine.id) == mine
+    assert life.remove_demo(db) == life.DemoRows(applications=0, work_sessions=0, goals=0)
+
+
+def test_demo_remove_keeps_a_sample_named_row_the_person_added_and_a_domain_they_use(db):
+    mine = life.create_application(db, "Acme Corp", "Backend Engineer", now=NOW, notes="my real one")
+    life.load_demo(db, now=NOW)
+    own_goal = life.create_goal(db, "Yoga weekly", now=NOW, domain_name="Health")  # in the demo's domain
+    life.remove_demo(db)
+    assert [a.id for a in life.list_applications(db).items] == [mine.id]
+    assert [g.title for g in life.list_goals(db).items] == ["Yoga weekly"]
+    assert [d.name for d in life.list_domains(db)] == ["Health"]  # still used by the person's goal
+    assert life.get_goal(db, own_goal.id).domain == "Health"
+
+
+def test_demo_loaded_before_rows_were_recorded_is_recognised_by_its_marks(db):
+    from engine import runtime_state
+
+    life.create_application(db, "Globex", "SRE", now=NOW, notes="mine, not the demo's")
+    life.load_demo(db, now=NOW)  # Globex/SRE exists: the demo adds only Acme
+    runtime_state.set_value(db, "demo.rows", None)  # as a demo loaded by an earlier version left it
+    assert life.remove_demo(db) == life.DemoRows(applications=1, work_sessions=2, goals=2)
+    assert _user_data(db) == ([("Globex", "SRE")], [], [], [])
