@@ -280,7 +280,7 @@ def import_applications_csv(db: SqliteDatabase, text: str, *, now: datetime, zon
             except Invalid as exc:
                 problems.append(f"row {number}: {exc}")
     except csv.Error as exc:
-        raise ImportRefused([f"row {reader.line_num}: not CSV: {exc}"]) from None
+        raise ImportRefused([f"line {reader.line_num}: not CSV: {exc}"]) from None
     if problems:
         raise ImportRefused(problems)
     if not checked:

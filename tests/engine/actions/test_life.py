@@ -145,7 +145,8 @@ def test_a_typed_date_starts_at_midnight_in_the_persons_zone():
 
 
 def test_csv_import_records_every_row_in_one_go(db):
-    text = "Company,Role,Applied,Status,URL,Notes\nInitech,Dev,2026-11-01,screening,https://i,ref by Bob\nHooli,PM,,,,\n"
+    text = ("Company,Role,Applied,Status,URL,Notes\n"
+            "Initech,Dev,2026-11-01,screening,https://i,ref by Bob\nHooli,PM,,,,\n")
     imported = life.import_applications_csv(db, text, now=NOW, zone=UTC)
     assert [(a.company, a.role, a.status, a.applied_at, a.url, a.notes) for a in imported.applications] == [
         ("Initech", "Dev", "screening", to_db(datetime(2026, 11, 1, tzinfo=UTC)), "https://i", "ref by Bob"),
@@ -155,7 +156,8 @@ def test_csv_import_records_every_row_in_one_go(db):
 
 def test_csv_import_with_a_bad_row_imports_nothing_and_names_each_row_and_field(db):
     life.create_application(db, "Kept", "Mine", now=NOW)
-    text = "company,role,applied,status\nInitech,Dev,2026-11-01,\n,QA,,\nHooli,PM,2026-02-30,\nX,Y,,hired\nA,B,,,extra\n"
+    text = ("company,role,applied,status\n"
+            "Initech,Dev,2026-11-01,\n,QA,,\nHooli,PM,2026-02-30,\nX,Y,,hired\nA,B,,,extra\n")
     with pytest.raises(life.ImportRefused) as refused:
         life.import_applications_csv(db, text, now=NOW, zone=UTC)
     assert refused.value.problems == (

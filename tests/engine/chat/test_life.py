@@ -29,8 +29,8 @@ def _reply(fake: FakeTelegramServer, command: str, start: str) -> str:
     return message.text
 
 
-@pytest.mark.parametrize("text", ["Initech — Senior Engineer", "Initech – Senior Engineer", "Initech -- Senior Engineer",
-                                  "Initech--Senior Engineer", "Initech - Senior Engineer", "Initech—Senior Engineer"])
+@pytest.mark.parametrize("text", [f"Initech{sep}Senior Engineer" for sep in (
+    " — ", " – ", "—", " -- ", "--", " - ")])
 def test_company_and_role_split_at_each_accepted_separator(text):
     assert split_company_role(text) == ("Initech", "Senior Engineer")
 
