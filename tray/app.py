@@ -22,9 +22,11 @@ from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.actions import alerts, checks, instance
-from engine.actions.errors import NotFound
+from engine.actions.errors import ActionError, NotFound
+from engine.actions.target import connected
 from engine.health import Health
 from engine.timeutil import utcnow
+from tray import feedback
 from tray import menu as tray_menu
 from tray.icons import load_icon
 
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 APP_NAME = "Watchkeeper"
+HOST_RECHECK_SECONDS = 10.0  # how often a display without a tray host is asked again
 WM_QUERYENDSESSION = 0x0011
 WM_ENDSESSION = 0x0016
 
@@ -105,17 +108,43 @@ def tray_runner_if_available(env: Mapping[str, str] | None = None, platform: str
 
     On Linux this also picks the pystray backend (gtk when PyGObject is importable, else xorg)
     by setting PYSTRAY_BACKEND before pystray is imported.
+
+    A display without a tray host yet (a panel that starts after login) gets a runner that stays
+    headless and asks the display again every ``HOST_RECHECK_SECONDS``, showing the icon once a host
+    appears (``run_tray_when_host_appears``).
     """
     real_env = env is None
     env = dict(os.environ) if env is None else dict(env)
     platform = sys.platform if platform is None else platform
     reason = unavailable_reason(env, platform, host_probe)
-    if reason is not None:
+    waiting = reason is not None and reason.startswith("no system tray host")
+    if reason is not None and not waiting:
         log.debug("tray unavailable: %s", reason)
         return None
     if platform.startswith("linux") and real_env:
         os.environ["PYSTRAY_BACKEND"] = choose_linux_backend(env)
+    if waiting:
+        return run_tray_when_host_appears(env["DISPLAY"], host_probe)
     return run_tray
+
+
+def run_tray_when_host_appears(display_name: str, host_probe: Callable[[str], bool] = x11_tray_host,
+                               interval: float = HOST_RECHECK_SECONDS,
+                               run: Callable[[Engine], None] | None = None) -> Callable[[Engine], None]:
+    """A tray runner for a display with no tray host yet: headless until ``host_probe`` finds one
+    (asked every ``interval`` seconds), then the tray (``run``, default run_tray); returns when a
+    stop is requested."""
+
+    def run_later(engine: Engine) -> None:
+        log.info("running headless: no system tray host on display %s yet; checking again every %.0f s",
+                 display_name, interval)
+        while not engine.stop_requested.wait(interval):
+            if host_probe(display_name):
+                log.info("a system tray host appeared on display %s; showing the tray icon", display_name)
+                (run or run_tray)(engine)
+                return
+
+    return run_later
 
 
 # -- the pystray adapter ---------------------------------------------------------------------------
@@ -303,49 +332,98 @@ class TrayController:
     def show_status(self) -> None:
         self.submit(self.app.show_status, "show status")
 
-    def acknowledge(self, alert_id: int) -> None:
-        self.submit(lambda: alerts.acknowledge(self.engine, alert_id), f"acknowledge {alert_id}")
+    def _act(self, fn: Callable[[], str], label: str) -> None:
+        """Submit ``fn``; the line it returns (or the refusal's message) is told to the user."""
 
-    def snooze(self, alert_id: int, duration: timedelta) -> None:
-        self.submit(lambda: alerts.snooze(self.engine, alert_id, duration), f"snooze {alert_id}")
-
-    def run_check(self, name: str) -> None:
         def run() -> None:
             try:
-                checks.schedule_job(self.engine, name)
-            except NotFound:
-                log.warning("tray: no scheduled job %r to run", name)
+                message = fn()
+            except ActionError as exc:
+                message = str(exc)
+            self.app.tell(message)
 
-        self.submit(run, f"run {name}")
+        self.submit(run, label)
+
+    def acknowledge(self, alert_id: int) -> None:
+        def run() -> str:
+            alerts.acknowledge(self.engine, alert_id)
+            return "Alert acknowledged"
+
+        self._act(run, f"acknowledge {alert_id}")
+
+    def snooze(self, alert_id: int, duration: timedelta) -> None:
+        def run() -> str:
+            alerts.snooze(self.engine, alert_id, duration)
+            return feedback.snoozed(duration)
+
+        self._act(run, f"snooze {alert_id}")
+
+    def _run_checks(self, names: list[str] | None) -> str:
+        with connected(self.engine):
+            runs = checks.run_checks(self.engine, names, "tray").runs
+        return feedback.checks_run(runs) if runs else "No check is enabled"
+
+    def run_check(self, name: str) -> None:
+        self._act(lambda: self._run_checks([name]), f"run {name}")
 
     def run_all_checks(self) -> None:
-        self.submit(lambda: log.info("tray: running checks %s", checks.schedule_checks(self.engine)),
-                    "run all checks")
+        self._act(lambda: self._run_checks(None), "run all checks")
+
+    def _pause(self, until: datetime) -> str:
+        instance.pause_until(self.engine, until)
+        return feedback.paused(until, self.app.tz, self.app.now())
 
     def pause_for(self, duration: timedelta) -> None:
-        self.submit(lambda: instance.pause_until(self.engine, self.app.now() + duration), f"pause {duration}")
+        self._act(lambda: self._pause(self.app.now() + duration), f"pause {duration}")
 
     def pause_until_morning(self) -> None:
-        self.submit(lambda: instance.pause_until(self.engine, tray_menu.tomorrow_at(self.app.now(), self.app.tz)),
-                    "pause until morning")
+        self._act(lambda: self._pause(tray_menu.tomorrow_at(self.app.now(), self.app.tz)), "pause until morning")
 
     def resume(self) -> None:
-        self.submit(lambda: instance.resume(self.engine), "resume")
+        def run() -> str:
+            instance.resume(self.engine)
+            return feedback.paused(None, self.app.tz, self.app.now())
+
+        self._act(run, "resume")
 
     def archive_now(self) -> None:
-        self.run_check("archive")
+        def run() -> str:
+            try:
+                checks.schedule_job(self.engine, "archive")
+            except NotFound:
+                log.warning("tray: no scheduled job 'archive' to run")
+                return "The archive is off ([archive] enabled = false)"
+            return "Archiving conversations in the background"
+
+        self._act(run, "archive now")
+
+    def _open(self, path: str) -> None:
+        try:
+            self.opener(path)
+        except Exception as exc:
+            log.warning("tray: could not open %s", path, exc_info=True)
+            self.app.tell(feedback.open_failed(path, str(exc) or type(exc).__name__))
 
     def open_log(self) -> None:
-        self.submit(lambda: self.opener(str(self.engine.paths.log_file)), "open log")
+        self.submit(lambda: self._open(str(self.engine.paths.log_file)), "open log")
 
     def open_data_folder(self) -> None:
-        self.submit(lambda: self.opener(str(self.engine.paths.data_dir)), "open data folder")
+        self.submit(lambda: self._open(str(self.engine.paths.data_dir)), "open data folder")
 
     def open_api_docs(self) -> None:
         def run() -> None:
             url = self.app.snapshot.api_url if self.app.snapshot else None
-            if url:
-                self.browser(url.rstrip("/") + "/docs")
+            if not url:
+                return
+            docs = url.rstrip("/") + "/docs"
+            try:
+                opened = self.browser(docs)
+            except Exception as exc:  # webbrowser raises for a broken BROWSER setting
+                log.warning("tray: no browser for %s", docs, exc_info=True)
+                self.app.tell(feedback.browser_failed(docs, str(exc) or type(exc).__name__))
+                return
+            if opened is False:
+                self.app.tell(feedback.browser_failed(docs))
 
         self.submit(run, "open API docs")
 
@@ -354,7 +432,7 @@ class TrayController:
             from engine.compose import ensure_config_file
 
             ensure_config_file(self.engine.paths.config_file, self.engine.units)
-            self.opener(str(self.engine.paths.config_file))
+            self._open(str(self.engine.paths.config_file))
 
         self.submit(run, "edit settings")
 
@@ -394,6 +472,7 @@ class TrayApp:
         self._image_key: tuple[Health, int] | None = None
         self._title: str | None = None
         self._menu_text: str | None = None
+        self.feedback: str | None = None  # what the last menu action did, shown in the tooltip
         if submit is None:
             submit = Worker().submit
         if opener is None:
@@ -427,7 +506,7 @@ class TrayApp:
         if key != self._image_key:
             self.adapter.set_image(self._icon_loader(*key))
             self._image_key = key
-        title = tray_menu.tooltip(snap, self.tz, now)
+        title = tray_menu.tooltip(snap, self.tz, now, self.feedback)
         if title != self._title:
             self.adapter.set_title(title)
             self._title = title
@@ -463,6 +542,18 @@ class TrayApp:
         else:
             module.install()
         self.refresh_startup()
+
+    def tell(self, message: str) -> None:
+        """Show what a menu action did: a notification where the backend has them, and the tooltip."""
+        log.info("tray: %s", message)
+        with self._lock:
+            self.feedback = message
+            self._render()
+        if self.adapter.has_notification:
+            try:
+                self.adapter.notify(message, APP_NAME)
+            except Exception:
+                log.warning("tray: could not show a notification", exc_info=True)
 
     def show_status(self) -> None:
         snap = self.snapshot or self.engine.snapshot()

@@ -15,6 +15,7 @@ from datetime import datetime, time, timedelta, tzinfo
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
+from engine.alerts.templates import check_label
 from engine.health import Health
 
 if TYPE_CHECKING:
@@ -138,10 +139,12 @@ def status_line(snap: Snapshot, tz: tzinfo | None, now: datetime) -> str:
     return shorten(text, LABEL_MAX)
 
 
-def tooltip(snap: Snapshot, tz: tzinfo | None, now: datetime) -> str:
-    """State, open alert count, last check time, channel status; at most 127 UTF-16 units."""
+def tooltip(snap: Snapshot, tz: tzinfo | None, now: datetime, feedback: str | None = None) -> str:
+    """State, what the last menu action did (``feedback``), open alert count, last check time,
+    channel status; at most 127 UTF-16 units."""
     lines = [
         f"Watchkeeper: {state_text(snap, tz, now)}",
+        *([feedback] if feedback else []),
         alert_count_text(len(snap.open_alerts)),
         f"Last check: {local_time(snap.last_check_at, tz, now)}",
         f"Channels: {channels_text(snap.channels)}",
@@ -158,8 +161,13 @@ def status_message(snap: Snapshot, tz: tzinfo | None, now: datetime) -> str:
     return fit_utf16("\n".join(lines), 255)
 
 
+def check_title(name: str) -> str:
+    """What the menu calls a check: its human name (``Stale applications``), never the config key."""
+    return check_label(name)
+
+
 def alert_label(alert: Alert) -> str:
-    return shorten(f"{alert.check_name or '?'}: {alert.title or alert.subject or ''}", LABEL_MAX)
+    return shorten(f"{check_title(alert.check_name or '?')}: {alert.title or alert.subject or ''}", LABEL_MAX)
 
 
 # -- the menu ------------------------------------------------------------------------------------------
@@ -186,7 +194,8 @@ def _alerts_menu(snap: Snapshot, cb: MenuCallbacks) -> MenuEntry:
 def _checks_menu(snap: Snapshot, cb: MenuCallbacks) -> MenuEntry:
     scheduled = {j.name for j in snap.jobs if j.kind == "check"}
     names = list(dict.fromkeys([*snap.checks, *sorted(scheduled)]))
-    entries = [MenuEntry(name, partial(cb.run_check, name), enabled=name in scheduled) for name in names]
+    entries = [MenuEntry(check_title(name), partial(cb.run_check, name), enabled=name in scheduled)
+               for name in names]
     entries += [SEPARATOR, MenuEntry("All checks", cb.run_all_checks, enabled=bool(scheduled))]
     return MenuEntry("Run check now", submenu=tuple(entries))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from peewee import OperationalError, SqliteDatabase
@@ -201,8 +202,10 @@ def run_in_instance(instance: Instance) -> Scheduled:
 def run(db: SqliteDatabase, sources: Sequence[str] | None = None, *, extra_roots: Iterable[str] = (),
         max_line_bytes: int | None = None, trigger: str = "cli", progress: Progress | None = None) -> Archived:
     """Archive the transcripts now, in this process: under ``sources`` (directories or files) or the
-    default roots plus ``extra_roots``. A full disk stops the run (``result.disk_full``); Unavailable
-    when not even the run's own row could be written."""
+    default roots plus ``extra_roots``. A full disk stops the run (``result.disk_full``); NotFound
+    (naming the path) when a source does not exist, before any run is recorded; Unavailable when not
+    even the run's own row could be written."""
+    missing_source(sources or ())
     try:
         result = service.run_archive(db, sources or None, extra_roots=list(extra_roots),
                                      max_line_bytes=max_line_bytes or service.DEFAULT_MAX_LINE_BYTES,
@@ -210,6 +213,13 @@ def run(db: SqliteDatabase, sources: Sequence[str] | None = None, *, extra_roots
     except DiskFull as exc:
         raise Unavailable(str(exc)) from exc
     return Archived(result)
+
+
+def missing_source(sources: Iterable[str]) -> None:
+    """NotFound naming the first of ``sources`` that is neither a file nor a folder."""
+    for source in sources:
+        if not Path(source).expanduser().exists():
+            raise NotFound(f"no such file or folder: {source}")
 
 
 # -- reading ------------------------------------------------------------------------------------------

@@ -18,6 +18,10 @@ import orjson
 from engine.actions import archive
 from engine.actions.errors import Invalid, NotFound, Unavailable
 
+SNIPPET_MAX = 90
+FOLDER_MAX = 28
+TITLE_MAX = 50
+
 
 def register(subparsers: Any) -> None:
     """Add the ``archive`` command and its sub-commands to a CLI's subparsers."""
@@ -96,6 +100,9 @@ def cmd_run(args: Any, ctx: Any, out: TextIO | None = None, err: TextIO | None =
     try:
         done = archive.run(ctx.open_db(), args.source, extra_roots=settings.extra_roots or (),
                            max_line_bytes=settings.max_line_bytes, trigger="cli", progress=progress)
+    except NotFound as exc:  # a --source that is not there: nothing to archive, no run recorded
+        err.write(f"error: --source: {exc}\n")
+        return 1
     except Unavailable as exc:  # not even the run's own row could be written
         err.write(f"error: {exc}; no run started. Free space and run again.\n")
         return 1
@@ -149,8 +156,35 @@ def cmd_runs(args: Any, ctx: Any, out: TextIO | None = None) -> int:
     return 0
 
 
+def one_line(text: str | None, limit: int) -> str:
+    """``text`` on one line (runs of whitespace and newlines become one space), cut to ``limit``
+    characters with an ellipsis."""
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def shorten_left(text: str | None, limit: int) -> str:
+    """``text`` cut from the left (a folder's end says most) to ``limit`` characters."""
+    text = text or ""
+    return text if len(text) <= limit else "…" + text[-(limit - 1):]
+
+
+def when(ts: str | None) -> str:
+    """``2026-03-02 10:06`` from a stored UTC timestamp (archive times are UTC)."""
+    return (ts or "")[:16].replace("T", " ")
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """``1 prompt``, ``3 prompts`` (``words`` for an irregular plural)."""
+    return f"{count} {word if count == 1 else words or word + 's'}"
+
+
+SESSIONS_HEADER = (f"{'SESSION':13}  {'SOURCE':6}  {'LAST ACTIVE (UTC)':17}  {'PROMPTS':>7}  {'REPLIES':>7}"
+                   f"  {'TOOL CALLS':>10}  {'FOLDER':{FOLDER_MAX}}  TITLE")
+
+
 def cmd_sessions(args: Any, ctx: Any, out: TextIO | None = None) -> int:
-    """List sessions."""
+    """List sessions: a header row, then one session a line (prompts, replies, tool calls, folder)."""
     out = out or sys.stdout
     if not _limit_ok(args.limit):
         return 2
@@ -158,13 +192,16 @@ def cmd_sessions(args: Any, ctx: Any, out: TextIO | None = None) -> int:
     if args.json:
         _dump([s.to_dict() for s in found], out)
         return 0
-    for s in found:
-        out.write(
-            f"{s.session_id[:13]:13}  {s.source:6}  {(s.last_ts or '')[:16]:16}  "
-            f"p{s.human_prompts:<3} r{s.api_responses:<4} t{s.tool_calls:<4} "
-            f"{(s.title or '')[:60]}\n")
     if not found:
         out.write("no archived sessions\n")
+        return 0
+    out.write(SESSIONS_HEADER + "\n")
+    for s in found:
+        folder = shorten_left(s.cwd or s.project or "", FOLDER_MAX)
+        out.write(
+            f"{s.session_id[:13]:13}  {s.source:6}  {when(s.last_ts):17}  {s.human_prompts:>7}"
+            f"  {s.api_responses:>7}  {s.tool_calls:>10}  {folder:{FOLDER_MAX}}  {one_line(s.title, TITLE_MAX)}"
+            .rstrip() + "\n")
     return 0
 
 
@@ -179,27 +216,61 @@ def cmd_show(args: Any, ctx: Any, out: TextIO | None = None) -> int:
     if args.json:
         _dump(view.to_dict(), out)
         return 0
+    _render_session(view, out)
+    return 0
+
+
+def _render_session(view: archive.SessionDetail, out: TextIO) -> None:
+    """The session once: header, summary facts, turns (each prompt once), tool calls."""
     s = view.session
-    out.write(f"{s.session_id}  ({s.source})  {s.title or ''}\n")
-    out.write(f"cwd {s.cwd}  branch {s.git_branch}  version {s.cli_version}\n")
-    out.write(f"{s.first_ts} → {s.last_ts}\n")
-    out.write(f"prompts {s.human_prompts}, responses {s.api_responses}, tool calls "
-              f"{s.tool_calls} ({s.tool_errors} errors), subagents {s.subagents}\n")
+    summary = view.summary or {}
+    out.write(f"{s.session_id}  ({s.source})  {one_line(s.title, 100)}\n")
+    where = [f"folder {s.cwd or '?'}"]
+    if s.project:
+        where.append(f"project {s.project}")
+    if s.git_branch:
+        where.append(f"branch {s.git_branch}")
+    if s.cli_version:
+        where.append(f"version {s.cli_version}")
+    out.write(", ".join(where) + "\n")
+    out.write(f"{when(s.first_ts)} → {when(s.last_ts)} UTC\n")
+    out.write(f"{plural(s.human_prompts, 'prompt')}, {plural(s.api_responses, 'reply', 'replies')}, "
+              f"{plural(s.tool_calls, 'tool call')} ({plural(s.tool_errors, 'error')}), "
+              f"{plural(s.subagents, 'subagent')}\n")
     if s.interrupted_reason:
         out.write(f"stopped mid-turn: {s.interrupted_reason}\n")
-    if view.summary_text:
-        out.write("\n" + view.summary_text + "\n")
+    facts = _summary_facts(summary) if view.summary else ([view.summary_text] if view.summary_text else [])
+    if facts:
+        out.write("\n" + "\n".join(facts) + "\n")
     out.write("\nTurns:\n")
     for t in view.turns:
-        out.write(f"  {t.index}. {(t.prompt or '')[:200]}\n")
+        out.write(f"  {t.index}. {one_line(t.prompt, 200) or '(no prompt)'}\n")
         if t.final_answer:
-            out.write(f"     → {t.final_answer[:300]}\n")
+            out.write(f"     → {one_line(t.final_answer, 300)}\n")
     out.write("\nTool calls:\n")
     for c in view.tool_calls:
         state = "error" if c.is_error else ("ok" if c.has_result else "no result")
         who = f" [{c.agent_id}]" if c.agent_id else ""
         out.write(f"  {c.called_ts or '':24} {c.name or '?'}{who} — {state}\n")
-    return 0
+
+
+def _summary_facts(summary: dict[str, Any]) -> list[str]:
+    """The summary's lines that the header and the turns do not already say (no title, no prompts)."""
+    lines = []
+    if summary.get("recap"):
+        lines.append(f"Recap: {one_line(summary['recap'], 300)}")
+    if summary.get("tools"):
+        lines.append("Tools: " + ", ".join(f"{t['name']}×{t['count']}" for t in summary["tools"]))
+    if summary.get("files_touched"):
+        lines.append("Files: " + ", ".join(summary["files_touched"][:20]))
+    tok = summary.get("tokens") or {}
+    if tok:
+        lower = "≥" if tok.get("output_is_lower_bound") else ""
+        lines.append(f"Tokens: in {tok['input']}, out {lower}{tok['output']},"
+                     f" cache read {tok['cache_read']}, cache create {tok['cache_creation']}")
+    if summary.get("duration_s") is not None:
+        lines.append(f"Duration: {int(summary['duration_s'])} s")
+    return lines
 
 
 def cmd_search(args: Any, ctx: Any, out: TextIO | None = None) -> int:
@@ -217,9 +288,10 @@ def cmd_search(args: Any, ctx: Any, out: TextIO | None = None) -> int:
     if args.json:
         _dump([h.to_dict() for h in hits], out)
         return 0
-    for h in hits:
-        out.write(f"{h.session_id[:13]:13} {h.kind:6} {(h.ts or '')[:16]:16} "
-                  f"{h.snippet}\n")
     if not hits:
         out.write("no matches\n")
+        return 0
+    out.write(f"{'SESSION':13}  {'KIND':6}  {'WHEN (UTC)':16}  TEXT\n")
+    for h in hits:  # one hit a line: newlines in the snippet collapsed, a long one cut with "…"
+        out.write(f"{h.session_id[:13]:13}  {h.kind:6}  {when(h.ts):16}  {one_line(h.snippet, SNIPPET_MAX)}\n")
     return 0

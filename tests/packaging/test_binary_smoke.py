@@ -11,6 +11,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import select
 import shutil
 import signal
 import sqlite3
@@ -258,17 +259,19 @@ def tray_display(tmp_path) -> Iterator[str]:
     procs = [xvfb]
     try:
         with os.fdopen(read_fd, "rb") as pipe:
-            number = pipe.readline().strip()
-        assert number, "Xvfb did not report a display number"
+            ready, _, _ = select.select([pipe], [], [], 120)  # never block forever on a stuck Xvfb
+            number = pipe.readline().strip() if ready else b""
+        assert number, "Xvfb did not report a display number within 120 s"
         display = f":{int(number)}"
         xenv = {**os.environ, "DISPLAY": display}
-        wait_until(lambda: subprocess.run(["xdpyinfo"], env=xenv, capture_output=True).returncode == 0,
-                   timeout=20, message="Xvfb")
+        wait_until(lambda: subprocess.run(["xdpyinfo"], env=xenv, capture_output=True,
+                                          timeout=X_TOOL_TIMEOUT).returncode == 0,
+                   timeout=120, interval=0.1, message="Xvfb")
         procs.append(subprocess.Popen(
             ["trayer", "--edge", "top", "--align", "left", "--widthtype", "pixel", "--width", "200",
              "--heighttype", "pixel", "--height", "40", "--transparent", "false", "--tint", "0x336699"],
             env=xenv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        wait_until(lambda: _tray_host(display), timeout=20, message="trayer to own the tray selection")
+        wait_until(lambda: _tray_host(display), timeout=120, interval=0.1, message="trayer to own the tray selection")
         yield display
     finally:
         for proc in reversed(procs):
@@ -295,16 +298,26 @@ def _tray_host(display: str) -> bool:
         disp.close()
 
 
+X_TOOL_TIMEOUT = 60  # one xdotool/xwininfo call; generous, as a loaded machine can be slow to answer
+
+
+def _x_tool(xenv: dict[str, str], *argv: str) -> str:
+    """stdout of an X client tool ("" when it failed or did not answer in time: ask again later)."""
+    try:
+        return subprocess.run(list(argv), env=xenv, capture_output=True, text=True, timeout=X_TOOL_TIMEOUT).stdout
+    except subprocess.TimeoutExpired:
+        return ""
+
+
 def _search(xenv: dict[str, str], *args: str) -> list[str]:
-    out = subprocess.run(["xdotool", "search", *args], env=xenv, capture_output=True, text=True)
-    return out.stdout.split()
+    return _x_tool(xenv, "xdotool", "search", *args).split()
 
 
 def _docked_icon(xenv: dict[str, str]) -> dict[str, str] | None:
     """The pystray icon window (WM_CLASS watchkeeperSystemTrayIcon) once viewable inside trayer."""
     for wid in _search(xenv, "--classname", "^watchkeeperSystemTrayIcon$"):
-        info = subprocess.run(["xwininfo", "-id", wid], env=xenv, capture_output=True, text=True).stdout
-        tree = subprocess.run(["xwininfo", "-tree", "-id", wid], env=xenv, capture_output=True, text=True).stdout
+        info = _x_tool(xenv, "xwininfo", "-id", wid)
+        tree = _x_tool(xenv, "xwininfo", "-tree", "-id", wid)
         fields = dict(line.strip().split(": ", 1) for line in info.splitlines() if ": " in line)
         parent = next((line for line in tree.splitlines() if "Parent window id" in line), "")
         if fields.get("Map State") == "IsViewable" and "(the root window)" not in parent \
@@ -321,7 +334,8 @@ def test_binary_shows_its_tray_icon_under_xvfb(binary, env, tmp_path, tray_displ
     log = tmp_path / "tray.log"
     with instance(binary, xenv, log=log) as proc:
         try:
-            fields = wait_until(lambda: _docked_icon(xenv), timeout=60, message="the icon docked in trayer")
+            fields = wait_until(lambda: _docked_icon(xenv), timeout=180, interval=0.2,
+                                message="the icon docked in trayer")
         except AssertionError as exc:
             raise AssertionError(f"{exc}; binary log:\n{log.read_text()}") from None
         assert int(fields["Width"]) > 0 and int(fields["Height"]) > 0
@@ -329,6 +343,6 @@ def test_binary_shows_its_tray_icon_under_xvfb(binary, env, tmp_path, tray_displ
         assert "running headless" not in log.read_text()
         # The stop arrives right after the icon docks: pystray's xorg loop can miss it; the runner's
         # exit watchdog then ends the process cleanly within a few seconds.
-        stop = run_bin(binary, "stop", env=xenv, timeout=60)
+        stop = run_bin(binary, "stop", env=xenv, timeout=120)
         assert stop.returncode == 0, stop.stderr
-        assert proc.wait(30) == 0
+        assert proc.wait(120) == 0

@@ -152,9 +152,37 @@ def test_runner_is_offered_only_where_a_tray_can_show() -> None:
     assert tray_runner_if_available({"PYSTRAY_BACKEND": "dummy", "DISPLAY": ":1"}, "linux", has_host) is None
     assert tray_runner_if_available({}, "linux", has_host) is None
     assert tray_runner_if_available({"WAYLAND_DISPLAY": "wayland-0"}, "linux", has_host) is None
-    assert tray_runner_if_available({"DISPLAY": ":2"}, "linux", has_host) is None
+    waiting = tray_runner_if_available({"DISPLAY": ":2"}, "linux", has_host)  # no host yet: ask again later
+    assert waiting is not None and waiting is not tray_app.run_tray
     assert tray_runner_if_available({"DISPLAY": ":1"}, "linux", has_host) is tray_app.run_tray
     assert tray_runner_if_available({}, "win32", has_host) is tray_app.run_tray
+
+
+def test_without_a_tray_host_the_runner_waits_and_shows_the_tray_once_one_appears(
+        caplog: pytest.LogCaptureFixture) -> None:
+    engine, probes, shown = FakeEngine(), [], []
+    answers = iter([False, False, True])
+
+    def probe(display: str) -> bool:
+        probes.append(display)
+        return next(answers)
+
+    runner = tray_app.run_tray_when_host_appears(":7", probe, interval=0.01, run=shown.append)
+    with caplog.at_level(logging.INFO):
+        runner(engine)
+    assert probes == [":7", ":7", ":7"] and shown == [engine]
+    assert "no system tray host on display :7 yet; checking again every" in caplog.text
+    assert "a system tray host appeared on display :7" in caplog.text
+
+
+def test_waiting_for_a_tray_host_ends_at_a_stop_request() -> None:
+    engine, shown = FakeEngine(), []
+    runner = tray_app.run_tray_when_host_appears(":7", lambda d: False, interval=0.01, run=shown.append)
+    thread = threading.Thread(target=runner, args=(engine,))
+    thread.start()
+    engine.request_stop("test")
+    thread.join(30)
+    assert not thread.is_alive() and shown == []
 
 
 def test_linux_backend_is_gtk_when_pygobject_works_else_xorg() -> None:
@@ -247,7 +275,8 @@ def test_each_callback_acts_on_a_real_engine(wk_home: Any, caplog: pytest.LogCap
                 return int(db.execute_sql("SELECT count(*) FROM check_runs WHERE check_name = ?",
                                           (name,)).fetchone()[0])
 
-        app = TrayApp(engine, FakeAdapter(), submit=run_inline, now=lambda: later, tz=UTC,
+        adapter = FakeAdapter()
+        app = TrayApp(engine, adapter, submit=run_inline, now=lambda: later, tz=UTC,
                       startup_module=lambda: None, opener=lambda p: None, browser=lambda u: None,
                       icon_loader=lambda s, c: (s, c))
         app.apply(snap(Health.ATTENTION, alerts=1))
@@ -257,24 +286,31 @@ def test_each_callback_acts_on_a_real_engine(wk_home: Any, caplog: pytest.LogCap
             assert action is not None
             action()
 
-        press("Open alerts", "stale", "Snooze 1 day")
-        assert alert_state() == "snoozed"
-        press("Open alerts", "stale", "Acknowledge")
-        assert alert_state() == "acknowledged"
-        press("Run check now", "goal_staleness")
-        wait_until(lambda: runs("goal_staleness") >= 1, 10, message="goal_staleness to run")
+        def told() -> str:
+            return adapter.notes[-1][1] if adapter.notes else ""
+
+        press("Open alerts", "Stale", "Snooze 1 day")
+        assert alert_state() == "snoozed" and told() == "Alert snoozed for 1 day"
+        press("Open alerts", "Stale", "Acknowledge")
+        assert alert_state() == "acknowledged" and told() == "Alert acknowledged"
+        press("Run check now", "Goal staleness")
+        assert runs("goal_staleness") == 1 and told() == "Goal staleness: nothing found"
         press("Run check now", "All checks")
-        wait_until(lambda: runs("stale_applications") >= 1 and runs("goal_staleness") >= 2, 10,
-                   message="every enabled check to run")
+        assert runs("stale_applications") == 1 and runs("goal_staleness") == 2
+        assert told() == "Checks run: nothing found"
+        assert adapter.titles[-1].splitlines()[1] == "Checks run: nothing found"  # the tooltip says it too
         press("Pause alerts", "4 hours")
         assert paused() == later + timedelta(hours=4)
+        assert told() == f"Paused until {(later + timedelta(hours=4)):%H:%M}"
         press("Pause alerts", "Until tomorrow")
         assert paused() == datetime.combine(later.date() + timedelta(days=1), datetime.min.time(), UTC).replace(hour=8)
+        assert told() == f"Paused until {(later + timedelta(days=1)):%d %b} 08:00"
         press("Pause alerts", "Resume")
-        assert paused() is None
+        assert paused() is None and told() == "Alerts resumed"
         with caplog.at_level(logging.WARNING):
             press("Archive conversations now")  # the archive is off in this config
         assert "tray: no scheduled job 'archive' to run" in caplog.text
+        assert told() == "The archive is off ([archive] enabled = false)"
     finally:
         engine.stop("test")
 
@@ -293,6 +329,35 @@ def test_open_entries_and_the_status_item() -> None:
     assert action is not None
     action()
     assert adapter.notes[-1][0] == "Watchkeeper" and "1 open alert" in adapter.notes[-1][1]
+
+
+@pytest.mark.parametrize("browser", [lambda url: False, lambda url: (_ for _ in ()).throw(RuntimeError("no BROWSER"))])
+def test_open_api_docs_says_where_the_docs_are_when_no_browser_opens(browser: Any) -> None:
+    adapter = FakeAdapter()
+    app = TrayApp(FakeEngine(), adapter, submit=run_inline, now=lambda: NOW, tz=UTC, startup_module=lambda: None,
+                  opener=lambda p: None, browser=browser, icon_loader=lambda s, c: (s, c))
+    app.apply(snap(api_url="http://127.0.0.1:8765"))
+    action = find_entry(app.menu, "Open API docs").action
+    assert action is not None
+    action()
+    title, message = adapter.notes[-1]
+    assert title == "Watchkeeper" and message.startswith("No web browser opened")
+    assert message.endswith("The API docs are at http://127.0.0.1:8765/docs")
+
+
+def test_a_file_that_cannot_be_opened_is_told_not_only_logged() -> None:
+    adapter = FakeAdapter()
+
+    def opener(path: str) -> None:
+        raise OSError("xdg-open not found")
+
+    app = TrayApp(FakeEngine(), adapter, submit=run_inline, now=lambda: NOW, tz=UTC, startup_module=lambda: None,
+                  opener=opener, browser=lambda u: True, icon_loader=lambda s, c: (s, c))
+    app.apply(snap())
+    action = find_entry(app.menu, "Open log file").action
+    assert action is not None
+    action()
+    assert adapter.notes[-1][1] == "Could not open /logs/watchkeeper.log: xdg-open not found"
 
 
 def test_start_at_login_shows_and_toggles_the_real_registration() -> None:
@@ -316,7 +381,7 @@ def test_callback_exceptions_are_logged_not_raised(caplog: pytest.LogCaptureFixt
     engine = FakeEngine()  # it has no database: acknowledging on it fails
     app = make_app(engine)
     app.apply(snap(Health.ATTENTION, alerts=1))
-    action = find_entry(app.menu, "Open alerts", "stale", "Acknowledge").action
+    action = find_entry(app.menu, "Open alerts", "Stale", "Acknowledge").action
     assert action is not None
     action()  # does not raise
     assert "tray action 'acknowledge 10' failed" in caplog.text

@@ -192,7 +192,7 @@ class App:
 
     def check_runs(self) -> Counter[str]:
         with sqlite3.connect(self.home / "data" / "watchkeeper.db", timeout=10) as conn:
-            rows = conn.execute("SELECT check_name FROM check_runs WHERE trigger = 'schedule'").fetchall()
+            rows = conn.execute("SELECT check_name FROM check_runs").fetchall()
         return Counter(name for (name,) in rows)
 
     def screenshot(self, name: str, box: tuple[int, int, int, int]) -> Path:
@@ -263,6 +263,36 @@ def test_tray_end_to_end(tmp_path: Path) -> None:
         log = (app.home / "logs" / "watchkeeper.log").read_text()
         assert "tray icon shown (pystray backend gtk)" in log
         assert "stopping (tray quit)" in log
+    finally:
+        if app.proc is not None and app.proc.poll() is None:
+            app.proc.terminate()
+            try:
+                app.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                app.proc.kill()
+                app.proc.wait(10)
+        x.close()
+
+
+def test_icon_appears_when_the_tray_host_starts_after_watchkeeper(tmp_path: Path) -> None:
+    """A panel that comes up after login: Watchkeeper starts headless, asks the display again and
+    docks its icon once trayer owns the tray selection."""
+    _require_gui()
+    x = XSession(log_dir=tmp_path).start(tray=False)
+    app = App(x, tmp_path)
+    log_file = app.home / "logs" / "watchkeeper.log"
+    try:
+        app.launch()
+        wait_for(lambda: log_file.exists() and "no system tray host on display" in log_file.read_text(), 60,
+                 "the log line saying Watchkeeper waits for a tray host", interval=0.1)
+        app.alive()
+        x.start_trayer()
+        box = wait_for(lambda: app.alive() or x.tray_icon_box(app.pid), 90, "the icon docked in the late trayer",
+                       interval=0.2)
+        assert box[2] - box[0] >= 8
+        assert "a system tray host appeared on display" in log_file.read_text()
+        app.cli("stop")
+        assert app.proc is not None and app.proc.wait(60) == 0, app.out.read_text()
     finally:
         if app.proc is not None and app.proc.poll() is None:
             app.proc.terminate()

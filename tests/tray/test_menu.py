@@ -71,18 +71,18 @@ def test_menu_text_for_an_attention_snapshot() -> None:
 * Watchkeeper: ATTENTION - 2 open alerts
 ----
 Open alerts (2) >
-    stale_applications: Acme Corp #0 >
+    Stale applications: Acme Corp #0 >
         Acknowledge
         Snooze 1 hour
         Snooze 1 day
-    stale_applications: Acme Corp #1 >
+    Stale applications: Acme Corp #1 >
         Acknowledge
         Snooze 1 hour
         Snooze 1 day
 Run check now >
-    stale_applications
-    goal_staleness
-    disk_space (disabled)
+    Stale applications
+    Goal staleness
+    Disk space (disabled)
     ----
     All checks
 Pause alerts >
@@ -152,10 +152,10 @@ def test_every_item_calls_its_callback() -> None:
                       tz=UTC, now=NOW)
     expected = {
         ("Watchkeeper",): ("show_status", ()),
-        ("Open alerts", "stale_applications", "Acknowledge"): ("acknowledge", (10,)),
-        ("Open alerts", "stale_applications", "Snooze 1 hour"): ("snooze", (10, timedelta(hours=1))),
-        ("Open alerts", "stale_applications", "Snooze 1 day"): ("snooze", (10, timedelta(days=1))),
-        ("Run check now", "goal_staleness"): ("run_check", ("goal_staleness",)),
+        ("Open alerts", "Stale applications", "Acknowledge"): ("acknowledge", (10,)),
+        ("Open alerts", "Stale applications", "Snooze 1 hour"): ("snooze", (10, timedelta(hours=1))),
+        ("Open alerts", "Stale applications", "Snooze 1 day"): ("snooze", (10, timedelta(days=1))),
+        ("Run check now", "Goal staleness"): ("run_check", ("goal_staleness",)),
         ("Run check now", "All checks"): ("run_all_checks", ()),
         ("Pause alerts", "1 hour"): ("pause_for", (timedelta(hours=1),)),
         ("Pause alerts", "4 hours"): ("pause_for", (timedelta(hours=4),)),
@@ -209,3 +209,14 @@ def test_to_pystray_converts_and_contains_exceptions(caplog: pytest.LogCaptureFi
     run_checks = next(item for item in items if item.text == "Run check now")
     next(i for i in run_checks.submenu.items if i.text == "All checks")(icon)
     assert cb.calls[-1] == ("run_all_checks", ())
+
+
+def test_no_menu_label_is_an_internal_check_name() -> None:
+    text = menu_text(build_menu(snap(Health.ATTENTION, alerts=1), False, Recorder(), tz=UTC, now=NOW))
+    assert not any(name in text for name in ("stale_applications", "goal_staleness", "disk_space"))
+    assert find_entry(build_menu(snap(), False, Recorder()), "Run check now", "Disk space").enabled is False
+
+
+def test_tooltip_shows_what_the_last_action_did() -> None:
+    tip = tooltip(snap(), UTC, NOW, feedback="Checks run: 3 alerts")
+    assert tip.splitlines()[:2] == ["Watchkeeper: OK", "Checks run: 3 alerts"]

@@ -146,6 +146,10 @@ class XSession:
         wait_for(lambda: self.bus_name_owned("org.freedesktop.Notifications"), 15,
                  "org.freedesktop.Notifications on the session bus", interval=0.05)
 
+    def start_trayer(self) -> None:
+        """Start trayer now (a tray host that appears after the app); waits until it is drawn."""
+        self._start_trayer()
+
     def _start_trayer(self) -> None:
         self._spawn("trayer", ["trayer", "--edge", "top", "--align", "left", "--widthtype", "pixel",
                                "--width", str(TRAY_WIDTH), "--heighttype", "pixel", "--height", str(TRAY_HEIGHT),

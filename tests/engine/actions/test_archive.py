@@ -144,3 +144,12 @@ def test_a_run_in_an_instance_with_the_archive_off_is_a_conflict(wk_home):
             archive.run_in_instance(engine)
     finally:
         engine.stop("test")
+
+
+def test_a_missing_source_is_not_found_naming_it_and_no_run_is_recorded(archived, tmp_path):
+    db, _ = archived
+    before = archive.list_runs(db).total
+    missing = tmp_path / "no-such-folder"
+    with pytest.raises(NotFound, match=f"^no such file or folder: {missing}$"):
+        archive.run(db, [str(tmp_path), str(missing)])
+    assert archive.list_runs(db).total == before
