@@ -60,8 +60,8 @@ def register(sub: Any) -> None:
 
     pause = sub.add_parser("pause", help="pause all alerts for a duration (2h, 1d)")
     pause.add_argument("duration")
-    pause.set_defaults(handler=cmd_pause)
-    sub.add_parser("resume", help="resume alerts").set_defaults(handler=cmd_resume)
+    pause.set_defaults(handler=cmd_pause, config_optional=True)
+    sub.add_parser("resume", help="resume alerts").set_defaults(handler=cmd_resume, config_optional=True)
 
     log = sub.add_parser("log", help="the notification decisions (heartbeat_log)")
     log.add_argument("--check")

@@ -20,15 +20,15 @@ def register(sub: Any) -> None:
 
     status = sub.add_parser("status", help="the running instance, health and jobs")
     status.add_argument("--json", action="store_true")
-    status.set_defaults(handler=cmd_status)
+    status.set_defaults(handler=cmd_status, config_optional=True)
 
     stop = sub.add_parser("stop", help="stop the running instance gracefully")
     stop.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for it to exit")
-    stop.set_defaults(handler=cmd_stop)
+    stop.set_defaults(handler=cmd_stop, config_optional=True)
 
     doctor = sub.add_parser("doctor", help="diagnose lock, database, scheduler and config")
     doctor.add_argument("--json", action="store_true")
-    doctor.set_defaults(handler=cmd_doctor)
+    doctor.set_defaults(handler=cmd_doctor, config_optional=True)
 
 
 def cmd_run(args: argparse.Namespace, ctx: CliContext) -> int:
