@@ -41,7 +41,7 @@ def build_parser(units: Units) -> argparse.ArgumentParser:
 
     Handlers are set with ``set_defaults(handler=...)``; ``needs_config=False`` marks a command
     that loads the config itself, ``config_optional=True`` one that runs on the defaults (with a
-    warning) when config.toml is broken, ``one_shot=False`` the one that runs an instance (it logs
+    warning) when config.toml is broken (``"instance"``: when an instance runs), ``one_shot=False`` the one that runs an instance (it logs
     to stderr too)."""
     parser = _Parser(prog="watchkeeper", description="Watchkeeper: a proactive personal operations agent.")
     parser.add_argument("--version", action="version", version=f"watchkeeper {__version__}")
@@ -66,7 +66,7 @@ def main(argv: Sequence[str] | None = None, *, units: Units, frontend: Frontend 
         try:
             config = load_config(paths.config_file, units)
         except ConfigError as exc:
-            if not getattr(args, "config_optional", False):
+            if not _config_optional(args, paths):
                 if not getattr(args, "one_shot", True):  # `run`: Task Scheduler and the tray discard stderr
                     from engine.process.runner import report_start_error
 
@@ -94,6 +94,13 @@ def main(argv: Sequence[str] | None = None, *, units: Units, frontend: Frontend 
         return 130
     finally:
         ctx.close()
+
+
+def _config_optional(args: argparse.Namespace, paths: Paths) -> bool:
+    """Whether this command runs despite a broken config.toml: ``config_optional=True`` always,
+    ``config_optional="instance"`` when a running instance does the work with its own settings."""
+    optional = getattr(args, "config_optional", False)
+    return optional is True or (optional == "instance" and running_instance(paths) is not None)
 
 
 def _fallback_config(paths: Paths, units: Units, error: ConfigError) -> Config:

@@ -33,7 +33,7 @@ def register(sub: Any) -> None:
     run.add_argument("name", nargs="?")
     run.add_argument("--all", action="store_true")
     run.add_argument("--json", action="store_true")
-    run.set_defaults(handler=cmd_check_run)
+    run.set_defaults(handler=cmd_check_run, config_optional="instance")
     why = check_sub.add_parser("why", help="the cooldown decision, in plain words")
     why.add_argument("name")
     why.add_argument("--json", action="store_true")

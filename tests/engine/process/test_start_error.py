@@ -57,6 +57,7 @@ def test_windows_leaf_shows_a_modal_error_message_box():
 def test_posix_leaf_sends_a_critical_desktop_notification(monkeypatch):
     monkeypatch.setattr(posix.sys, "platform", "linux")
     runs: list[list[str]] = []
-    posix.show_error("Watchkeeper cannot start", "bad config", run=lambda args, timeout: runs.append(args) or (0, "", ""))
+    posix.show_error("Watchkeeper cannot start", "bad config",
+                     run=lambda args, timeout: runs.append(args) or (0, "", ""))
     assert runs == [["notify-send", "--urgency=critical", "--app-name=Watchkeeper", "Watchkeeper cannot start",
                      "bad config"]]
