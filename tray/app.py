@@ -21,8 +21,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, Protocol
 
-from engine.actions import alerts, checks, instance
-from engine.actions.errors import NotFound
+from engine.actions import alerts, checks, instance, reload
+from engine.actions.errors import ActionError, NotFound
 from engine.health import Health
 from engine.timeutil import utcnow
 from tray import menu as tray_menu
@@ -357,6 +357,18 @@ class TrayController:
             self.opener(str(self.engine.paths.config_file))
 
         self.submit(run, "edit settings")
+
+    def reload_settings(self) -> None:
+        """Apply the edited config.toml now and say what changed (or what is wrong) in a notification."""
+
+        def run() -> None:
+            try:
+                text = reload.reload_settings(self.engine).text
+            except ActionError as exc:
+                text = str(exc)
+            self.app.adapter.notify(text, "Watchkeeper settings")
+
+        self.submit(run, "reload settings")
 
     def toggle_startup(self) -> None:
         self.submit(self.app.toggle_startup, "toggle start at login")
