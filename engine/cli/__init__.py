@@ -41,8 +41,8 @@ def build_parser(units: Units) -> argparse.ArgumentParser:
 
     Handlers are set with ``set_defaults(handler=...)``; ``needs_config=False`` marks a command
     that loads the config itself, ``config_optional=True`` one that runs on the defaults (with a
-    warning) when config.toml is broken (``"instance"``: when an instance runs), ``one_shot=False`` the one that runs an instance (it logs
-    to stderr too)."""
+    warning) when config.toml is broken (``"instance"``: only when an instance runs),
+    ``one_shot=False`` the one that runs an instance (it logs to stderr too)."""
     parser = _Parser(prog="watchkeeper", description="Watchkeeper: a proactive personal operations agent.")
     parser.add_argument("--version", action="version", version=f"watchkeeper {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
