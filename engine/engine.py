@@ -21,14 +21,19 @@ from typing import Any
 
 from peewee import SqliteDatabase
 
-from engine import __version__, runtime_state
+from engine import __version__, config_changes, runtime_state
 from engine.actions import checks as check_actions
 from engine.actions import instance as instance_actions
+from engine.actions import reload as reload_actions
+from engine.actions.errors import ActionError
 from engine.alerts.store import Alert, AlertState, list_alerts
 from engine.archive import runs as archive_runs
-from engine.checks.service import CheckService, build_service
-from engine.compose import Units
-from engine.config import Config
+from engine.checks.registry import build_definitions
+from engine.checks.service import CheckService, build_service, quiet_hours
+from engine.compose import Units, load_config
+from engine.config import Config, ConfigError
+from engine.config_changes import ConfigChanges
+from engine.config_watch import ConfigWatcher
 from engine.delivery.outbox import ChannelHealth
 from engine.delivery.service import DeliveryService, outbox_hook
 from engine.health import HealthFacts, assess
@@ -77,6 +82,10 @@ class Engine:
         self._stopping_thread: threading.Thread | None = None
         self._control_threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
         self.services: list[Any] = []  # started units with a close(): channels, API server
+        self.watcher: ConfigWatcher | None = None
+        self.config_problem: str | None = None  # the edited config.toml is invalid (health DEGRADED)
+        self._reload_lock = threading.Lock()
+        self._queue_hook: Callable[[SqliteDatabase, int, str], None] = lambda db, nid, severity: None
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -93,8 +102,10 @@ class Engine:
             self.checks = build_service(self.db, self.config, self.now, self.units.check_kinds)
             self.delivery = DeliveryService(self.db, self.config, self.units.channels, now=self.now,
                                             on_change=self.publish)
-            self.checks.dispatcher.on_queue.append(outbox_hook(self.config, self.now, self.units.channels))
-            self.checks.dispatcher.on_queued.append(self.delivery.wake_all)
+            # Through self: a reloaded config replaces the hook and the delivery service.
+            self._queue_hook = outbox_hook(self.config, self.now, self.units.channels)
+            self.checks.dispatcher.on_queue.append(lambda db, nid, severity: self._queue_hook(db, nid, severity))
+            self.checks.dispatcher.on_queued.append(lambda: self.delivery.wake_all() if self.delivery else None)
             self.scheduler = Scheduler(
                 self.db,
                 resolve_timezone(self.config.general.timezone),
@@ -108,6 +119,8 @@ class Engine:
             self.control.start()
             self._start_services()
             self.scheduler.start()
+            self.watcher = ConfigWatcher(self.paths.config_file, self._on_config_edit)
+            self.watcher.start()
             self._started = True
         except BaseException:
             self.stop("failed start")
@@ -135,6 +148,8 @@ class Engine:
         self._stopping_thread = threading.current_thread()
         try:
             log.info("stopping (%s)", reason)
+            if self.watcher is not None:
+                self.watcher.close()
             if self.control is not None:
                 self.control.close()
             self._stop_work(float(self.config.scheduler.shutdown_wait_seconds))
@@ -268,6 +283,82 @@ class Engine:
         if self.delivery is not None:
             self.delivery.wake_all()  # drain what waited while the network was away
 
+    # -- config edits (the watcher, `watchkeeper reload`, the tray) ------------------------------
+
+    def reload_config(self) -> ConfigChanges:
+        """Read config.toml again and apply what changed: checks re-registered in the scheduler
+        (added, removed, new schedules; cooldowns and parameters at their next run), quiet hours,
+        channel and delivery settings (the delivery service is rebuilt). Settings only a restart
+        applies are kept and named in ``needs_restart``. An invalid file raises ConfigError and
+        leaves the last good settings running, with health DEGRADED until the file is fixed."""
+        with self._reload_lock:
+            if self.watcher is not None:
+                self.watcher.mark_seen()
+            try:
+                new = load_config(self.paths.config_file, self.units)
+            except ConfigError as exc:
+                self.config_problem = f"config.toml invalid: {exc}, running with the last good settings"
+                log.warning("%s", self.config_problem)
+                self.publish()
+                raise
+            changes = config_changes.diff(self.config, new)
+            running = config_changes.keep_restart_only(self.config, new)
+            if changes.changed:
+                self._apply_config(running, changes)
+            self.config_problem = None
+            if changes:
+                log.info("config.toml reloaded: changed %s; needs a restart: %s",
+                         ", ".join(changes.changed) or "nothing", ", ".join(changes.needs_restart) or "nothing")
+        self.publish()
+        return changes
+
+    def _on_config_edit(self) -> None:
+        try:
+            self.reload_config()
+        except ConfigError:
+            pass  # logged, and health says so
+
+    def _apply_config(self, config: Config, changes: ConfigChanges) -> None:
+        assert self.checks is not None and self.scheduler is not None
+        self.config = config
+        definitions, warnings = build_definitions(config, self.units.check_kinds)
+        for warning in warnings:
+            log.warning("config: %s", warning)
+        self.checks.reconfigure(definitions, quiet_hours(config, self.checks.tz))
+        self._queue_hook = outbox_hook(config, self.now, self.units.channels)
+        channel_sections = tuple(f"{spec.name}." for spec in self.units.channels)
+        if changes.touches("delivery.", *channel_sections):
+            self._restart_delivery()
+        self._sync_jobs()
+
+    def _sync_jobs(self) -> None:
+        """Register the jobs of the current config whose schedule is new or changed; remove the rest
+        (an unchanged job keeps its next run time)."""
+        assert self.scheduler is not None
+        wanted = {spec.name: spec for spec in self.job_specs()}
+        for name in [n for n in self.scheduler.specs if n not in wanted]:
+            self.scheduler.unregister(name)
+        for name, spec in wanted.items():
+            current = self.scheduler.specs.get(name)
+            if current is None or current.schedule.text != spec.schedule.text:
+                self.scheduler.register(spec)
+            else:
+                self.scheduler.specs[name] = spec  # description or kind; the timer stays
+
+    def _restart_delivery(self) -> None:
+        """Rebuild the channels and their workers from the current config (the old ones closed
+        first: one poller per bot token); pending rows stay in the outbox and are delivered by the new ones."""
+        old = self.delivery
+        if old is not None:
+            old.close()
+        fresh = DeliveryService(self._db(), self.config, self.units.channels, now=self.now, on_change=self.publish)
+        if old is not None and old in self.services:
+            self.services[self.services.index(old)] = fresh
+        else:
+            self.services.insert(0, fresh)
+        self.delivery = fresh
+        fresh.start(self, self.units.conversations)
+
     # -- the scheduler's door (thread-safe; never blocks on job work) ------------------------------
 
     def run_now(self, name: str) -> bool:
@@ -316,6 +407,8 @@ class Engine:
                 problems.append(f"database trouble: {exc}")
         if DISK.problem:
             problems.append(DISK.problem)
+        if self.config_problem:
+            problems.append(self.config_problem)
         problems += [s.problem for s in self.services if getattr(s, "problem", None)]
         api_url = next((s.url for s in self.services if getattr(s, "url", None)), None)
         if self.scheduler is not None:
@@ -373,8 +466,14 @@ class Engine:
             self.publish()
             return {}
 
+        def reload(req: dict[str, Any]) -> dict[str, Any]:
+            try:
+                return {"error": None, **reload_actions.reload_settings(self).to_dict()}
+            except ActionError as exc:  # an invalid file is an answer, not a failed command
+                return {"error": str(exc), "changed": [], "needs_restart": []}
+
         handlers = {"stop": stop, "run": run, "pause": pause, "status": status, "check_run": check_run,
-                    "refresh": refresh}
+                    "refresh": refresh, "reload": reload}
         return {name: self._tracked(handler) for name, handler in handlers.items()}
 
     def _tracked(self, handler: Callable[[dict[str, Any]], dict[str, Any]]

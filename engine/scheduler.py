@@ -123,6 +123,15 @@ class Scheduler:
             replace_existing=True,
         )
 
+    def unregister(self, name: str) -> bool:
+        """Remove job ``name`` (a check taken out of the config); a run in progress finishes. False when unknown."""
+        if self.specs.pop(name, None) is None:
+            return False
+        self.states.pop(name, None)
+        if self._sched.get_job(name) is not None:
+            self._sched.remove_job(name)
+        return True
+
     def start(self) -> None:
         """Start the scheduler thread, then catch up missed daily/weekly jobs."""
         self._sched.start()

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, Protocol
 
-from engine.actions import alerts, checks, instance
+from engine.actions import alerts, checks, instance, reload
 from engine.actions.errors import ActionError, NotFound
 from engine.actions.target import connected
 from engine.health import Health
@@ -435,6 +435,10 @@ class TrayController:
             self._open(str(self.engine.paths.config_file))
 
         self.submit(run, "edit settings")
+
+    def reload_settings(self) -> None:
+        """Apply the edited config.toml now and say what changed (or what is wrong)."""
+        self._act(lambda: reload.reload_settings(self.engine).text, "reload settings")
 
     def toggle_startup(self) -> None:
         self.submit(self.app.toggle_startup, "toggle start at login")

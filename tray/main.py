@@ -32,9 +32,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def gui_main() -> int:
     """Entry point of ``watchkeeperw`` (no console): the same as ``watchkeeper run``."""
+    from engine.process.frozen import mark_no_console
+
     for name in ("stdout", "stderr"):
         if getattr(sys, name) is None:  # a windowed exe has no std streams
             setattr(sys, name, open(os.devnull, "w"))  # noqa: SIM115 - lives as long as the process
+            mark_no_console()
     return main(["run", *sys.argv[1:]])
 
 

@@ -87,6 +87,14 @@ class CheckService:
         self._waits_lock = threading.Lock()
         self.last_run_at: datetime | None = None
 
+    def reconfigure(self, definitions: list[CheckDefinition], quiet: Any) -> None:
+        """Use ``definitions`` and the quiet hours ``quiet`` from now on (an edited config applied
+        live); a run in progress finishes with the definition it started with."""
+        for d in definitions:
+            self._locks.setdefault(d.name, threading.Lock())
+        self.definitions = {d.name: d for d in definitions}
+        self.dispatcher.quiet = quiet
+
     @property
     def enabled(self) -> list[CheckDefinition]:
         return [d for d in self.definitions.values() if d.enabled]
@@ -225,11 +233,16 @@ class CheckService:
 
 def build_service(db: SqliteDatabase, config: Any, now: Callable[[], datetime], kinds: CheckKinds) -> CheckService:
     """The CheckService for ``config`` (used by the engine and by the CLI without an instance)."""
-    from engine.alerts.policy import QuietHours
     from engine.timeutil import resolve_timezone
 
     tz = resolve_timezone(config.general.timezone)
-    quiet = QuietHours.from_config(config.alerts.quiet_hours_start, config.alerts.quiet_hours_end,
-                                   config.alerts.quiet_hours_weekdays, tz)
     definitions, _ = build_definitions(config, kinds)
-    return CheckService(db, definitions, Dispatcher(db, quiet=quiet), now, tz)
+    return CheckService(db, definitions, Dispatcher(db, quiet=quiet_hours(config, tz)), now, tz)
+
+
+def quiet_hours(config: Any, tz: tzinfo) -> Any:
+    """The quiet hours ``[alerts]`` configures, in ``tz`` (None when off)."""
+    from engine.alerts.policy import QuietHours
+
+    return QuietHours.from_config(config.alerts.quiet_hours_start, config.alerts.quiet_hours_end,
+                                  config.alerts.quiet_hours_weekdays, tz)

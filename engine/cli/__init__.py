@@ -18,7 +18,8 @@ from engine import __version__
 from engine.cli.context import CliContext, ControlError
 from engine.compose import Units, default_config, load_config
 from engine.config import Config, ConfigError
-from engine.paths import resolve_paths
+from engine.paths import Paths, resolve_paths
+from engine.process.lifecycle import running_instance
 from engine.store.db import StoreError
 
 if TYPE_CHECKING:
@@ -39,8 +40,9 @@ def build_parser(units: Units) -> argparse.ArgumentParser:
     """The full command tree: each registered group adds its commands through register(subparsers).
 
     Handlers are set with ``set_defaults(handler=...)``; ``needs_config=False`` marks a command
-    that loads the config itself, ``one_shot=False`` the one that runs an instance (it logs to
-    stderr too)."""
+    that loads the config itself, ``config_optional=True`` one that runs on the defaults (with a
+    warning) when config.toml is broken (``"instance"``: only when an instance runs),
+    ``one_shot=False`` the one that runs an instance (it logs to stderr too)."""
     parser = _Parser(prog="watchkeeper", description="Watchkeeper: a proactive personal operations agent.")
     parser.add_argument("--version", action="version", version=f"watchkeeper {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
@@ -64,8 +66,14 @@ def main(argv: Sequence[str] | None = None, *, units: Units, frontend: Frontend 
         try:
             config = load_config(paths.config_file, units)
         except ConfigError as exc:
-            print(f"watchkeeper: config error: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+            if not _config_optional(args, paths):
+                if not getattr(args, "one_shot", True):  # `run`: Task Scheduler and the tray discard stderr
+                    from engine.process.runner import report_start_error
+
+                    report_start_error(paths, f"config error: {exc}")
+                print(f"watchkeeper: config error: {exc}", file=sys.stderr)
+                return EXIT_USAGE
+            config = _fallback_config(paths, units, exc)
         for warning in config.warnings:
             print(f"watchkeeper: warning: {warning}", file=sys.stderr)
     if getattr(args, "one_shot", True) and config is not None:
@@ -86,6 +94,21 @@ def main(argv: Sequence[str] | None = None, *, units: Units, frontend: Frontend 
         return 130
     finally:
         ctx.close()
+
+
+def _config_optional(args: argparse.Namespace, paths: Paths) -> bool:
+    """Whether this command runs despite a broken config.toml: ``config_optional=True`` always,
+    ``config_optional="instance"`` when a running instance does the work with its own settings."""
+    optional = getattr(args, "config_optional", False)
+    return optional is True or (optional == "instance" and running_instance(paths) is not None)
+
+
+def _fallback_config(paths: Paths, units: Units, error: ConfigError) -> Config:
+    """The defaults for a command that does not need the new config (``config_optional``:
+    status, stop, pause, resume, doctor), after one warning: a typo must not lock the user out."""
+    using = "the running instance" if running_instance(paths) is not None else "defaults"
+    print(f"watchkeeper: warning: config.toml {paths.config_file}: {error}; using {using}", file=sys.stderr)
+    return default_config(units)
 
 
 def _warn_if_local_zone_unusable(config: Config) -> None:

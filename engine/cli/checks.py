@@ -33,7 +33,7 @@ def register(sub: Any) -> None:
     run.add_argument("name", nargs="?")
     run.add_argument("--all", action="store_true")
     run.add_argument("--json", action="store_true")
-    run.set_defaults(handler=cmd_check_run)
+    run.set_defaults(handler=cmd_check_run, config_optional="instance")
     why = check_sub.add_parser("why", help="the cooldown decision, in plain words")
     why.add_argument("name")
     why.add_argument("--json", action="store_true")
@@ -60,8 +60,8 @@ def register(sub: Any) -> None:
 
     pause = sub.add_parser("pause", help="pause all alerts for a duration (2h, 1d)")
     pause.add_argument("duration")
-    pause.set_defaults(handler=cmd_pause)
-    sub.add_parser("resume", help="resume alerts").set_defaults(handler=cmd_resume)
+    pause.set_defaults(handler=cmd_pause, config_optional=True)
+    sub.add_parser("resume", help="resume alerts").set_defaults(handler=cmd_resume, config_optional=True)
 
     log = sub.add_parser("log", help="the notification decisions (heartbeat_log)")
     log.add_argument("--check")

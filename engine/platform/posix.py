@@ -39,6 +39,21 @@ def open_path(path: str) -> None:
     subprocess.Popen([opener, path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def show_error(title: str, text: str,
+               run: Callable[[list[str], float], tuple[int, str, str]] | None = None) -> None:
+    """A desktop notification of an error, best effort (notify-send; osascript on macOS): the
+    windowed build has no console to print to. Nothing is raised when no notification service exists."""
+    if sys.platform == "darwin":
+        script = f"display notification {_applescript(text)} with title {_applescript(title)}"
+        args = ["osascript", "-e", script]
+    else:
+        args = ["notify-send", "--urgency=critical", "--app-name=Watchkeeper", title, text]
+    (run or run_hidden)(args, 10.0)
+
+
+def _applescript(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
 
 def run_hidden(args: list[str], timeout: float = 60.0, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     """Run a console tool (e.g. ``crontab -l``) and capture it; (returncode, stdout, stderr).

@@ -75,6 +75,19 @@ def open_path(path: str) -> None:
     os.startfile(path)  # type: ignore[attr-defined]
 
 
+MB_OK_ICONERROR_FOREGROUND = 0x00000000 | 0x00000010 | 0x00010000  # MB_OK | MB_ICONERROR | MB_SETFOREGROUND
+
+
+def show_error(title: str, text: str, user32: Any = None) -> None:
+    """A modal error message box (MessageBoxW): how the windowed exe, which has no console, tells
+    the user why it cannot start. ``user32`` is injectable for tests."""
+    import ctypes
+
+    if user32 is None:
+        user32 = ctypes.WinDLL("user32", use_last_error=True)  # type: ignore[attr-defined]
+    user32.MessageBoxW(None, text, title, MB_OK_ICONERROR_FOREGROUND)
+
+
 # -- start at login (engine.platform.startup): schtasks runner, Run-key leaf, current user ------------------
 
 CREATE_NO_WINDOW = 0x08000000

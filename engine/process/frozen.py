@@ -49,6 +49,20 @@ def bundle_dir() -> Path | None:
     return Path(root) if root else None
 
 
+_no_console = False
+
+
+def has_console() -> bool:
+    """False in the windowed build started without a console (what it prints reaches no one)."""
+    return not _no_console
+
+
+def mark_no_console() -> None:
+    """Record that this process has no console (the windowed entry point replaced its std streams)."""
+    global _no_console
+    _no_console = True
+
+
 def ensure_std_streams() -> None:
     """Give a windowed exe (``console=False``: ``sys.stdout``/``stderr`` are None) usable streams.
 
@@ -59,6 +73,8 @@ def ensure_std_streams() -> None:
     if sys.stdout is not None and sys.stderr is not None:
         return
     attached = sys.platform == "win32" and _attach_parent_console()
+    if not attached:
+        mark_no_console()
     target = "CONOUT$" if attached else os.devnull
     for name in ("stdout", "stderr"):
         if getattr(sys, name) is None:

@@ -96,6 +96,29 @@ def run_instance(paths: Paths, config: Config, units: Units, *,
     return end_process(engine, engine.stop_reason, 0)
 
 
+def report_start_error(paths: Paths, message: str, *, windowed: bool | None = None,
+                       show: Callable[[str, str], object] | None = None) -> None:
+    """An instance that cannot start says why where the user can find it: in the log file (its
+    path does not depend on the config) and, in the windowed build (no console: Task Scheduler and
+    the tray discard stderr), on screen through ``show(title, text)`` (default: the platform's
+    message box or notification, best effort). The caller still prints ``message`` to stderr."""
+    from engine.process.frozen import has_console
+
+    try:
+        setup_logging(paths.log_file, "INFO", stderr=False)
+        log.error("cannot start: %s", message)
+    except OSError as exc:  # an unwritable log folder must not hide the first problem
+        print(f"watchkeeper: cannot write the log file {paths.log_file}: {exc}", file=sys.stderr)
+    if windowed is None:
+        windowed = not has_console()
+    if windowed:
+        try:
+            (show or platform.show_error)("Watchkeeper cannot start",
+                                          f"{message}\n\nDetails are in {paths.log_file}.")
+        except Exception:
+            log.exception("could not show the start-up error")
+
+
 def end_process(engine: RunningEngine, reason: str, code: int, *, exit: Callable[[int], object] | None = None) -> int:
     """Stop the engine and end the process; the lock is the last thing to go.
 

@@ -566,3 +566,26 @@ def test_docking_gives_up_after_the_attempts_and_says_so(caplog):
     icon = _FakeXorgIcon()
     assert not ensure_xorg_docked(icon, threading.Event(), attempts=2, wait=0.01, docked=lambda wid: False)
     assert icon.shows == 2 and "did not embed the icon" in caplog.text
+
+
+def test_reload_settings_applies_the_edited_config_and_says_what_changed(wk_home, monkeypatch) -> None:
+    from engine import config_watch
+    from engine.compose import load_config
+
+    monkeypatch.setattr(config_watch, "POLL_SECONDS", 3600.0)  # the menu item, not the watcher, applies it
+    base = "[api]\nenabled = false\n[archive]\nenabled = false\n[toast]\nenabled = false\n"
+    wk_home.config_file.write_text(base)
+    engine = Engine(wk_home, load_config(wk_home.config_file, UNITS), UNITS)
+    engine.start()
+    try:
+        adapter = FakeAdapter()
+        app = make_app(engine=engine, adapter=adapter)
+        wk_home.config_file.write_text(base + "[checks.goal_staleness]\ncooldown = \"1d\"\n")
+        app.callbacks.reload_settings()
+        assert adapter.notes[-1] == ("Watchkeeper", "reloaded config.toml: checks.goal_staleness")
+        assert "reloaded config.toml" in (app.feedback or "")
+        wk_home.config_file.write_text(base + "[alerts\n")
+        app.callbacks.reload_settings()
+        assert adapter.notes[-1][1].startswith("config.toml invalid:")
+    finally:
+        engine.stop("test")

@@ -96,6 +96,7 @@ Archive conversations now
 Open log file
 Open data folder
 Edit settings
+Reload settings
 ----
 [ ] Start at login
 ----
@@ -166,6 +167,7 @@ def test_every_item_calls_its_callback() -> None:
         ("Open data folder",): ("open_data_folder", ()),
         ("Open API docs",): ("open_api_docs", ()),
         ("Edit settings",): ("edit_settings", ()),
+        ("Reload settings",): ("reload_settings", ()),
         ("Start at login",): ("toggle_startup", ()),
         ("Quit",): ("quit", ()),
     }

@@ -24,7 +24,7 @@ def test_config_path_writes_the_commented_template(wk_home):
 
 def test_bad_config_value_exits_2_naming_key_value_and_allowed(wk_home):
     wk_home.config_file.write_text('[heartbeat]\ninterval_seconds = "often"\n')
-    for args in (("config", "validate"), ("status",), ("run", "--headless")):
+    for args in (("config", "validate"), ("check", "run", "--all"), ("run", "--headless")):
         result = cli(*args)
         assert result.returncode == 2, args
         assert "heartbeat.interval_seconds = 'often' is not allowed: expected a whole number" in result.stderr

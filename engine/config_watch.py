@@ -1,0 +1,64 @@
+"""Watching config.toml: a small thread that notices an edit (size, mtime and content hash,
+polled every couple of seconds; no new dependency) and calls back, so the running instance
+applies it within seconds."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 2.0
+MAX_CONFIG_BYTES = 4 * 1024 * 1024  # hashed at most this much; a larger file is still noticed by size/mtime
+
+Fingerprint = tuple[int, int, str] | None
+
+
+def fingerprint(path: Path) -> Fingerprint:
+    """(size, mtime_ns, sha256) of ``path``; None when it does not exist or cannot be read."""
+    try:
+        st = path.stat()
+        with path.open("rb") as handle:
+            digest = hashlib.sha256(handle.read(MAX_CONFIG_BYTES)).hexdigest()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns, digest
+
+
+class ConfigWatcher:
+    """Calls ``on_change()`` from its thread when ``path``'s fingerprint changes (edit, creation, removal)."""
+
+    def __init__(self, path: Path, on_change: Callable[[], object], interval: float | None = None):
+        self.path = path
+        self.on_change = on_change
+        self.interval = POLL_SECONDS if interval is None else interval
+        self._last = fingerprint(path)
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="config-watch", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def mark_seen(self) -> None:
+        """The file as it is now has been applied (after an explicit reload): no second reload for it."""
+        self._last = fingerprint(self.path)
+
+    def close(self) -> None:
+        self._closed.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(self.interval + 1.0)
+
+    def _watch(self) -> None:
+        while not self._closed.wait(self.interval):
+            current = fingerprint(self.path)
+            if current == self._last:
+                continue
+            self._last = current
+            try:
+                self.on_change()
+            except Exception:  # the watcher keeps watching whatever one reload did
+                log.exception("applying the edited config failed")
