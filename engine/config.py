@@ -410,14 +410,18 @@ def render_template(extra: Sequence[str] = (), sections: Sequence[Section] = ())
 
 def ensure_config_file(path: Path, template: str | None = None) -> bool:
     """Write ``template`` (the sections-only one by default) if no config exists; True when it was
-    written. engine.compose.ensure_config_file writes the full one, check blocks included."""
+    written (FolderError when it cannot be). engine.compose.ensure_config_file writes the full one, check blocks included."""
+    from engine.paths import folder_error
     from engine.privatefile import ensure_private_dir, tighten_private_file, write_private_file
 
     if path.exists():
         tighten_private_file(path)  # a config.toml from an older version or another tool may be 0644
         return False
-    ensure_private_dir(path.parent)
-    write_private_file(path, template or render_template())  # 0600 from the first byte: it will hold the bot token
+    try:
+        ensure_private_dir(path.parent)
+        write_private_file(path, template or render_template())  # 0600 from the first byte: it will hold the bot token
+    except OSError as exc:
+        raise folder_error(f"cannot write the config file {path}", exc) from exc
     return True
 
 
