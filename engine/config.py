@@ -410,7 +410,8 @@ def render_template(extra: Sequence[str] = (), sections: Sequence[Section] = ())
 
 def ensure_config_file(path: Path, template: str | None = None) -> bool:
     """Write ``template`` (the sections-only one by default) if no config exists; True when it was
-    written (FolderError when it cannot be). engine.compose.ensure_config_file writes the full one, check blocks included."""
+    written (FolderError when it cannot be). engine.compose.ensure_config_file writes the full one,
+    check blocks included."""
     from engine.paths import folder_error
     from engine.privatefile import ensure_private_dir, tighten_private_file, write_private_file
 

@@ -9,6 +9,7 @@ per thread, thread_safe=True). Read-then-write paths must use ``db.atomic("IMMED
 from __future__ import annotations
 
 import errno
+import os
 import shutil
 import sqlite3
 import time
@@ -168,9 +169,18 @@ def open_database(path: Path, migrations: Sequence[Migration]) -> SqliteDatabase
                 continue
             if is_disk_full(exc):
                 raise disk_full_error(path) from exc
-            raise StoreError(f"database {path}: {exc}") from exc
+            raise StoreError(f"database {path}: {exc}{_read_only_hint(path)}") from exc
     database_proxy.initialize(db)
     return db
+
+
+def _read_only_hint(path: Path) -> str:
+    """Why SQLite may not open ``path`` for writing: " (the file is read-only)", its folder, or ""."""
+    if not os.access(path.parent, os.W_OK):  # WAL needs to create -wal and -shm beside the file
+        return f" (its folder {path.parent} is read-only)"
+    if path.exists() and not os.access(path, os.W_OK):
+        return " (the file is read-only)"
+    return ""
 
 
 @contextmanager
