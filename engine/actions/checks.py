@@ -172,4 +172,5 @@ def heartbeat_log(target: Target, *, check: str | None = None, decision: str | N
 
 def _has_decisions(target: Target, check: str) -> bool:
     with connected(target) as db:
-        return db.execute_sql("SELECT 1 FROM heartbeat_log WHERE check_name = ? LIMIT 1", (check,)).fetchone() is not None
+        found = db.execute_sql("SELECT 1 FROM heartbeat_log WHERE check_name = ? LIMIT 1", (check,)).fetchone()
+    return found is not None

@@ -16,7 +16,6 @@ from engine.actions.target import Instance, Target, connected
 from engine.snapshot import ChannelState, Snapshot, snapshot_to_dict
 from engine.timeutil import MAX_DURATION, format_duration, parse_duration, to_db
 
-
 MAX_PAUSE = timedelta(days=30)  # the longest pause accepted from any front end
 
 
