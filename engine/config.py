@@ -36,9 +36,13 @@ class ConfigError(Exception):
 Validator = Callable[[Any], str | None]
 
 
-def opt(default: Any, doc: str, check: Validator | None = None, secret: bool = False) -> Any:
-    """A documented setting with an optional validator (returns an error text or None)."""
-    meta = {"doc": doc, "check": check, "secret": secret}
+def opt(default: Any, doc: str, check: Validator | None = None, secret: bool = False,
+        number_as_text: bool = False) -> Any:
+    """A documented setting with an optional validator (returns an error text or None).
+
+    ``number_as_text``: a text setting that also takes a whole number, kept as its digits (an id that
+    the user copies as a number, such as Telegram's chat id)."""
+    meta = {"doc": doc, "check": check, "secret": secret, "number_as_text": number_as_text}
     if isinstance(default, (list, dict)):
         return field(default_factory=default.copy, metadata=meta)
     return field(default=default, metadata=meta)
@@ -314,6 +318,8 @@ def _build_section(name: str, cls: type, raw: Any, warnings: list[str]) -> Any:
         shown = "<secret>" if f.metadata.get("secret") else repr(value)
         if annotation is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
+        if annotation is str and f.metadata.get("number_as_text") and type(value) is int:
+            value = str(value)
         if not _type_ok(value, annotation):
             raise ConfigError(f"{name}.{key} = {shown} is not allowed: expected {_type_word(annotation)}")
         check = f.metadata.get("check")
@@ -367,14 +373,29 @@ def load_config(path: Path, env: dict[str, str] | None = None, sections: Sequenc
     if not path.exists():
         return parse_config({}, env, source=None, sections=sections)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        raise ConfigError(f"{path}: not valid TOML: {exc}{windows_path_hint(text)}") from exc
     except RecursionError as exc:
         raise ConfigError(f"{path}: not valid TOML: arrays or tables nested too deeply") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
     return parse_config(raw, env, source=path, sections=sections)
+
+
+# key = "C:\..." or "\\server\...": a Windows path in a basic string, where TOML reads the backslashes as escapes
+_WINDOWS_PATH_IN_BASIC_STRING = re.compile(r'^\s*([A-Za-z0-9_-]+)\s*=\s*"((?:[A-Za-z]:)?\\[^"]*)"', re.MULTILINE)
+
+
+def windows_path_hint(text: str) -> str:
+    r"""For TOML that does not parse: a hint to single-quote the first Windows path written in double
+    quotes (``path = "C:\Users\me"``), or "" when there is none."""
+    found = _WINDOWS_PATH_IN_BASIC_STRING.search(text)
+    if found is None:
+        return ""
+    key, value = found.groups()
+    return f"; use single quotes for Windows paths: {key} = '{value}'"
 
 
 def _toml_value(value: Any) -> str:
@@ -410,14 +431,19 @@ def render_template(extra: Sequence[str] = (), sections: Sequence[Section] = ())
 
 def ensure_config_file(path: Path, template: str | None = None) -> bool:
     """Write ``template`` (the sections-only one by default) if no config exists; True when it was
-    written. engine.compose.ensure_config_file writes the full one, check blocks included."""
+    written (FolderError when it cannot be). engine.compose.ensure_config_file writes the full one,
+    check blocks included."""
+    from engine.paths import folder_error
     from engine.privatefile import ensure_private_dir, tighten_private_file, write_private_file
 
     if path.exists():
         tighten_private_file(path)  # a config.toml from an older version or another tool may be 0644
         return False
-    ensure_private_dir(path.parent)
-    write_private_file(path, template or render_template())  # 0600 from the first byte: it will hold the bot token
+    try:
+        ensure_private_dir(path.parent)
+        write_private_file(path, template or render_template())  # 0600 from the first byte: it will hold the bot token
+    except OSError as exc:
+        raise folder_error(f"cannot write the config file {path}", exc) from exc
     return True
 
 

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from engine.paths import folder_error
 from engine.privatefile import ensure_private_dir, ensure_private_file, tighten_private_file
 
 _TOKEN_RE = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{20,}\b")
@@ -74,7 +75,7 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
 
 def setup_logging(log_file: Path | None, level: str = "INFO", secrets: Iterable[str] = (),
                   stderr: bool = True) -> None:
-    """Configure the root logger once per process (idempotent)."""
+    """Configure the root logger once per process (idempotent); FolderError when the log file cannot be written."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_watchkeeper", False):
@@ -88,8 +89,11 @@ def setup_logging(log_file: Path | None, level: str = "INFO", secrets: Iterable[
     redactor = RedactingFilter(secrets)
     handlers: list[logging.Handler] = []
     if log_file is not None:
-        ensure_private_dir(log_file.parent)
-        handlers.append(PrivateRotatingFileHandler(log_file, maxBytes=2_000_000, backupCount=5))
+        try:
+            ensure_private_dir(log_file.parent)
+            handlers.append(PrivateRotatingFileHandler(log_file, maxBytes=2_000_000, backupCount=5))
+        except OSError as exc:  # read-only, a file in the way, no permission: one line, not a traceback
+            raise folder_error(f"cannot write the log file {log_file}", exc) from exc
     if stderr and sys.stderr is not None:
         handlers.append(logging.StreamHandler(sys.stderr))
     for handler in handlers:

@@ -13,6 +13,11 @@ from pathlib import Path
 APP_NAME = "Watchkeeper"
 
 
+class FolderError(Exception):
+    """A folder or file of Watchkeeper's cannot be created or written (a file where a folder
+    should be, no permission, a read-only file system); the message names the path and the cause."""
+
+
 @dataclass(frozen=True)
 class Paths:
     """The three folders and the well-known files inside them."""
@@ -20,6 +25,7 @@ class Paths:
     config_dir: Path
     data_dir: Path
     log_dir: Path
+    home: str | None = None  # WATCHKEEPER_HOME as given, named in error messages
 
     @property
     def config_file(self) -> Path:
@@ -53,13 +59,33 @@ class Paths:
     def folders(self) -> tuple[Path, Path, Path]:
         return self.config_dir, self.data_dir, self.log_dir
 
-    def ensure(self) -> Paths:
-        """Create the folders private to the user (0700 on POSIX, tightened if looser) and return self."""
+    def ensure(self, *folders: Path) -> Paths:
+        """Create the ``folders`` (all three by default) private to the user (0700 on POSIX, tightened
+        if looser) and return self; :class:`FolderError` names the folder and the cause."""
         from engine.privatefile import ensure_private_dir
 
-        for folder in self.folders:
-            ensure_private_dir(folder)
+        for folder in folders or self.folders:
+            try:
+                ensure_private_dir(folder)
+            except OSError as exc:
+                verb = "use" if folder.is_dir() else "create"
+                raise self.error(f"cannot {verb} the {self._kind(folder)} {folder}", exc) from exc
         return self
+
+    def error(self, what: str, exc: OSError) -> FolderError:
+        """The :class:`FolderError` for ``what`` failing with ``exc``, naming WATCHKEEPER_HOME when set."""
+        return folder_error(what, exc, self.home)
+
+    def _kind(self, folder: Path) -> str:
+        return {self.config_dir: "config folder", self.data_dir: "data folder", self.log_dir: "log folder"}.get(
+            folder, "folder")
+
+
+def folder_error(what: str, exc: OSError, home: str | None = None) -> FolderError:
+    """``what: cause`` as a :class:`FolderError` (e.g. "cannot create the data folder /x/y: Not a
+    directory"), with ``(WATCHKEEPER_HOME=...)`` when ``home`` is given."""
+    cause = exc.strerror or str(exc)
+    return FolderError(f"{what}: {cause}" + (f" (WATCHKEEPER_HOME={home})" if home else ""))
 
 
 def resolve_paths(env: dict[str, str] | None = None) -> Paths:
@@ -68,7 +94,7 @@ def resolve_paths(env: dict[str, str] | None = None) -> Paths:
     home = env.get("WATCHKEEPER_HOME")
     if home:
         root = Path(home).expanduser().resolve()
-        return Paths(config_dir=root / "config", data_dir=root / "data", log_dir=root / "logs")
+        return Paths(config_dir=root / "config", data_dir=root / "data", log_dir=root / "logs", home=home)
     import platformdirs
 
     return Paths(

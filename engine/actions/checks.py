@@ -151,7 +151,8 @@ def heartbeat_log(target: Target, *, check: str | None = None, decision: str | N
                   limit: int = 100, offset: int = 0) -> Page:
     """Notification decisions (SENT / SUPPRESSED / DEFERRED …) with their reasons, newest first.
 
-    Invalid unless 1 <= limit <= 1000 and offset >= 0."""
+    Invalid unless 1 <= limit <= 1000 and offset >= 0; NotFound naming the configured checks when
+    ``check`` is none of them and has no decisions either (a check removed from the config keeps its history)."""
     where: list[str] = []
     params: list[Any] = []
     if check:
@@ -162,5 +163,14 @@ def heartbeat_log(target: Target, *, check: str | None = None, decision: str | N
         params.append(decision)
     since_until("ts", since, until, where, params)
     with connected(target) as db:
-        return select_page(db, ("id", 'check_name AS "check"', "ts", "decision", "reason", "subjects",
+        page = select_page(db, ("id", 'check_name AS "check"', "ts", "decision", "reason", "subjects",
                                 "notification_id"), "heartbeat_log", where, params, "id DESC", limit, offset)
+    if check and not page.total and not _has_decisions(target, check):
+        known_check(target, check)
+    return page
+
+
+def _has_decisions(target: Target, check: str) -> bool:
+    with connected(target) as db:
+        found = db.execute_sql("SELECT 1 FROM heartbeat_log WHERE check_name = ? LIMIT 1", (check,)).fetchone()
+    return found is not None

@@ -16,6 +16,8 @@ from engine.actions.target import Instance, Target, connected
 from engine.snapshot import ChannelState, Snapshot, snapshot_to_dict
 from engine.timeutil import MAX_DURATION, format_duration, parse_duration, to_db
 
+MAX_PAUSE = timedelta(days=30)  # the longest pause accepted from any front end
+
 
 def duration(value: timedelta | str) -> timedelta:
     """``value`` as a positive timedelta of at most MAX_DURATION; Invalid naming the problem."""
@@ -98,16 +100,28 @@ def stopped_status(target: Target) -> StoppedStatus:
 
 
 def pause_until(target: Target, until: datetime | None) -> PauseState:
-    """Pause alerts until ``until``; None resumes."""
+    """Pause alerts until ``until``; None resumes. Invalid when ``until`` is more than MAX_PAUSE from now
+    (a pause that long is a forgotten one: everything would stay silent)."""
+    if until is not None and until - target.now() > MAX_PAUSE:
+        raise Invalid(f"pause too long: until {to_db(until)} (at most {MAX_PAUSE.days} days from now)")
     with connected(target) as db:
         runtime_state.set_paused_until(db, until)
     target.publish()
     return PauseState(until)
 
 
+def pause_length(value: timedelta | str) -> timedelta:
+    """``value`` as a pause length: a positive duration of at most MAX_PAUSE; Invalid naming the maximum."""
+    length = duration(value)
+    if length > MAX_PAUSE:
+        shown = value if isinstance(value, str) else format_duration(length)
+        raise Invalid(f"pause too long: {shown} (at most {MAX_PAUSE.days} days)")
+    return length
+
+
 def pause(target: Target, length: timedelta | str) -> PauseState:
-    """Pause alerts for ``length`` from now (a duration such as ``2h``; Invalid otherwise)."""
-    return pause_until(target, target.now() + duration(length))
+    """Pause alerts for ``length`` from now (a duration such as ``2h``, at most MAX_PAUSE; Invalid otherwise)."""
+    return pause_until(target, target.now() + pause_length(length))
 
 
 def resume(target: Target) -> PauseState:

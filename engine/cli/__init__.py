@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ from engine import __version__
 from engine.cli.context import CliContext, ControlError
 from engine.compose import Units, default_config, load_config
 from engine.config import Config, ConfigError
-from engine.paths import Paths, resolve_paths
+from engine.paths import FolderError, Paths, resolve_paths
 from engine.process.lifecycle import running_instance
 from engine.store.db import StoreError
 
@@ -52,7 +53,25 @@ def build_parser(units: Units) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, *, units: Units, frontend: Frontend | None = None) -> int:
-    """Run one command. ``frontend`` is what `run` shows when it is not --headless (None: headless)."""
+    """Run one command. ``frontend`` is what `run` shows when it is not --headless (None: headless).
+
+    An environment problem (a folder that cannot be created, a read-only database) is one line on
+    stderr and exit 1; output cut short by the reader (``| head``) ends the command quietly."""
+    try:
+        code = _run_command(argv, units=units, frontend=frontend)
+        sys.stdout.flush()  # a closed pipe shows here, not as "Exception ignored" at exit
+        return code
+    except BrokenPipeError:
+        # Nobody reads stdout any more: point it at devnull so the interpreter's last flush cannot fail.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAIL
+    except (FolderError, StoreError) as exc:
+        print(f"watchkeeper: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+
+
+def _run_command(argv: Sequence[str] | None, *, units: Units, frontend: Frontend | None) -> int:
     parser = build_parser(units)
     args = parser.parse_args(argv)
     if getattr(args, "handler", None) is None:  # no command: `run`
@@ -81,6 +100,7 @@ def main(argv: Sequence[str] | None = None, *, units: Units, frontend: Frontend 
         from engine.delivery.service import channel_secrets
         from engine.logsetup import setup_logging
 
+        paths.ensure(paths.log_dir)
         setup_logging(paths.log_file, config.general.log_level, secrets=channel_secrets(config, units.channels),
                       stderr=False)
         _warn_if_local_zone_unusable(config)

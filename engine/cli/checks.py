@@ -211,7 +211,7 @@ def cmd_alerts_snooze(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def cmd_pause(args: argparse.Namespace, ctx: CliContext) -> int:
     try:
-        delta = instance.duration(args.duration)
+        delta = instance.pause_length(args.duration)
     except Invalid as exc:
         print(f"watchkeeper: {exc}", file=sys.stderr)
         return 2
@@ -232,7 +232,7 @@ def cmd_resume(args: argparse.Namespace, ctx: CliContext) -> int:
 def cmd_log(args: argparse.Namespace, ctx: CliContext) -> int:
     try:
         page = checks.heartbeat_log(ctx.offline(), check=args.check, limit=args.limit)
-    except Invalid as exc:
+    except (Invalid, NotFound) as exc:
         print(f"watchkeeper: {exc}", file=sys.stderr)
         return 2
     if args.json:

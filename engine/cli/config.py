@@ -26,6 +26,7 @@ def register(sub: Any) -> None:
 
 
 def cmd_path(args: argparse.Namespace, ctx: CliContext) -> int:
+    ctx.paths.ensure(ctx.paths.config_dir)
     ensure_config_file(ctx.paths.config_file, ctx.units)
     print(ctx.paths.config_file)
     return EXIT_OK

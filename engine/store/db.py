@@ -9,6 +9,7 @@ per thread, thread_safe=True). Read-then-write paths must use ``db.atomic("IMMED
 from __future__ import annotations
 
 import errno
+import os
 import shutil
 import sqlite3
 import time
@@ -49,6 +50,17 @@ class DiskFull(StoreError):
         super().__init__(f"disk full: {free} free at {folder}")
 
 
+class ReadOnlyDatabase(StoreError, peewee.OperationalError):
+    """A write was refused because the database (its file or its folder) is read-only.
+
+    Also a peewee.OperationalError, so code that handles a failed write goes on handling it."""
+
+    def __init__(self, path: Path | str, cause: BaseException) -> None:
+        self.path = Path(path)
+        super().__init__(f"cannot write the database {path}: it is read-only ({cause})")
+
+
+_SQLITE_READONLY = 8
 _SQLITE_FULL = 13
 _NO_SPACE = frozenset(e for e in (errno.ENOSPC, getattr(errno, "EDQUOT", None)) if e is not None)
 
@@ -75,6 +87,41 @@ def is_disk_full(exc: BaseException) -> bool:
     return False
 
 
+def is_read_only(exc: BaseException) -> bool:
+    """True when SQLite refused a write because the file, its folder or the file system is read-only."""
+    for cur in (exc, *exc.args[:1]):  # peewee's error carries sqlite3's as its first argument
+        code = getattr(cur, "sqlite_errorcode", None)
+        if code is not None and code & 0xFF == _SQLITE_READONLY:
+            return True
+    return isinstance(exc, (sqlite3.Error, peewee.DatabaseError)) and "readonly database" in str(exc)
+
+
+class _Database(SqliteDatabase):
+    """SqliteDatabase whose refused writes on a read-only file raise :class:`ReadOnlyDatabase`
+    (naming the file) instead of a bare "attempt to write a readonly database"."""
+
+    def execute_sql(self, sql, params=None):  # type: ignore[no-untyped-def]  # peewee's signature
+        with self._read_only_named():
+            return super().execute_sql(sql, params)
+
+    def begin(self, lock_type=None):  # type: ignore[no-untyped-def]
+        with self._read_only_named():
+            return super().begin(lock_type)
+
+    def commit(self):  # type: ignore[no-untyped-def]
+        with self._read_only_named():
+            return super().commit()
+
+    @contextmanager
+    def _read_only_named(self) -> Iterator[None]:
+        try:
+            yield
+        except peewee.OperationalError as exc:
+            if isinstance(exc, ReadOnlyDatabase) or not is_read_only(exc):
+                raise
+            raise ReadOnlyDatabase(self.database, exc) from exc
+
+
 def disk_full_error(db_path: Path | str) -> DiskFull:
     """The :class:`DiskFull` for the database at ``db_path``, with the free space of its folder now."""
     folder = Path(db_path).parent
@@ -98,7 +145,7 @@ def connect(path: Path) -> SqliteDatabase:
         ensure_private_file(path)
     except OSError as exc:
         raise StoreError(f"database {path}: cannot create it: {exc}") from exc
-    return SqliteDatabase(str(path), pragmas=PRAGMAS, timeout=15, check_same_thread=False)
+    return _Database(str(path), pragmas=PRAGMAS, timeout=15, check_same_thread=False)
 
 
 def open_database(path: Path, migrations: Sequence[Migration]) -> SqliteDatabase:
@@ -110,6 +157,9 @@ def open_database(path: Path, migrations: Sequence[Migration]) -> SqliteDatabase
             db.connect(reuse_if_open=True)
             apply_migrations(db, migrations)
             break
+        except ReadOnlyDatabase:  # a migration to apply on a read-only file: the message names it already
+            db.close()
+            raise
         except (sqlite3.DatabaseError, peewee.DatabaseError) as exc:  # peewee wraps sqlite3's errors
             db.close()
             # Switching a new file to WAL needs an exclusive lock, and SQLite answers "locked" at once
@@ -119,9 +169,18 @@ def open_database(path: Path, migrations: Sequence[Migration]) -> SqliteDatabase
                 continue
             if is_disk_full(exc):
                 raise disk_full_error(path) from exc
-            raise StoreError(f"database {path}: {exc}") from exc
+            raise StoreError(f"database {path}: {exc}{_read_only_hint(path)}") from exc
     database_proxy.initialize(db)
     return db
+
+
+def _read_only_hint(path: Path) -> str:
+    """Why SQLite may not open ``path`` for writing: " (the file is read-only)", its folder, or ""."""
+    if not os.access(path.parent, os.W_OK):  # WAL needs to create -wal and -shm beside the file
+        return f" (its folder {path.parent} is read-only)"
+    if path.exists() and not os.access(path, os.W_OK):
+        return " (the file is read-only)"
+    return ""
 
 
 @contextmanager

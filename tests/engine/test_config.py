@@ -174,3 +174,32 @@ def test_config_imports_no_check_code():
     code = "import sys, engine.config; print(sorted(m for m in sys.modules if m.startswith('engine.')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "engine.checks" not in out, out
+
+
+def test_telegram_chat_id_as_a_number_is_accepted_as_its_digits():
+    config = parse_config({"telegram": {"chat_id": 777}}, env={})
+    assert config.telegram.chat_id == "777"
+    negative = parse_config({"telegram": {"chat_id": -1001234567890}}, env={})
+    assert negative.telegram.chat_id == "-1001234567890"
+
+
+def test_telegram_chat_id_as_true_is_still_refused():
+    with pytest.raises(ConfigError, match="telegram.chat_id = True is not allowed"):
+        parse_config({"telegram": {"chat_id": True}}, env={})
+
+
+def test_windows_path_in_double_quotes_gets_the_single_quote_hint(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text('[archive]\nsources = ["C:\\Users\\me"]\n[general]\nlog_dir = "C:\\Users\\me\\logs"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, env={})
+    assert "not valid TOML" in str(caught.value)
+    assert "use single quotes for Windows paths: log_dir = 'C:\\Users\\me\\logs'" in str(caught.value)
+
+
+def test_other_toml_errors_get_no_windows_hint(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text('[general\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, env={})
+    assert "single quotes" not in str(caught.value)

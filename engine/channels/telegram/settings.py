@@ -15,7 +15,8 @@ class TelegramSettings:
     token: str = opt(
         "", "Bot token from @BotFather (or env WATCHKEEPER_TELEGRAM_TOKEN). Never printed.", secret=True
     )
-    chat_id: str = opt("", "Chat to send to and obey (or env WATCHKEEPER_TELEGRAM_CHAT_ID).")
+    chat_id: str = opt("", "Chat to send to and obey, as text or a number (or env WATCHKEEPER_TELEGRAM_CHAT_ID).",
+                       number_as_text=True)
     api_url: str = opt("", "Bot API base URL; empty for Telegram's (env WATCHKEEPER_TELEGRAM_API_URL).")
     timeout_seconds: float = opt(10.0, "Network timeout for one Bot API call.", between(0.1, 600, "seconds"))
 

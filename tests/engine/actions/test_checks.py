@@ -74,3 +74,15 @@ def test_heartbeat_log_filters_pages_and_refuses_a_bad_limit(offline):
             checks.heartbeat_log(offline, limit=limit)
     with pytest.raises(Invalid, match="^offset must be"):
         checks.heartbeat_log(offline, offset=-1)
+
+
+def test_log_of_an_unknown_check_names_the_known_checks(offline):
+    with pytest.raises(NotFound, match="no check named 'NOSUCH'; checks: stale_applications, "):
+        checks.heartbeat_log(offline, check="NOSUCH")
+    assert checks.heartbeat_log(offline, check="stale_applications").items == ()  # known, no decisions yet
+
+
+def test_log_of_a_check_removed_from_the_config_keeps_its_history(offline):
+    offline.db.execute_sql("INSERT INTO heartbeat_log (check_name, ts, decision, reason) VALUES (?, ?, ?, ?)",
+                           ("old_check", to_db(utcnow()), "SENT", "first notification"))
+    assert [d["check"] for d in checks.heartbeat_log(offline, check="old_check").items] == ["old_check"]

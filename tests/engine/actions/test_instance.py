@@ -62,3 +62,16 @@ def test_channels_outbox_and_events(engine, offline):
     assert events.events(offline, kind="check_error").items[0]["detail"] == {"error": "x"}
     assert events.events(offline).total == 2
     assert delivery.outbox(offline).to_dict() == {"items": [], "total": 0, "limit": 100, "offset": 0}
+
+
+@pytest.mark.parametrize("length", ["31d", timedelta(days=30, seconds=1), "36500d"])
+def test_pause_longer_than_thirty_days_is_refused_naming_the_maximum(offline, length):
+    with pytest.raises(Invalid, match="pause too long: .*at most 30 days"):
+        instance.pause(offline, length)
+    assert runtime_state.paused_until(offline.db, NOW) is None
+
+
+def test_pause_until_more_than_thirty_days_ahead_is_refused(offline):
+    with pytest.raises(Invalid, match="at most 30 days from now"):
+        instance.pause_until(offline, offline.now() + instance.MAX_PAUSE + timedelta(minutes=1))
+    assert instance.pause(offline, "30d").paused_until is not None  # the maximum itself is fine

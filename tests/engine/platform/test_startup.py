@@ -51,6 +51,24 @@ def test_launch_command_from_source_uses_pythonw_on_windows_and_python_elsewhere
         "/home/a/.venv/bin/python", "-m", "tray.main", "run"]
 
 
+def test_launch_command_carries_watchkeeper_home_as_an_absolute_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    env = {"WATCHKEEPER_HOME": "wk data"}
+    assert launch_command(frozen=False, executable="/home/a/.venv/bin/python", platform="linux", env=env) == [
+        "/usr/bin/env", f"WATCHKEEPER_HOME={tmp_path / 'wk data'}", "/home/a/.venv/bin/python", "-m", "tray.main",
+        "run"]
+    assert launch_command(frozen=True, executable="/opt/wk/watchkeeper", platform="linux", env=env)[:2] == [
+        "/usr/bin/env", f"WATCHKEEPER_HOME={tmp_path / 'wk data'}"]
+    assert launch_command(frozen=True, executable="/opt/wk/watchkeeper", platform="linux", env={}) == [
+        "/opt/wk/watchkeeper", "run"]
+
+
+def test_desktop_exec_quotes_a_home_with_spaces_and_quotes_as_one_argument():
+    argv = ["/usr/bin/env", 'WATCHKEEPER_HOME=/home/a/my "wk" $data', "/usr/bin/python3", "-m", "tray.main", "run"]
+    assert desktop_exec(argv) == (
+        r'/usr/bin/env "WATCHKEEPER_HOME=/home/a/my \\"wk\\" \\$data" /usr/bin/python3 -m tray.main run')
+
+
 def test_windows_command_line_quotes_the_program():
     assert windows_command_line([EXE, "run"]) == rf'"{EXE}" run'
     assert windows_command_line([r"C:\wk\pythonw.exe", "-m", "engine", "run"]) == r'"C:\wk\pythonw.exe" -m engine run'
@@ -347,9 +365,38 @@ def test_cli_startup_install_status_uninstall(tmp_path, wk_home):
         out = cli("startup", "install", env=env, check=True).stdout
         assert out.startswith(f"installed: XDG autostart entry ({entry})")
     assert [p.name for p in entry.parent.iterdir()] == ["watchkeeper.desktop"]
-    assert f"Exec={sys.executable} -m tray.main run" in entry.read_text()
+    assert f"Exec=/usr/bin/env WATCHKEEPER_HOME={wk_home.home} {sys.executable} -m tray.main run" in entry.read_text()
     state = json.loads(cli("startup", "status", "--json", env=env, check=True).stdout)
     assert (state["registered"], state["method"], state["location"]) == (True, "xdg-autostart", str(entry))
     assert cli("startup", "uninstall", env=env, check=True).stdout == f"uninstalled: removed {entry}\n"
     assert not entry.exists()
     assert cli("startup", "status", env=env).stdout == "not registered\n"
+
+
+def _exec_argv(entry_text: str) -> list[str]:
+    """The argv of a desktop entry's Exec line, unquoted as the Desktop Entry Specification says."""
+    import shlex
+
+    value = next(line[len("Exec="):] for line in entry_text.splitlines() if line.startswith("Exec="))
+    return shlex.split(value.replace("\\\\", "\\").replace("%%", "%"))
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="XDG autostart is the Linux mechanism")
+def test_cli_startup_install_registers_watchkeeper_home_and_the_command_uses_it(tmp_path, wk_home):
+    import os
+    import subprocess
+
+    home = tmp_path / "my wk"  # a space: the registered command must quote it
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "xdg"), "WATCHKEEPER_HOME": str(home)}
+    cli("startup", "install", env=env, check=True)
+    entry = (tmp_path / "xdg" / "autostart" / "watchkeeper.desktop").read_text()
+    argv = _exec_argv(entry)
+    assert argv[:2] == ["/usr/bin/env", f"WATCHKEEPER_HOME={home}"]
+    status = cli("startup", "status", env=env, check=True).stdout
+    assert f"WATCHKEEPER_HOME={home}" in status
+    # Started as the session would start it (without WATCHKEEPER_HOME of its own), it uses that folder.
+    session_env = {k: v for k, v in os.environ.items() if k != "WATCHKEEPER_HOME"}
+    done = subprocess.run([*argv[:-1], "config", "path"], capture_output=True, text=True, env=session_env,
+                          cwd=ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(home / "config" / "config.toml")
