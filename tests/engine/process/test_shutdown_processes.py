@@ -57,5 +57,6 @@ def test_stop_while_a_command_check_runs_ends_instance_child_and_lock(wk_home, p
     check.wait(30)  # the client is told the instance went away
     second = start_instance()
     procs.append(second)
-    info = wait_until(lambda: running_instance(wk_home), timeout=20, message="a new instance")
-    assert info.pid == second.pid
+    # The lock is taken a moment before the pid is written into it: wait for the pid, not the lock.
+    wait_until(lambda: getattr(running_instance(wk_home), "pid", None) == second.pid, timeout=20,
+               message="a new instance with its pid recorded")
