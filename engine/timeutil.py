@@ -116,6 +116,16 @@ def format_duration(delta: timedelta) -> str:
     return " ".join(parts)
 
 
+def spaced_duration(delta: timedelta) -> str:
+    """'3 h 12 min', '2 d 4 h', '45 s': recovery notices and alert titles."""
+    total = int(delta.total_seconds())
+    days, rem = divmod(total, 86400)
+    hours, rem = divmod(rem, 3600)
+    minutes, seconds = divmod(rem, 60)
+    parts = [f"{v} {u}" for v, u in ((days, "d"), (hours, "h"), (minutes, "min")) if v]
+    return " ".join(parts) if parts else f"{seconds} s"
+
+
 def _system_zone() -> tzinfo:
     import tzlocal  # maps Windows zone names to IANA; reads TZ, /etc/localtime, ...
 
