@@ -190,3 +190,19 @@ def resolve_timezone(name: str) -> tzinfo:
 
         return ZoneInfo(name)
     return _local_zone()[0]
+
+
+def human_time(value: datetime | str | None, zone: tzinfo | None = None, *, seconds: bool = False,
+               never: str = "never") -> str:
+    """A time as a person reads it, everywhere (CLI, tray, Telegram, toasts): ``2026-12-01 14:05 CET``
+    in ``zone`` (None: the machine's, as :func:`resolve_timezone` gives it) with the zone's
+    abbreviation, no microseconds, seconds only when asked (``check why``). ``value`` may be a
+    stored timestamp; None (or empty) gives ``never``. JSON and the API keep UTC ISO-8601 (to_db)."""
+    if value is None or value == "":
+        return never
+    dt = from_db(value) if isinstance(value, str) else value
+    if dt.tzinfo is None:  # naive values in this code base are UTC
+        dt = dt.replace(tzinfo=timezone.utc)
+    local = dt.astimezone(zone if zone is not None else resolve_timezone(""))
+    abbreviation = local.tzname() or local.strftime("%z")
+    return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M") + f" {abbreviation}"
