@@ -36,7 +36,7 @@ from engine.alerts.policy import (
 from engine.alerts.templates import alert_title, render
 from engine.findings import Finding
 from engine.heartbeat import gaps_between
-from engine.timeutil import from_db, to_db
+from engine.timeutil import from_db, human_time, to_db
 from engine.vocabulary import NotificationKind, Severity, highest_severity, severity_rank
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class Explanation:
         """The `check why` block."""
 
         def local(dt: datetime | None) -> str:
-            return dt.astimezone(self.tz).strftime("%Y-%m-%d %H:%M:%S") if dt else "never"
+            return human_time(dt, self.tz, seconds=True)
 
         return "\n".join([
             f"Check: {self.check_name}",
