@@ -45,7 +45,7 @@ def format_status(data: dict[str, Any], zone: tzinfo | None = None) -> str:
     ]
     if data.get("paused_until"):
         lines.append(f"Alerts paused until {when('paused_until')}")
-    lines += _channel_lines(data)
+    lines += _channel_lines(data, zone)
     if data.get("open_alerts"):
         lines.append(f"Open alerts: {len(data['open_alerts'])}")
         for alert in data["open_alerts"][:10]:
@@ -61,11 +61,11 @@ def _problem_lines(data: dict[str, Any]) -> list[str]:
     return [f"Problem: {p}" for p in data.get("problems", [])]
 
 
-def _channel_lines(data: dict[str, Any]) -> list[str]:
+def _channel_lines(data: dict[str, Any], zone: tzinfo | None = None) -> list[str]:
     from engine.delivery.outbox import state_text
 
     lines = []
     for channel in data.get("channels", []):
         err = f", last error: {channel['last_error']}" if channel.get("last_error") else ""
-        lines.append(f"Channel {channel['name']}: {state_text(channel)}, {channel['pending']} pending{err}")
+        lines.append(f"Channel {channel['name']}: {state_text(channel, zone)}, {channel['pending']} pending{err}")
     return lines
