@@ -300,6 +300,8 @@ class ToastChannel:
         if not ok:
             raise ChannelError(reason, permanent=False, kind="NoNotificationService")
         title, body = fit_toast(msg.title, msg.body)
+        if not body:  # one alert without detail: a toast with no text is not shown (Windows), so say it there
+            title, body = fit_toast(self._app_name, title)
         future = self._start(toast_arguments(
             title, body, app_name=self._app_name, icon=self._severity_icons.get(msg.severity, self._app_icon),
             seconds=self._display_seconds.get(msg.severity, DISPLAY_SECONDS[Severity.WARNING]),

@@ -164,9 +164,9 @@ def test_explain_uses_the_seed_format(db):
     text = d.explain("stale_applications", DAY, NOW + timedelta(hours=4, minutes=15), timezone.utc).text()
     assert text == (
         "Check: stale_applications\n"
-        "  Last notified: 2026-02-22 10:15:00\n"
+        "  Last notified: 2026-02-22 10:15:00 UTC\n"
         "  Cooldown: 24 hours\n"
-        "  Current time: 2026-02-22 14:30:00\n"
+        "  Current time: 2026-02-22 14:30:00 UTC\n"
         "  Result: SUPPRESSED (4h 15m into 24h cooldown)"
     )
 
@@ -240,9 +240,9 @@ def test_explain_says_the_clock_moved_back(db):
     text = d.explain("stale_applications", DAY, sent_at - DAY + 3 * HOUR, timezone.utc).text()
     assert text == (
         "Check: stale_applications\n"
-        "  Last notified: 2026-12-02 09:00:00\n"
+        "  Last notified: 2026-12-02 09:00:00 UTC\n"
         "  Cooldown: 24 hours\n"
-        "  Current time: 2026-12-01 12:00:00\n"
+        "  Current time: 2026-12-01 12:00:00 UTC\n"
         "  Result: SUPPRESSED (clock moved back: last notified 2026-12-02 09:00 UTC is in the future;"
         " suppressed until 24h have passed since 2026-12-01 09:00 UTC, 3h so far)"
     )
