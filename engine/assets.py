@@ -18,3 +18,8 @@ def assets_dir() -> Path:
 def asset_path(name: str) -> Path:
     """The path of one asset (it may not exist: callers decide how to degrade)."""
     return assets_dir() / name
+
+
+def severity_icon_name(severity: str) -> str:
+    """File name of the toast icon for a severity (``info``, ``warning``, ``critical``), in assets/."""
+    return f"watchkeeper-severity-{severity}.png"

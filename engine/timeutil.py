@@ -116,6 +116,16 @@ def format_duration(delta: timedelta) -> str:
     return " ".join(parts)
 
 
+def spaced_duration(delta: timedelta) -> str:
+    """'3 h 12 min', '2 d 4 h', '45 s': recovery notices and alert titles."""
+    total = int(delta.total_seconds())
+    days, rem = divmod(total, 86400)
+    hours, rem = divmod(rem, 3600)
+    minutes, seconds = divmod(rem, 60)
+    parts = [f"{v} {u}" for v, u in ((days, "d"), (hours, "h"), (minutes, "min")) if v]
+    return " ".join(parts) if parts else f"{seconds} s"
+
+
 def _system_zone() -> tzinfo:
     import tzlocal  # maps Windows zone names to IANA; reads TZ, /etc/localtime, ...
 
@@ -180,3 +190,19 @@ def resolve_timezone(name: str) -> tzinfo:
 
         return ZoneInfo(name)
     return _local_zone()[0]
+
+
+def human_time(value: datetime | str | None, zone: tzinfo | None = None, *, seconds: bool = False,
+               never: str = "never") -> str:
+    """A time as a person reads it, everywhere (CLI, tray, Telegram, toasts): ``2026-12-01 14:05 CET``
+    in ``zone`` (None: the machine's, as :func:`resolve_timezone` gives it) with the zone's
+    abbreviation, no microseconds, seconds only when asked (``check why``). ``value`` may be a
+    stored timestamp; None (or empty) gives ``never``. JSON and the API keep UTC ISO-8601 (to_db)."""
+    if value is None or value == "":
+        return never
+    dt = from_db(value) if isinstance(value, str) else value
+    if dt.tzinfo is None:  # naive values in this code base are UTC
+        dt = dt.replace(tzinfo=timezone.utc)
+    local = dt.astimezone(zone if zone is not None else resolve_timezone(""))
+    abbreviation = local.tzname() or local.strftime("%z")
+    return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M") + f" {abbreviation}"

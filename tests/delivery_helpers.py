@@ -29,9 +29,10 @@ def toast_channel(notifier: RecordingNotifier):
                         platform="linux", in_flatpak=False)
 
 
-def start_telegram_demo_engine(paths: Any, fake: Any) -> Any:
+def start_telegram_demo_engine(paths: Any, fake: Any, general: dict[str, Any] | None = None) -> Any:
     """A started Engine whose only channel is Telegram on ``fake``, with the demo data loaded
-    (the machine checks off: their findings depend on the test machine)."""
+    (the machine checks off: their findings depend on the test machine); ``general`` is its
+    [general] section."""
     from engine.demo import load_demo
     from engine.engine import Engine
     from engine.store.db import connection
@@ -43,6 +44,7 @@ def start_telegram_demo_engine(paths: Any, fake: Any) -> Any:
         "api": {"enabled": False},
         "telegram": {"token": TOKEN, "chat_id": str(CHAT), "api_url": fake.base_url, "timeout_seconds": 2.0},
         "checks": {name: {"enabled": False} for name in ("disk_space", "endpoint", "listening_ports")},
+        **({"general": general} if general else {}),
     }, env={})
     engine = Engine(paths, config, UNITS)
     engine.start()

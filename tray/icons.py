@@ -142,6 +142,28 @@ _PAINTERS = {
 }
 
 
+def _paint_info(draw: ImageDraw.ImageDraw, big: int, fill: tuple[int, ...], edge: int) -> None:
+    """A filled circle with an ``i`` (an upside-down exclamation mark, drawn from shapes)."""
+    draw.ellipse(_u(big, 0.04, 0.04, 0.96, 0.96), fill=fill, outline=OUTLINE, width=edge)
+    half_w = 0.075
+    draw.rounded_rectangle(_u(big, 0.5 - half_w, 0.42, 0.5 + half_w, 0.80), radius=big * half_w * 0.8, fill=WHITE)
+    r = half_w * 1.05
+    draw.ellipse(_u(big, 0.5 - r, 0.26 - r, 0.5 + r, 0.26 + r), fill=WHITE)
+
+
+def draw_severity_icon(severity: str, size: int = DEFAULT_SIZE) -> Image.Image:
+    """The toast icon for a notification's severity: critical is the DEGRADED square with ``!``,
+    warning the ATTENTION triangle with ``!``, info a blue circle with ``i`` (never the green OK)."""
+    if severity == "critical":
+        return draw_icon(Health.DEGRADED, 0, size)
+    if severity == "warning":
+        return draw_icon(Health.ATTENTION, 0, size)
+    big = size * SUPERSAMPLE
+    img = Image.new("RGBA", (big, big), (0, 0, 0, 0))
+    _paint_info(ImageDraw.Draw(img), big, (*COLOURS[Health.PAUSED], 255), max(1, round(big * 0.035)))
+    return img.resize((size, size), Image.Resampling.LANCZOS)
+
+
 @lru_cache(maxsize=64)
 def _font(px: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=px)

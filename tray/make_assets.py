@@ -2,7 +2,8 @@
 
     .venv/bin/python -m tray.make_assets [--out assets]
 
-Writes ``watchkeeper-<state>.png`` (256 x 256) for every Health state and ``watchkeeper.ico``
+Writes ``watchkeeper-<state>.png`` (256 x 256) for every Health state,
+``watchkeeper-severity-<severity>.png`` (the Linux/macOS toast icons, one per Severity) and ``watchkeeper.ico``
 (the OK icon at 16, 24, 32, 48, 64, 128 and 256 px, each size drawn separately so the small
 ones stay crisp) for Windows and the one-file exe. Run it after changing the drawing code;
 tests/tray/test_icons.py fails when the committed files no longer match.
@@ -13,8 +14,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from engine.assets import severity_icon_name
 from engine.health import Health
-from tray.icons import ICO_SIZES, asset_name, draw_icon
+from engine.vocabulary import Severity
+from tray.icons import ICO_SIZES, asset_name, draw_icon, draw_severity_icon
 
 MASTER_SIZE = 256
 ICO_NAME = "watchkeeper.ico"
@@ -28,6 +31,10 @@ def generate(out: Path) -> list[Path]:
     for state in Health:
         path = out / asset_name(state)
         draw_icon(state, 0, MASTER_SIZE).save(path, optimize=True)
+        written.append(path)
+    for severity in Severity:
+        path = out / severity_icon_name(severity)
+        draw_severity_icon(severity, MASTER_SIZE).save(path, optimize=True)
         written.append(path)
     frames = [draw_icon(ICO_STATE, 0, s) for s in ICO_SIZES]
     ico = out / ICO_NAME

@@ -93,11 +93,15 @@ def fit_utf16(text: str, limit: int = TOOLTIP_MAX) -> str:
 
 
 def local_time(value: datetime | None, tz: tzinfo | None, now: datetime) -> str:
-    """``HH:MM`` in ``tz`` (with the date when not today); "never" for None."""
+    """``HH:MM CET`` in ``tz`` today, else the full ``2026-12-01 14:05 CET`` (engine.timeutil.human_time);
+    "never" for None."""
+    from engine.timeutil import human_time
+
     if value is None:
         return "never"
     local, local_now = value.astimezone(tz), now.astimezone(tz)
-    return f"{local:%H:%M}" if local.date() == local_now.date() else f"{local:%d %b %H:%M}"
+    full = human_time(value, local.tzinfo)
+    return full.split(" ", 1)[1] if local.date() == local_now.date() else full
 
 
 def tomorrow_at(now: datetime, tz: tzinfo | None, hour: int = MORNING_HOUR) -> datetime:

@@ -33,10 +33,10 @@ from engine.alerts.policy import (
     long_duration,
     spaced_duration,
 )
-from engine.alerts.templates import render
+from engine.alerts.templates import alert_title, render
 from engine.findings import Finding
 from engine.heartbeat import gaps_between
-from engine.timeutil import from_db, to_db
+from engine.timeutil import from_db, human_time, to_db
 from engine.vocabulary import NotificationKind, Severity, highest_severity, severity_rank
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class Explanation:
         """The `check why` block."""
 
         def local(dt: datetime | None) -> str:
-            return dt.astimezone(self.tz).strftime("%Y-%m-%d %H:%M:%S") if dt else "never"
+            return human_time(dt, self.tz, seconds=True)
 
         return "\n".join([
             f"Check: {self.check_name}",
@@ -181,8 +181,12 @@ class Dispatcher:
 
     def grouped_body(self, check: str, alerts: list[store.Alert]) -> tuple[str, str]:
         """Title and body of one grouped notification for a check: at most MAX_SUBJECTS subjects
-        (each line clipped), the rest summarised as "… and N more", so its size is bounded."""
-        title = render(self.db, "alert.title", check, count=len(alerts))
+        (each line clipped), the rest summarised as "… and N more", so its size is bounded. A single
+        alert is titled by itself and its body is its detail (the title is not said twice)."""
+        title = alert_title(self.db, check, len(alerts), title=alerts[0].title if alerts else "",
+                            subject=alerts[0].subject if alerts else "")
+        if len(alerts) == 1 and alerts[0].title in title:
+            return title, _clip(alerts[0].detail) if alerts[0].detail else ""
         lines = []
         for a in alerts[:MAX_SUBJECTS]:
             lines.append(_clip(render(self.db, "alert.line", check, title=a.title, subject=a.subject,

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone, tzinfo
 from enum import StrEnum
 
-from engine.timeutil import format_duration
+from engine.timeutil import format_duration, spaced_duration  # noqa: F401 - spaced_duration is re-exported
 from engine.vocabulary import Severity
 
 
@@ -166,13 +166,3 @@ def long_duration(delta: timedelta) -> str:
         if count:
             parts.append(f"{count} {name}{'s' if count != 1 else ''}")
     return " ".join(parts) or "0 seconds"
-
-
-def spaced_duration(delta: timedelta) -> str:
-    """'3 h 12 min', '2 d 4 h', '45 s': recovery notices."""
-    total = int(delta.total_seconds())
-    days, rem = divmod(total, 86400)
-    hours, rem = divmod(rem, 3600)
-    minutes, seconds = divmod(rem, 60)
-    parts = [f"{v} {u}" for v, u in ((days, "d"), (hours, "h"), (minutes, "min")) if v]
-    return " ".join(parts) if parts else f"{seconds} s"

@@ -6,6 +6,11 @@ plyer's own worker thread, and the Windows backend sleeps for the display time;
 on Linux ``notify-send`` failures are ignored. This module therefore
 
 * truncates text before calling plyer (:func:`fit_toast`),
+* hands plyer's Linux backends the arguments they actually read: plyer's public ``notify()``
+  passes only ``app_icon`` and ``timeout``, which the ``notify-send`` backend ignores (it reads
+  ``icon``, ``expire_time`` in milliseconds and ``urgency``; without them the toast has no icon
+  and never expires), so on Linux the backend is called with both sets (:func:`toast_arguments`),
+  with the icon of the message's severity and a finite expiry,
 * calls plyer in a daemon thread and waits at most ``wait_timeout`` seconds,
   with at most one call in flight, so a hung backend cannot pile up threads,
 * on Linux probes the freedesktop notification service over D-Bus
@@ -28,13 +33,13 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from engine.assets import asset_path
+from engine.assets import asset_path, severity_icon_name
 from engine.channels.base import BuildContext, ChannelError, ChannelLimits, ChannelSpec, Delivery, OutgoingMessage
 from engine.config import opt
 from engine.platform import IS_WINDOWS
-from engine.vocabulary import NotificationKind
+from engine.vocabulary import NotificationKind, Severity
 
 if TYPE_CHECKING:
     from engine.config import Config
@@ -51,6 +56,8 @@ __all__ = [
     "fit_toast",
     "interpret_probe",
     "probe_notification_service",
+    "severity_icons",
+    "toast_arguments",
 ]
 
 log = logging.getLogger(__name__)
@@ -89,12 +96,26 @@ Raises ``FileNotFoundError`` when the executable does not exist.
 """
 
 
-class Notifier(Protocol):
-    """The subset of ``plyer.notification.notify`` this channel uses."""
+# How long a toast stays up, seconds (finite on purpose: a critical one only stays longer).
+DISPLAY_SECONDS: dict[str, int] = {Severity.INFO: 8, Severity.WARNING: 10, Severity.CRITICAL: 30}
+# freedesktop urgency per severity; "critical" urgency is not used because notification servers
+# never expire such a notification, whatever the timeout.
+URGENCY: dict[str, str] = {Severity.INFO: "low", Severity.WARNING: "normal", Severity.CRITICAL: "normal"}
 
-    def __call__(
-        self, *, title: str, message: str, app_name: str, app_icon: str, timeout: int
-    ) -> object: ...
+
+class Notifier(Protocol):
+    """What shows a toast: ``plyer``'s backend called with :func:`toast_arguments`."""
+
+    def __call__(self, **kwargs: Any) -> object: ...
+
+
+def toast_arguments(title: str, message: str, *, app_name: str, icon: str, seconds: int,
+                    urgency: str) -> dict[str, Any]:
+    """The keyword arguments every plyer backend reads: ``app_icon``/``timeout`` (seconds; D-Bus,
+    Windows, macOS) and ``icon``/``expire_time`` (milliseconds, as text)/``urgency`` (notify-send)."""
+    return {"title": title, "message": message, "app_name": app_name, "app_icon": icon, "timeout": seconds,
+            "icon": icon, "expire_time": str(seconds * 1000), "urgency": urgency, "hint": "string:x-watchkeeper:1",
+            "hints": {}, "ticker": "", "toast": False}
 
 
 def _utf16_len(text: str) -> int:
@@ -192,14 +213,12 @@ def probe_notification_service(
     return verdicts
 
 
-def _plyer_notify(
-    *, title: str, message: str, app_name: str, app_icon: str, timeout: int
-) -> object:
+def _plyer_notify(**kwargs: Any) -> object:
     from plyer import notification  # lazy: plyer picks its backend on first use
 
-    return notification.notify(
-        title=title, message=message, app_name=app_name, app_icon=app_icon, timeout=timeout
-    )
+    # The facade's notify() drops every argument but app_icon and timeout; the backend's _notify
+    # takes them all (each backend reads the ones it knows, with .get).
+    return notification._notify(**kwargs)  # type: ignore[attr-defined]
 
 
 def _in_flatpak() -> bool:
@@ -210,13 +229,15 @@ class ToastChannel:
     """Desktop notification through plyer; never blocks the caller for long.
 
     Args:
-        app_icon: icon path (an ``.ico`` on Windows), or None for the default.
+        app_icon: icon path (an ``.ico`` on Windows), or None for the default; used when
+            ``severity_icons`` has no icon for a message's severity.
+        severity_icons: icon path per severity (the Linux and macOS toasts).
         app_name: shown as the notification's application.
         notifier: replaces ``plyer.notification.notify`` (tests).
         runner: replaces the subprocess runner used for the Linux probe (tests).
         platform: replaces ``sys.platform`` (tests).
         wait_timeout: longest time ``notify`` waits for the backend call.
-        display_seconds: how long the toast stays up (plyer ``timeout``).
+        display_seconds: how long a toast stays up per severity, seconds (finite).
         probe_ttl: seconds a positive Linux probe is trusted before re-probing.
     """
 
@@ -226,24 +247,26 @@ class ToastChannel:
         self,
         app_icon: str | None = None,
         *,
+        severity_icons: dict[str, str] | None = None,
         app_name: str = "Watchkeeper",
         notifier: Notifier | None = None,
         runner: Runner | None = None,
         platform: str | None = None,
         in_flatpak: bool | None = None,
         wait_timeout: float = 5.0,
-        display_seconds: int = 10,
+        display_seconds: dict[str, int] | None = None,
         probe_ttl: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._app_icon = app_icon or ""
+        self._severity_icons = dict(severity_icons or {})
         self._app_name = app_name
         self._notifier: Notifier = notifier or _plyer_notify
         self._runner: Runner = runner or default_runner
         self._platform = platform or sys.platform
         self._in_flatpak = _in_flatpak() if in_flatpak is None else in_flatpak
         self._wait_timeout = wait_timeout
-        self._display_seconds = display_seconds
+        self._display_seconds = {**DISPLAY_SECONDS, **(display_seconds or {})}
         self._probe_ttl = probe_ttl
         self._clock = clock
         self._lock = threading.Lock()
@@ -277,7 +300,12 @@ class ToastChannel:
         if not ok:
             raise ChannelError(reason, permanent=False, kind="NoNotificationService")
         title, body = fit_toast(msg.title, msg.body)
-        future = self._start(title, body)
+        if not body:  # one alert without detail: a toast with no text is not shown (Windows), so say it there
+            title, body = fit_toast(self._app_name, title)
+        future = self._start(toast_arguments(
+            title, body, app_name=self._app_name, icon=self._severity_icons.get(msg.severity, self._app_icon),
+            seconds=self._display_seconds.get(msg.severity, DISPLAY_SECONDS[Severity.WARNING]),
+            urgency=URGENCY.get(msg.severity, "normal")))
         try:
             future.result(timeout=self._wait_timeout)
         except concurrent.futures.TimeoutError:
@@ -298,7 +326,7 @@ class ToastChannel:
             ) from None
         return Delivery(channel_message_id=None)
 
-    def _start(self, title: str, body: str) -> concurrent.futures.Future[object]:
+    def _start(self, arguments: dict[str, Any]) -> concurrent.futures.Future[object]:
         with self._lock:
             if self._inflight is not None and not self._inflight.done():
                 raise ChannelError("previous toast is still pending", permanent=False, kind="Busy")
@@ -309,13 +337,7 @@ class ToastChannel:
             if not future.set_running_or_notify_cancel():
                 return
             try:
-                result = self._notifier(
-                    title=title,
-                    message=body,
-                    app_name=self._app_name,
-                    app_icon=self._app_icon,
-                    timeout=self._display_seconds,
-                )
+                result = self._notifier(**arguments)
             except BaseException as exc:  # noqa: BLE001 - hand everything to the caller
                 future.set_exception(exc)
             else:
@@ -336,9 +358,18 @@ class ToastSettings:
     enabled: bool = opt(True, "Show a desktop notification for each alert.")
 
 
+def severity_icons() -> dict[str, str]:
+    """The bundled toast icon of each severity that exists (absolute paths: notify-send and D-Bus
+    take a path, not a name)."""
+    paths = {severity: asset_path(severity_icon_name(severity)) for severity in Severity}
+    return {severity: str(path) for severity, path in paths.items() if path.exists()}
+
+
 def _build(config: Config, context: BuildContext) -> ToastChannel:
-    icon = asset_path("watchkeeper.ico" if IS_WINDOWS else "watchkeeper-ok.png")
-    return ToastChannel(str(icon) if icon.exists() else None)
+    if IS_WINDOWS:  # the balloon shows the application's .ico whatever the severity
+        icon = asset_path("watchkeeper.ico")
+        return ToastChannel(str(icon) if icon.exists() else None)
+    return ToastChannel(None, severity_icons=severity_icons())
 
 
 SPEC = ChannelSpec(

@@ -87,5 +87,3 @@ COMMANDS: dict[str, Callable[[Target, list[str]], str]] = {
     "progress": progress_reply,
     "goals": goals_reply,
 }
-HELP = ("/applied COMPANY — ROLE: record a job application\n"
-        "/progress GOAL NOTE: progress on a goal (its id or the start of its title)\n/goals: your active goals")

@@ -10,33 +10,65 @@ conversation to a started channel; engine.units registers it for the telegram ch
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.actions import alerts, checks
 from engine.actions import instance as instance_actions
-from engine.actions.errors import Invalid, NotFound
+from engine.actions.errors import ActionError, Invalid, NotFound
 from engine.channels.base import Channel, ConversationContext
 from engine.channels.telegram import identity
-from engine.channels.telegram.buttons import ACTIONS, ButtonPress, handled_elsewhere, parse_callback
+from engine.channels.telegram.buttons import ACTIONS, ButtonPress, buttons_after, handled_elsewhere, parse_callback
 from engine.chat import life as life_chat
+from engine.timeutil import human_time, resolve_timezone
 
 if TYPE_CHECKING:
+    from datetime import tzinfo
+
     from engine.actions.target import Instance
+    from engine.channels.telegram.channel import TelegramChannel
     from engine.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 
 RUN_TRIGGER = "telegram"  # how check runs asked for in the chat are recorded
 
+# Every chat command, in menu order: the command menu (setMyCommands), /help and the handlers agree
+# on this list (/applied and /progress record an application or goal progress from the phone).
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("status", "health, open alerts and channels"),
+    ("alerts", "the open alerts"),
+    ("ack", "acknowledge an alert: /ack 12"),
+    ("run", "run a check now: /run CHECK or /run all"),
+    ("pause", "pause alerts: /pause 2h"),
+    ("resume", "resume alerts"),
+    ("applied", "record an application: /applied COMPANY — ROLE"),
+    ("progress", "record progress on a goal: /progress GOAL NOTE"),
+    ("goals", "your active goals, with their ids"),
+    ("help", "what Watchkeeper understands here"),
+)
 
-def status_text(snap: Snapshot) -> str:
-    """/status: health, open alerts, each channel, and the pause."""
+
+def help_text() -> str:
+    """/help and /start: every command with what it does."""
+    return "Watchkeeper commands:\n" + "\n".join(f"/{name} — {what}" for name, what in COMMANDS)
+
+
+class EditMessage(Protocol):
+    """Replace a sent message's text (bold ``title``) and its buttons (TelegramChannel.edit)."""
+
+    def __call__(self, message_id: str, text: str, buttons: list[tuple[str, str]] | None = None, *,
+                 title: str | None = None) -> None: ...
+
+
+def status_text(snap: Snapshot, zone: tzinfo | None = None) -> str:
+    """/status: health, open alerts, each channel, and the pause (in ``zone``)."""
     lines = [f"Watchkeeper {snap.version}: {snap.health.summary}", f"Open alerts: {len(snap.open_alerts)}"]
     lines += [f"{c.name}: {c.state}, {c.pending} pending" for c in snap.channels]
     if snap.paused_until:
-        lines.append(f"Paused until {snap.paused_until:%Y-%m-%d %H:%M} UTC")
+        lines.append(f"Paused until {human_time(snap.paused_until, zone)}")
     return "\n".join(lines)
 
 
@@ -63,11 +95,11 @@ def runs_text(runs: list[dict[str, Any]]) -> str:
 class TelegramConversation:
     """Handlers given to TelegramChannel as on_callback / on_command."""
 
-    def __init__(self, instance: Instance, edit: Callable[[str, str], None],
+    def __init__(self, instance: Instance, edit: EditMessage,
                  message_text: Callable[[int], tuple[str, str] | None], *, instance_id: str,
                  sent_message_id: Callable[[int], str | None]):
         self.instance = instance  # what the actions act on: the running engine
-        self._edit = edit  # (message_id, new text) -> None
+        self._edit = edit  # (message_id, new text, buttons, title=) -> None
         self._message_text = message_text  # notification id -> (title, body) of the original
         self.instance_id = instance_id
         self._sent_message_id = sent_message_id  # notification id -> the Telegram message sent here
@@ -107,26 +139,31 @@ class TelegramConversation:
             note = f"✅ Acknowledged ({changed} alert{'s' if changed != 1 else ''})"
         else:
             until = self.instance.now() + (ACTIONS[action] or timedelta())
-            note = f"💤 Snoozed until {until:%Y-%m-%d %H:%M} UTC"
+            note = f"💤 Snoozed until {human_time(until, self.zone())}"
         original = self._message_text(notification_id)
         if original is not None:
             title, body = original
+            buttons = buttons_after(action, notification_id, self.instance_id, identity.machine_name())
             try:
-                self._edit(message_id, f"{title}\n{body}\n\n{note}")
+                self._edit(message_id, f"{body}\n\n{note}" if body.strip() else note, buttons, title=title)
             except Exception as exc:
                 log.warning("could not edit the Telegram message: %s", exc)
         return note
 
+    def zone(self) -> tzinfo:
+        """The zone times are shown in: ``[general] timezone``, else the machine's."""
+        return resolve_timezone(self.instance.config.general.timezone)
+
     def on_command(self, command: str, args: list[str]) -> str:
-        """/status, /alerts, /run CHECK, /pause DURATION, /resume, /help; /applied, /progress, /goals."""
+        """The commands in COMMANDS (/start is /help); the data commands are engine.chat.life's."""
         if command in ("start", "help"):
-            return ("Watchkeeper commands:\n/status — health and jobs\n/alerts — open alerts\n"
-                    "/run CHECK — run a check now\n/pause 2h — pause alerts\n/resume — resume alerts\n"
-                    + life_chat.HELP)
+            return help_text()
         if command in life_chat.COMMANDS:
             return life_chat.COMMANDS[command](self.instance, args)
         if command == "status":
-            return status_text(instance_actions.status(self.instance).snapshot)
+            return status_text(instance_actions.status(self.instance).snapshot, self.zone())
+        if command == "ack":
+            return self.ack_command(args)
         if command == "alerts":
             return alerts_text(instance_actions.status(self.instance).snapshot)
         if command == "run":
@@ -142,11 +179,21 @@ class TelegramConversation:
                 paused = instance_actions.pause(self.instance, args[0] if args else "1h")
             except Invalid as exc:
                 return f"Usage: /pause 2h ({exc})"
-            return f"Alerts paused until {paused.paused_until:%Y-%m-%d %H:%M} UTC."
+            return f"Alerts paused until {human_time(paused.paused_until, self.zone())}."
         if command == "resume":
             instance_actions.resume(self.instance)
             return "Alerts resumed."
         return f"Unknown command /{command}. Try /help."
+
+    def ack_command(self, args: list[str]) -> str:
+        """/ack N: acknowledge alert #N (the number /alerts shows)."""
+        if len(args) != 1 or not args[0].lstrip("#").isdigit():
+            return "Usage: /ack N (the alert number from /alerts)"
+        try:
+            alert = alerts.acknowledge(self.instance, int(args[0].lstrip("#")))
+        except ActionError as exc:
+            return str(exc)
+        return f"✅ Acknowledged #{alert.id}: {alert.title}"
 
 
 def converse(channel: Channel, actions: Any, context: ConversationContext) -> None:
@@ -161,4 +208,13 @@ def converse(channel: Channel, actions: Any, context: ConversationContext) -> No
     conversation = TelegramConversation(actions, edit=channel.edit, message_text=context.message_text,
                                         instance_id=instance, sent_message_id=context.sent_message_id)
     channel.set_handlers(on_callback=conversation.on_callback, on_command=conversation.on_command)
+    threading.Thread(target=_set_menu, args=(channel,), name="watchkeeper-telegram-menu", daemon=True).start()
     channel.start_polling()
+
+
+def _set_menu(channel: TelegramChannel) -> None:
+    """The chat's command menu (off the start-up path: it is a network round trip)."""
+    try:
+        channel.set_commands(COMMANDS)
+    except Exception as exc:  # noqa: BLE001 - the menu is a convenience; commands work without it
+        log.warning("could not set the Telegram command menu: %s", exc)

@@ -6,7 +6,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone, tzinfo
 from typing import Any, ClassVar
 
 from peewee import SqliteDatabase
@@ -34,6 +34,7 @@ class CheckContext:
     get_state: Callable[[str], str | None] = lambda key: None
     set_state: Callable[[str, str | None], None] = lambda key, value: None
     children: ChildRegistry | None = None  # where programs a check starts are tracked (killed at shutdown)
+    zone: tzinfo = timezone.utc  # the zone times in titles and details are shown in ([general] timezone)
 
 
 def number_in(low: float, high: float, unit: str, *, low_open: bool = False) -> Callable[[Any], str | None]:

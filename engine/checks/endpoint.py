@@ -16,12 +16,13 @@ import concurrent.futures
 import http.client
 import ssl
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from engine.checks.base import CheckContext, CheckError, CheckKind, Param, timeout_seconds
 from engine.findings import Finding
+from engine.timeutil import human_time
 from engine.vocabulary import Severity
 
 _MAX_WORKERS = 32
@@ -143,8 +144,8 @@ def _describe(exc: BaseException) -> str:
 
 
 def judge(url: str, result: Probe, now: datetime, *, max_status: int, cert_expiry_days: int,
-          severity: str = Severity.CRITICAL) -> list[Finding]:
-    """The findings for one probe result (pure)."""
+          severity: str = Severity.CRITICAL, zone: tzinfo = UTC) -> list[Finding]:
+    """The findings for one probe result (pure); times are shown in ``zone``."""
     shown = display_url(url)
     findings = []
     if result.untrusted is not None:
@@ -159,7 +160,7 @@ def judge(url: str, result: Probe, now: datetime, *, max_status: int, cert_expir
         left = result.cert_expires - now
         if left.total_seconds() < cert_expiry_days * 86400:
             days = left.total_seconds() / 86400
-            when = result.cert_expires.strftime("%Y-%m-%d %H:%M UTC")
+            when = human_time(result.cert_expires, zone)
             title = (f"TLS certificate of {shown} expired" if days < 0
                      else f"TLS certificate of {shown} expires in {days:.1f} days")
             detail = f"expires {when}; {days:.1f} days left (threshold {cert_expiry_days} days)"
@@ -199,7 +200,7 @@ class EndpointCheck(CheckKind):
         for url in results:
             findings += judge(url, results[url], ctx.now, max_status=int(ctx.params.get("max_status", 399)),
                               cert_expiry_days=int(ctx.params.get("cert_expiry_days", 14)),
-                              severity=self.severity)
+                              severity=self.severity, zone=ctx.zone)
         return findings
 
 

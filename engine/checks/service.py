@@ -129,7 +129,8 @@ class CheckService:
             try:
                 with connection(self.db):
                     ctx = CheckContext(db=self.db, now=now, params=dict(definition.params), name=definition.name,
-                                       get_state=get_state, set_state=set_state, children=self.children)
+                                       get_state=get_state, set_state=set_state, children=self.children,
+                                       zone=self.tz)
                     outcome["findings"] = list(definition.kind().evaluate(ctx))
             except BaseException as exc:  # handed to the waiting thread
                 outcome["error"] = exc

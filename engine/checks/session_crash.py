@@ -12,7 +12,7 @@ from engine.checks.base import CheckContext, CheckKind, Param, number_in
 from engine.findings import Finding
 from engine.heartbeat import Gap, gaps_between
 from engine.life import work_sessions
-from engine.timeutil import format_duration, from_db
+from engine.timeutil import from_db, human_time, spaced_duration
 from engine.vocabulary import Severity
 
 
@@ -53,7 +53,7 @@ class SessionCrashCheck(CheckKind):
             findings.append(Finding(
                 subject=f"session:{session.id}",
                 severity=self.severity,
-                title=f"Session '{session.name}' shows no activity for {format_duration(idle)}",
-                detail=f"last activity {session.last_activity_at[:19].replace('T', ' ')} UTC{why}",
+                title=f"No activity in session '{session.name}' for {spaced_duration(idle)}",
+                detail=f"last activity {human_time(last, ctx.zone)}{why}",
             ))
         return findings

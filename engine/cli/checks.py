@@ -70,12 +70,11 @@ def register(sub: Any) -> None:
     log.set_defaults(handler=cmd_log)
 
 
-def _local(ctx: CliContext, value: str | None) -> str:
-    if not value:
-        return "-"
-    from engine.timeutil import from_db, resolve_timezone
+def _local(ctx: CliContext, value: str | None, *, seconds: bool = False) -> str:
+    """A stored time in the user's zone, as everywhere (engine.timeutil.human_time); "-" for none."""
+    from engine.timeutil import human_time, resolve_timezone
 
-    return from_db(value).astimezone(resolve_timezone(ctx.config.general.timezone)).strftime("%Y-%m-%d %H:%M:%S")
+    return human_time(value, resolve_timezone(ctx.config.general.timezone), seconds=seconds, never="-")
 
 
 ALERTS_LISTED = 500  # `alerts` shows at most this many, newest first
@@ -88,10 +87,10 @@ def cmd_checks(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.json:
         emit_json([{key: getattr(info, key) for key in CLI_CHECK_KEYS} for info in infos])
         return 0
-    print(f"{'check':<20} {'schedule':<20} {'cooldown':<9} {'last run':<20} {'state':<8} open")
+    print(f"{'check':<20} {'schedule':<20} {'cooldown':<9} {'last run':<22} {'state':<8} open")
     for r in infos:
         state = r.last_outcome or ("disabled" if not r.enabled else "-")
-        print(f"{r.name:<20} {r.schedule:<20} {r.cooldown:<9} {_local(ctx, r.last_run):<20} "
+        print(f"{r.name:<20} {r.schedule:<20} {r.cooldown:<9} {_local(ctx, r.last_run):<22} "
               f"{state:<8} {r.open_alerts}")
     return 0
 
@@ -239,6 +238,6 @@ def cmd_log(args: argparse.Namespace, ctx: CliContext) -> int:
         emit_json(list(page.items))
         return 0
     for d in page.items:
-        print(f"{_local(ctx, d['ts'])}  {d['check']:<20} {d['decision']:<10} {d['reason']}")
+        print(f"{_local(ctx, d['ts'], seconds=True)}  {d['check']:<20} {d['decision']:<10} {d['reason']}")
     return 0
 

@@ -50,7 +50,9 @@ def cmd_status(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.json:
         emit_json(data)
     else:
-        print(format_status(data))
+        from engine.timeutil import resolve_timezone
+
+        print(format_status(data, resolve_timezone(ctx.config.general.timezone)))
     return EXIT_OK if data["running"] else EXIT_FAIL
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Any
 
 from engine.actions.instance import stopped_status
 from engine.cli.context import CliContext
 from engine.process.lifecycle import running_instance
+from engine.timeutil import human_time
 
 
 def collect_status(ctx: CliContext) -> dict[str, Any]:
@@ -19,8 +21,12 @@ def collect_status(ctx: CliContext) -> dict[str, Any]:
     return {"running": False, **stopped_status(ctx.offline()).to_dict()}
 
 
-def format_status(data: dict[str, Any]) -> str:
-    """Human-readable status."""
+def format_status(data: dict[str, Any], zone: tzinfo | None = None) -> str:
+    """Human-readable status, times in ``zone`` (None: the machine's)."""
+
+    def when(key: str, source: dict[str, Any] = data) -> str:
+        return human_time(source.get(key), zone, never="-")
+
     if not data["running"]:
         last = data.get("last_instance")
         if not last:
@@ -28,18 +34,18 @@ def format_status(data: dict[str, Any]) -> str:
                               *_channel_lines(data), *_problem_lines(data)])
         how = "cleanly" if last["clean_shutdown"] else "without a clean shutdown"
         lines = [f"Watchkeeper is not running. Last instance: PID {last['pid']}, started "
-                 f"{last['started_at']}, last heartbeat {last['last_heartbeat']}, stopped {how}."]
+                 f"{when('started_at', last)}, last heartbeat {when('last_heartbeat', last)}, stopped {how}."]
         lines += _channel_lines(data)
         lines += _problem_lines(data)
         return "\n".join(lines)
     lines = [
-        f"Watchkeeper {data['version']} running, PID {data['pid']} since {data['started_at']}",
+        f"Watchkeeper {data['version']} running, PID {data['pid']} since {when('started_at')}",
         f"Health: {data['summary']}",
-        f"Last heartbeat: {data['last_heartbeat']}",
+        f"Last heartbeat: {when('last_heartbeat')}",
     ]
     if data.get("paused_until"):
-        lines.append(f"Alerts paused until {data['paused_until']}")
-    lines += _channel_lines(data)
+        lines.append(f"Alerts paused until {when('paused_until')}")
+    lines += _channel_lines(data, zone)
     if data.get("open_alerts"):
         lines.append(f"Open alerts: {len(data['open_alerts'])}")
         for alert in data["open_alerts"][:10]:
@@ -47,7 +53,7 @@ def format_status(data: dict[str, Any]) -> str:
     lines.append("Jobs:")
     for job in data["jobs"]:
         last = f"last {job['last_outcome']}" if job["last_outcome"] else "not run yet"
-        lines.append(f"  {job['name']:<22} next {job['next_run'] or '-'}  ({last})")
+        lines.append(f"  {job['name']:<22} next {when('next_run', job)}  ({last})")
     return "\n".join(lines)
 
 
@@ -55,11 +61,11 @@ def _problem_lines(data: dict[str, Any]) -> list[str]:
     return [f"Problem: {p}" for p in data.get("problems", [])]
 
 
-def _channel_lines(data: dict[str, Any]) -> list[str]:
+def _channel_lines(data: dict[str, Any], zone: tzinfo | None = None) -> list[str]:
     from engine.delivery.outbox import state_text
 
     lines = []
     for channel in data.get("channels", []):
         err = f", last error: {channel['last_error']}" if channel.get("last_error") else ""
-        lines.append(f"Channel {channel['name']}: {state_text(channel)}, {channel['pending']} pending{err}")
+        lines.append(f"Channel {channel['name']}: {state_text(channel, zone)}, {channel['pending']} pending{err}")
     return lines

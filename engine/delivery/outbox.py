@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
 
@@ -21,7 +21,7 @@ from peewee import SqliteDatabase
 
 from engine.channels.base import MAX_RETRY_AFTER_SECONDS, clamp_wait
 from engine.store.migrations import Migration
-from engine.timeutil import from_db, to_db, utcnow
+from engine.timeutil import from_db, human_time, to_db, utcnow
 
 MIGRATIONS: list[Migration] = [
     Migration(
@@ -272,11 +272,12 @@ def channel_status(db: SqliteDatabase, channels: list[str], now: datetime | None
     return out
 
 
-def state_text(channel: dict[str, Any]) -> str:
-    """A channel's state for people: 'ok', 'broken', or 'rate-limited until 14:05 UTC'."""
+def state_text(channel: dict[str, Any], zone: tzinfo | None = None) -> str:
+    """A channel's state for people: 'ok', 'broken', or 'rate-limited until 2026-12-01 14:05 CET'
+    (in ``zone``; None: the machine's)."""
     until = channel.get("rate_limited_until")
     if channel["state"] == ChannelHealth.RATE_LIMITED and until:
-        return f"rate-limited until {from_db(until):%H:%M} UTC"
+        return f"rate-limited until {human_time(until, zone)}"
     return str(channel["state"])
 
 

@@ -37,9 +37,9 @@ def _scenario(wk_home) -> None:
     assert sorted(g[0] for g in grouped if g[0] in SEED_CHECKS) == sorted(SEED_CHECKS)
     why = cli("check", "why", "stale_applications", check=True).stdout.splitlines()
     assert why[0] == "Check: stale_applications"
-    assert re.fullmatch(r"  Last notified: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d", why[1])
+    assert re.fullmatch(r"  Last notified: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+", why[1])
     assert why[2] == "  Cooldown: 24 hours"
-    assert re.fullmatch(r"  Current time: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d", why[3])
+    assert re.fullmatch(r"  Current time: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+", why[3])
     assert re.fullmatch(r"  Result: SUPPRESSED \(\d+s into 24h cooldown\)", why[4])
 
 

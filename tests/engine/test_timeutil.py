@@ -14,8 +14,10 @@ from engine.timeutil import (
     duration_problem,
     format_duration,
     from_db,
+    human_time,
     parse_duration,
     probe_local_zone,
+    spaced_duration,
     to_db,
 )
 
@@ -127,3 +129,32 @@ def test_a_warning_from_the_zone_lookup_becomes_the_one_reported_problem():
 
 def test_a_usable_zone_has_no_problem():
     assert probe_local_zone("Europe/Berlin", lambda: ZoneInfo("Europe/Berlin")) == (ZoneInfo("Europe/Berlin"), None)
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@pytest.mark.parametrize(("utc", "shown"), [
+    (datetime(2026, 12, 1, 13, 5, 42, 123456, tzinfo=UTC), "2026-12-01 14:05 CET"),  # winter: +1
+    (datetime(2026, 7, 1, 12, 5, tzinfo=UTC), "2026-07-01 14:05 CEST"),  # summer: +2
+    (datetime(2026, 3, 29, 0, 59, tzinfo=UTC), "2026-03-29 01:59 CET"),  # the minute before the change
+    (datetime(2026, 3, 29, 1, 0, tzinfo=UTC), "2026-03-29 03:00 CEST"),  # 02:00 local never happens
+    (datetime(2026, 10, 25, 0, 30, tzinfo=UTC), "2026-10-25 02:30 CEST"),  # 02:30 happens twice...
+    (datetime(2026, 10, 25, 1, 30, tzinfo=UTC), "2026-10-25 02:30 CET"),  # ...the abbreviation tells them apart
+])
+def test_human_time_is_the_local_minute_with_the_zone_abbreviation(utc, shown):
+    assert human_time(utc, BERLIN) == shown
+
+
+def test_human_time_reads_stored_text_shows_seconds_only_when_asked_and_says_never():
+    stored = "2026-12-01T13:05:42.123456Z"
+    assert human_time(stored, BERLIN) == "2026-12-01 14:05 CET"
+    assert human_time(stored, BERLIN, seconds=True) == "2026-12-01 14:05:42 CET"  # no microseconds
+    assert human_time(stored, timezone.utc) == "2026-12-01 13:05 UTC"
+    assert human_time(datetime(2026, 12, 1, 13, 5), ZoneInfo("UTC")) == "2026-12-01 13:05 UTC"  # naive is UTC
+    assert human_time(None, BERLIN) == "never" and human_time("", BERLIN, never="-") == "-"
+
+
+def test_spaced_duration_reads_as_words():
+    assert [spaced_duration(timedelta(seconds=s)) for s in (45, 2700, 11520, 187200)] == [
+        "45 s", "45 min", "3 h 12 min", "2 d 4 h"]

@@ -7,7 +7,8 @@ behaviour (spacing, retries, payloads) without patching the client.
 
 Features: getMe, sendMessage (with a light HTML-entity check and the 4096-unit
 limit), editMessageText, answerCallbackQuery, getUpdates (long poll with a
-condition variable), deleteWebhook/getWebhookInfo/close/logOut/setMyCommands;
+condition variable), deleteWebhook/getWebhookInfo/close/logOut, setMyCommands/getMyCommands (the menu is kept:
+:attr:`commands`);
 scripted updates (:meth:`push_command`, :meth:`push_text`, :meth:`push_callback`);
 per-method fault queues (:class:`Fault`); :meth:`stop`/:meth:`start` on the same
 port to simulate a dead server (open keep-alive connections are cut too).
@@ -357,6 +358,7 @@ class FakeTelegramServer:
         self._callback_ids = itertools.count(1)
         self._poll_generation = 0  # bumped by every getUpdates: older long polls end with 409
         self.conflicts = 0  # getUpdates answered 409 because another poller came
+        self.commands: list[JSON] = []  # the bot's command menu, as setMyCommands last set it
         self._flood: tuple[int, int] | None = None  # (K sends allowed, retry_after)
         self._flood_count = 0
         self._down = threading.Event()
@@ -733,7 +735,18 @@ class FakeTelegramServer:
         return self._ok(True)
 
     def _m_setMyCommands(self, params: JSON) -> tuple[int, JSON]:  # noqa: N802
+        commands = params.get("commands")
+        if not isinstance(commands, list) or not all(
+                isinstance(c, dict) and re.fullmatch(r"[a-z0-9_]{1,32}", str(c.get("command", "")))
+                and 1 <= len(str(c.get("description", ""))) <= 256 for c in commands):
+            return self._bad("Bad Request: invalid commands")
+        with self._cond:
+            self.commands = [{"command": c["command"], "description": c["description"]} for c in commands]
         return self._ok(True)
+
+    def _m_getMyCommands(self, params: JSON) -> tuple[int, JSON]:  # noqa: N802
+        with self._cond:
+            return self._ok(copy.deepcopy(self.commands))
 
     def _m_close(self, params: JSON) -> tuple[int, JSON]:
         return self._ok(True)

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from engine.assets import assets_dir
+from engine.assets import assets_dir, severity_icon_name
 from engine.health import Health
+from engine.vocabulary import Severity
 from tray.icons import COLOURS, ICO_SIZES, asset_name, count_text, draw_icon, load_icon
 from tray.make_assets import generate
 
@@ -74,6 +75,11 @@ def test_committed_assets_match_the_drawing_code(tmp_path: Path) -> None:
         assert ours.size == (256, 256)
         diff = ImageStat.Stat(ImageChops.difference(ours, fresh)).mean
         assert max(diff) < 2, f"{asset_name(state)} is stale: run python -m tray.make_assets"
+    for severity in Severity:
+        name = severity_icon_name(severity)
+        diff = ImageStat.Stat(ImageChops.difference(Image.open(committed / name).convert("RGBA"),
+                                                    Image.open(tmp_path / name).convert("RGBA"))).mean
+        assert max(diff) < 2, f"{name} is stale: run python -m tray.make_assets"
     with Image.open(committed / "watchkeeper.ico") as ico:
         assert {(s, s) for s in ICO_SIZES} <= set(ico.info["sizes"])
 

@@ -120,11 +120,11 @@ def test_status_line_and_tooltip_name_the_state() -> None:
     assert build_menu(degraded, None, Recorder(), tz=UTC, now=NOW)[0].text == \
         "Watchkeeper: DEGRADED (heartbeat stale)"
     paused = snap(Health.PAUSED, ["paused"], paused_until=datetime(2026, 3, 10, 15, 30, tzinfo=UTC))
-    assert tooltip(paused, ZoneInfo("Europe/Berlin"), NOW).splitlines()[0] == "Watchkeeper: PAUSED until 16:30"
+    assert tooltip(paused, ZoneInfo("Europe/Berlin"), NOW).splitlines()[0] == "Watchkeeper: PAUSED until 16:30 CET"
     tip = tooltip(snap(Health.ATTENTION, alerts=3, last_check_at=NOW - timedelta(minutes=5),
                        channels=[channel("toast", "ok"), channel("telegram", "broken")]),
                   UTC, NOW)
-    assert tip == "Watchkeeper: ATTENTION\n3 open alerts\nLast check: 14:25\nChannels: toast ok, telegram broken"
+    assert tip == "Watchkeeper: ATTENTION\n3 open alerts\nLast check: 14:25 UTC\nChannels: toast ok, telegram broken"
 
 
 @pytest.mark.parametrize("channels", [

@@ -45,6 +45,14 @@ def alert_buttons(notification_id: int, instance_id: str, machine: str) -> list[
     return [(label, button_data(action, notification_id, instance_id, machine)) for label, action in BUTTON_LABELS]
 
 
+def buttons_after(action: str, notification_id: int, instance_id: str, machine: str) -> list[tuple[str, str]]:
+    """The buttons that still make sense on a message after ``action``: none after Ack; Ack (only)
+    on a snoozed alert, which will come back."""
+    if action == "ack":
+        return []
+    return [("Ack", button_data("ack", notification_id, instance_id, machine))]
+
+
 def parse_callback(data: str) -> ButtonPress | None:
     """'ack:12:1a2b3c4d:laptop' -> ButtonPress('ack', 12, '1a2b3c4d', 'laptop'); 'ack:12' (old
     messages) -> instance None; None for anything else."""

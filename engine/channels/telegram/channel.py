@@ -486,6 +486,21 @@ class TelegramChannel:
         """Ask Telegram who the bot is (a real round trip: validates token and URL)."""
         return self._call(self._get_me(), 2 * self._timeout + 5.0)
 
+    def set_commands(self, commands: Sequence[tuple[str, str]]) -> bool:
+        """Make the chat's command menu ``commands`` ((name, description) pairs); idempotent: the
+        menu is read first and set only when it differs. Returns whether it was set."""
+        return self._call(self._set_commands(list(commands)), 3 * self._timeout + 5.0)
+
+    async def _set_commands(self, commands: list[tuple[str, str]]) -> bool:
+        from telegram import BotCommand
+
+        await self._ensure_ready()
+        current = [(c.command, c.description) for c in await self._bot.get_my_commands()]
+        if current == commands:
+            return False
+        await self._bot.set_my_commands([BotCommand(name, description) for name, description in commands])
+        return True
+
     async def _get_me(self) -> BotIdentity:
         await self._ensure_ready()
         user = await self._bot.get_me()
@@ -536,7 +551,17 @@ class TelegramChannel:
                     continue
                 parsed = parse_command(message.text, self._bot.username)
                 if parsed is not None and parsed[0] == "start":
+                    await self._confirm_offset()
                     return message.chat.id
+
+    async def _confirm_offset(self) -> None:
+        """Tell Telegram the updates read so far are handled (a getUpdates with the next offset),
+        so the running instance's poller does not get the setup's /start again and answer it."""
+        try:
+            await self._bot.get_updates(offset=self._offset, timeout=0, limit=1,
+                                        allowed_updates=list(_ALLOWED_UPDATES))
+        except Exception as exc:  # noqa: BLE001 - the chat id is found; a repeat /start is harmless
+            log.info("could not confirm the Telegram updates read by setup: %s", classify(exc, self._secrets))
 
     def start_polling(self) -> None:
         """Start the getUpdates long-poll loop on the channel's loop (idempotent)."""

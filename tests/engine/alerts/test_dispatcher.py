@@ -36,7 +36,7 @@ def test_one_grouped_notification_lists_every_open_subject(db):
     result = Dispatcher(db).dispatch("stale_applications", [A, B], DAY, NOW)
     assert result.decision.action == "SENT"
     [(kind, title, body, ids)] = notifications(db)
-    assert kind == "alert" and title == "Stale applications: 2 need attention"
+    assert kind == "alert" and title == "2 applications with no answer"
     assert "Engineer at Acme" in body and "SRE at Globex" in body and "applied 2026-02-13" in body
     assert len(json.loads(ids)) == 2
     assert decisions(db) == [("SENT", "first notification")]
@@ -59,8 +59,8 @@ def test_acknowledged_alerts_are_not_renotified(db):
     alert_a = next(a for a in store.list_alerts(db) if a.subject == A.subject)
     store.acknowledge(db, alert_a.id, NOW)
     d.dispatch("stale_applications", [A, B], DAY, NOW + DAY)
-    body = notifications(db)[-1][2]
-    assert "SRE at Globex" in body and "Engineer at Acme" not in body
+    _, title, body, _ = notifications(db)[-1]
+    assert "SRE at Globex" in title + body and "Engineer at Acme" not in title + body
     alert_b = next(a for a in store.list_alerts(db) if a.subject == B.subject)
     store.acknowledge(db, alert_b.id, NOW)
     result = d.dispatch("stale_applications", [A, B], DAY, NOW + 3 * DAY)
@@ -85,7 +85,8 @@ def test_cleared_subject_resolves_and_queues_recovery_with_duration(db):
     assert len(result.recovery_ids) == 1
     kind, title, body, _ = notifications(db)[-1]
     assert kind == "recovery"
-    assert body == "Stale applications: Engineer at Acme: no answer for 9 days, resolved after 3 h 12 min."
+    assert title == "Resolved: Engineer at Acme: no answer for 9 days"
+    assert body == "Resolved after 3 h 12 min."  # the title is not said again
     states = {a.subject: a.state for a in store.list_alerts(db)}
     assert states == {A.subject: "resolved", B.subject: "open"}
     # the recovery does not restart the cooldown
@@ -163,9 +164,9 @@ def test_explain_uses_the_seed_format(db):
     text = d.explain("stale_applications", DAY, NOW + timedelta(hours=4, minutes=15), timezone.utc).text()
     assert text == (
         "Check: stale_applications\n"
-        "  Last notified: 2026-02-22 10:15:00\n"
+        "  Last notified: 2026-02-22 10:15:00 UTC\n"
         "  Cooldown: 24 hours\n"
-        "  Current time: 2026-02-22 14:30:00\n"
+        "  Current time: 2026-02-22 14:30:00 UTC\n"
         "  Result: SUPPRESSED (4h 15m into 24h cooldown)"
     )
 
@@ -239,9 +240,9 @@ def test_explain_says_the_clock_moved_back(db):
     text = d.explain("stale_applications", DAY, sent_at - DAY + 3 * HOUR, timezone.utc).text()
     assert text == (
         "Check: stale_applications\n"
-        "  Last notified: 2026-12-02 09:00:00\n"
+        "  Last notified: 2026-12-02 09:00:00 UTC\n"
         "  Cooldown: 24 hours\n"
-        "  Current time: 2026-12-01 12:00:00\n"
+        "  Current time: 2026-12-01 12:00:00 UTC\n"
         "  Result: SUPPRESSED (clock moved back: last notified 2026-12-02 09:00 UTC is in the future;"
         " suppressed until 24h have passed since 2026-12-01 09:00 UTC, 3h so far)"
     )

@@ -17,7 +17,21 @@ def _set(db, key: str, value: str) -> None:
 
 
 def test_default_wording_without_overrides(db):
-    assert render(db, "alert.title", "stale_applications", count=2) == "Stale applications: 2 need attention"
+    assert render(db, "alert.title", "stale_applications", count=2) == "2 applications with no answer"
+    assert render(db, "alert.title", "my_backup_check", count=2) == "My backup check: 2 need attention"
+
+
+def test_titles_say_what_happened_not_the_check_name(db):
+    d = Dispatcher(db)
+    d.dispatch("session_crash", [Finding("session:1", "warning", "No activity in session 'thesis' for 45 min",
+                                         "last activity 13:05")], timedelta(hours=1), NOW)
+    d.dispatch("stale_applications", [Finding(f"app:{n}", "warning", f"Role {n}: no answer for 14 days")
+                                      for n in range(3)], timedelta(hours=1), NOW)
+    rows = db.execute_sql("SELECT title, body FROM notifications ORDER BY id").fetchall()
+    assert rows[0] == ("No activity in session 'thesis' for 45 min", "last activity 13:05")
+    assert rows[1][0] == "3 applications with no answer"
+    assert all("session_crash" not in t and "stale_applications" not in t and "Session crash" not in t
+               for t, _ in rows)
 
 
 def test_user_changes_tone_globally_and_per_check(db):

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
+import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from engine.assets import severity_icon_name
 from engine.channels.base import ChannelError, OutgoingMessage
 from engine.channels.toast import (
     BODY_MAX,
@@ -20,7 +25,9 @@ from engine.channels.toast import (
     fit_toast,
     interpret_probe,
     probe_notification_service,
+    severity_icons,
 )
+from tests.helpers import cli, wait_until
 
 SERVICE_UNKNOWN = (
     "Error: GDBus.Error:org.freedesktop.DBus.Error.ServiceUnknown: "
@@ -226,3 +233,52 @@ def test_closed_channel_refuses() -> None:
     channel.close()
     with pytest.raises(ChannelError):
         channel.notify(msg())
+
+
+# ---------------------------------------------------------------- the real Linux path (plyer's notify-send backend)
+
+
+def _fake_tools(bin_dir: Path, record: Path) -> None:
+    """``notify-send`` recording its argv (one JSON list a line) and a ``gdbus`` whose probe succeeds."""
+    bin_dir.mkdir()
+    notify = bin_dir / "notify-send"
+    notify.write_text(f"#!{sys.executable}\nimport json, sys\n"
+                      f"with open({str(record)!r}, 'a') as f:\n    f.write(json.dumps(sys.argv[1:]) + '\\n')\n")
+    gdbus = bin_dir / "gdbus"
+    gdbus.write_text("#!/bin/sh\necho \"('fake', 'watchkeeper-tests', '1.0', '1.2')\"\n")
+    for tool in (notify, gdbus):
+        tool.chmod(0o755)
+
+
+def _option(argv: list[str], flag: str) -> str:
+    return argv[argv.index(flag) + 1]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="plyer's Linux backends")
+def test_linux_toast_passes_a_severity_icon_path_and_a_finite_expiry_to_notify_send(tmp_path: Path) -> None:
+    record = tmp_path / "notify-send.jsonl"
+    _fake_tools(tmp_path / "bin", record)
+    env = {"WATCHKEEPER_HOME": str(tmp_path / "home"), "PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    cli("demo", env=env, check=True)
+    cli("check", "run", "stale_applications", env=env, check=True)
+    calls = [json.loads(line) for line in wait_until(lambda: record.read_text().splitlines() if record.exists()
+                                                     else None, message="a notify-send call")]
+    argv = calls[0]
+    icon = _option(argv, "-i")
+    assert Path(icon).is_file() and Path(icon).name == severity_icon_name("warning")
+    assert Path(icon).name != "watchkeeper-ok.png"
+    assert 0 < int(_option(argv, "-t")) <= 60_000  # milliseconds: the toast expires
+    assert _option(argv, "-u") == "normal" and _option(argv, "-a") == "Watchkeeper"
+
+
+def test_each_severity_has_its_own_bundled_icon_and_a_finite_display_time() -> None:
+    icons = severity_icons()
+    assert set(icons) == {"info", "warning", "critical"}
+    assert len({Path(p).read_bytes() for p in icons.values()}) == 3
+    channel_calls = RecordingNotifier()
+    channel = ToastChannel(None, severity_icons=icons, notifier=channel_calls, platform="darwin")
+    for severity in ("info", "warning", "critical"):
+        channel.notify(OutgoingMessage(title="t", body="b", severity=severity))
+    for call, severity in zip(channel_calls.calls, ("info", "warning", "critical"), strict=True):
+        assert call["app_icon"] == call["icon"] == icons[severity]
+        assert 0 < call["timeout"] <= 60 and call["expire_time"] == str(call["timeout"] * 1000)

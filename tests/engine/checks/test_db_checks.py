@@ -51,7 +51,7 @@ def add_session(db, minutes_idle: float, reason: str | None = None) -> None:
 def test_session_idle_30_minutes_is_reported_with_why(db):
     add_session(db, 45, "tool call without result: Bash")
     [finding] = SessionCrashCheck().evaluate(ctx(db, SessionCrashCheck))
-    assert finding.title == "Session 'billing' shows no activity for 45m"
+    assert finding.title == "No activity in session 'billing' for 45 min"
     assert "stopped mid-turn (tool call without result: Bash)" in finding.detail
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from engine import __version__
 from tests.helpers import cli
@@ -75,3 +76,28 @@ def test_corrupt_database_is_a_clear_error_and_is_left_untouched(wk_home):
     doctor = cli("doctor")
     assert doctor.returncode == 1 and "PROBLEM database" in doctor.stdout and "OK      config" in doctor.stdout
     assert wk_home.db_file.read_bytes() == before
+
+
+HUMAN_TIME = r"\d{4}-\d\d-\d\d \d\d:\d\d"  # engine.timeutil.human_time, without seconds
+
+
+def test_times_are_shown_in_the_configured_zone_with_its_abbreviation_and_no_microseconds(wk_home):
+    with wk_home.config_file.open("a") as f:
+        f.write('[general]\ntimezone = "Europe/Berlin"\n')
+    cli("demo", check=True)
+    cli("check", "run", "stale_applications", check=True)
+    why = cli("check", "why", "stale_applications", check=True).stdout
+    assert re.search(rf"Last notified: {HUMAN_TIME}:\d\d CES?T\n", why), why
+    assert re.search(rf"Current time: {HUMAN_TIME}:\d\d CES?T\n", why), why
+    paused = cli("pause", "2h", check=True).stdout
+    assert re.fullmatch(rf"Alerts paused until {HUMAN_TIME} CES?T\.\n", paused), paused
+    listing = cli("checks", check=True).stdout
+    assert re.search(rf"stale_applications .* {HUMAN_TIME} CES?T ", listing), listing
+    assert not re.search(r"\d\d:\d\d:\d\d\.\d", why + paused + listing)  # never microseconds
+    as_json = json.loads(cli("check", "why", "stale_applications", "--json", check=True).stdout)
+    assert as_json["now"].endswith("Z")  # JSON stays UTC ISO-8601
+
+
+def test_without_a_configured_zone_times_follow_the_machine_zone_from_tz(wk_home):
+    paused = cli("pause", "2h", env={"TZ": "America/New_York"}, check=True).stdout
+    assert re.fullmatch(rf"Alerts paused until {HUMAN_TIME} E[SD]T\.\n", paused), paused

@@ -50,7 +50,7 @@ def test_press_on_another_instances_message_is_refused_and_changes_nothing(tmp_p
     alpha = _engine(a_paths, fake)
     try:
         alpha.checks.run("stale_applications", "manual")
-        a_msg = wait_until(lambda: next((m for m in fake.messages if "Stale applications" in m.text), None),
+        a_msg = wait_until(lambda: next((m for m in fake.messages if "no answer for 9 days" in m.text), None),
                            timeout=15, message="alpha's alert")
     finally:
         alpha.stop("test")
@@ -60,7 +60,7 @@ def test_press_on_another_instances_message_is_refused_and_changes_nothing(tmp_p
     beta = _engine(_paths(tmp_path / "b"), fake)
     try:
         beta.checks.run("stale_applications", "manual")
-        b_msg = wait_until(lambda: next((m for m in fake.messages if "Stale applications" in m.text
+        b_msg = wait_until(lambda: next((m for m in fake.messages if "no answer for 9 days" in m.text
                                          and m.message_id != a_msg.message_id), None), timeout=15)
         b_data = dict(b_msg.buttons)["Ack"]
         a_press, b_press = parse_callback(a_data), parse_callback(b_data)
@@ -89,7 +89,7 @@ def test_old_button_data_is_accepted_on_the_message_this_instance_sent(tmp_path,
     engine = _engine(_paths(tmp_path / "a"), fake)
     try:
         engine.checks.run("stale_applications", "manual")
-        msg = wait_until(lambda: next((m for m in fake.messages if "Stale applications" in m.text), None),
+        msg = wait_until(lambda: next((m for m in fake.messages if "no answer for 9 days" in m.text), None),
                          timeout=15)
         press = parse_callback(dict(msg.buttons)["Ack"])
         assert press is not None

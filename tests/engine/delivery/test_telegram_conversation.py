@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from engine.alerts import store
+from engine.chat.telegram import COMMANDS
 from engine.engine import Engine
 from engine.store.db import connection
+from engine.timeutil import human_time
 from tests.delivery_helpers import CHAT, start_telegram_demo_engine
 from tests.fakes.telegram_api import FakeTelegramServer
 from tests.helpers import wait_until
 
+ZONE = "Europe/Berlin"
+
 
 @pytest.fixture
 def engine(wk_home, fake: FakeTelegramServer) -> Iterator[Engine]:
-    eng = start_telegram_demo_engine(wk_home, fake)
+    eng = start_telegram_demo_engine(wk_home, fake, general={"timezone": ZONE})
     yield eng
     eng.stop("test")
 
@@ -28,37 +34,59 @@ def _alert_message(fake: FakeTelegramServer, check_title: str):
 
 def test_alert_message_has_buttons_and_ack_press_acks_and_edits(engine, fake):
     engine.checks.run("stale_applications", "manual")
-    message = _alert_message(fake, "Stale applications")
+    message = _alert_message(fake, "no answer for 9 days")
+    title = message.text.split("\n", 1)[0]
+    assert title == "<b>Backend Engineer at Acme Corp: no answer for 9 days</b>"  # what happened, no check name
     assert [label for label, _ in message.buttons] == ["Ack", "Snooze 1h", "Snooze 1d"]
     callback = fake.push_callback(CHAT, message.message_id, dict(message.buttons)["Ack"])
     wait_until(lambda: fake.message(message.message_id).edits, timeout=15, message="the edit")
-    assert "Acknowledged" in fake.message(message.message_id).text  # edits keeps the earlier versions
+    edited = fake.message(message.message_id)
+    assert "Acknowledged" in edited.text  # edits keeps the earlier versions
+    assert edited.text.startswith(title + "\n") and edited.parse_mode == "HTML"  # still bold
+    assert edited.buttons == []  # nothing left to do on an acknowledged alert
     wait_until(lambda: callback in fake.answers, timeout=15, message="the callback answer")
     assert "Acknowledged" in (fake.answers[callback] or "")
     with connection(engine.db):
         assert [a.state for a in store.list_alerts(engine.db, check="stale_applications")] == ["acknowledged"]
 
 
-def test_snooze_press_suppresses_until_expiry(engine, fake):
+def test_snooze_press_suppresses_until_expiry_and_keeps_the_title_and_an_ack_button(engine, fake):
     engine.checks.run("goal_staleness", "manual")
-    message = _alert_message(fake, "Goal staleness")
-    fake.push_callback(CHAT, message.message_id, dict(message.buttons)["Snooze 1d"])
+    message = _alert_message(fake, "no progress")
+    title = message.text.split("\n", 1)[0]
+    assert title.startswith("<b>Goal 'Run a half marathon'")
+    callback = fake.push_callback(CHAT, message.message_id, dict(message.buttons)["Snooze 1d"])
     wait_until(lambda: fake.message(message.message_id).edits, timeout=15)
     with connection(engine.db):
         [alert] = store.list_alerts(engine.db, check="goal_staleness")
     assert alert.state == "snoozed"
     assert alert.snoozed_until is not None and (alert.snoozed_until - engine.now()).total_seconds() > 23 * 3600
+    edited = fake.message(message.message_id)
+    assert edited.text.startswith(title + "\n")
+    assert [label for label, _ in edited.buttons] == ["Ack"]  # a snoozed alert can still be acknowledged
+    # the snooze time is shown in the configured zone, with its abbreviation and no microseconds
+    expected = human_time(alert.snoozed_until, ZoneInfo(ZONE))
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d CES?T", expected)
+    wait_until(lambda: callback in fake.answers, timeout=15, message="the callback answer")
+    assert fake.answers[callback] == f"💤 Snoozed until {expected}" and expected in edited.text
+    fake.push_callback(CHAT, message.message_id, dict(edited.buttons)["Ack"])
+    wait_until(lambda: len(fake.message(message.message_id).edits) == 2, timeout=15, message="the second edit")
+    with connection(engine.db):
+        assert store.get_alert(engine.db, alert.id).state == "acknowledged"
+    assert fake.message(message.message_id).buttons == []
 
 
 def test_cleared_subject_gets_a_recovery_reply_to_the_alert(engine, fake):
     engine.checks.run("stale_applications", "manual")
-    original = _alert_message(fake, "Stale applications")
+    original = _alert_message(fake, "no answer for 9 days")
     with connection(engine.db):
         engine.db.execute_sql("UPDATE applications SET status = 'interview'")
     engine.checks.run("stale_applications", "manual")
     recovery = _alert_message(fake, "Resolved:")
     assert recovery.reply_to == original.message_id
-    assert "resolved after" in recovery.text
+    assert recovery.text.startswith("<b>Resolved: Backend Engineer at Acme Corp: no answer for 9 days</b>\n")
+    assert recovery.text.count("Backend Engineer at Acme Corp") == 1  # not said twice
+    assert "Resolved after" in recovery.text
     assert recovery.disable_notification is True  # recoveries are info: silent
 
 
@@ -79,3 +107,29 @@ def test_pause_and_run_commands_reach_the_engine(engine, fake):
     assert engine.snapshot().paused_until is not None
     fake.push_command(CHAT, "/resume")
     wait_until(lambda: engine.snapshot().paused_until is None, timeout=15)
+
+
+def test_ack_command_acknowledges_an_alert_by_its_number(engine, fake):
+    engine.checks.run("stale_applications", "manual")
+    _alert_message(fake, "no answer for 9 days")
+    with connection(engine.db):
+        [alert] = store.list_alerts(engine.db, check="stale_applications")
+    fake.push_command(CHAT, f"/ack {alert.id}")
+    reply = wait_until(lambda: next((m for m in fake.messages if m.text.startswith("✅ Acknowledged #")), None),
+                       timeout=15, message="the /ack reply")
+    assert reply.text == f"✅ Acknowledged #{alert.id}: Backend Engineer at Acme Corp: no answer for 9 days"
+    with connection(engine.db):
+        assert store.get_alert(engine.db, alert.id).state == "acknowledged"
+    fake.push_command(CHAT, "/ack 99999")
+    wait_until(lambda: any("99999" in m.text for m in fake.messages), timeout=15, message="the unknown-id reply")
+
+
+def test_the_chat_gets_a_command_menu_at_start_with_every_command(engine, fake):
+    wait_until(lambda: fake.commands, timeout=15, message="setMyCommands")
+    names = [c["command"] for c in fake.commands]
+    assert names == [name for name, _ in COMMANDS]
+    assert {"status", "alerts", "ack", "run", "pause", "resume", "applied", "progress", "help"} <= set(names)
+    fake.push_command(CHAT, "/help")
+    reply = wait_until(lambda: next((m for m in fake.messages if m.text.startswith("Watchkeeper commands")), None),
+                       timeout=15, message="the /help reply")
+    assert all(f"/{name} " in reply.text for name in names)

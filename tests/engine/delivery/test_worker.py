@@ -119,7 +119,7 @@ def test_blocked_bot_fails_the_row_marks_channel_broken_and_toast_still_delivers
     assert telegram["state"] == "broken" and "blocked" in telegram["last_error"]
     assert TOKEN not in telegram["last_error"]
     assert toast["state"] == "ok"
-    assert notifier.shown == [("Check 0: 1 needs attention", "• problem 0")]
+    assert notifier.shown == [("Watchkeeper", "problem 0")]  # one alert without detail: its title is the text
 
 
 def test_rows_older_than_ttl_collapse_into_one_message(db, fake):

@@ -490,6 +490,36 @@ def test_discover_chat_id_returns_first_start_chat(
     assert channel.discover_chat_id(timeout=WAIT) == 555
 
 
+def test_the_start_setup_consumed_is_not_answered_by_the_running_instance(
+    make_channel: MakeChannel, fake: FakeTelegramServer
+) -> None:
+    setup = make_channel(chat_id=None)
+    fake.push_command(555, "/start")
+    assert setup.discover_chat_id(timeout=WAIT) == 555
+    setup.close()
+    commands: list[str] = []
+
+    def on_command(command: str, args: list[str]) -> str:
+        commands.append(command)
+        return f"reply to /{command}"
+
+    running = make_channel(chat_id=555, on_command=on_command)
+    running.start_polling()
+    fake.push_command(555, "/status")
+    assert fake.wait_for(lambda: any(m.text == "reply to /status" for m in fake.messages), WAIT)
+    assert commands == ["status"]  # the setup's /start was confirmed, not handed out again
+
+
+def test_set_commands_sets_the_menu_once(make_channel: MakeChannel, fake: FakeTelegramServer) -> None:
+    channel = make_channel()
+    menu = [("status", "health"), ("ack", "acknowledge an alert: /ack 12")]
+    assert channel.set_commands(menu) is True
+    assert fake.commands == [{"command": "status", "description": "health"},
+                             {"command": "ack", "description": "acknowledge an alert: /ack 12"}]
+    assert channel.set_commands(menu) is False  # already the menu: not set again
+    assert len(fake.requests_for("setMyCommands")) == 1
+
+
 def test_discover_chat_id_times_out(make_channel: MakeChannel) -> None:
     channel = make_channel(chat_id=None)
     started = time.monotonic()
