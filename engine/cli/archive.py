@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import tzinfo
 from typing import Any, TextIO
 
 import orjson
 
 from engine.actions import archive
 from engine.actions.errors import Invalid, NotFound, Unavailable
+from engine.timeutil import human_time, resolve_timezone
 
 SNIPPET_MAX = 90
 FOLDER_MAX = 28
@@ -145,7 +147,7 @@ def cmd_runs(args: Any, ctx: Any, out: TextIO | None = None) -> int:
         _dump([r.to_dict() for r in found], out)
         return 0
     for r in found:
-        line = (f"{r.id:>5}  {r.started_at[:19]:19}  {r.status:11}  {r.trigger or '':13}"
+        line = (f"{r.id:>5}  {when(r.started_at, _zone(ctx)):20}  {r.status:11}  {r.trigger or '':13}"
                 f"  {r.files_parsed} parsed, {r.files_skipped} unchanged,"
                 f" {r.bytes_read / 1e6:.1f} MB")
         if r.error:
@@ -169,9 +171,14 @@ def shorten_left(text: str | None, limit: int) -> str:
     return text if len(text) <= limit else "…" + text[-(limit - 1):]
 
 
-def when(ts: str | None) -> str:
-    """``2026-03-02 10:06`` from a stored UTC timestamp (archive times are UTC)."""
-    return (ts or "")[:16].replace("T", " ")
+def when(ts: str | None, zone: tzinfo) -> str:
+    """A stored UTC timestamp as a person reads it (``2026-03-02 11:06 CET``); blank when unknown."""
+    return human_time(ts, zone, never="")
+
+
+def _zone(ctx: Any) -> tzinfo:
+    """The zone times are shown in: ``[general] timezone``, else the machine's."""
+    return resolve_timezone(ctx.config.general.timezone)
 
 
 def plural(count: int, word: str, words: str | None = None) -> str:
@@ -179,7 +186,7 @@ def plural(count: int, word: str, words: str | None = None) -> str:
     return f"{count} {word if count == 1 else words or word + 's'}"
 
 
-SESSIONS_HEADER = (f"{'SESSION':13}  {'SOURCE':6}  {'LAST ACTIVE (UTC)':17}  {'PROMPTS':>7}  {'REPLIES':>7}"
+SESSIONS_HEADER = (f"{'SESSION':13}  {'SOURCE':6}  {'LAST ACTIVE':20}  {'PROMPTS':>7}  {'REPLIES':>7}"
                    f"  {'TOOL CALLS':>10}  {'FOLDER':{FOLDER_MAX}}  TITLE")
 
 
@@ -196,10 +203,11 @@ def cmd_sessions(args: Any, ctx: Any, out: TextIO | None = None) -> int:
         out.write("no archived sessions\n")
         return 0
     out.write(SESSIONS_HEADER + "\n")
+    zone = _zone(ctx)
     for s in found:
         folder = shorten_left(s.cwd or s.project or "", FOLDER_MAX)
         out.write(
-            f"{s.session_id[:13]:13}  {s.source:6}  {when(s.last_ts):17}  {s.human_prompts:>7}"
+            f"{s.session_id[:13]:13}  {s.source:6}  {when(s.last_ts, zone):20}  {s.human_prompts:>7}"
             f"  {s.api_responses:>7}  {s.tool_calls:>10}  {folder:{FOLDER_MAX}}  {one_line(s.title, TITLE_MAX)}"
             .rstrip() + "\n")
     return 0
@@ -216,11 +224,11 @@ def cmd_show(args: Any, ctx: Any, out: TextIO | None = None) -> int:
     if args.json:
         _dump(view.to_dict(), out)
         return 0
-    _render_session(view, out)
+    _render_session(view, out, _zone(ctx))
     return 0
 
 
-def _render_session(view: archive.SessionDetail, out: TextIO) -> None:
+def _render_session(view: archive.SessionDetail, out: TextIO, zone: tzinfo) -> None:
     """The session once: header, summary facts, turns (each prompt once), tool calls."""
     s = view.session
     summary = view.summary or {}
@@ -233,7 +241,7 @@ def _render_session(view: archive.SessionDetail, out: TextIO) -> None:
     if s.cli_version:
         where.append(f"version {s.cli_version}")
     out.write(", ".join(where) + "\n")
-    out.write(f"{when(s.first_ts)} → {when(s.last_ts)} UTC\n")
+    out.write(f"{when(s.first_ts, zone)} → {when(s.last_ts, zone)}\n")
     out.write(f"{plural(s.human_prompts, 'prompt')}, {plural(s.api_responses, 'reply', 'replies')}, "
               f"{plural(s.tool_calls, 'tool call')} ({plural(s.tool_errors, 'error')}), "
               f"{plural(s.subagents, 'subagent')}\n")
@@ -291,7 +299,8 @@ def cmd_search(args: Any, ctx: Any, out: TextIO | None = None) -> int:
     if not hits:
         out.write("no matches\n")
         return 0
-    out.write(f"{'SESSION':13}  {'KIND':6}  {'WHEN (UTC)':16}  TEXT\n")
+    out.write(f"{'SESSION':13}  {'KIND':6}  {'WHEN':20}  TEXT\n")
+    zone = _zone(ctx)
     for h in hits:  # one hit a line: newlines in the snippet collapsed, a long one cut with "…"
-        out.write(f"{h.session_id[:13]:13}  {h.kind:6}  {when(h.ts):16}  {one_line(h.snippet, SNIPPET_MAX)}\n")
+        out.write(f"{h.session_id[:13]:13}  {h.kind:6}  {when(h.ts, zone):20}  {one_line(h.snippet, SNIPPET_MAX)}\n")
     return 0

@@ -16,16 +16,18 @@ NOTES_PROMPT = "Which notes mention the move?"
 
 @pytest.fixture
 def archived(wk_home) -> None:
+    wk_home.config_file.parent.mkdir(parents=True, exist_ok=True)
+    wk_home.config_file.write_text('[general]\ntimezone = "Europe/Berlin"\n')  # times shown in this zone
     cli("archive", "run", "--source", str(FIXTURES), check=True)
 
 
 def test_sessions_have_a_header_row_words_for_counts_and_the_folder(archived):
     lines = cli("archive", "sessions", check=True).stdout.splitlines()
-    assert lines[0].split() == ["SESSION", "SOURCE", "LAST", "ACTIVE", "(UTC)", "PROMPTS", "REPLIES", "TOOL",
+    assert lines[0].split() == ["SESSION", "SOURCE", "LAST", "ACTIVE", "PROMPTS", "REPLIES", "TOOL",
                                 "CALLS", "FOLDER", "TITLE"]
     shop = next(line for line in lines if line.startswith("c0ffee00-1111"))
-    assert shop.split()[:9] == ["c0ffee00-1111", "claude", "2026-03-02", "10:06", "3", "9", "7", "/home/dev/shop",
-                                "Checkout"]
+    assert shop.split()[:10] == ["c0ffee00-1111", "claude", "2026-03-02", "11:06", "CET", "3", "9", "7",
+                                 "/home/dev/shop", "Checkout"]
     assert not any(token.startswith(("p3", "r9", "t7")) for token in shop.split())
 
 
@@ -47,7 +49,7 @@ def test_search_prints_one_hit_per_line_collapsing_newlines_and_cutting_long_tex
     (source / NOTES.name).write_text(text)
     cli("archive", "run", "--source", str(source), check=True)
     lines = cli("archive", "search", "notes", check=True).stdout.splitlines()
-    assert lines[0].split() == ["SESSION", "KIND", "WHEN", "(UTC)", "TEXT"]
+    assert lines[0].split() == ["SESSION", "KIND", "WHEN", "TEXT"]
     hit = next(line for line in lines[1:] if line.split()[1] == "prompt")
     assert "Which [notes] mention the move? and then" in hit
     assert hit.endswith("…") and len(hit) < 140
