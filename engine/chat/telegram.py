@@ -31,8 +31,10 @@ RUN_TRIGGER = "telegram"  # how check runs asked for in the chat are recorded
 
 
 def status_text(snap: Snapshot) -> str:
-    """/status: health, open alerts, each channel, and the pause."""
-    lines = [f"Watchkeeper {snap.version}: {snap.health.summary}", f"Open alerts: {len(snap.open_alerts)}"]
+    """/status: health, the alerts needing attention (acknowledged and snoozed apart), each channel, the pause."""
+    counts = snap.alerts
+    lines = [f"Watchkeeper {snap.version}: {snap.health.summary}",
+             f"Need attention: {counts.attention} (acknowledged {counts.acknowledged}, snoozed {counts.snoozed})"]
     lines += [f"{c.name}: {c.state}, {c.pending} pending" for c in snap.channels]
     if snap.paused_until:
         lines.append(f"Paused until {snap.paused_until:%Y-%m-%d %H:%M} UTC")
