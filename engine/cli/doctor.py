@@ -92,9 +92,11 @@ def _channels(ctx: CliContext) -> list[Finding]:
                                f"delivery resumes by itself), {c['pending']} pending, {c['failed']} failed"))
         else:
             out.append(Finding(f"channel {c['name']}", True, f"{c['pending']} pending, {c['failed']} failed"))
-    shown = {c["name"] for c in states}
-    out += [Finding(f"channel {spec.name}", True, f"not configured ('{spec.setup_command}' connects it)")
-            for spec in specs.values() if spec.setup_command and spec.name not in shown]
+    for c in [c for c in states if c["state"] == "disabled"]:
+        spec = specs.get(c["name"])
+        hint = (f"not configured ('{spec.setup_command}' connects it)" if spec and spec.setup_command
+                else f"turned off ([{c['name']}] enabled = false)")
+        out.append(Finding(f"channel {c['name']}", True, f"disabled: {hint}"))
     return out
 
 

@@ -181,6 +181,20 @@ def test_linux_positive_probe_is_cached() -> None:
     assert len(runner.calls) == 2
 
 
+def test_linux_negative_probe_is_cached_too_and_probed_again_after_the_ttl() -> None:
+    now = [100.0]
+    runner = FakeRunner({"gdbus": (1, SERVICE_UNKNOWN)})
+    channel = ToastChannel(notifier=RecordingNotifier(), runner=runner, platform="linux", in_flatpak=False,
+                           probe_ttl=30.0, clock=lambda: now[0])
+    assert channel.available()[0] is False
+    assert channel.available()[0] is False  # status and the tray ask often: no D-Bus call each time
+    assert len(runner.calls) == 1
+    now[0] += 31
+    runner.results["gdbus"] = (0, "('dunst',)")
+    assert channel.available() == (True, "notification service answered")
+    assert len(runner.calls) == 2
+
+
 def test_non_linux_never_probes() -> None:
     runner = FakeRunner({})
     ToastChannel(notifier=RecordingNotifier(), runner=runner, platform="win32").notify(msg())

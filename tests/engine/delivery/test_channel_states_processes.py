@@ -52,7 +52,7 @@ def test_without_a_notification_service_the_toast_is_unavailable_and_nothing_cou
     assert doctor.returncode == 1
     assert "PROBLEM channel toast: unavailable (" in doctor.stdout
     assert "PROBLEM delivery: no channel can deliver alerts" in doctor.stdout
-    assert "OK      channel telegram" not in doctor.stdout or "disabled" not in doctor.stdout
+    assert "OK      channel telegram: disabled: not configured ('watchkeeper telegram setup'" in doctor.stdout
 
 
 def test_a_running_headless_instance_says_its_toast_is_unavailable_and_is_degraded(headless):
