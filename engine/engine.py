@@ -26,7 +26,7 @@ from engine.actions import checks as check_actions
 from engine.actions import instance as instance_actions
 from engine.actions import reload as reload_actions
 from engine.actions.errors import ActionError
-from engine.alerts.store import Alert, AlertState, list_alerts
+from engine.alerts.store import Alert, AlertCounts, AlertState, list_alerts
 from engine.archive import runs as archive_runs
 from engine.checks.registry import build_definitions
 from engine.checks.service import CheckService, build_service, quiet_hours
@@ -34,7 +34,7 @@ from engine.compose import Units, load_config
 from engine.config import Config, ConfigError
 from engine.config_changes import ConfigChanges
 from engine.config_watch import ConfigWatcher
-from engine.delivery.outbox import ChannelHealth
+from engine.delivery.outbox import DELIVERING, ChannelHealth
 from engine.delivery.service import DeliveryService, outbox_hook
 from engine.health import HealthFacts, assess
 from engine.heartbeat import Gap, Heartbeat
@@ -388,6 +388,7 @@ class Engine:
         last_beat = paused = None
         open_alerts: list[Alert] = []
         channels: list[ChannelState] = []
+        counts = AlertCounts()
         problems: list[str] = []
         jobs: list[JobInfo] = []
         if self.db is not None and not self._stop_done:
@@ -402,6 +403,7 @@ class Engine:
                     open_alerts = [a for a in list_alerts(self.db, live_only=True, limit=50)
                                    if a.state != AlertState.ACKNOWLEDGED]
                     channels = [ChannelState.from_dict(c) for c in (self.delivery.status() if self.delivery else [])]
+                    counts = instance_actions.alert_counts(self)
                     problems += [p for p in [archive_runs.disk_full_problem(self.db)] if p]
             except Exception as exc:
                 problems.append(f"database trouble: {exc}")
@@ -424,7 +426,8 @@ class Engine:
             failing_jobs=[j.name for j in jobs if j.last_outcome == JobOutcome.ERROR],
             broken_channels=[c.name for c in channels if c.state == ChannelHealth.BROKEN],
             problems=problems,
-            open_alerts=len(open_alerts),
+            open_alerts=counts.attention,
+            can_deliver=any(c.state in DELIVERING for c in channels),
             paused_until=paused,
             quiet_hours=self._quiet_now(now),
         )
@@ -433,7 +436,8 @@ class Engine:
                         last_beat=last_beat, paused_until=paused, jobs=jobs, open_alerts=open_alerts,
                         channels=channels,
                         checks=list(self.checks.definitions) if self.checks else [],
-                        last_check_at=self.checks.last_run_at if self.checks else None, api_url=api_url)
+                        last_check_at=self.checks.last_run_at if self.checks else None, api_url=api_url,
+                        alerts=counts)
 
     def _quiet_now(self, now: datetime) -> bool:
         quiet = self.checks.dispatcher.quiet if self.checks else None
@@ -463,6 +467,8 @@ class Engine:
             return check_actions.run_checks(self, req.get("names"), "manual").to_dict()
 
         def refresh(req: dict[str, Any]) -> dict[str, Any]:
+            if self.delivery is not None:
+                self.delivery.wake_all()  # e.g. a channel a test proved working: its pending rows are due
             self.publish()
             return {}
 

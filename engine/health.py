@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+NO_CHANNEL_CAN_DELIVER = "no channel can deliver alerts"
+
 
 class Health(StrEnum):
     STARTING = "starting"
@@ -29,7 +31,8 @@ class HealthFacts:
     failing_jobs: list[str] = field(default_factory=list)
     broken_channels: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # e.g. database trouble, API port busy
-    open_alerts: int = 0
+    open_alerts: int = 0  # alerts needing attention: open, neither acknowledged nor snoozed
+    can_deliver: bool = True  # some enabled channel can deliver alerts
     paused_until: datetime | None = None
     quiet_hours: bool = False
 
@@ -51,6 +54,8 @@ def assess(facts: HealthFacts) -> HealthReport:
     problems: list[str] = list(facts.problems)
     problems += [f"job {name} failing" for name in facts.failing_jobs]
     problems += [f"channel {name} broken" for name in facts.broken_channels]
+    if not facts.can_deliver:
+        problems.append(NO_CHANNEL_CAN_DELIVER)
     if facts.last_beat is None or facts.now - facts.last_beat > timedelta(seconds=3 * facts.beat_interval):
         problems.append("heartbeat stale")
     if problems:

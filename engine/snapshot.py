@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.alerts.store import Alert
+from engine.alerts.store import Alert, AlertCounts
 from engine.health import Health, HealthReport
 from engine.timeutil import to_db
 
@@ -31,13 +31,14 @@ class ChannelState:
     """A delivery channel as the snapshot shows it (times as stored: UTC ISO text)."""
 
     name: str
-    state: str  # ok | broken | rate-limited
+    state: str  # ok | unavailable | broken | disabled | rate-limited (engine.delivery.outbox.ChannelHealth)
     pending: int
     failed: int
     last_error: str | None = None
     last_error_at: str | None = None
     last_ok_at: str | None = None
     rate_limited_until: str | None = None
+    reason: str | None = None  # why it is unavailable
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ChannelState:
@@ -64,6 +65,7 @@ class Snapshot:
     checks: list[str] = field(default_factory=list)
     last_check_at: datetime | None = None
     api_url: str | None = None
+    alerts: AlertCounts = AlertCounts()  # live alerts needing attention, acknowledged, snoozed
 
     @property
     def state(self) -> Health:
@@ -86,6 +88,7 @@ def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
         "last_heartbeat": ts(snap.last_beat),
         "paused_until": ts(snap.paused_until),
         "open_alerts": [a.to_dict() for a in snap.open_alerts],
+        "alerts": snap.alerts.to_dict(),
         "channels": [c.to_dict() for c in snap.channels],
         "last_check_at": ts(snap.last_check_at),
         "api_url": snap.api_url,

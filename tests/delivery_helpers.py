@@ -51,3 +51,17 @@ def start_telegram_demo_engine(paths: Any, fake: Any, general: dict[str, Any] | 
     with connection(engine.db):
         load_demo(engine.db, engine.now())
     return engine
+
+
+def units_with_toast_service(notifier: RecordingNotifier | None = None) -> Any:
+    """engine.units.UNITS whose toast channel sees a notification service (the D-Bus probe and the
+    plyer call are the injected OS leaves), for in-process engines that need a channel that delivers."""
+    import dataclasses
+
+    from engine.units import UNITS
+
+    shown = notifier or RecordingNotifier()
+    specs = tuple(dataclasses.replace(spec, build=lambda config, context: toast_channel(shown),
+                                      probe=lambda config: (True, "notification service answered"))
+                  if spec.name == "toast" else spec for spec in UNITS.channels)
+    return dataclasses.replace(UNITS, channels=specs)

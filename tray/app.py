@@ -506,7 +506,7 @@ class TrayApp:
         if snap is None:
             return
         now = self.now()
-        key = (snap.state, len(snap.open_alerts) if snap.state is Health.ATTENTION else 0)
+        key = (snap.state, snap.alerts.attention if snap.state is Health.ATTENTION else 0)
         if key != self._image_key:
             self.adapter.set_image(self._icon_loader(*key))
             self._image_key = key

@@ -139,8 +139,8 @@ def state_text(snap: Snapshot, tz: tzinfo | None, now: datetime) -> str:
 def status_line(snap: Snapshot, tz: tzinfo | None, now: datetime) -> str:
     """The first menu item: state and open alerts."""
     text = f"Watchkeeper: {state_text(snap, tz, now)}"
-    if snap.open_alerts:
-        text += f" - {alert_count_text(len(snap.open_alerts))}"
+    if snap.alerts.attention:
+        text += f" - {alert_count_text(snap.alerts.attention)}"
     return shorten(text, LABEL_MAX)
 
 
@@ -150,7 +150,7 @@ def tooltip(snap: Snapshot, tz: tzinfo | None, now: datetime, feedback: str | No
     lines = [
         f"Watchkeeper: {state_text(snap, tz, now)}",
         *([feedback] if feedback else []),
-        alert_count_text(len(snap.open_alerts)),
+        alert_count_text(snap.alerts.attention),
         f"Last check: {local_time(snap.last_check_at, tz, now)}",
         f"Channels: {channels_text(snap.channels)}",
     ]
@@ -159,7 +159,7 @@ def tooltip(snap: Snapshot, tz: tzinfo | None, now: datetime, feedback: str | No
 
 def status_message(snap: Snapshot, tz: tzinfo | None, now: datetime) -> str:
     """The longer text shown by the default (left-click) action."""
-    lines = [snap.health.summary, alert_count_text(len(snap.open_alerts))]
+    lines = [snap.health.summary, alert_count_text(snap.alerts.attention)]
     lines += [f"- {alert_label(a)}" for a in snap.open_alerts[:5]]
     lines.append(f"Last check: {local_time(snap.last_check_at, tz, now)}")
     lines.append(f"Channels: {channels_text(snap.channels)}")

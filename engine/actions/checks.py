@@ -4,11 +4,12 @@ schedule a job now, and the heartbeat log of notification decisions."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from engine.actions.delivery import Route, notification_routes
 from engine.actions.errors import NotFound
 from engine.actions.paging import Page, Row, rows, select_page, since_until
 from engine.actions.target import Instance, Target, check_service, connected
@@ -53,12 +54,20 @@ class CheckDetail:
 
 @dataclass(frozen=True)
 class CheckRuns:
-    """What running checks now did, one run per check in the order asked."""
+    """What running checks now did, one run per check in the order asked, and where each
+    notification went (``routes``: notification id -> its channels and their fate there)."""
 
     runs: tuple[CheckRun, ...]
+    routes: Mapping[int, tuple[Route, ...]] = field(default_factory=dict)
 
     def to_dict(self) -> Row:
-        return {"runs": [r.to_dict() for r in self.runs]}
+        out = []
+        for run in self.runs:
+            row = run.to_dict()
+            nid = row.get("notification_id")
+            row["delivered_to"] = [r.to_dict() for r in self.routes.get(nid, ())] if nid is not None else []
+            out.append(row)
+        return {"runs": out}
 
 
 def _open_counts(target: Target) -> dict[str, int]:
@@ -120,7 +129,12 @@ def run_checks(target: Target, names: Sequence[str] | None, trigger: str) -> Che
     for name in chosen:
         results.append(checks.run(name, trigger))
         target.publish()
-    return CheckRuns(tuple(results))
+    return CheckRuns(tuple(results), notification_routes(target, notification_ids(results)))
+
+
+def notification_ids(runs: Sequence[CheckRun]) -> list[int]:
+    """The notifications these runs queued."""
+    return [r.dispatch.notification_id for r in runs if r.dispatch and r.dispatch.notification_id is not None]
 
 
 def why(target: Target, name: str) -> Explanation:

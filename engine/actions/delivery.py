@@ -24,18 +24,70 @@ class TestSent:
 
 
 def channels(target: Target) -> tuple[ChannelState, ...]:
-    """Per enabled channel: state, pending and failed counts, last error (from the outbox when no
-    instance runs)."""
+    """Per channel: state (ok | unavailable | broken | disabled | rate-limited), pending and failed
+    counts, last error (from the outbox and the channels' probes when no instance runs)."""
     if target.delivery is not None:
         return tuple(ChannelState.from_dict(c) for c in target.delivery.status())
     if target.db is None:
         return ()
-    from engine.delivery.outbox import channel_status
-    from engine.delivery.service import enabled_channels
+    from engine.delivery.service import channel_states
 
     with connected(target) as db:
-        rows = channel_status(db, enabled_channels(target.config, target.units.channels))
+        rows = channel_states(db, target.config, target.units.channels)
     return tuple(ChannelState.from_dict(c) for c in rows)
+
+
+def can_deliver(states: tuple[ChannelState, ...] | list[ChannelState]) -> bool:
+    """Whether any channel delivers (ok, or rate-limited and waiting)."""
+    from engine.delivery.outbox import DELIVERING
+
+    return any(c.state in DELIVERING for c in states)
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where one notification went: a channel and what became of it there
+    (sent, queued, unavailable, broken, rate-limited, failed, collapsed)."""
+
+    channel: str
+    state: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"channel": self.channel, "state": self.state}
+
+
+def notification_routes(target: Target, notification_ids: list[int]) -> dict[int, tuple[Route, ...]]:
+    """Per notification: each channel it was queued for and its fate there now. A row still waiting
+    says why when its channel cannot deliver (unavailable, broken, rate-limited), else queued."""
+    from engine.delivery.outbox import ChannelHealth, OutboxState, routes
+
+    states = {c.name: c.state for c in channels(target)}
+    out: dict[int, tuple[Route, ...]] = {}
+    with connected(target) as db:
+        for nid in notification_ids:
+            found = []
+            for channel, row_state in routes(db, nid):
+                state = row_state
+                if row_state in (OutboxState.PENDING, OutboxState.SENDING):
+                    channel_state = states.get(channel, ChannelHealth.OK)
+                    state = "queued" if channel_state == ChannelHealth.OK else str(channel_state)
+                found.append(Route(channel, str(state)))
+            out[nid] = tuple(found)
+    return out
+
+
+def mark_channel_working(target: Target, channel: str) -> None:
+    """A test or setup just delivered through ``channel``: a broken state is cleared and its
+    pending messages are due now (a running instance is woken to send them)."""
+    from engine.delivery.outbox import mark_working
+
+    if target.db is None:
+        return
+    with connected(target) as db:
+        mark_working(db, channel, target.now())
+    if target.delivery is not None:
+        target.delivery.wake_all()
+    target.publish()
 
 
 def send_test_message(instance: Instance, channel: str) -> TestSent:
@@ -59,6 +111,7 @@ def send_test_message(instance: Instance, channel: str) -> TestSent:
         for secret in delivery.secrets:
             text = text.replace(secret, "<redacted>")
         raise ChannelFailed(f"{channel}: {text}") from exc
+    mark_channel_working(instance, channel)
     return TestSent(channel, sent.channel_message_id)
 
 

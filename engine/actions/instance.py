@@ -13,6 +13,7 @@ from typing import Any
 from engine import runtime_state
 from engine.actions.errors import Invalid
 from engine.actions.target import Instance, Target, connected
+from engine.alerts.store import AlertCounts, attention_counts
 from engine.snapshot import ChannelState, Snapshot, snapshot_to_dict
 from engine.timeutil import MAX_DURATION, format_duration, parse_duration, to_db
 
@@ -62,10 +63,11 @@ class StoppedStatus:
     last_instance: LastInstance | None
     channels: tuple[ChannelState, ...]
     problems: tuple[str, ...]
+    alerts: AlertCounts = AlertCounts()
 
     def to_dict(self) -> dict[str, Any]:
         return {"state": "stopped", "last_instance": asdict(self.last_instance) if self.last_instance else None,
-                "channels": [c.to_dict() for c in self.channels],
+                "channels": [c.to_dict() for c in self.channels], "alerts": self.alerts.to_dict(),
                 **({"problems": list(self.problems)} if self.problems else {})}
 
 
@@ -79,6 +81,13 @@ class PauseState:
         return {"paused_until": to_db(self.paused_until) if self.paused_until else None}
 
 
+def alert_counts(target: Target) -> AlertCounts:
+    """Live alerts needing attention, acknowledged and snoozed now: what the tray's number, `status`
+    (running or not) and Telegram's /status count."""
+    with connected(target) as db:
+        return attention_counts(db, target.now())
+
+
 def status(instance: Instance) -> Status:
     """The running instance's snapshot."""
     return Status(instance.snapshot())
@@ -86,8 +95,9 @@ def status(instance: Instance) -> Status:
 
 def stopped_status(target: Target) -> StoppedStatus:
     """The last known state when no instance runs."""
-    from engine.actions.delivery import channels
+    from engine.actions.delivery import can_deliver, channels
     from engine.archive.runs import disk_full_problem
+    from engine.health import NO_CHANNEL_CAN_DELIVER
 
     with connected(target) as db:
         row = db.execute_sql(
@@ -96,7 +106,9 @@ def stopped_status(target: Target) -> StoppedStatus:
         ).fetchone()
         problem = disk_full_problem(db)
     last = LastInstance(row[0], row[1], row[2], row[3], row[4], bool(row[5])) if row else None
-    return StoppedStatus(last, channels(target), (problem,) if problem else ())
+    states = channels(target)
+    problems = [p for p in (problem, None if can_deliver(states) else NO_CHANNEL_CAN_DELIVER) if p]
+    return StoppedStatus(last, states, tuple(problems), alert_counts(target))
 
 
 def pause_until(target: Target, until: datetime | None) -> PauseState:

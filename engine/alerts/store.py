@@ -143,6 +143,30 @@ def notifiable(db: SqliteDatabase, check_name: str, now: datetime) -> list[Alert
     return [_row(r) for r in rows]
 
 
+@dataclass(frozen=True)
+class AlertCounts:
+    """Live alerts by what they ask of you: needing attention (open, or a snooze that ended),
+    acknowledged, and snoozed (until a time still ahead)."""
+
+    attention: int = 0
+    acknowledged: int = 0
+    snoozed: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return {"attention": self.attention, "acknowledged": self.acknowledged, "snoozed": self.snoozed}
+
+
+def attention_counts(db: SqliteDatabase, now: datetime) -> AlertCounts:
+    """How many live alerts need attention, are acknowledged, are snoozed at ``now``."""
+    row = db.execute_sql(
+        "SELECT coalesce(sum(state = 'open'"
+        " OR (state = 'snoozed' AND (snoozed_until IS NULL OR snoozed_until <= ?))), 0),"
+        " coalesce(sum(state = 'acknowledged'), 0),"
+        " coalesce(sum(state = 'snoozed' AND snoozed_until > ?), 0) FROM alerts WHERE state != 'resolved'",
+        (to_db(now), to_db(now))).fetchone()
+    return AlertCounts(int(row[0]), int(row[1]), int(row[2]))
+
+
 def _filter(check: str | None, state: str | None, live_only: bool) -> tuple[str, list[Any]]:
     where, args = [], []
     if check:

@@ -128,6 +128,13 @@ class ChannelOut(BaseModel):
     last_error: str | None
     last_error_at: str | None
     last_ok_at: str | None
+    reason: str | None = None  # why an unavailable channel cannot deliver here
+
+
+class AlertCountsOut(BaseModel):
+    attention: int
+    acknowledged: int
+    snoozed: int
 
 
 class JobOut(BaseModel):
@@ -151,6 +158,7 @@ class StatusOut(BaseModel):
     last_heartbeat: str | None
     paused_until: str | None
     open_alerts: list[AlertOut]
+    alerts: AlertCountsOut
     channels: list[ChannelOut]
     last_check_at: str | None
     api_url: str | None

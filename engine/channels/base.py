@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "REDACTED",
+    "UNAVAILABLE",
     "BuildContext",
     "Channel",
     "ChannelError",
@@ -41,6 +42,8 @@ __all__ = [
 ]
 
 REDACTED = "[REDACTED]"
+UNAVAILABLE = "Unavailable"
+"""The ``ChannelError.kind`` of a channel that cannot deliver here (transient: the row waits)."""
 
 # Telegram bot tokens look like "<bot id>:<35 url-safe chars>"; the colon may be
 # percent-encoded when the token is part of a URL.
@@ -248,6 +251,8 @@ class ChannelSpec:
         settings: the dataclass of ``engine.config.opt`` fields that is its ``[name]`` config section
             (read as ``config.section(settings)``); None: the channel has no settings.
         env: environment variable -> field of ``settings`` it overrides when set (non-empty).
+        probe: whether the channel can deliver on this machine, as (available, reason): cheap and
+            bounded (a CLI without a running instance asks it); None: it always can.
     """
 
     name: str
@@ -263,6 +268,7 @@ class ChannelSpec:
     test_command: str | None = None
     settings: type | None = None
     env: Mapping[str, str] = field(default_factory=dict)
+    probe: Callable[[Config], tuple[bool, str]] | None = None
 
     @property
     def supports_buttons(self) -> bool:

@@ -36,7 +36,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.assets import asset_path, severity_icon_name
-from engine.channels.base import BuildContext, ChannelError, ChannelLimits, ChannelSpec, Delivery, OutgoingMessage
+from engine.channels.base import (
+    UNAVAILABLE,
+    BuildContext,
+    ChannelError,
+    ChannelLimits,
+    ChannelSpec,
+    Delivery,
+    OutgoingMessage,
+)
 from engine.config import opt
 from engine.platform import IS_WINDOWS
 from engine.vocabulary import NotificationKind, Severity
@@ -238,7 +246,7 @@ class ToastChannel:
         platform: replaces ``sys.platform`` (tests).
         wait_timeout: longest time ``notify`` waits for the backend call.
         display_seconds: how long a toast stays up per severity, seconds (finite).
-        probe_ttl: seconds a positive Linux probe is trusted before re-probing.
+        probe_ttl: seconds a Linux probe's answer (either way) is trusted before re-probing.
     """
 
     name = "toast"
@@ -271,21 +279,22 @@ class ToastChannel:
         self._clock = clock
         self._lock = threading.Lock()
         self._available_until = float("-inf")
+        self._verdict: tuple[bool, str] = (True, "not probed")
         self._inflight: concurrent.futures.Future[object] | None = None
         self._closed = False
 
     def available(self) -> tuple[bool, str]:
-        """Return (available, reason); positive answers are cached for ``probe_ttl``."""
+        """Return (available, reason); an answer is cached for ``probe_ttl`` (so status and the
+        tray can ask often), then the service is probed again."""
         if not self._platform.startswith("linux"):
             return decide_availability(self._platform, self._in_flatpak, [])
         now = self._clock()
         if now < self._available_until:
-            return True, "cached"
+            return self._verdict
         verdicts = [] if self._in_flatpak else probe_notification_service(self._runner)
-        ok, reason = decide_availability(self._platform, self._in_flatpak, verdicts)
-        if ok:
-            self._available_until = now + self._probe_ttl
-        return ok, reason
+        self._verdict = decide_availability(self._platform, self._in_flatpak, verdicts)
+        self._available_until = now + self._probe_ttl
+        return self._verdict
 
     def notify(self, msg: OutgoingMessage) -> Delivery:
         """Show *msg* as a toast; buttons and reply_to are ignored.
@@ -298,7 +307,7 @@ class ToastChannel:
             raise ChannelError("toast channel is closed", permanent=False, kind="Closed")
         ok, reason = self.available()
         if not ok:
-            raise ChannelError(reason, permanent=False, kind="NoNotificationService")
+            raise ChannelError(f"unavailable: {reason}", permanent=False, kind=UNAVAILABLE)
         title, body = fit_toast(msg.title, msg.body)
         if not body:  # one alert without detail: a toast with no text is not shown (Windows), so say it there
             title, body = fit_toast(self._app_name, title)
@@ -372,6 +381,11 @@ def _build(config: Config, context: BuildContext) -> ToastChannel:
     return ToastChannel(None, severity_icons=severity_icons())
 
 
+def _probe(config: Config) -> tuple[bool, str]:
+    """Whether a toast can be shown here (a fresh probe: the D-Bus notification service on Linux)."""
+    return ToastChannel().available()
+
+
 SPEC = ChannelSpec(
     name="toast",
     title="Desktop toast",
@@ -380,5 +394,6 @@ SPEC = ChannelSpec(
     limits=ChannelLimits(title_max=TITLE_MAX, body_max=BODY_MAX, parts=1),
     skipped_kinds=frozenset({NotificationKind.WEEKLY}),  # the weekly digest is a long read: Telegram only
     settings=ToastSettings,
+    probe=_probe,
 )
 """The desktop toast: one part, cut to the Windows balloon limits, no buttons."""

@@ -64,8 +64,11 @@ class EditMessage(Protocol):
 
 
 def status_text(snap: Snapshot, zone: tzinfo | None = None) -> str:
-    """/status: health, open alerts, each channel, and the pause (in ``zone``)."""
-    lines = [f"Watchkeeper {snap.version}: {snap.health.summary}", f"Open alerts: {len(snap.open_alerts)}"]
+    """/status: health, the alerts needing attention (acknowledged and snoozed apart), each channel,
+    and the pause (in ``zone``)."""
+    counts = snap.alerts
+    lines = [f"Watchkeeper {snap.version}: {snap.health.summary}",
+             f"Need attention: {counts.attention} (acknowledged {counts.acknowledged}, snoozed {counts.snoozed})"]
     lines += [f"{c.name}: {c.state}, {c.pending} pending" for c in snap.channels]
     if snap.paused_until:
         lines.append(f"Paused until {human_time(snap.paused_until, zone)}")

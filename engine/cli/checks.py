@@ -9,6 +9,7 @@ instance to refresh.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -105,11 +106,13 @@ def cmd_check_run(args: argparse.Namespace, ctx: CliContext) -> int:
         runs = reply["runs"]
     else:
         try:
-            runs = checks.run_checks(ctx.offline(), names, "manual").to_dict()["runs"]
+            result = checks.run_checks(ctx.offline(), names, "manual")
         except NotFound as exc:
             print(f"watchkeeper: {exc}", file=sys.stderr)
             return 2
         _deliver_inline(ctx)
+        routes = delivery.notification_routes(ctx.offline(), checks.notification_ids(result.runs))
+        runs = dataclasses.replace(result, routes=routes).to_dict()["runs"]  # where they went after delivering
     if args.json:
         emit_json(runs)
     else:
@@ -117,10 +120,20 @@ def cmd_check_run(args: argparse.Namespace, ctx: CliContext) -> int:
             if r["error"]:
                 print(f"{r['check']}: ERROR {r['error']}")
             elif r["decision"]:
-                print(f"{r['check']}: {r['findings']} finding(s) -> {r['decision']} ({r['reason']})")
+                print(f"{r['check']}: {r['findings']} finding(s) -> {r['decision']}{_routes_text(r)} ({r['reason']})")
             else:
                 print(f"{r['check']}: {r['outcome']} ({r['findings']} finding(s))")
     return 1 if any(r["error"] for r in runs) else 0
+
+
+def _routes_text(run: dict[str, Any]) -> str:
+    """' -> telegram (queued), toast (unavailable)' for a run that queued a notification."""
+    if run.get("notification_id") is None:
+        return ""
+    went = run.get("delivered_to") or []
+    if not went:
+        return " -> no channel (none enabled receives it)"
+    return " -> " + ", ".join(f"{r['channel']} ({r['state']})" for r in went)
 
 
 def _deliver_inline(ctx: CliContext) -> None:

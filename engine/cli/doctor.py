@@ -63,29 +63,40 @@ def _permissions(paths: Paths) -> list[Finding]:
 
 
 def _channels(ctx: CliContext) -> list[Finding]:
-    from engine.delivery.outbox import channel_status, state_text
-    from engine.delivery.service import enabled_channels
+    from engine.actions.delivery import channels
+    from engine.delivery.outbox import DELIVERING, state_text
+    from engine.health import NO_CHANNEL_CAN_DELIVER
 
     specs = {spec.name: spec for spec in ctx.units.channels}
     try:
-        states = channel_status(ctx.open_db(), enabled_channels(ctx.config, list(specs.values())))
+        reply = ctx.send("status")  # a running instance knows best what its channels can do
+        states = (reply["snapshot"]["channels"] if reply is not None
+                  else [c.to_dict() for c in channels(ctx.offline())])
     except Exception as exc:
-        return [Finding("channels", False, f"cannot read the outbox: {exc}")]
+        return [Finding("channels", False, f"cannot read the channels' state: {exc}")]
     out = []
-    for c in states:
+    if not any(c["state"] in DELIVERING for c in states):
+        out.append(Finding("delivery", False, f"{NO_CHANNEL_CAN_DELIVER}: nothing reaches you. Connect "
+                                              "Telegram ('watchkeeper telegram setup') or run a notification service"))
+    for c in [c for c in states if c["state"] != "disabled"]:
         if c["state"] == "broken":
             spec = specs.get(c["name"])
             fix = (f" (for {spec.title}: '{spec.setup_command}'), then '{spec.test_command}'"
                    if spec and spec.setup_command and spec.test_command else "")
             out.append(Finding(f"channel {c['name']}", False, f"broken: {c['last_error']}. Fix the cause{fix}."))
+        elif c["state"] == "unavailable":
+            out.append(Finding(f"channel {c['name']}", False, f"{state_text(c)}: it cannot deliver here; "
+                               f"{c['pending']} pending wait for it. Start one, or set [{c['name']}] enabled = false"))
         elif c["state"] == "rate-limited":
             out.append(Finding(f"channel {c['name']}", True, f"{state_text(c)} (the server asked to wait; "
                                f"delivery resumes by itself), {c['pending']} pending, {c['failed']} failed"))
         else:
             out.append(Finding(f"channel {c['name']}", True, f"{c['pending']} pending, {c['failed']} failed"))
-    shown = {c["name"] for c in states}
-    out += [Finding(f"channel {spec.name}", True, f"not configured ('{spec.setup_command}' connects it)")
-            for spec in specs.values() if spec.setup_command and spec.name not in shown]
+    for c in [c for c in states if c["state"] == "disabled"]:
+        spec = specs.get(c["name"])
+        hint = (f"not configured ('{spec.setup_command}' connects it)" if spec and spec.setup_command
+                else f"turned off ([{c['name']}] enabled = false)")
+        out.append(Finding(f"channel {c['name']}", True, f"disabled: {hint}"))
     return out
 
 
@@ -181,6 +192,8 @@ def _scheduler(ctx: CliContext) -> list[Finding]:
         return [Finding("scheduler", True, "not running; no job failed on its last run")]
     snap = reply["snapshot"]
     failing = [j for j in snap["jobs"] if j["last_outcome"] == "error"]
-    if failing:
-        return [Finding("scheduler", False, f"job {j['name']} failed: {j['last_error']}") for j in failing]
-    return [Finding("scheduler", True, f"{len(snap['jobs'])} jobs scheduled; health {snap['summary']}")]
+    out = [Finding("scheduler", False, f"job {j['name']} failed: {j['last_error']}") for j in failing]
+    if snap["state"] == "degraded":  # every reason the instance is DEGRADED is a problem here too
+        shown = {f"job {j['name']} failing" for j in failing}
+        out += [Finding("health", False, reason) for reason in snap["reasons"] if reason not in shown]
+    return out or [Finding("scheduler", True, f"{len(snap['jobs'])} jobs scheduled; health {snap['summary']}")]

@@ -31,11 +31,12 @@ def format_status(data: dict[str, Any], zone: tzinfo | None = None) -> str:
         last = data.get("last_instance")
         if not last:
             return "\n".join(["Watchkeeper is not running (never started with this data folder).",
-                              *_channel_lines(data), *_problem_lines(data)])
+                              *_channel_lines(data, zone), *_problem_lines(data)])
         how = "cleanly" if last["clean_shutdown"] else "without a clean shutdown"
         lines = [f"Watchkeeper is not running. Last instance: PID {last['pid']}, started "
                  f"{when('started_at', last)}, last heartbeat {when('last_heartbeat', last)}, stopped {how}."]
-        lines += _channel_lines(data)
+        lines += _channel_lines(data, zone)
+        lines += _count_lines(data)
         lines += _problem_lines(data)
         return "\n".join(lines)
     lines = [
@@ -43,18 +44,29 @@ def format_status(data: dict[str, Any], zone: tzinfo | None = None) -> str:
         f"Health: {data['summary']}",
         f"Last heartbeat: {when('last_heartbeat')}",
     ]
+    if data.get("api_url"):
+        lines.append(f"API: {data['api_url'].rstrip('/')}/")
     if data.get("paused_until"):
         lines.append(f"Alerts paused until {when('paused_until')}")
     lines += _channel_lines(data, zone)
+    lines += _count_lines(data)
     if data.get("open_alerts"):
-        lines.append(f"Open alerts: {len(data['open_alerts'])}")
         for alert in data["open_alerts"][:10]:
-            lines.append(f"  #{alert['id']} {alert['check']}: {alert['title']}")
+            state = f" ({alert['state']})" if alert.get("state") not in (None, "open") else ""
+            lines.append(f"  #{alert['id']} {alert['check']}: {alert['title']}{state}")
     lines.append("Jobs:")
     for job in data["jobs"]:
         last = f"last {job['last_outcome']}" if job["last_outcome"] else "not run yet"
         lines.append(f"  {job['name']:<22} next {when('next_run', job)}  ({last})")
     return "\n".join(lines)
+
+
+def _count_lines(data: dict[str, Any]) -> list[str]:
+    counts = data.get("alerts")
+    if not counts:
+        return []
+    return [f"Alerts needing attention: {counts['attention']} (acknowledged {counts['acknowledged']}, "
+            f"snoozed {counts['snoozed']})"]
 
 
 def _problem_lines(data: dict[str, Any]) -> list[str]:

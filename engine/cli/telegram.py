@@ -61,7 +61,7 @@ def cmd_setup(args: argparse.Namespace, ctx: CliContext) -> int:
         print("No /start arrived in time. Run 'watchkeeper telegram setup' again; it resumes here.", file=sys.stderr)
         return 1
     print(f"Step 3/3: confirmation sent. Settings stored in {ctx.paths.config_file}.")
-    ctx.send("refresh")
+    _working(ctx)
     return 0
 
 
@@ -82,7 +82,16 @@ def cmd_test(args: argparse.Namespace, ctx: CliContext) -> int:
         print(f"watchkeeper: test message failed: {exc}", file=sys.stderr)
         return 1
     print(f"Test message sent (message id {delivery.channel_message_id}).")
+    _working(ctx)
     return 0
+
+
+def _working(ctx: CliContext) -> None:
+    """The channel just delivered: clear a broken state and resume its pending messages (a running
+    instance is told to refresh, which wakes its workers)."""
+    from engine.actions.delivery import mark_channel_working
+
+    mark_channel_working(ctx.offline(), "telegram")
 
 
 def _template(ctx: CliContext) -> str:

@@ -12,6 +12,7 @@ server's huge ``retry_after`` nor a clock set back can park a row for longer.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
@@ -86,11 +87,17 @@ class OutboxState(StrEnum):
 
 
 class ChannelHealth(StrEnum):
-    """A channel's state in the status (``channel_state.state``, plus rate-limited while a 429's wait lasts)."""
+    """A channel's state in the status (``channel_state.state``, plus the states derived when shown)."""
 
     OK = "ok"
-    BROKEN = "broken"  # a permanent failure; a later success makes it ok again
+    BROKEN = "broken"  # a permanent failure; a later success (or a successful test) makes it ok again
     RATE_LIMITED = "rate-limited"  # shown only, never stored: derived from rate_limited_until
+    UNAVAILABLE = "unavailable"  # shown only: enabled, but cannot deliver here (e.g. no notification service)
+    DISABLED = "disabled"  # shown only: the configuration does not deliver to it
+
+
+DELIVERING = (ChannelHealth.OK, ChannelHealth.RATE_LIMITED)
+"""The states in which a channel delivers (a rate-limited one after its wait)."""
 
 
 @dataclass(frozen=True)
@@ -251,11 +258,16 @@ def set_channel_state(db: SqliteDatabase, channel: str, ok: bool, now: datetime,
         (channel, state, error, to_db(now), until))
 
 
-def channel_status(db: SqliteDatabase, channels: list[str], now: datetime | None = None) -> list[dict[str, Any]]:
-    """Per channel: state (ok, broken, or rate-limited while a 429's wait lasts, with
-    ``rate_limited_until``), pending count, failed count, last error (already redacted)."""
+def channel_status(db: SqliteDatabase, channels: list[str], now: datetime | None = None, *,
+                   unavailable: Mapping[str, str] | None = None, disabled: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Per channel: state, pending count, failed count, last error (already redacted).
+
+    The state is broken after a permanent failure; else unavailable when ``unavailable`` names the
+    channel (with its reason); else rate-limited while a 429's wait lasts (with
+    ``rate_limited_until``); else ok. The ``disabled`` channels follow, with state disabled.
+    """
     out = []
-    for channel in channels:
+    for channel in [*channels, *disabled]:
         row = db.execute_sql("SELECT state, last_error, last_error_at, last_ok_at, rate_limited_until"
                              " FROM channel_state WHERE channel = ?", (channel,)).fetchone()
         pending = db.execute_sql("SELECT count(*) FROM outbox WHERE channel = ? AND state IN ('pending', 'sending')",
@@ -264,20 +276,41 @@ def channel_status(db: SqliteDatabase, channels: list[str], now: datetime | None
                                 (channel,)).fetchone()[0]
         state = row[0] if row else ChannelHealth.OK
         limited = row[4] if row and row[4] and from_db(row[4]) > (now or utcnow()) else None
-        if limited and state == ChannelHealth.OK:
+        reason = None
+        if channel in disabled:
+            state, limited = ChannelHealth.DISABLED, None
+        elif state != ChannelHealth.BROKEN and unavailable and channel in unavailable:
+            state, reason = ChannelHealth.UNAVAILABLE, unavailable[channel]
+        elif limited and state == ChannelHealth.OK:
             state = ChannelHealth.RATE_LIMITED
-        out.append({"name": channel, "state": state, "pending": pending, "failed": failed,
+        out.append({"name": channel, "state": str(state), "pending": pending, "failed": failed,
                     "last_error": row[1] if row else None, "last_error_at": row[2] if row else None,
-                    "last_ok_at": row[3] if row else None, "rate_limited_until": limited})
+                    "last_ok_at": row[3] if row else None, "rate_limited_until": limited, "reason": reason})
     return out
 
 
+def mark_working(db: SqliteDatabase, channel: str, now: datetime) -> int:
+    """A channel proved it delivers (a successful test or setup): it is ok again, and its pending
+    rows are due now instead of at their backed-off times. Returns the rows made due."""
+    set_channel_state(db, channel, True, now)
+    return int(db.execute_sql("UPDATE outbox SET next_attempt_at = ? WHERE channel = ? AND state = 'pending'",
+                              (to_db(now), channel)).rowcount)
+
+
+def routes(db: SqliteDatabase, notification_id: int) -> list[tuple[str, str]]:
+    """(channel, outbox state) of each row of a notification, in channel-name order."""
+    return [(r[0], r[1]) for r in db.execute_sql(
+        "SELECT channel, state FROM outbox WHERE notification_id = ? ORDER BY channel", (notification_id,))]
+
+
 def state_text(channel: dict[str, Any], zone: tzinfo | None = None) -> str:
-    """A channel's state for people: 'ok', 'broken', or 'rate-limited until 2026-12-01 14:05 CET'
-    (in ``zone``; None: the machine's)."""
+    """A channel's state for people: 'ok', 'broken', 'rate-limited until 2026-12-01 14:05 CET'
+    (in ``zone``; None: the machine's), 'unavailable (why)'."""
     until = channel.get("rate_limited_until")
     if channel["state"] == ChannelHealth.RATE_LIMITED and until:
         return f"rate-limited until {human_time(until, zone)}"
+    if channel["state"] == ChannelHealth.UNAVAILABLE and channel.get("reason"):
+        return f"unavailable ({channel['reason']})"
     return str(channel["state"])
 
 

@@ -52,6 +52,26 @@ def outbox_hook(config: Config, now: Callable[[], datetime],
     return hook
 
 
+def unavailable_channels(config: Config, specs: Sequence[ChannelSpec]) -> dict[str, str]:
+    """Enabled channels that cannot deliver on this machine now (their specs' probes), with why."""
+    out: dict[str, str] = {}
+    for spec in specs:
+        if spec.enabled(config) and spec.probe is not None:
+            ok, reason = spec.probe(config)
+            if not ok:
+                out[spec.name] = reason
+    return out
+
+
+def channel_states(db: SqliteDatabase, config: Config, specs: Sequence[ChannelSpec],
+                   now: datetime | None = None) -> list[dict[str, Any]]:
+    """Every channel's state without a running instance (inside a connection): the enabled ones
+    (unavailable where their probe says so), then the disabled ones."""
+    enabled = enabled_channels(config, specs)
+    return outbox.channel_status(db, enabled, now, unavailable=unavailable_channels(config, specs),
+                                 disabled=[spec.name for spec in specs if spec.name not in enabled])
+
+
 def build_channels(config: Config, specs: Sequence[ChannelSpec]) -> dict[str, Channel]:
     """The enabled channels, constructed (each spec imports its heavy libraries only here)."""
     context = BuildContext(max_retry_after=outbox.max_wait(float(config.delivery.max_backoff_seconds)))
@@ -131,8 +151,19 @@ class DeliveryService:
             worker.wake()
 
     def status(self) -> list[dict[str, Any]]:
+        """Every channel's state: the built ones (unavailable where the channel says it cannot
+        deliver here: its own cached probe), then the disabled ones."""
+        unavailable = {}
+        for name, channel in self.channels.items():
+            probe = getattr(channel, "available", None)
+            if callable(probe):
+                ok, reason = probe()
+                if not ok:
+                    unavailable[name] = reason
+        disabled = [name for name in self.specs if name not in self.channels]
         with connection(self.db):
-            return outbox.channel_status(self.db, list(self.channels), self.now())
+            return outbox.channel_status(self.db, list(self.channels), self.now(), unavailable=unavailable,
+                                         disabled=disabled)
 
     def close(self) -> None:
         for worker in self.workers.values():
@@ -173,5 +204,5 @@ def notification_alerts(db: SqliteDatabase, notification_id: int) -> list[int]:
     return [int(x) for x in json.loads(row[0])] if row else []
 
 
-__all__ = ["DeliveryService", "build_channels", "channel_secrets", "deliver_pending_once", "enabled_channels",
-           "notification_alerts", "outbox_hook", "timedelta"]
+__all__ = ["DeliveryService", "build_channels", "channel_secrets", "channel_states", "deliver_pending_once",
+           "enabled_channels", "notification_alerts", "outbox_hook", "timedelta", "unavailable_channels"]

@@ -48,12 +48,21 @@ def test_demo_then_check_run_all_without_a_running_instance(wk_home):
 
 
 @pytest.fixture
-def instance(wk_home):
+def instance(wk_home, monkeypatch):
+    """A running instance with a channel that delivers wherever the test runs (Telegram on the fake
+    Bot API; a toast needs a notification service): without one its health is DEGRADED."""
+    from tests.delivery_helpers import CHAT, TOKEN
+    from tests.fakes.telegram_api import FakeTelegramServer
+
+    fake = FakeTelegramServer(token=TOKEN).start()
+    for var, value in (("TOKEN", TOKEN), ("CHAT_ID", str(CHAT)), ("API_URL", fake.base_url)):
+        monkeypatch.setenv(f"WATCHKEEPER_TELEGRAM_{var}", value)
     proc = start_instance()
     wait_until(lambda: running_instance(wk_home) and wk_home.control_file.exists(), timeout=15)
     yield proc
     cli("stop")
     proc.wait(20)
+    fake.close()
 
 
 def test_demo_then_check_run_all_through_the_running_instance(wk_home, instance):

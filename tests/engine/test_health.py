@@ -24,6 +24,11 @@ def test_ok_when_nothing_is_wrong():
     assert report.state is Health.OK and report.summary == "OK"
 
 
+def test_degraded_when_no_channel_can_deliver_even_while_paused():
+    report = assess(facts(can_deliver=False, paused_until=NOW + timedelta(hours=1), open_alerts=1))
+    assert report.state is Health.DEGRADED and report.reasons == ["no channel can deliver alerts"]
+
+
 def test_open_alerts_need_attention():
     assert assess(facts(open_alerts=2)).summary == "ATTENTION: 2 open alert(s)"
 

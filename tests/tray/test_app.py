@@ -18,6 +18,7 @@ from engine.engine import Engine
 from engine.health import Health, HealthReport
 from engine.timeutil import to_db
 from engine.units import UNITS
+from tests.delivery_helpers import units_with_toast_service
 from tests.helpers import ROOT, wait_until
 from tests.tray.test_menu import NOW, snap
 from tray import app as tray_app
@@ -206,6 +207,13 @@ def test_importing_the_app_does_not_import_pystray_without_a_display() -> None:
 
 
 # -- snapshots to icon ------------------------------------------------------------------------------
+
+
+def test_the_icon_counts_only_alerts_needing_attention_not_snoozed_ones() -> None:
+    engine, adapter = FakeEngine(), FakeAdapter()
+    app = make_app(engine, adapter)
+    app.apply(snap(Health.ATTENTION, alerts=1, snoozed=3))
+    assert adapter.images[-1] == (Health.ATTENTION, 1)
 
 
 def test_snapshots_update_image_tooltip_and_menu_only_when_they_change() -> None:
@@ -427,7 +435,7 @@ def test_with_a_real_engine(wk_home: Any) -> None:
     quiet = {"enabled": False}  # nothing machine-dependent, no API port to contend for
     config = parse_config({"api": quiet, "checks": {"disk_space": quiet, "listening_ports": quiet,
                                                      "endpoint": quiet}}, {}, source=None)
-    engine = Engine(wk_home, config, UNITS)
+    engine = Engine(wk_home, config, units_with_toast_service())  # a channel that delivers: health can be OK
     engine.start()
     adapter = FakeAdapter()
     app = TrayApp(engine, adapter, now=lambda: datetime.now(UTC), tz=UTC, startup_module=lambda: None,

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.alerts.store import Alert
+from engine.alerts.store import Alert, AlertCounts
 from engine.health import Health, HealthReport
 from engine.snapshot import ChannelState, JobInfo, Snapshot
 from tray.menu import (
@@ -43,9 +43,9 @@ def job(name: str, kind: str = "check") -> JobInfo:
     return JobInfo(name, kind, "every 1h", None, None, None, None, False)
 
 
-def alert(alert_id: int, title: str, check: str = "stale_applications") -> Alert:
-    return Alert(alert_id, check, title.lower(), "warning", title, None, "open", NOW, NOW, None, None, None, None,
-                 None, 0)
+def alert(alert_id: int, title: str, check: str = "stale_applications", state: str = "open") -> Alert:
+    return Alert(alert_id, check, title.lower(), "warning", title, None, state, NOW, NOW, None,
+                 NOW + timedelta(hours=1) if state == "snoozed" else None, None, None, None, 0)
 
 
 def channel(name: str, state: str) -> ChannelState:
@@ -54,11 +54,14 @@ def channel(name: str, state: str) -> ChannelState:
 
 def snap(state: Health = Health.OK, reasons: list[str] | None = None, alerts: int = 0,
          paused_until: datetime | None = None, api_url: str | None = None,
-         channels: list[ChannelState] | None = None, last_check_at: datetime | None = None) -> Snapshot:
+         channels: list[ChannelState] | None = None, last_check_at: datetime | None = None,
+         snoozed: int = 0) -> Snapshot:
     return Snapshot(
         health=HealthReport(state, reasons or []), pid=1, version="0.1.0", started_at=NOW, last_beat=NOW,
         paused_until=paused_until,
-        open_alerts=[alert(10 + i, f"Acme Corp #{i}") for i in range(alerts)],
+        open_alerts=[alert(10 + i, f"Acme Corp #{i}") for i in range(alerts)]
+        + [alert(50 + i, f"Snoozed Inc #{i}", state="snoozed") for i in range(snoozed)],
+        alerts=AlertCounts(attention=alerts, snoozed=snoozed),
         jobs=[job("heartbeat", "module"), job("stale_applications"), job("goal_staleness"), job("archive", "module")],
         channels=channels or [], checks=["stale_applications", "goal_staleness", "disk_space"],
         last_check_at=last_check_at, api_url=api_url)
@@ -222,3 +225,7 @@ def test_no_menu_label_is_an_internal_check_name() -> None:
 def test_tooltip_shows_what_the_last_action_did() -> None:
     tip = tooltip(snap(), UTC, NOW, feedback="Checks run: 3 alerts")
     assert tip.splitlines()[:2] == ["Watchkeeper: OK", "Checks run: 3 alerts"]
+def test_snoozed_alerts_do_not_count_as_needing_attention_in_the_status_line_and_tooltip() -> None:
+    shown = snap(Health.ATTENTION, ["1 open alert(s)"], alerts=1, snoozed=2)
+    assert build_menu(shown, None, Recorder(), tz=UTC, now=NOW)[0].text == "Watchkeeper: ATTENTION - 1 open alert"
+    assert "\n1 open alert\n" in tooltip(shown, UTC, NOW)

@@ -38,9 +38,15 @@ def test_pause_refuses_durations_outside_the_limits(offline, length, message):
 
 def test_status_of_the_running_instance_and_when_stopped(engine, wk_home, db):
     data = instance.status(engine).to_dict()
-    assert data["state"] in ("ok", "attention") and data["pid"] == engine.snapshot().pid
+    # both channels are off in this configuration: nothing can deliver, and health says so
+    assert data["state"] == "degraded" and data["reasons"] == ["no channel can deliver alerts"]
+    assert data["pid"] == engine.snapshot().pid
+    assert data["alerts"] == {"attention": 0, "acknowledged": 0, "snoozed": 0}
     stopped = instance.stopped_status(Offline(db, engine.config, UNITS)).to_dict()
-    assert stopped == {"state": "stopped", "last_instance": None, "channels": []}
+    assert stopped["channels"] == [c.to_dict() for c in delivery.channels(engine)]
+    assert {c["name"]: c["state"] for c in stopped["channels"]} == {"toast": "disabled", "telegram": "disabled"}
+    assert stopped["problems"] == ["no channel can deliver alerts"]
+    assert stopped["alerts"] == {"attention": 0, "acknowledged": 0, "snoozed": 0}
 
 
 def test_a_stopped_engine_is_a_conflict_not_a_crash(wk_home):
@@ -54,7 +60,8 @@ def test_a_stopped_engine_is_a_conflict_not_a_crash(wk_home):
 def test_channels_outbox_and_events(engine, offline):
     from engine.events import record_event
 
-    assert delivery.channels(engine) == () and delivery.channels(offline) == ()
+    assert [c.state for c in delivery.channels(engine)] == ["disabled", "disabled"]  # both off here
+    assert delivery.channels(offline) == delivery.channels(engine)
     with pytest.raises(NotFound, match="^no enabled channel named 'telegram'; enabled: none$"):
         delivery.send_test_message(engine, "telegram")
     record_event(offline.db, ts=NOW, source="disk_space", kind="check_error", detail={"error": "x"})

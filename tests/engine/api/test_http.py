@@ -173,7 +173,8 @@ def test_status_checks_log_config_and_channels(client, engine):
     assert client.get("/checks/stale_applications/why").json()["check"] == "stale_applications"
     assert client.get("/log").json()["total"] >= 0
     assert client.get("/config").json()["api"]["port"] == engine.config.api.port
-    assert client.get("/channels").json() == []
+    assert [(c["name"], c["state"]) for c in client.get("/channels").json()] == [("toast", "disabled"),
+                                                                                  ("telegram", "disabled")]
     assert client.post("/channels/telegram/test").status_code == 404
     assert client.get("/outbox").json()["total"] == 0
     assert client.get("/events").status_code == 200
@@ -182,5 +183,7 @@ def test_status_checks_log_config_and_channels(client, engine):
     assert client.get("/archive/search", params={"q": "hello world*"}).json() == []
     assert client.get("/archive/sessions/abc").status_code == 404
     assert client.post("/pause", json={"duration": "1h"}).json()["paused_until"]
-    assert client.get("/status").json()["state"] == "paused"
+    paused = client.get("/status").json()  # both channels off: DEGRADED ("no channel can deliver") beats PAUSED
+    assert paused["paused_until"] and paused["reasons"] == ["no channel can deliver alerts"]
+    assert set(paused["alerts"]) == {"attention", "acknowledged", "snoozed"}
     assert client.post("/resume").json() == {"paused_until": None}

@@ -165,7 +165,7 @@ def test_linux_without_notification_service_is_transient_error() -> None:
     with pytest.raises(ChannelError) as info:
         channel.notify(msg())
     assert info.value.permanent is False
-    assert info.value.kind == "NoNotificationService"
+    assert info.value.kind == "Unavailable" and str(info.value).startswith("unavailable: ")
     assert notifier.calls == []
 
 
@@ -185,6 +185,20 @@ def test_linux_positive_probe_is_cached() -> None:
     assert len(runner.calls) == 1
     now[0] += 31
     channel.notify(msg())
+    assert len(runner.calls) == 2
+
+
+def test_linux_negative_probe_is_cached_too_and_probed_again_after_the_ttl() -> None:
+    now = [100.0]
+    runner = FakeRunner({"gdbus": (1, SERVICE_UNKNOWN)})
+    channel = ToastChannel(notifier=RecordingNotifier(), runner=runner, platform="linux", in_flatpak=False,
+                           probe_ttl=30.0, clock=lambda: now[0])
+    assert channel.available()[0] is False
+    assert channel.available()[0] is False  # status and the tray ask often: no D-Bus call each time
+    assert len(runner.calls) == 1
+    now[0] += 31
+    runner.results["gdbus"] = (0, "('dunst',)")
+    assert channel.available() == (True, "notification service answered")
     assert len(runner.calls) == 2
 
 

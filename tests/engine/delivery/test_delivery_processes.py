@@ -109,3 +109,21 @@ def test_huge_retry_after_is_clamped_and_status_and_doctor_say_rate_limited(wk_h
     assert f"Channel telegram: rate-limited until {until}, 1 pending" in cli("status").stdout
     doctor = cli("doctor").stdout
     assert re.search(rf"OK +channel telegram: rate-limited until {until}", doctor), doctor
+
+
+def test_a_successful_telegram_test_clears_a_broken_channel_and_resumes_its_pending_messages(wk_home, tg_env):
+    tg_env.add_fault("sendMessage", Fault.forbidden())
+    cli("demo", check=True)
+    cli("check", "run", "stale_applications", check=True)  # permanent: that message failed, the channel broken
+    tg_env.add_fault("sendMessage", Fault.flood(600))
+    cli("check", "run", "session_crash", check=True)  # waits ten minutes behind a 429
+    assert [r[0] for r in _rows(wk_home, "SELECT state FROM outbox WHERE channel = 'telegram' ORDER BY id")] == \
+        ["failed", "pending"]
+    assert "Test message sent" in cli("telegram", "test", check=True).stdout
+    status = json.loads(cli("status", "--json").stdout)
+    assert next(c for c in status["channels"] if c["name"] == "telegram")["state"] == "ok"
+    cli("check", "run", "goal_staleness", check=True)  # delivers what is due: the waiting message too
+    titles = [m.text.split("\n")[0] for m in tg_env.messages]
+    assert "<b>Session crash: 1 needs attention</b>" in titles
+    assert _rows(wk_home, "SELECT state FROM outbox WHERE channel = 'telegram' ORDER BY id") == \
+        [("failed",), ("sent",), ("sent",)]

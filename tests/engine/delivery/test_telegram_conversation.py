@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -93,10 +94,23 @@ def test_cleared_subject_gets_a_recovery_reply_to_the_alert(engine, fake):
 def test_status_command_answers_and_other_chats_are_ignored(engine, fake):
     fake.push_command(999, "/status")
     fake.push_command(CHAT, "/status")
-    reply = wait_until(lambda: next((m for m in fake.messages if "Watchkeeper" in m.text and "Open alerts" in m.text),
+    reply = wait_until(lambda: next((m for m in fake.messages if "Need attention" in m.text),
                                     None), timeout=15, message="the /status reply")
     assert str(reply.chat_id) == str(CHAT)
     assert all(str(m.chat_id) == str(CHAT) for m in fake.messages)
+
+
+def test_status_command_counts_snoozed_and_acknowledged_alerts_apart(engine, fake):
+    for name in ("stale_applications", "session_crash", "goal_staleness"):
+        engine.checks.run(name, "manual")
+    with connection(engine.db):
+        [stale] = store.list_alerts(engine.db, check="stale_applications")
+        [goal] = store.list_alerts(engine.db, check="goal_staleness")
+        store.acknowledge(engine.db, stale.id, engine.now())
+        store.snooze(engine.db, goal.id, engine.now() + timedelta(hours=1), engine.now())
+    fake.push_command(CHAT, "/status")
+    wait_until(lambda: any("Need attention: 1 (acknowledged 1, snoozed 1)" in m.text for m in fake.messages),
+               timeout=15, message="the /status reply with the counts")
 
 
 def test_pause_and_run_commands_reach_the_engine(engine, fake):
