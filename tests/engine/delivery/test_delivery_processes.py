@@ -124,6 +124,6 @@ def test_a_successful_telegram_test_clears_a_broken_channel_and_resumes_its_pend
     assert next(c for c in status["channels"] if c["name"] == "telegram")["state"] == "ok"
     cli("check", "run", "goal_staleness", check=True)  # delivers what is due: the waiting message too
     titles = [m.text.split("\n")[0] for m in tg_env.messages]
-    assert "<b>Session crash: 1 needs attention</b>" in titles
+    assert "<b>No activity in session 'Demo: refactor billing' for 45 min</b>" in titles
     assert _rows(wk_home, "SELECT state FROM outbox WHERE channel = 'telegram' ORDER BY id") == \
         [("failed",), ("sent",), ("sent",)]
