@@ -280,21 +280,33 @@ class ToastChannel:
         self._lock = threading.Lock()
         self._available_until = float("-inf")
         self._verdict: tuple[bool, str] = (True, "not probed")
+        self._probing = False
         self._inflight: concurrent.futures.Future[object] | None = None
         self._closed = False
 
-    def available(self) -> tuple[bool, str]:
+    def available(self, *, wait: bool = True) -> tuple[bool, str]:
         """Return (available, reason); an answer is cached for ``probe_ttl`` (so status and the
-        tray can ask often), then the service is probed again."""
+        tray can ask often), then the service is probed again. ``wait=False`` (status, the
+        snapshot) never blocks on a probe: it answers from the cache and re-probes in the
+        background, so a hung session bus cannot stall a heartbeat."""
         if not self._platform.startswith("linux"):
             return decide_availability(self._platform, self._in_flatpak, [])
-        now = self._clock()
-        if now < self._available_until:
-            return self._verdict
+        with self._lock:
+            fresh = self._clock() < self._available_until
+            if fresh or (not wait and self._probing):
+                return self._verdict
+            if not wait:
+                self._probing = True
+                threading.Thread(target=self._probe_now, name="toast-probe", daemon=True).start()
+                return self._verdict
+        return self._probe_now()
+
+    def _probe_now(self) -> tuple[bool, str]:
         verdicts = [] if self._in_flatpak else probe_notification_service(self._runner)
-        self._verdict = decide_availability(self._platform, self._in_flatpak, verdicts)
-        self._available_until = now + self._probe_ttl
-        return self._verdict
+        verdict = decide_availability(self._platform, self._in_flatpak, verdicts)
+        with self._lock:
+            self._verdict, self._available_until, self._probing = verdict, self._clock() + self._probe_ttl, False
+        return verdict
 
     def notify(self, msg: OutgoingMessage) -> Delivery:
         """Show *msg* as a toast; buttons and reply_to are ignored.

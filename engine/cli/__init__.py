@@ -46,6 +46,9 @@ def build_parser(units: Units) -> argparse.ArgumentParser:
     ``one_shot=False`` the one that runs an instance (it logs to stderr too)."""
     parser = _Parser(prog="watchkeeper", description="Watchkeeper: a proactive personal operations agent.")
     parser.add_argument("--version", action="version", version=f"watchkeeper {__version__}")
+    parser.add_argument("--home", metavar="DIR",
+                        help="the folder for config, data and logs, as WATCHKEEPER_HOME=DIR does (start at "
+                             "login registers it this way)")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     for register in units.cli_groups:
         register(sub)
@@ -78,6 +81,8 @@ def _run_command(argv: Sequence[str] | None, *, units: Units, frontend: Frontend
         from engine.cli.instance import cmd_run
 
         args.handler, args.headless, args.kill_orphans, args.one_shot = cmd_run, False, False, False
+    if args.home:  # before anything resolves a path; children of this process inherit it too
+        os.environ["WATCHKEEPER_HOME"] = os.path.abspath(os.path.expanduser(args.home))
     paths = resolve_paths()
     if not getattr(args, "needs_config", True):
         config = None

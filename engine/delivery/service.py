@@ -152,12 +152,12 @@ class DeliveryService:
 
     def status(self) -> list[dict[str, Any]]:
         """Every channel's state: the built ones (unavailable where the channel says it cannot
-        deliver here: its own cached probe), then the disabled ones."""
+        deliver here: its own cached probe, never waited for), then the disabled ones."""
         unavailable = {}
         for name, channel in self.channels.items():
             probe = getattr(channel, "available", None)
             if callable(probe):
-                ok, reason = probe()
+                ok, reason = probe(wait=False)
                 if not ok:
                     unavailable[name] = reason
         disabled = [name for name in self.specs if name not in self.channels]

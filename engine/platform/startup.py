@@ -13,8 +13,8 @@ What is started (:func:`launch_command`): the exe itself when frozen (``watchkee
 from a source install ``<python dir>/pythonw.exe -m tray.main run`` on Windows (windowless; `run`
 starts the tray when one can be shown, exactly what the ``watchkeeperw`` GUI script does) and
 ``<sys.executable> -m tray.main run`` elsewhere (``-m engine`` would be headless). On Linux and
-macOS a ``WATCHKEEPER_HOME`` set at install time is carried as ``/usr/bin/env WATCHKEEPER_HOME=DIR``
-before the program (not yet on Windows: a task or Run key has no environment of its own).
+``WATCHKEEPER_HOME`` set at install time is carried as ``--home DIR`` (a task or Run key on Windows has
+no environment of its own, so an option works the same everywhere).
 
 Everything OS-facing is injected (command runner, registry leaf, folders), so the Windows logic
 runs and is tested on Linux; Windows modules are imported only inside engine.platform.windows.
@@ -102,16 +102,16 @@ def launch_command(*, frozen: bool | None = None, executable: str | None = None,
     """The argv started at login (see the module docstring).
 
     With ``WATCHKEEPER_HOME`` set (in ``env``, default the process's), the registered command carries
-    it as an absolute path, so the instance started at login uses the same data folder: on POSIX
-    through ``env WATCHKEEPER_HOME=DIR PROGRAM ...``."""
+    it as an absolute path (``--home DIR`` before ``run``), so the instance started at login uses the
+    same data folder."""
     frozen = bool(getattr(sys, "frozen", False)) if frozen is None else frozen
     executable = executable or sys.executable
     platform = platform or sys.platform
     env = dict(os.environ) if env is None else env
     home = env.get("WATCHKEEPER_HOME")
-    prefix = [] if not home or platform == "win32" else ["/usr/bin/env", f"WATCHKEEPER_HOME={_absolute(home)}"]
+    run = ["--home", _absolute(home, platform), "run"] if home else ["run"]
     if frozen:
-        return [*prefix, executable, "run"]
+        return [executable, *run]
     if platform == "win32":
         folder, name = _win_split(executable)
         if name.lower() == "python.exe":
@@ -120,10 +120,12 @@ def launch_command(*, frozen: bool | None = None, executable: str | None = None,
             # python.org installs and venvs); when building for Windows elsewhere (tests), trust it.
             if platform != sys.platform or os.path.exists(pythonw):
                 executable = pythonw
-    return [*prefix, executable, "-m", "tray.main", "run"]
+    return [executable, "-m", "tray.main", *run]
 
 
-def _absolute(home: str) -> str:
+def _absolute(home: str, platform: str) -> str:
+    if platform == "win32" and sys.platform != "win32":  # building a Windows command elsewhere (tests)
+        return home
     return os.path.abspath(os.path.expanduser(home))
 
 

@@ -107,3 +107,21 @@ def test_times_are_shown_in_the_configured_zone_with_its_abbreviation_and_no_mic
 def test_without_a_configured_zone_times_follow_the_machine_zone_from_tz(wk_home):
     paused = cli("pause", "2h", env={"TZ": "America/New_York"}, check=True).stdout
     assert re.fullmatch(rf"Alerts paused until {HUMAN_TIME} E[SD]T\.\n", paused), paused
+
+
+def test_home_option_puts_config_data_and_logs_under_it_like_watchkeeper_home(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+
+    home = tmp_path / "portable wk"
+    env = {k: v for k, v in os.environ.items() if k != "WATCHKEEPER_HOME"}
+    done = subprocess.run([sys.executable, "-m", "engine", "--home", str(home), "config", "path"], env=env,
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(home / "config" / "config.toml")
+    subprocess.run([sys.executable, "-m", "engine", "--home", str(home), "demo"], env=env, check=True,
+                   capture_output=True, cwd=ROOT, timeout=60)
+    assert (home / "data").is_dir() and (home / "logs").is_dir()

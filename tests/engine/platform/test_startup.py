@@ -55,18 +55,24 @@ def test_launch_command_carries_watchkeeper_home_as_an_absolute_path(tmp_path, m
     monkeypatch.chdir(tmp_path)
     env = {"WATCHKEEPER_HOME": "wk data"}
     assert launch_command(frozen=False, executable="/home/a/.venv/bin/python", platform="linux", env=env) == [
-        "/usr/bin/env", f"WATCHKEEPER_HOME={tmp_path / 'wk data'}", "/home/a/.venv/bin/python", "-m", "tray.main",
-        "run"]
-    assert launch_command(frozen=True, executable="/opt/wk/watchkeeper", platform="linux", env=env)[:2] == [
-        "/usr/bin/env", f"WATCHKEEPER_HOME={tmp_path / 'wk data'}"]
+        "/home/a/.venv/bin/python", "-m", "tray.main", "--home", str(tmp_path / "wk data"), "run"]
+    assert launch_command(frozen=True, executable="/opt/wk/watchkeeper", platform="linux", env=env) == [
+        "/opt/wk/watchkeeper", "--home", str(tmp_path / "wk data"), "run"]
     assert launch_command(frozen=True, executable="/opt/wk/watchkeeper", platform="linux", env={}) == [
         "/opt/wk/watchkeeper", "run"]
 
 
+def test_windows_task_and_run_key_carry_watchkeeper_home_as_an_option():
+    argv = launch_command(frozen=True, executable=EXE, platform="win32", env={"WATCHKEEPER_HOME": r"D:\wk data"})
+    assert argv == [EXE, "--home", r"D:\wk data", "run"]
+    assert windows_command_line(argv) == rf'"{EXE}" --home "D:\wk data" run'
+    command = _parse(task_xml(argv, USER)).find("t:Actions/t:Exec/t:Arguments", NS)
+    assert command is not None and command.text == r'--home "D:\wk data" run'
+
+
 def test_desktop_exec_quotes_a_home_with_spaces_and_quotes_as_one_argument():
-    argv = ["/usr/bin/env", 'WATCHKEEPER_HOME=/home/a/my "wk" $data', "/usr/bin/python3", "-m", "tray.main", "run"]
-    assert desktop_exec(argv) == (
-        r'/usr/bin/env "WATCHKEEPER_HOME=/home/a/my \\"wk\\" \\$data" /usr/bin/python3 -m tray.main run')
+    argv = ["/usr/bin/python3", "-m", "tray.main", "--home", '/home/a/my "wk" $data', "run"]
+    assert desktop_exec(argv) == r'/usr/bin/python3 -m tray.main --home "/home/a/my \\"wk\\" \\$data" run'
 
 
 def test_windows_command_line_quotes_the_program():
@@ -365,7 +371,7 @@ def test_cli_startup_install_status_uninstall(tmp_path, wk_home):
         out = cli("startup", "install", env=env, check=True).stdout
         assert out.startswith(f"installed: XDG autostart entry ({entry})")
     assert [p.name for p in entry.parent.iterdir()] == ["watchkeeper.desktop"]
-    assert f"Exec=/usr/bin/env WATCHKEEPER_HOME={wk_home.home} {sys.executable} -m tray.main run" in entry.read_text()
+    assert f"Exec={sys.executable} -m tray.main --home {wk_home.home} run" in entry.read_text()
     state = json.loads(cli("startup", "status", "--json", env=env, check=True).stdout)
     assert (state["registered"], state["method"], state["location"]) == (True, "xdg-autostart", str(entry))
     assert cli("startup", "uninstall", env=env, check=True).stdout == f"uninstalled: removed {entry}\n"
@@ -391,9 +397,9 @@ def test_cli_startup_install_registers_watchkeeper_home_and_the_command_uses_it(
     cli("startup", "install", env=env, check=True)
     entry = (tmp_path / "xdg" / "autostart" / "watchkeeper.desktop").read_text()
     argv = _exec_argv(entry)
-    assert argv[:2] == ["/usr/bin/env", f"WATCHKEEPER_HOME={home}"]
+    assert argv[-3:] == ["--home", str(home), "run"]
     status = cli("startup", "status", env=env, check=True).stdout
-    assert f"WATCHKEEPER_HOME={home}" in status
+    assert f'--home "{home}" run' in status
     # Started as the session would start it (without WATCHKEEPER_HOME of its own), it uses that folder.
     session_env = {k: v for k, v in os.environ.items() if k != "WATCHKEEPER_HOME"}
     done = subprocess.run([*argv[:-1], "config", "path"], capture_output=True, text=True, env=session_env,

@@ -266,6 +266,7 @@ def test_token_never_in_logs(
     make_channel: MakeChannel, fake: FakeTelegramServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="httpx")  # an earlier setup_logging in this process quietened it
     channel = make_channel(on_command=lambda c, a: "ok")
     channel.notify(alert())
     fake.add_fault("sendMessage", Fault.forbidden())
