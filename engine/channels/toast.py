@@ -287,15 +287,15 @@ class ToastChannel:
     def available(self, *, wait: bool = True) -> tuple[bool, str]:
         """Return (available, reason); an answer is cached for ``probe_ttl`` (so status and the
         tray can ask often), then the service is probed again. ``wait=False`` (status, the
-        snapshot) never blocks on a probe: it answers from the cache and re-probes in the
-        background, so a hung session bus cannot stall a heartbeat."""
+        snapshot) waits only for the very first probe; later it answers from the cache and re-probes
+        in the background, so a hung session bus cannot stall every heartbeat."""
         if not self._platform.startswith("linux"):
             return decide_availability(self._platform, self._in_flatpak, [])
         with self._lock:
             fresh = self._clock() < self._available_until
             if fresh or (not wait and self._probing):
                 return self._verdict
-            if not wait:
+            if not wait and self._available_until > float("-inf"):  # the first answer is always a real probe
                 self._probing = True
                 threading.Thread(target=self._probe_now, name="toast-probe", daemon=True).start()
                 return self._verdict

@@ -309,10 +309,10 @@ def test_each_callback_acts_on_a_real_engine(wk_home: Any, caplog: pytest.LogCap
         assert adapter.titles[-1].splitlines()[1] == "Checks run: nothing found"  # the tooltip says it too
         press("Pause alerts", "4 hours")
         assert paused() == later + timedelta(hours=4)
-        assert told() == f"Paused until {(later + timedelta(hours=4)):%H:%M}"
+        assert told() == f"Paused until {(later + timedelta(hours=4)):%H:%M} UTC"  # today: the time and zone
         press("Pause alerts", "Until tomorrow")
         assert paused() == datetime.combine(later.date() + timedelta(days=1), datetime.min.time(), UTC).replace(hour=8)
-        assert told() == f"Paused until {(later + timedelta(days=1)):%d %b} 08:00"
+        assert told() == f"Paused until {(later + timedelta(days=1)):%Y-%m-%d} 08:00 UTC"
         press("Pause alerts", "Resume")
         assert paused() is None and told() == "Alerts resumed"
         with caplog.at_level(logging.WARNING):
