@@ -36,5 +36,6 @@ def alert_rows(target: Target, *, state: str | None = None, check: str | None = 
     with connected(target) as db:
         alerts = store.list_alerts(db, check=check, state=state, limit=limit, offset=offset)
         total = store.count_alerts(db, check=check, state=state)
-        sent = alert_deliveries(db, [AlertSpan(a.id, a.check_name, a.opened_at, a.resolved_at) for a in alerts])
+        sent = alert_deliveries(db, [AlertSpan(a.id, a.check_name, a.opened_at, a.resolved_at or a.last_notified_at)
+                                      for a in alerts])
     return Page(tuple(AlertRow(a, sent.get(a.id, ())) for a in alerts), total, limit, offset)

@@ -102,30 +102,32 @@ class ChannelDelivery:
 
 @dataclass(frozen=True)
 class AlertSpan:
-    """An alert as far as finding its notifications goes: its check and its lifetime."""
+    """An alert as far as finding its notifications goes: its check, when it opened, and the last
+    moment a notification can name it (its resolution, which may send a recovery; else its last
+    notification; None when it was never notified)."""
 
     id: int
     check: str
     opened_at: datetime
-    resolved_at: datetime | None
+    last_named_at: datetime | None
 
 
 def alert_deliveries(db: SqliteDatabase, alerts: Sequence[AlertSpan]) -> dict[int, tuple[ChannelDelivery, ...]]:
     """Per alert id: the channels its notifications (alerts, recoveries, digests) were queued for.
 
-    Only notifications of the alert's check (or digests) made during its lifetime are looked at
-    (indexed by check and time), and of those the ones whose alert ids name it."""
+    Only notifications of the alert's check (or digests) made between its opening and the last
+    moment one can name it are looked at (indexed by check and time), and of those the ones whose
+    alert ids name it."""
     out: dict[int, tuple[ChannelDelivery, ...]] = {}
     for alert in alerts:
-        bounds = [to_db(alert.opened_at)]
-        until = ""
-        if alert.resolved_at is not None:
-            until, bounds = " AND n.created_at <= ?", [*bounds, to_db(alert.resolved_at)]
+        if alert.last_named_at is None:
+            out[alert.id] = ()
+            continue
         rows = db.execute_sql(
             "SELECT o.channel, o.state, o.attempts, o.last_error, o.sent_at, n.alert_ids FROM notifications n"
             " JOIN outbox o ON o.notification_id = n.id"
-            f" WHERE n.check_name IN (?, ?) AND n.created_at >= ?{until} ORDER BY n.id, o.id",
-            (alert.check, DIGEST_CHECK, *bounds)).fetchall()
+            " WHERE n.check_name IN (?, ?) AND n.created_at >= ? AND n.created_at <= ? ORDER BY n.id, o.id",
+            (alert.check, DIGEST_CHECK, to_db(alert.opened_at), to_db(alert.last_named_at))).fetchall()
         per_channel: dict[str, ChannelDelivery] = {}
         for channel, state, attempts, error, sent_at, alert_ids in rows:
             if not _names(alert_ids, alert.id):
