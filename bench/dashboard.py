@@ -82,7 +82,8 @@ def fill(db: Any, checks: list[str]) -> None:
             " VALUES (?, ?, ?, ?, ?, ?)", decisions)
         db.cursor().executemany(
             "INSERT INTO alerts (check_name, subject, severity, title, detail, state, opened_at, last_seen_at,"
-            " resolved_at, first_notified_at, last_notified_at, notify_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " resolved_at, first_notified_at, last_notified_at, notify_count)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             alerts)
         db.cursor().executemany(
             "INSERT INTO notifications (id, check_name, kind, severity, title, body, alert_ids, created_at)"

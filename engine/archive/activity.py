@@ -26,7 +26,8 @@ def prompt_times(db: SqliteDatabase, since: datetime) -> list[str]:
     return [str(r[0]) for r in db.execute_sql(
         "SELECT e.ts FROM conversation_archive_sessions s JOIN archive_entries e"
         " ON e.session_id = s.session_id AND e.ts >= ?"
-        " WHERE s.last_ts >= ? AND e.kind = 'prompt' AND e.agent_id = ''", (stamp, stamp)).fetchall()]
+        " WHERE s.last_ts >= ? AND s.parent_session_id IS NULL AND e.kind = 'prompt' AND e.agent_id = ''",
+        (stamp, stamp)).fetchall()]
 
 
 def token_rows(db: SqliteDatabase, since: datetime) -> list[tuple[str, int, int, int, int]]:
