@@ -24,4 +24,10 @@ Actions that need the live parts (the snapshot, the scheduler, the delivery work
 - ``alerts``: list and get alerts, acknowledge, snooze, the alerts behind a notification;
 - ``delivery``: the channels' state, a test message, the outbox;
 - ``events``: the discovered events.
+
+The dashboard's read-only views (engine/api/ui renders them): ``overview`` (check rows with status
+strips, last and next run), ``history`` (a check's strips, uptime per 24 h / 7 d / 30 d, decisions,
+last run's findings), ``alert_list`` (alerts with their deliveries per channel), ``delivery_overview``,
+``activity`` (the feed with a monotonic cursor), ``archive_activity`` (heatmap, tokens per day),
+``goals_board``. ``bench/dashboard.py`` times them on a big database.
 """

@@ -70,3 +70,13 @@ MIGRATIONS.append(
 # When a snooze was asked for: with snoozed_until it gives the requested length, so a clock set
 # back cannot stretch a snooze (NULL for snoozes from before this migration).
 MIGRATIONS.append(Migration("alerts_0003_alerts_snoozed_at", sql=("ALTER TABLE alerts ADD COLUMN snoozed_at TEXT",)))
+
+# The dashboard: the notifications about an alert (by check and time, engine/delivery/history.py)
+# and a check's decisions newest first, paged (by check and id).
+MIGRATIONS.append(
+    Migration(
+        "alerts_0004_dashboard_indexes",
+        sql=("CREATE INDEX IF NOT EXISTS ix_notifications_check_created ON notifications (check_name, created_at)",
+             "CREATE INDEX IF NOT EXISTS ix_heartbeat_log_check_id ON heartbeat_log (check_name, id)"),
+    )
+)

@@ -70,6 +70,11 @@ MIGRATIONS: list[Migration] = [
         "delivery_0003_channel_rate_limited_until",
         sql=("ALTER TABLE channel_state ADD COLUMN rate_limited_until TEXT",),
     ),
+    # A notification's rows (its routes, the dashboard's deliveries per alert) without a scan.
+    Migration(
+        "delivery_0004_outbox_notification_index",
+        sql=("CREATE INDEX IF NOT EXISTS ix_outbox_notification ON outbox (notification_id)",),
+    ),
 ]
 
 
