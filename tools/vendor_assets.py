@@ -96,7 +96,11 @@ def download(package: Package) -> bytes:
     if listed != package.integrity:
         raise VendorError(f"{package.name}@{package.version}: the registry lists integrity {listed}, "
                           f"pinned is {package.integrity}")
-    data = _get(meta["dist"]["tarball"], MAX_TARBALL)
+    return check_tarball(package, _get(meta["dist"]["tarball"], MAX_TARBALL))
+
+
+def check_tarball(package: Package, data: bytes) -> bytes:
+    """``data`` when its sha512 is the package's pinned npm integrity; VendorError otherwise."""
     got = sri(data)
     if got != package.integrity:
         raise VendorError(f"{package.name}@{package.version}: the tarball's integrity is {got}, "
