@@ -1,7 +1,8 @@
 """The thin FastAPI binding of engine.actions: routes, authentication, Host check, errors.
 
-- Every route except ``GET /health`` (and the documentation: ``/docs``, ``/openapi.json``)
-  needs ``Authorization: Bearer <token>``; the read-only token is good for GET only (403 else).
+- Every route except ``GET /health`` (and the documentation: ``/docs``, ``/openapi.json``, and the static
+  files under ``/ui/static/`` it loads) needs ``Authorization: Bearer <token>``; the read-only token is good
+  for GET only (403 else).
 - Requests whose Host header is not 127.0.0.1 or localhost with our port are refused (403),
   against DNS rebinding. No CORS headers are sent, so browsers keep other origins out.
 - Errors: 404 missing, 409 conflicting state, 422 invalid input (FastAPI's shape), 502 a channel
@@ -28,7 +29,9 @@ from engine.actions import archive, delivery, errors, instance, life
 from engine.actions import checks as checks_
 from engine.actions import events as events_
 from engine.api import models as m
+from engine.api.docs import mount_docs
 from engine.api.tokens import TokenStore
+from engine.api.ui import STATIC_URL, mount_static
 from engine.store.db import connection
 
 if TYPE_CHECKING:
@@ -38,7 +41,8 @@ log = logging.getLogger(__name__)
 
 R = TypeVar("R")
 
-PUBLIC_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/openapi.json"})
+PUBLIC_PATHS = frozenset({"/health", "/docs", "/openapi.json"})
+PUBLIC_PREFIXES = (f"{STATIC_URL}/",)  # the dashboard's static files and vendored libraries (/docs uses them)
 READ_METHODS = frozenset({"GET", "HEAD"})
 MAX_OFFSET = 2**62
 RUN_TRIGGER = "api"  # how check runs asked for through the API are recorded
@@ -112,7 +116,7 @@ class Guard:
     def _refusal(self, host: str, auth: bytes, method: str, path: str) -> JSONResponse | None:
         if host not in self.hosts:
             return _json(403, {"detail": "host not allowed"})
-        if path in PUBLIC_PATHS and method in READ_METHODS:
+        if method in READ_METHODS and (path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)):
             return None
         scheme, _, given = auth.partition(b" ")
         if scheme.lower() != b"bearer" or not given.strip():
@@ -135,6 +139,7 @@ def allowed_hosts(port: int) -> list[str]:
 def create_app(engine: Engine, tokens: TokenStore, *, port: int, extra_hosts: Iterable[str] = ()) -> FastAPI:
     """The API for a started ``engine`` served on 127.0.0.1:``port``."""
     app = FastAPI(
+        docs_url=None,  # mount_docs serves /docs from the vendored Swagger UI
         title="Watchkeeper local API",
         version=__version__,
         description="The running Watchkeeper instance, on 127.0.0.1 only. Send `Authorization: Bearer <token>`"
@@ -430,6 +435,8 @@ def create_app(engine: Engine, tokens: TokenStore, *, port: int, extra_hosts: It
         """Full-text search over archived prompts and answers."""
         return [h.to_dict() for h in db_fn(archive.search, q, limit=limit)]
 
+    mount_docs(app)
+    mount_static(app)
     app.add_middleware(Guard, tokens=tokens, hosts=[*allowed_hosts(port), *extra_hosts])
     return app
 

@@ -8,6 +8,8 @@ WATCHKEEPER_BINARY=/path/to/watchkeeper reuses an existing build instead of buil
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import http.client
 import importlib.util
 import json
 import os
@@ -170,6 +172,39 @@ def test_run_headless_writes_a_heartbeat_and_stop_exits_cleanly(binary, env, tmp
     with contextlib.closing(sqlite3.connect(_db(env))) as conn:
         assert conn.execute("SELECT clean_shutdown FROM daemon_state").fetchone() == (1,)
     assert "Traceback" not in log.read_text()
+
+
+def test_binary_serves_docs_and_the_vendored_files_and_stays_under_40_mb(binary, env, tmp_path):
+    config = Path(env["WATCHKEEPER_HOME"]) / "config" / "config.toml"
+    port = int(config.read_text().split("port = ")[1].split()[0])
+    config.write_text(config.read_text() + "\n[toast]\nenabled = false\n")
+
+    def get(path: str) -> tuple[int, bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            conn.request("GET", path)
+            response = conn.getresponse()
+            return response.status, response.read()
+        finally:
+            conn.close()
+
+    def up() -> bool:
+        try:
+            return get("/health")[0] == 200
+        except OSError:
+            return False
+
+    manifest_path = ROOT / "engine" / "api" / "ui" / "static" / "vendor" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    with instance(binary, env, "--headless", log=tmp_path / "run.log"):
+        wait_until(up, timeout=60, message="GET /health from the binary")
+        status, page = get("/docs")
+        assert status == 200 and b"/ui/static/vendor/swagger-ui-bundle.js" in page
+        for name in ("swagger-ui-bundle.js", "swagger-ui.css", "htmx.min.js", "sse.js", "uPlot.iife.min.js"):
+            status, body = get(f"/ui/static/vendor/{name}")
+            assert status == 200, name
+            assert hashlib.sha256(body).hexdigest() == manifest[name]["sha256"], name
+    assert binary.stat().st_size <= 40 * 2**20, f"{binary.stat().st_size:,} bytes"  # as bench/binary.py
 
 
 def test_leftover_extraction_folders_are_removed_at_start(binary, env, tmp_path):

@@ -64,6 +64,13 @@ def test_assets_and_marker_are_bundled():
     assert '"watchkeeper.bundle"' in source and (ROOT / "packaging" / "watchkeeper.bundle").is_file()
 
 
+def test_dashboard_templates_and_static_files_are_bundled_at_their_source_path():
+    source = _source()
+    assert 'for folder in ("templates", "static"):' in source
+    assert 'f"engine/api/ui/{folder}"' in source
+    assert (ROOT / "engine" / "api" / "ui" / "static" / "vendor" / "manifest.json").is_file()
+
+
 def test_apscheduler_entry_points_resolve_in_this_environment():
     # What the copied metadata provides inside the binary: the trigger aliases.
     from importlib.metadata import entry_points

@@ -1,0 +1,1 @@
+"""Development tools (vendoring, screenshots); not part of the shipped package."""
