@@ -2,6 +2,8 @@
 
 - Every route except ``GET /health`` (and the documentation: ``/docs``, ``/openapi.json``)
   needs ``Authorization: Bearer <token>``; the read-only token is good for GET only (403 else).
+  The dashboard under ``/ui`` (engine/api/ui/) has its own guard instead: a session cookie, and
+  Origin plus a custom header on writes; its cookie grants nothing outside ``/ui``.
 - Requests whose Host header is not 127.0.0.1 or localhost with our port are refused (403),
   against DNS rebinding. No CORS headers are sent, so browsers keep other origins out.
 - Errors: 404 missing, 409 conflicting state, 422 invalid input (FastAPI's shape), 502 a channel
@@ -29,6 +31,7 @@ from engine.actions import checks as checks_
 from engine.actions import events as events_
 from engine.api import models as m
 from engine.api.tokens import TokenStore
+from engine.login_tokens import OneTimeTokens
 from engine.store.db import connection
 
 if TYPE_CHECKING:
@@ -39,6 +42,7 @@ log = logging.getLogger(__name__)
 R = TypeVar("R")
 
 PUBLIC_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/openapi.json"})
+UI_PREFIX = "/ui"  # the dashboard: its own guard (engine.api.ui.guard: session cookie, Origin); no bearer token
 READ_METHODS = frozenset({"GET", "HEAD"})
 MAX_OFFSET = 2**62
 RUN_TRIGGER = "api"  # how check runs asked for through the API are recorded
@@ -114,6 +118,8 @@ class Guard:
             return _json(403, {"detail": "host not allowed"})
         if path in PUBLIC_PATHS and method in READ_METHODS:
             return None
+        if path == UI_PREFIX or path.startswith(UI_PREFIX + "/"):
+            return None
         scheme, _, given = auth.partition(b" ")
         if scheme.lower() != b"bearer" or not given.strip():
             return _json(401, {"detail": "missing bearer token"}, {"WWW-Authenticate": "Bearer"})
@@ -132,8 +138,10 @@ def allowed_hosts(port: int) -> list[str]:
     return [f"127.0.0.1:{port}", f"localhost:{port}"]
 
 
-def create_app(engine: Engine, tokens: TokenStore, *, port: int, extra_hosts: Iterable[str] = ()) -> FastAPI:
-    """The API for a started ``engine`` served on 127.0.0.1:``port``."""
+def create_app(engine: Engine, tokens: TokenStore, *, port: int, extra_hosts: Iterable[str] = (),
+               logins: OneTimeTokens | None = None) -> FastAPI:
+    """The API for a started ``engine`` served on 127.0.0.1:``port``, with the dashboard under /ui
+    (``logins``: the instance's one-time login tokens; a fresh table when not given)."""
     app = FastAPI(
         title="Watchkeeper local API",
         version=__version__,
@@ -430,6 +438,9 @@ def create_app(engine: Engine, tokens: TokenStore, *, port: int, extra_hosts: It
         """Full-text search over archived prompts and answers."""
         return [h.to_dict() for h in db_fn(archive.search, q, limit=limit)]
 
-    app.add_middleware(Guard, tokens=tokens, hosts=[*allowed_hosts(port), *extra_hosts])
+    from engine.api.ui import mount_ui
+
+    mount_ui(app, engine, port=port, logins=logins if logins is not None else OneTimeTokens())
+    app.add_middleware(Guard, tokens=tokens, hosts=[*allowed_hosts(port), *extra_hosts])  # outermost
     return app
 
