@@ -45,7 +45,8 @@ def test_the_pause_counter_shows_the_time_it_ends(visitor, login, engine):
 
 def test_the_time_filter_renders_utc_iso_and_local_time_with_its_zone():
     value = datetime(2026, 12, 1, 13, 5, tzinfo=timezone.utc)
-    assert time_tag(value, ZoneInfo("Europe/Berlin")) == '<time datetime="2026-12-01T13:05:00Z">2026-12-01 14:05 CET</time>'
+    berlin = time_tag(value, ZoneInfo("Europe/Berlin"))
+    assert berlin == '<time datetime="2026-12-01T13:05:00Z">2026-12-01 14:05 CET</time>'
     assert time_tag("2026-12-01T13:05:00.000000Z", ZoneInfo("UTC")).startswith('<time datetime="2026-12-01T13:05:00Z">')
     assert time_tag(None) == "never"
     assert time_tag(None, never="<not yet>") == "&lt;not yet&gt;"

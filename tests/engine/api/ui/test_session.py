@@ -7,7 +7,6 @@ import re
 from fastapi.routing import APIRoute
 
 from engine.api.ui import PAGES
-
 from engine.api.ui.session_table import SESSION_IDLE_SECONDS, Sessions
 from engine.login_tokens import MAX_PENDING, OneTimeTokens
 

@@ -24,7 +24,8 @@ def test_the_stream_sends_the_status_fragment_again_after_a_check_run(wk_home):
             name, first = stream.next_event()
             assert name == "status" and "Needing attention" in first
             cli("check", "run", "disk_space", check=True)
-            name, after = wait_until(lambda: _attention_event(stream), timeout=30, message="a status event after the run")
+            name, after = wait_until(lambda: _attention_event(stream), timeout=30,
+                                     message="a status event after the run")
             assert name == "status"
             assert '<dd data-counter="attention">1</dd>' in after
         finally:
