@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from engine.api.ui import session, stream
@@ -34,16 +33,14 @@ STATIC = Path(__file__).resolve().parent / "static"  # in the one-file build too
 
 def mount_ui(app: FastAPI, engine: Engine, *, port: int, logins: OneTimeTokens) -> Ui:
     """Add the dashboard to ``app`` (before the API's outer Guard is added: it runs inside it)."""
-    ui = Ui(engine=engine, port=port, templates=templates(resolve_timezone(engine.config.general.timezone)),
+    # engine is None only when the app is built for its OpenAPI schema alone
+    zone = resolve_timezone(engine.config.general.timezone) if engine is not None else None
+    ui = Ui(engine=engine, port=port, templates=templates(zone),
             sessions=Sessions(), logins=logins, closing=asyncio.Event())
     app.state.ui = ui
     app.state.ui_closing = ui.closing  # engine.api.server sets it when the server closes
     for router in (session.router, stream.router, *(page.router for page in PAGES)):
         app.include_router(router, include_in_schema=False)
-
-    @app.get("/ui", include_in_schema=False)
-    def ui_root() -> RedirectResponse:
-        return RedirectResponse("/ui/", status_code=307)
 
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
     app.add_middleware(UiGuard, ui=ui)

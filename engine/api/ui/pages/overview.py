@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from engine.actions import instance
 from engine.api.ui import stream
@@ -61,6 +61,12 @@ def render_status(ui: Ui, snap: Snapshot) -> str:
 stream.FRAGMENTS["status"] = render_status
 
 router = APIRouter()
+
+
+@router.get("/ui")
+def ui_root() -> RedirectResponse:
+    """/ui is the Overview too."""
+    return RedirectResponse("/ui/", status_code=307)
 
 
 @router.get("/ui/", response_class=HTMLResponse)
