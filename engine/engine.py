@@ -23,6 +23,7 @@ from peewee import SqliteDatabase
 
 from engine import __version__, config_changes, runtime_state
 from engine.actions import checks as check_actions
+from engine.actions import dashboard as dashboard_actions
 from engine.actions import instance as instance_actions
 from engine.actions import reload as reload_actions
 from engine.actions.errors import ActionError
@@ -372,6 +373,13 @@ class Engine:
         self._subscribers.append(callback)
         callback(self.snapshot())
 
+    def unsubscribe(self, callback: Callable[[Snapshot], None]) -> None:
+        """Stop calling ``callback`` (a closed dashboard stream); unknown callbacks are ignored."""
+        try:
+            self._subscribers.remove(callback)
+        except ValueError:
+            pass
+
     def publish(self) -> None:
         if not self._subscribers:
             return
@@ -478,8 +486,14 @@ class Engine:
             except ActionError as exc:  # an invalid file is an answer, not a failed command
                 return {"error": str(exc), "changed": [], "needs_restart": []}
 
+        def dashboard_login(req: dict[str, Any]) -> dict[str, Any]:
+            try:
+                return {"url": dashboard_actions.login_url(self), "error": None}
+            except ActionError as exc:  # the API is off or down: an answer, not a failed command
+                return {"url": None, "error": str(exc)}
+
         handlers = {"stop": stop, "run": run, "pause": pause, "status": status, "check_run": check_run,
-                    "refresh": refresh, "reload": reload}
+                    "refresh": refresh, "reload": reload, "dashboard-login": dashboard_login}
         return {name: self._tracked(handler) for name, handler in handlers.items()}
 
     def _tracked(self, handler: Callable[[dict[str, Any]], dict[str, Any]]

@@ -34,6 +34,7 @@ from engine.cli import api as api_commands
 from engine.cli import archive as archive_commands
 from engine.cli import checks as check_commands
 from engine.cli import config as config_commands
+from engine.cli import dashboard as dashboard_commands
 from engine.cli import instance as instance_commands
 from engine.cli import life as life_commands
 from engine.cli import startup as startup_commands
@@ -107,6 +108,7 @@ CLI_GROUPS: tuple[CliGroup, ...] = (
     archive_commands.register,
     telegram_commands.register,
     api_commands.register,
+    dashboard_commands.register,
     startup_commands.register,
 )
 

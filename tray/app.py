@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, Protocol
 
-from engine.actions import alerts, checks, instance, reload
+from engine.actions import alerts, checks, dashboard, instance, reload
 from engine.actions.errors import ActionError, NotFound
 from engine.actions.target import connected
 from engine.health import Health
@@ -410,20 +410,39 @@ class TrayController:
     def open_data_folder(self) -> None:
         self.submit(lambda: self._open(str(self.engine.paths.data_dir)), "open data folder")
 
+    def _browse(self, url: str, shown: str, failed: Callable[[str | None], str]) -> None:
+        """Open ``url`` in the browser; a failure is logged naming ``shown`` (never a token) and told
+        to the user in ``failed(error)``'s words."""
+        try:
+            opened = self.browser(url)
+        except Exception as exc:  # webbrowser raises for a broken BROWSER setting
+            log.warning("tray: no browser for %s", shown)
+            self.app.tell(failed(str(exc) or type(exc).__name__))
+            return
+        if opened is False:
+            self.app.tell(failed(None))
+
+    def open_dashboard(self) -> None:
+        """Open the dashboard with a one-time login URL (engine.actions.dashboard)."""
+
+        def run() -> None:
+            try:
+                url = dashboard.login_url(self.engine)
+            except ActionError as exc:
+                self.app.tell(str(exc))
+                return
+            # The login URL is good once, so a failure names the dashboard, not the token.
+            self._browse(url, "the dashboard", feedback.dashboard_browser_failed)
+
+        self.submit(run, "open dashboard")
+
     def open_api_docs(self) -> None:
         def run() -> None:
             url = self.app.snapshot.api_url if self.app.snapshot else None
             if not url:
                 return
             docs = url.rstrip("/") + "/docs"
-            try:
-                opened = self.browser(docs)
-            except Exception as exc:  # webbrowser raises for a broken BROWSER setting
-                log.warning("tray: no browser for %s", docs, exc_info=True)
-                self.app.tell(feedback.browser_failed(docs, str(exc) or type(exc).__name__))
-                return
-            if opened is False:
-                self.app.tell(feedback.browser_failed(docs))
+            self._browse(docs, docs, lambda error: feedback.browser_failed(docs, error))
 
         self.submit(run, "open API docs")
 

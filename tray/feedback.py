@@ -49,5 +49,11 @@ def browser_failed(url: str, error: str | None = None) -> str:
     return f"No web browser opened{why}. The API docs are at {url}"
 
 
+def dashboard_browser_failed(error: str | None = None) -> str:
+    """Said when no browser opened the dashboard (its login URL is good once: not repeated here)."""
+    why = f" ({error})" if error else ""
+    return f"No web browser opened{why}. Run `watchkeeper dashboard --no-browser` for a login URL"
+
+
 def open_failed(path: str, error: str) -> str:
     return f"Could not open {path}: {error}"

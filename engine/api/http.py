@@ -1,8 +1,10 @@
 """The thin FastAPI binding of engine.actions: routes, authentication, Host check, errors.
 
-- Every route except ``GET /health`` (and the documentation: ``/docs``, ``/openapi.json``, and the static
-  files under ``/ui/static/`` it loads) needs ``Authorization: Bearer <token>``; the read-only token is good
-  for GET only (403 else).
+- Every route except ``GET /health`` (and the documentation: ``/docs``, ``/openapi.json``)
+  needs ``Authorization: Bearer <token>``; the read-only token is good for GET only (403 else).
+  The dashboard under ``/ui`` (engine/api/ui/) has its own guard instead: a session cookie, and
+  Origin plus a custom header on writes; its cookie grants nothing outside ``/ui``; its static
+  files (``/ui/static/``, which ``/docs`` loads too) are public.
 - Requests whose Host header is not 127.0.0.1 or localhost with our port are refused (403),
   against DNS rebinding. No CORS headers are sent, so browsers keep other origins out.
 - Errors: 404 missing, 409 conflicting state, 422 invalid input (FastAPI's shape), 502 a channel
@@ -31,7 +33,7 @@ from engine.actions import events as events_
 from engine.api import models as m
 from engine.api.docs import mount_docs
 from engine.api.tokens import TokenStore
-from engine.api.ui import STATIC_URL, mount_static
+from engine.login_tokens import OneTimeTokens
 from engine.store.db import connection
 
 if TYPE_CHECKING:
@@ -42,7 +44,7 @@ log = logging.getLogger(__name__)
 R = TypeVar("R")
 
 PUBLIC_PATHS = frozenset({"/health", "/docs", "/openapi.json"})
-PUBLIC_PREFIXES = (f"{STATIC_URL}/",)  # the dashboard's static files and vendored libraries (/docs uses them)
+UI_PREFIX = "/ui"  # the dashboard: its own guard (engine.api.ui.guard: session cookie, Origin); no bearer token
 READ_METHODS = frozenset({"GET", "HEAD"})
 MAX_OFFSET = 2**62
 RUN_TRIGGER = "api"  # how check runs asked for through the API are recorded
@@ -116,7 +118,9 @@ class Guard:
     def _refusal(self, host: str, auth: bytes, method: str, path: str) -> JSONResponse | None:
         if host not in self.hosts:
             return _json(403, {"detail": "host not allowed"})
-        if method in READ_METHODS and (path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)):
+        if path in PUBLIC_PATHS and method in READ_METHODS:
+            return None
+        if path == UI_PREFIX or path.startswith(UI_PREFIX + "/"):
             return None
         scheme, _, given = auth.partition(b" ")
         if scheme.lower() != b"bearer" or not given.strip():
@@ -136,8 +140,10 @@ def allowed_hosts(port: int) -> list[str]:
     return [f"127.0.0.1:{port}", f"localhost:{port}"]
 
 
-def create_app(engine: Engine, tokens: TokenStore, *, port: int, extra_hosts: Iterable[str] = ()) -> FastAPI:
-    """The API for a started ``engine`` served on 127.0.0.1:``port``."""
+def create_app(engine: Engine, tokens: TokenStore, *, port: int, extra_hosts: Iterable[str] = (),
+               logins: OneTimeTokens | None = None) -> FastAPI:
+    """The API for a started ``engine`` served on 127.0.0.1:``port``, with the dashboard under /ui
+    (``logins``: the instance's one-time login tokens; a fresh table when not given)."""
     app = FastAPI(
         docs_url=None,  # mount_docs serves /docs from the vendored Swagger UI
         title="Watchkeeper local API",
@@ -435,8 +441,10 @@ def create_app(engine: Engine, tokens: TokenStore, *, port: int, extra_hosts: It
         """Full-text search over archived prompts and answers."""
         return [h.to_dict() for h in db_fn(archive.search, q, limit=limit)]
 
+    from engine.api.ui import mount_ui
+
     mount_docs(app)
-    mount_static(app)
-    app.add_middleware(Guard, tokens=tokens, hosts=[*allowed_hosts(port), *extra_hosts])
+    mount_ui(app, engine, port=port, logins=logins if logins is not None else OneTimeTokens())
+    app.add_middleware(Guard, tokens=tokens, hosts=[*allowed_hosts(port), *extra_hosts])  # outermost
     return app
 

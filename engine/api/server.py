@@ -6,7 +6,9 @@
   the thread blocks in ``select()`` on the listening socket, so an instance nobody queries pays
   neither their start-up time nor their ~25 MB of memory.
 - uvicorn's main loop normally wakes every 0.1 s to look at ``should_exit``; here it waits on an
-  asyncio Event set through ``call_soon_threadsafe`` by ``close()``: no idle wake-ups.
+  asyncio Event set through ``call_soon_threadsafe`` by ``close()``: no idle wake-ups. Then it sets
+  the app's ``ui_closing`` event, which ends the dashboard's open event streams at once (uvicorn
+  would otherwise wait for them until timeout_graceful_shutdown).
 - No access log (and no header is ever logged); a filter on uvicorn's loggers masks the tokens
   in case one ever shows up in a message.
 - Bounded for clients without a token: at most MAX_CONNECTIONS open connections, and a request
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.api.tokens import TokenStore
 from engine.config import Config
+from engine.login_tokens import OneTimeTokens
 from engine.paths import Paths
 
 if TYPE_CHECKING:
@@ -149,6 +152,7 @@ class ApiServer:
         self.problem: str | None = None
         self.url: str | None = None
         self.tokens: TokenStore | None = None
+        self.logins = OneTimeTokens()  # the dashboard's one-time login tokens (engine.actions.dashboard)
         self.ready = threading.Event()  # set once uvicorn serves (or failed to)
         self._sock: socket.socket | None = None
         self._wake_r: socket.socket | None = None
@@ -218,7 +222,7 @@ class ApiServer:
         from engine.api.http import create_app
 
         assert self.tokens is not None and self._sock is not None
-        app = create_app(self.engine, self.tokens, port=self.port)
+        app = create_app(self.engine, self.tokens, port=self.port, logins=self.logins)
         config = uvicorn.Config(app, http=guarded_protocol(H11Protocol), loop="asyncio", log_config=None,
                                 access_log=False, lifespan="off", ws="none", server_header=False,
                                 date_header=False, timeout_graceful_shutdown=3, proxy_headers=False,
@@ -245,6 +249,8 @@ class ApiServer:
                 owner.ready.set()
                 if not closing:
                     await stop.wait()
+                # The dashboard's event streams end now, not after timeout_graceful_shutdown.
+                app.state.ui_closing.set()
 
         self._server = Server(config)
         asyncio.run(self._server.serve(sockets=[self._sock]))

@@ -353,6 +353,55 @@ def test_open_api_docs_says_where_the_docs_are_when_no_browser_opens(browser: An
     assert message.endswith("The API docs are at http://127.0.0.1:8765/docs")
 
 
+class DashboardServer:
+    """The part of the API server the dashboard action uses."""
+
+    def __init__(self, url: str | None = "http://127.0.0.1:8765", problem: str | None = None) -> None:
+        from engine.login_tokens import OneTimeTokens
+
+        self.url, self.problem, self.logins = url, problem, OneTimeTokens()
+
+
+def test_open_dashboard_opens_a_one_time_login_url() -> None:
+    engine, opened = FakeEngine(), []
+    engine.services = [DashboardServer()]
+    app = make_app(engine, opened=opened)
+    app.apply(snap(api_url="http://127.0.0.1:8765"))
+    action = find_entry(app.menu, "Open dashboard").action
+    assert action is not None
+    action()
+    action()
+    assert len(opened) == 2 and opened[0] != opened[1]
+    for url in opened:
+        prefix, token = url.split("#t=")
+        assert prefix == "http://127.0.0.1:8765/ui/login"
+        assert engine.services[0].logins.redeem(token)
+
+
+@pytest.mark.parametrize("browser", [lambda url: False, lambda url: (_ for _ in ()).throw(RuntimeError("no BROWSER"))])
+def test_open_dashboard_without_a_browser_says_how_and_never_shows_the_token(browser: Any,
+                                                                            caplog: pytest.LogCaptureFixture) -> None:
+    engine, adapter = FakeEngine(), FakeAdapter()
+    engine.services = [DashboardServer()]
+    app = TrayApp(engine, adapter, submit=run_inline, now=lambda: NOW, tz=UTC, startup_module=lambda: None,
+                  opener=lambda p: None, browser=browser, icon_loader=lambda s, c: (s, c))
+    app.apply(snap(api_url="http://127.0.0.1:8765"))
+    with caplog.at_level(logging.DEBUG):
+        find_entry(app.menu, "Open dashboard").action()  # type: ignore[misc]
+    message = adapter.notes[-1][1]
+    assert message.startswith("No web browser opened") and "watchkeeper dashboard --no-browser" in message
+    assert "#t=" not in message and "#t=" not in caplog.text
+
+
+def test_open_dashboard_when_the_api_failed_tells_why() -> None:
+    engine, adapter = FakeEngine(), FakeAdapter()
+    engine.services = [DashboardServer(url=None, problem="API port 8765 on 127.0.0.1 is busy")]
+    app = make_app(engine, adapter)
+    app.apply(snap(api_url="http://127.0.0.1:8765"))
+    find_entry(app.menu, "Open dashboard").action()  # type: ignore[misc]
+    assert adapter.notes[-1][1] == "the dashboard is not available: API port 8765 on 127.0.0.1 is busy"
+
+
 def test_a_file_that_cannot_be_opened_is_told_not_only_logged() -> None:
     adapter = FakeAdapter()
 

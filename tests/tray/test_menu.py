@@ -111,11 +111,11 @@ def test_menu_varies_with_the_snapshot() -> None:
                                  True, Recorder(), tz=UTC, now=NOW))
     assert "Open alerts (0) (disabled)" in quiet
     assert "    Resume\n" in quiet + "\n"
-    assert "Open API docs" in quiet
+    assert "Open dashboard\nOpen API docs" in quiet
     assert "[x] Start at login" in quiet
     unavailable = menu_text(build_menu(snap(), None, Recorder(), tz=UTC, now=NOW))
     assert "[ ] Start at login (disabled)" in unavailable
-    assert "Open API docs" not in unavailable
+    assert "Open API docs" not in unavailable and "Open dashboard" not in unavailable
 
 
 def test_status_line_and_tooltip_name_the_state() -> None:
@@ -168,6 +168,7 @@ def test_every_item_calls_its_callback() -> None:
         ("Archive conversations now",): ("archive_now", ()),
         ("Open log file",): ("open_log", ()),
         ("Open data folder",): ("open_data_folder", ()),
+        ("Open dashboard",): ("open_dashboard", ()),
         ("Open API docs",): ("open_api_docs", ()),
         ("Edit settings",): ("edit_settings", ()),
         ("Reload settings",): ("reload_settings", ()),

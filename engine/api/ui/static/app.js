@@ -1,0 +1,133 @@
+// The dashboard's page script (an ES module; no inline script anywhere: the CSP forbids it).
+// - htmx: every request carries X-WK-UI: 1 (the server refuses writes without it).
+// - times: <time datetime="UTC ISO">absolute local time</time> becomes relative text ("3 minutes
+//   ago") with the absolute local time and zone as its title; refreshed every 30 s and after swaps.
+// - live updates: elements with data-live="/ui/events" get the SSE connection (htmx-ext-sse) while
+//   the tab is visible; it is closed while hidden (browsers allow only 6 connections per host).
+//   A failed stream asks GET /ui/session; a 401 (e.g. the instance restarted) shows the Locked text.
+// - charts: <div class="chart" data-chart="/ui/...json" aria-label="..."> is drawn with uPlot (when
+//   the page loads it) from {"x": [unix seconds], "series": [{"label": "...", "values": [...]}]},
+//   in the theme's colours, resized with its container and redrawn when the colour scheme changes.
+const LOCKED = "Locked: open the dashboard from the Watchkeeper tray menu (or run `watchkeeper dashboard`).";
+const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+const absolute = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "long" });
+const UNITS = [["year", 31536000], ["month", 2592000], ["week", 604800], ["day", 86400], ["hour", 3600],
+  ["minute", 60], ["second", 1]];
+
+function relativeText(date, now) {
+  const seconds = (date.getTime() - now) / 1000;
+  for (const [unit, size] of UNITS) {
+    if (Math.abs(seconds) >= size || unit === "second") {
+      return relative.format(Math.round(seconds / size), unit);
+    }
+  }
+  return "";
+}
+
+export function renderTimes(root = document) {
+  const now = Date.now();
+  for (const el of root.querySelectorAll("time[datetime]")) {
+    const date = new Date(el.getAttribute("datetime"));
+    if (Number.isNaN(date.getTime())) continue;
+    if (!el.dataset.absolute) el.dataset.absolute = el.textContent;
+    el.title = absolute.format(date);
+    el.textContent = relativeText(date, now);
+  }
+}
+
+function showLocked() {
+  const main = document.getElementById("main");
+  if (!main) return;
+  const p = document.createElement("p");
+  p.className = "locked";
+  p.setAttribute("role", "alert");
+  p.textContent = LOCKED;
+  main.replaceChildren(p);
+}
+
+async function checkSession() {
+  try {
+    const answer = await fetch("/ui/session", { credentials: "same-origin" });
+    if (answer.status === 401) showLocked();
+  } catch {
+    // the instance is gone; htmx-ext-sse keeps retrying
+  }
+}
+
+// Both directions swap in a fresh copy of the element: htmx cleans up the replaced one (htmx-ext-sse
+// closes its EventSource) and processes the copy whole (its sse-swap children bind to the new one).
+function replaceLive(el, connect) {
+  const copy = el.cloneNode(true);
+  if (connect) copy.setAttribute("sse-connect", el.dataset.live);
+  else copy.removeAttribute("sse-connect");
+  window.htmx.swap(el, copy.outerHTML, { swapStyle: "outerHTML" });
+}
+
+function connectLive() {
+  for (const el of document.querySelectorAll("[data-live]:not([sse-connect])")) replaceLive(el, true);
+}
+
+function disconnectLive() {
+  for (const el of document.querySelectorAll("[data-live][sse-connect]")) replaceLive(el, false);
+}
+
+function themeColours() {
+  const css = getComputedStyle(document.documentElement);
+  const value = (name) => css.getPropertyValue(name).trim();
+  return { grid: value("--chart-grid"), axis: value("--chart-axis"), line: value("--chart-line") };
+}
+
+const charts = new Map();
+
+async function drawChart(el) {
+  if (!window.uPlot) return;
+  const answer = await fetch(el.dataset.chart, { credentials: "same-origin" });
+  if (!answer.ok) return;
+  const data = await answer.json();
+  const colours = themeColours();
+  const axis = { stroke: colours.axis, grid: { stroke: colours.grid }, ticks: { stroke: colours.grid } };
+  const options = {
+    width: el.clientWidth || 600,
+    height: el.clientHeight || 200,
+    series: [{}, ...data.series.map((s) => ({ label: s.label, stroke: colours.line, width: 2 }))],
+    axes: [axis, axis],
+  };
+  charts.get(el)?.destroy();
+  el.replaceChildren();
+  const chart = new window.uPlot(options, [data.x, ...data.series.map((s) => s.values)], el);
+  charts.set(el, chart);
+}
+
+function drawCharts(root = document) {
+  for (const el of root.querySelectorAll(".chart[data-chart]")) {
+    drawChart(el).catch(() => {});
+  }
+}
+
+const resizer = new ResizeObserver((entries) => {
+  for (const entry of entries) {
+    const chart = charts.get(entry.target);
+    if (chart) chart.setSize({ width: entry.contentRect.width, height: chart.height });
+  }
+});
+
+function start() {
+  document.body.addEventListener("htmx:configRequest", (event) => {
+    event.detail.headers["X-WK-UI"] = "1";
+  });
+  document.body.addEventListener("htmx:afterSettle", (event) => renderTimes(event.target));
+  document.body.addEventListener("htmx:sseError", () => checkSession());
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "hidden") disconnectLive();
+    else connectLive();
+  });
+  matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => drawCharts());
+  renderTimes();
+  setInterval(() => renderTimes(), 30000);
+  if (document.visibilityState !== "hidden") connectLive();
+  drawCharts();
+  for (const el of document.querySelectorAll(".chart[data-chart]")) resizer.observe(el);
+}
+
+if (window.htmx) start();
+else window.addEventListener("DOMContentLoaded", start);
