@@ -49,7 +49,7 @@ def test_vendored_assets_are_served_without_a_token(anon):
 
 
 def test_static_files_are_read_only_and_do_not_open_the_api(anon):
-    assert anon.post("/ui/static/vendor/htmx.min.js").status_code == 401  # writes still need the token
+    assert anon.post("/ui/static/vendor/htmx.min.js").status_code == 403  # a write: the dashboard guard refuses it
     assert anon.get("/ui/static/vendor/nope.js").status_code == 404
     assert anon.get("/ui/static/vendor/../../../../http.py").status_code in (401, 404)
     assert anon.get("/ui/staticx/status").status_code == 401
