@@ -18,8 +18,9 @@ from typing import Any, Protocol
 from peewee import OperationalError, SqliteDatabase
 
 from engine.actions.errors import Conflict, Invalid, NotFound, Unavailable
-from engine.archive import runs, service
+from engine.archive import runs, service, summary
 from engine.archive.model import ToolCallView, TurnView
+from engine.archive.search import MARKS as SEARCH_MARKS
 from engine.archive.service import RunResult
 from engine.config import Config
 from engine.store.db import DiskFull
@@ -170,8 +171,23 @@ class SessionDetail:
 
 
 @dataclass(frozen=True)
+class SubagentDetail:
+    """One subagent of ``session``: its turns (the task it was given, its answers) and tool calls."""
+
+    session: ArchivedSession
+    agent: Subagent
+    turns: tuple[TurnView, ...]
+    tool_calls: tuple[ToolCallView, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"session": self.session.to_dict(), "agent": self.agent.to_dict(),
+                "turns": [asdict(t) for t in self.turns], "tool_calls": [asdict(t) for t in self.tool_calls]}
+
+
+@dataclass(frozen=True)
 class SearchHit:
-    """A prompt or answer matching a search, with a snippet (matches in ``[`` ``]``)."""
+    """A prompt or answer matching a search, with a snippet (matches between the search's marks, ``[`` ``]``
+    unless asked otherwise)."""
 
     session_id: str
     title: str | None
@@ -251,11 +267,29 @@ def show_session(db: SqliteDatabase, session_id: str) -> SessionDetail:
                          tuple(Subagent(**s) for s in view.subagents))
 
 
-def search(db: SqliteDatabase, query: str, *, limit: int = 20) -> tuple[SearchHit, ...]:
+def show_subagent(db: SqliteDatabase, session_id: str, agent_id: str) -> SubagentDetail:
+    """One subagent of a session (full id or unique prefix): its task, answers and tool calls
+    (NotFound when the session or the subagent is not archived)."""
+    detail = show_session(db, session_id)
+    agent = next((a for a in detail.subagents if a.agent_id == agent_id), None)
+    if agent is None:
+        raise NotFound(f"session {detail.session.session_id} has no archived subagent {agent_id!r}")
+    return SubagentDetail(detail.session, agent,
+                          tuple(summary.build_turns(db, detail.session.session_id, agent_id)),
+                          tuple(t for t in detail.tool_calls if t.agent_id == agent_id))
+
+
+def child_sessions(db: SqliteDatabase, session_id: str) -> tuple[ArchivedSession, ...]:
+    """The archived sessions ``session_id`` (a full id) spawned as subagent threads, oldest first."""
+    return tuple(ArchivedSession(**r) for r in service.child_sessions(db, session_id))
+
+
+def search(db: SqliteDatabase, query: str, *, limit: int = 20,
+           marks: tuple[str, str] = SEARCH_MARKS) -> tuple[SearchHit, ...]:
     """Archived prompts and answers matching every word of ``query`` (``word*`` matches a prefix), best
-    first; none for a query without words."""
+    first; none for a query without words. Each match in a snippet stands between ``marks``."""
     _limit(limit)
     try:
-        return tuple(SearchHit(**h) for h in service.search(db, query, limit))
+        return tuple(SearchHit(**h) for h in service.search(db, query, limit, marks))
     except OperationalError as exc:
         raise Invalid(f"cannot search for {query!r}: {exc}") from exc

@@ -61,41 +61,43 @@ def level(prompts: int, busiest: int) -> int:
     return max(1, min(LEVELS, -(-prompts * LEVELS // busiest)))
 
 
-def _window(target: Target, days: int) -> tuple[tzinfo, list[date], datetime]:
+def _window(target: Target, days: int, until: date | None) -> tuple[tzinfo, list[date], datetime]:
     if not 1 <= days <= MAX_DAYS:
         raise Invalid(f"days must be from 1 to {MAX_DAYS}, not {days}")
     zone = resolve_timezone(target.config.general.timezone)
-    today = target.now().astimezone(zone).date()
-    first = today - timedelta(days=days - 1)
+    last = until or target.now().astimezone(zone).date()
+    first = last - timedelta(days=days - 1)
     return zone, [first + timedelta(days=i) for i in range(days)], datetime.combine(first, time(), zone)
 
 
-def _per_day(stamps: Iterable[str], zone: tzinfo, first: date) -> dict[date, int]:
+def _per_day(stamps: Iterable[str], zone: tzinfo, first: date, last: date) -> dict[date, int]:
     out: dict[date, int] = {}
     for stamp in stamps:
         try:
             day = from_db(stamp).astimezone(zone).date()
         except ValueError:
             continue
-        if day >= first:
+        if first <= day <= last:
             out[day] = out.get(day, 0) + 1
     return out
 
 
-def heatmap(target: Target, days: int = 182) -> Heatmap:
-    """Sessions started and prompts per day over the last ``days`` (1..MAX_DAYS) days, today included."""
-    zone, span, since = _window(target, days)
+def heatmap(target: Target, days: int = 182, until: date | None = None) -> Heatmap:
+    """Sessions started and prompts per day over the ``days`` (1..MAX_DAYS) days ending ``until``
+    (included; default today)."""
+    zone, span, since = _window(target, days, until)
     with connected(target) as db:
-        sessions = _per_day(session_starts(db, since), zone, span[0])
-        prompts = _per_day(prompt_times(db, since), zone, span[0])
+        sessions = _per_day(session_starts(db, since), zone, span[0], span[-1])
+        prompts = _per_day(prompt_times(db, since), zone, span[0], span[-1])
     busiest = max(prompts.values(), default=0)
     return Heatmap(tuple(Day(d, sessions.get(d, 0), prompts.get(d, 0), level(prompts.get(d, 0), busiest))
                          for d in span), str(target.config.general.timezone or "local"))
 
 
-def token_usage(target: Target, days: int = 30) -> tuple[TokenDay, ...]:
-    """Tokens per day over the last ``days`` days, oldest first, only days with any (empty without token data)."""
-    zone, span, since = _window(target, days)
+def token_usage(target: Target, days: int = 30, until: date | None = None) -> tuple[TokenDay, ...]:
+    """Tokens per day over the ``days`` days ending ``until`` (default today), oldest first, only days
+    with any (empty without token data)."""
+    zone, span, since = _window(target, days, until)
     totals: dict[date, list[int]] = {}
     with connected(target) as db:
         for stamp, *counts in token_rows(db, since):
@@ -103,7 +105,7 @@ def token_usage(target: Target, days: int = 30) -> tuple[TokenDay, ...]:
                 day = from_db(stamp).astimezone(zone).date()
             except ValueError:
                 continue
-            if day >= span[0]:
+            if span[0] <= day <= span[-1]:
                 row = totals.setdefault(day, [0, 0, 0, 0])
                 for i, n in enumerate(counts):
                     row[i] += n

@@ -22,15 +22,20 @@ def fts_query(text: str) -> str:
     return " ".join(terms)
 
 
-def search(db: SqliteDatabase, query: str, limit: int = 20) -> list[dict[str, Any]]:
-    """Matches, best first: session id, title, kind (prompt/answer), timestamp and a snippet."""
+MARKS = ("[", "]")  # around each match in a snippet (for a terminal)
+
+
+def search(db: SqliteDatabase, query: str, limit: int = 20,
+           marks: tuple[str, str] = MARKS) -> list[dict[str, Any]]:
+    """Matches, best first: session id, title, kind (prompt/answer), timestamp and a snippet
+    (each match between ``marks``)."""
     q = fts_query(query)
     if not q:
         return []
     rows = db.execute_sql(
         "SELECT e.session_id, s.title, e.kind, e.ts,"
-        " snippet(archive_fts, 0, '[', ']', '…', 16)"
+        " snippet(archive_fts, 0, ?, ?, '…', 16)"
         " FROM archive_fts JOIN archive_entries e ON e.rowid = archive_fts.rowid"
         " LEFT JOIN conversation_archive_sessions s ON s.session_id = e.session_id"
-        " WHERE archive_fts MATCH ? ORDER BY rank LIMIT ?", (q, limit)).fetchall()
+        " WHERE archive_fts MATCH ? ORDER BY rank LIMIT ?", (*marks, q, limit)).fetchall()
     return [dict(zip(("session_id", "title", "kind", "ts", "snippet"), r, strict=True)) for r in rows]

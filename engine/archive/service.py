@@ -52,6 +52,7 @@ from engine.archive.model import SessionView, ToolCallView
 from engine.archive.parse import FLUSH_BYTES, Job, Task, parse_task
 from engine.archive.reader import DEFAULT_MAX_LINE_BYTES, decode_line, fingerprint
 from engine.archive.rows import FileScan
+from engine.archive.search import MARKS as SEARCH_MARKS
 from engine.archive.search import search as _search
 from engine.archive.worker import Done, Failed, ParseThread, WorkerPool
 from engine.store.db import DiskFull, disk_full_error, is_disk_full
@@ -615,6 +616,20 @@ def list_sessions(db: SqliteDatabase, limit: int = 50) -> list[dict[str, Any]]:
     return out
 
 
+def child_sessions(db: SqliteDatabase, session_id: str) -> list[dict[str, Any]]:
+    """The sessions that ``session_id`` spawned (Codex subagent threads), oldest first, without summary text."""
+    rows = db.execute_sql(
+        f"SELECT {', '.join(_SESSION_COLS)} FROM conversation_archive_sessions"
+        " WHERE parent_session_id = ? ORDER BY first_ts, session_id", (session_id,)).fetchall()
+    out = []
+    for r in rows:
+        d = _session_dict(r)
+        d.pop("summary_json", None)
+        d.pop("summary", None)
+        out.append(d)
+    return out
+
+
 def show_session(db: SqliteDatabase, session_id: str) -> SessionView | None:
     """One session (full id or unique prefix) with summary, turns, tool calls and subagents."""
     rows = db.execute_sql(
@@ -645,9 +660,10 @@ def show_session(db: SqliteDatabase, session_id: str) -> SessionView | None:
     return SessionView(sess, sess.pop("summary_json"), turns, tools, subs)
 
 
-def search(db: SqliteDatabase, query: str, limit: int = 20) -> list[dict[str, Any]]:
+def search(db: SqliteDatabase, query: str, limit: int = 20,
+           marks: tuple[str, str] = SEARCH_MARKS) -> list[dict[str, Any]]:
     """Full-text search over prompts and answers (see engine.archive.search)."""
-    return _search(db, query, limit)
+    return _search(db, query, limit, marks)
 
 
 def session_files(db: SqliteDatabase, session_id: str) -> list[str]:

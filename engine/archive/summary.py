@@ -33,17 +33,18 @@ def trim(text: str | None, limit: int) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
-def build_turns(db: SqliteDatabase, session_id: str) -> list[TurnView]:
-    """The main transcript's turns: each human prompt with the last answer before the next."""
+def build_turns(db: SqliteDatabase, session_id: str, agent_id: str = "") -> list[TurnView]:
+    """The turns of the main transcript (or of the subagent ``agent_id``, whose prompts are the
+    task it was given): each prompt with the last answer before the next."""
     rows = db.execute_sql(
         "SELECT kind, text, ts, (file_id << 40) | byte_offset AS p FROM archive_entries"
-        " WHERE session_id = ?1 AND agent_id = '' AND kind IN ('prompt', 'answer')"
+        " WHERE session_id = ?1 AND agent_id = ?2 AND kind IN ('prompt', 'answer', ?3)"
         " UNION ALL SELECT 'tool_use', NULL, called_ts, call_pos FROM archive_tool_calls"
-        " WHERE session_id = ?1 AND agent_id = '' AND has_call = 1 ORDER BY 3, 4",
-        (session_id,)).fetchall()
+        " WHERE session_id = ?1 AND agent_id = ?2 AND has_call = 1 ORDER BY 3, 4",
+        (session_id, agent_id, "sidechain_prompt" if agent_id else "prompt")).fetchall()
     turns: list[dict[str, Any]] = []
     for kind, text, ts, _ in rows:
-        if kind == "prompt":
+        if kind in ("prompt", "sidechain_prompt"):
             turns.append({"prompt": text or "", "ts": ts, "answer": None, "tools": 0})
             continue
         if not turns:

@@ -153,3 +153,36 @@ def test_a_missing_source_is_not_found_naming_it_and_no_run_is_recorded(archived
     with pytest.raises(NotFound, match=f"^no such file or folder: {missing}$"):
         archive.run(db, [str(tmp_path), str(missing)])
     assert archive.list_runs(db).total == before
+
+
+@pytest.fixture
+def fixtures_archived(db):
+    from tests.engine.archive._util import FIXTURES
+
+    assert not archive.run(db, [str(FIXTURES)]).failed
+    return db
+
+
+def test_a_subagent_shows_its_task_answers_and_own_tool_calls(fixtures_archived):
+    detail = archive.show_subagent(fixtures_archived, "c0ffee00-1111", "a5b0c0ffee0000001")
+    assert detail.session.session_id == "c0ffee00-1111-4222-8333-000000000001"
+    assert (detail.agent.agent_type, detail.agent.description) == ("code-reviewer", "Review discount code")
+    assert detail.turns[0].prompt == "Review the discount code change in checkout.py."
+    assert detail.turns[-1].final_answer.startswith("One issue: the total is not recomputed")
+    assert [t.name for t in detail.tool_calls] == ["Read", "Bash"]
+    assert {t.agent_id for t in detail.tool_calls} == {"a5b0c0ffee0000001"}
+    with pytest.raises(NotFound, match="has no archived subagent 'nope'"):
+        archive.show_subagent(fixtures_archived, "c0ffee00-1111", "nope")
+
+
+def test_child_sessions_are_the_threads_a_session_spawned(fixtures_archived):
+    children = archive.child_sessions(fixtures_archived, "c0dec000-0000-4000-8000-000000000002")
+    assert [c.session_id for c in children] == ["c0dec000-0000-4000-8000-000000000003"]
+    assert archive.child_sessions(fixtures_archived, "c0dec000-0000-4000-8000-000000000003") == ()
+
+
+def test_search_marks_each_match_with_the_marks_asked_for(fixtures_archived):
+    (hit,) = archive.search(fixtures_archived, "checkout form", limit=1)
+    assert "[checkout] [form]" in hit.snippet
+    (hit,) = archive.search(fixtures_archived, "checkout form", limit=1, marks=("\x02", "\x03"))
+    assert "\x02checkout\x03 \x02form\x03" in hit.snippet and "[" not in hit.snippet

@@ -70,3 +70,12 @@ def test_token_usage_sums_messages_and_token_events_per_day_and_is_empty_without
                      "cache_creation_tokens": 40},
                     {"day": "2026-03-01", "input_tokens": 11, "output_tokens": 22, "cache_read_tokens": 33,
                      "cache_creation_tokens": 40}]
+
+
+def test_heatmap_ending_on_a_past_day_ignores_later_days_when_scaling(target, db):
+    with connection(db):
+        session(db, "early", NOW - timedelta(days=10), [NOW - timedelta(days=10)])
+        session(db, "busy", NOW - timedelta(hours=3), [NOW - timedelta(hours=3)] * 4)
+    heat = archive_activity.heatmap(target, days=3, until=date(2026, 2, 20))
+    assert [d.day for d in heat.days] == [date(2026, 2, 18), date(2026, 2, 19), date(2026, 2, 20)]
+    assert [(d.prompts, d.level) for d in heat.days] == [(0, 0), (1, 4), (0, 0)]
