@@ -74,7 +74,9 @@ function disconnectLive() {
 function themeColours() {
   const css = getComputedStyle(document.documentElement);
   const value = (name) => css.getPropertyValue(name).trim();
-  return { grid: value("--chart-grid"), axis: value("--chart-axis"), line: value("--chart-line") };
+  // series n (from 1) takes --chart-line-n when the page defines it, else --chart-line
+  const line = (n) => (n > 1 && value(`--chart-line-${n}`)) || value("--chart-line");
+  return { grid: value("--chart-grid"), axis: value("--chart-axis"), line };
 }
 
 const charts = new Map();
@@ -89,7 +91,9 @@ async function drawChart(el) {
   const options = {
     width: el.clientWidth || 600,
     height: el.clientHeight || 200,
-    series: [{}, ...data.series.map((s) => ({ label: s.label, stroke: colours.line, width: 2 }))],
+    // a dash pattern per series too: colour is never the only difference
+    series: [{}, ...data.series.map((s, i) => ({ label: s.label, stroke: colours.line(i + 1), width: 2,
+      dash: i ? [2 * i + 2, 3] : undefined }))],
     axes: [axis, axis],
   };
   charts.get(el)?.destroy();

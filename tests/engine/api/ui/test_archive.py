@@ -1,0 +1,154 @@
+"""The Archive page and the session view over the fixture transcripts: the search with its hits
+highlighted (and escaped), the heatmap, the recent sessions, token usage (chart JSON or "no data"),
+a session's transcript with tool calls and its subagents linked, and the refusals."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from engine.actions import archive
+from engine.actions.archive_activity import Day, Heatmap, TokenDay
+from engine.actions.target import connected
+from engine.api.ui.pages.archive import MARKS, heat_grid, highlight, usage_chart, with_calls, year_span
+from engine.archive.model import ToolCallView, TurnView
+from tests.engine.archive._util import FIXTURES
+
+SHOP = "c0ffee00-1111-4222-8333-000000000001"
+REVIEWER = "a5b0c0ffee0000001"
+
+
+@pytest.fixture
+def archived(engine):
+    with connected(engine) as db:
+        assert not archive.run(db, [str(FIXTURES)]).failed
+    return engine
+
+
+def test_search_finds_a_fixture_prompt_with_the_hits_marked(visitor, login, archived):
+    login(visitor)
+    answer = visitor.get("/ui/archive", params={"q": "checkout form"})
+    assert answer.status_code == 200
+    assert '<label for="archive-q">Search conversations</label>' in answer.text
+    assert 'value="checkout form"' in answer.text
+    assert "<mark>checkout</mark> <mark>form</mark>" in answer.text
+    assert f'href="/ui/archive/{SHOP}"' in answer.text
+
+
+def test_a_hit_is_escaped_and_only_the_marks_become_markup():
+    opening, closing = MARKS
+    assert highlight(f"a <b>{opening}x&y{closing} [z]") == "a &lt;b&gt;<mark>x&amp;y</mark> [z]"
+    assert highlight(f"{closing}stray{opening}open") == "strayopen"
+
+
+def test_a_search_the_index_cannot_run_says_why(visitor, login, archived):
+    login(visitor)
+    answer = visitor.get("/ui/archive", params={"q": "x" * 501})
+    assert answer.status_code == 400 and "at most 500 are allowed" in answer.text
+
+
+def test_the_recent_sessions_link_to_their_view(visitor, login, archived):
+    login(visitor)
+    page = visitor.get("/ui/archive").text
+    assert f'<a href="/ui/archive/{SHOP}">Checkout discount code</a>' in page
+
+
+def test_the_heatmap_of_a_chosen_year_holds_the_fixture_days(visitor, login, archived):
+    login(visitor)
+    page = visitor.get("/ui/archive", params={"until": "2026-03-31"}).text
+    cell = re.search(r'<rect class="l(\d)"[^>]*data-day="2026-03-02" data-prompts="(\d+)"><title>([^<]+)</title>', page)
+    assert cell and cell.group(1) != "0" and int(cell.group(2)) >= 1, page[:2000]
+    assert cell.group(3).startswith("Mon 02 Mar 2026: ")
+    assert re.search(r'<svg class="heat" role="img" aria-label="Activity from [^"]+ to 31 Mar 2026: \d+ prompts', page)
+    assert 'href="/ui/archive?until=' in page  # Previous year
+
+
+def test_a_bad_day_is_refused_naming_it(visitor, login, archived):
+    login(visitor)
+    answer = visitor.get("/ui/archive", params={"until": "March"})
+    assert answer.status_code == 400 and "until must be a day like 2026-03-31, not &#39;March&#39;" in answer.text
+    assert visitor.get("/ui/archive/usage.json", params={"until": "March"}).status_code == 400
+
+
+def test_token_usage_is_chart_json_and_the_page_says_when_there_is_none(visitor, login, archived):
+    login(visitor)
+    page = visitor.get("/ui/archive", params={"until": "2026-03-31"}).text
+    assert 'data-chart="/ui/archive/usage.json?until=2026-03-31"' in page
+    assert re.search(r'class="chart"[^>]*aria-label="Tokens per day from [^"]+: input [\d,]+, output', page)
+    data = visitor.get("/ui/archive/usage.json", params={"until": "2026-03-31"}).json()
+    assert [s["label"] for s in data["series"]] == ["Input", "Output", "Cache read", "Cache written"]
+    assert all(len(s["values"]) == len(data["x"]) for s in data["series"])
+    assert sum(data["series"][1]["values"]) > 0
+    empty = visitor.get("/ui/archive", params={"until": "2024-01-31"}).text
+    assert "No token usage was archived from" in empty and 'class="chart"' not in empty
+
+
+def test_the_session_view_shows_header_prompts_tool_calls_and_subagent_links(visitor, login, archived):
+    login(visitor)
+    page = visitor.get(f"/ui/archive/{SHOP[:13]}").text
+    assert "<h1>Checkout discount code</h1>" in page
+    for fact in ("/home/dev/shop", "<dt>Branch</dt>", "<dt>Started</dt>"):
+        assert fact in page
+    assert "Add a discount code field to the checkout form." in page
+    assert '<code class="tool-name">Edit</code>' in page and "failed</span>" in page
+    assert f'href="/ui/archive/{SHOP}?agent={REVIEWER}"' in page
+    sub = visitor.get(f"/ui/archive/{SHOP}", params={"agent": REVIEWER}).text
+    assert "<h1>Subagent code-reviewer: Review discount code</h1>" in sub
+    assert "Review the discount code change in checkout.py." in sub and '<code class="tool-name">Bash</code>' in sub
+
+
+def test_a_codex_thread_links_the_thread_it_spawned_and_back(visitor, login, archived):
+    login(visitor)
+    parent, child = "c0dec000-0000-4000-8000-000000000002", "c0dec000-0000-4000-8000-000000000003"
+    assert f'href="/ui/archive/{child}"' in visitor.get(f"/ui/archive/{parent}").text
+    assert f'href="/ui/archive/{parent}"' in visitor.get(f"/ui/archive/{child}").text
+
+
+def test_an_unknown_session_or_subagent_is_a_404_page(visitor, login, archived):
+    login(visitor)
+    missing = visitor.get("/ui/archive/nope")
+    assert missing.status_code == 404 and "no unique archived session matches" in missing.text
+    assert visitor.get(f"/ui/archive/{SHOP}", params={"agent": "nope"}).status_code == 404
+
+
+def test_the_archive_needs_a_session(visitor, archived):
+    assert visitor.get("/ui/archive").status_code == 401
+    assert visitor.get("/ui/archive/usage.json").status_code == 401
+
+
+def test_the_year_is_whole_monday_first_weeks_ending_on_the_day():
+    first, last = year_span(date(2026, 12, 1))  # a Tuesday
+    assert first.weekday() == 0 and last == date(2026, 12, 1) and (last - first).days == 52 * 7 + 1
+
+
+def test_the_grid_puts_each_day_in_its_week_column_and_weekday_row():
+    first = date(2026, 3, 2)  # a Monday
+    days = tuple(Day(first + timedelta(days=i), 0, i % 3, i % 3) for i in range(10))
+    grid = heat_grid(Heatmap(days, "UTC"))
+    assert [(c.x, c.y) for c in grid.cells[:2]] == [(30, 16), (30, 29)]
+    assert (grid.cells[7].x, grid.cells[7].y) == (43, 16)  # the next Monday: next column, first row
+    assert grid.prompts == sum(i % 3 for i in range(10)) and grid.months[0] == (30, "Mar")
+
+
+def test_usage_chart_has_every_day_with_zeros_between():
+    zone = ZoneInfo("Europe/Berlin")
+    data = usage_chart([TokenDay(date(2026, 3, 3), 1, 2, 3, 4)], date(2026, 3, 2), date(2026, 3, 4), zone)
+    assert data["x"][1] - data["x"][0] == 86400
+    assert [s["values"] for s in data["series"]] == [[0, 1, 0], [0, 2, 0], [0, 3, 0], [0, 4, 0]]
+
+
+def test_tool_calls_go_under_the_turn_they_were_made_in():
+    turns = [TurnView(1, "2026-03-02T10:00:00.000Z", "a", None, 1),
+             TurnView(2, "2026-03-02T11:00:00.000Z", "b", None, 1)]
+
+    def call(ts: str | None) -> ToolCallView:
+        return ToolCallView(f"t{ts}", "Read", "", ts, True, False, None, None)
+
+    grouped, loose = with_calls(turns, [call("2026-03-02T10:30:00.000Z"), call("2026-03-02T11:00:00.000Z"),
+                                        call("2026-03-02T09:00:00.000Z"), call(None)])
+    assert [[c.called_ts for c in t.calls] for t in grouped] == [["2026-03-02T10:30:00.000Z"],
+                                                                 ["2026-03-02T11:00:00.000Z"]]
+    assert [c.called_ts for c in loose] == ["2026-03-02T09:00:00.000Z", None]
