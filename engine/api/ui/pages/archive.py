@@ -110,12 +110,9 @@ def heat_grid(heat: archive_activity.Heatmap) -> HeatGrid:
     first = heat.days[0].day
     cells = tuple(HeatCell(LEFT + ((d.day - first).days // 7) * PITCH, TOP + d.day.weekday() * PITCH,
                            d.day, d.sessions, d.prompts, d.level) for d in heat.days)
-    months: list[tuple[int, str]] = []
-    for cell in cells:
-        if cell.day.day == 1 or cell is cells[0]:
-            x = cell.x if cell.day.day == 1 else LEFT
-            if not months or x - months[-1][0] >= 3 * PITCH:
-                months.append((x, f"{cell.day:%b}"))
+    starts = [(c.x, f"{c.day:%b}") for c in cells if c.day.day == 1]
+    months = [(LEFT, f"{first:%b}")] if first.day != 1 and (not starts or starts[0][0] - LEFT >= 3 * PITCH) else []
+    months += starts  # a partial first month is named only when it has room before the next name
     weeks = (heat.days[-1].day - first).days // 7 + 1
     active = tuple(c for c in cells if c.prompts or c.sessions)
     return HeatGrid(cells, tuple(months), tuple((TOP + row * PITCH + CELL - 1, name) for row, name in WEEKDAY_LABELS),
@@ -268,4 +265,5 @@ def session_page(request: Request, ui: UiDep, session_id: str, agent: str = "") 
         loose += tuple(c for c in detail.tool_calls if c.agent_id and c.agent_id not in known)
     return ui.page(request, "session.html", title="Archive", missing=None, session=detail.session,
                    agent=detail.agent if isinstance(detail, SubagentDetail) else None, turns=turns, loose=loose,
-                   subagents=subagents, children=children, is_long=is_long)
+                   subagents=subagents, children=children, is_long=is_long,
+                   spawned={a.tool_use_id: a.agent_id for a in subagents if a.tool_use_id})

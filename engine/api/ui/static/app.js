@@ -88,13 +88,16 @@ async function drawChart(el) {
   const data = await answer.json();
   const colours = themeColours();
   const axis = { stroke: colours.axis, grid: { stroke: colours.grid }, ticks: { stroke: colours.grid } };
+  // the value axis as wide as its longest label (uPlot's fixed 50 px cuts "40,000" off)
+  const widest = (values) => Math.max(0, ...(values || []).map((v) => String(v).length));
+  const valueAxis = { ...axis, size: (u, values) => Math.max(50, 14 + 8 * widest(values)) };
   const options = {
     width: el.clientWidth || 600,
     height: el.clientHeight || 200,
     // a dash pattern per series too: colour is never the only difference
     series: [{}, ...data.series.map((s, i) => ({ label: s.label, stroke: colours.line(i + 1), width: 2,
       dash: i ? [2 * i + 2, 3] : undefined }))],
-    axes: [axis, axis],
+    axes: [axis, valueAxis],
   };
   charts.get(el)?.destroy();
   el.replaceChildren();

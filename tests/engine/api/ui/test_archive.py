@@ -13,7 +13,7 @@ import pytest
 from engine.actions import archive
 from engine.actions.archive_activity import Day, Heatmap, TokenDay
 from engine.actions.target import connected
-from engine.api.ui.pages.archive import MARKS, heat_grid, highlight, usage_chart, with_calls, year_span
+from engine.api.ui.pages.archive import MARKS, heat_grid, highlight, is_long, usage_chart, with_calls, year_span
 from engine.archive.model import ToolCallView, TurnView
 from tests.engine.archive._util import FIXTURES
 
@@ -152,3 +152,20 @@ def test_tool_calls_go_under_the_turn_they_were_made_in():
     assert [[c.called_ts for c in t.calls] for t in grouped] == [["2026-03-02T10:30:00.000Z"],
                                                                  ["2026-03-02T11:00:00.000Z"]]
     assert [c.called_ts for c in loose] == ["2026-03-02T09:00:00.000Z", None]
+
+
+def test_a_partial_first_month_is_not_named_when_the_next_month_starts_right_after():
+    first = date(2026, 3, 23)  # a Monday; April starts in the second column
+    grid = heat_grid(Heatmap(tuple(Day(first + timedelta(days=i), 0, 0, 0) for i in range(21)), "UTC"))
+    assert grid.months == ((43, "Apr"),)
+
+
+def test_long_or_many_line_output_is_collapsed():
+    assert not is_long(None) and not is_long("short") and not is_long("a\nb\nc")
+    assert is_long("x" * 241) and is_long("1\n2\n3\n4\n5")
+
+
+def test_the_call_that_spawned_a_subagent_links_to_it(visitor, login, archived):
+    login(visitor)
+    page = visitor.get(f"/ui/archive/{SHOP}").text
+    assert page.count(f'href="/ui/archive/{SHOP}?agent={REVIEWER}"') == 2  # the subagent list and its Agent call
