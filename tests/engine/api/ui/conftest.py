@@ -48,3 +48,35 @@ def login(logins):
         assert COOKIE in client.cookies
 
     return login
+
+
+FIRING_DISK = {"enabled": True, "volumes": ["/"], "schedule": "every 24h", "min_free_gb": 1000000}
+
+
+@pytest.fixture
+def firing_engine(wk_home):
+    """A started Engine whose disk_space check always finds something (no disk has a petabyte free)."""
+    from engine.engine import Engine
+    from engine.units import UNITS
+    from tests.engine.api.conftest import QUIET_CHECKS, engine_config
+
+    checks = {name: {"enabled": False} for name in QUIET_CHECKS}
+    checks["disk_space"] = FIRING_DISK
+    eng = Engine(wk_home, engine_config(checks=checks), UNITS)
+    eng.start()
+    yield eng
+    eng.stop("test")
+
+
+@pytest.fixture
+def firing_visitor(firing_engine, tokens, logins):
+    """A logged-in visitor of the firing engine's dashboard."""
+    from fastapi.testclient import TestClient
+
+    from engine.api.http import create_app
+
+    app = create_app(firing_engine, tokens, port=PORT, logins=logins)
+    with TestClient(app, base_url=BASE, raise_server_exceptions=False) as c:
+        answer = post_token(c, logins.mint())
+        assert answer.status_code == 204, answer.text
+        yield c
