@@ -10,17 +10,13 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.ui.conftest import Dashboard, axe_violations
+from tests.ui.htmx_wait import settled
 
 
 def _cli_applications(dashboard: Dashboard) -> list[dict[str, Any]]:
     result = dashboard.instance.cli("applications", "list", "--json")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
-
-
-def settled(page: Any) -> None:
-    """Wait until htmx has finished its request, swap and settle (new content is live only then)."""
-    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')")
 
 
 def _add(page: Any, company: str, role: str) -> None:

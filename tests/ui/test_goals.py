@@ -10,11 +10,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.ui.conftest import Dashboard, axe_violations
-
-
-def settled(page: Any) -> None:
-    """Wait until htmx has finished its request, swap and settle (new content is live only then)."""
-    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')")
+from tests.ui.htmx_wait import settled
 
 
 def _cli_goals(dashboard: Dashboard) -> dict[str, dict[str, Any]]:

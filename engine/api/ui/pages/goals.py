@@ -17,8 +17,8 @@ from fastapi.responses import HTMLResponse
 
 from engine.actions import goals_board, life
 from engine.actions.errors import ActionError, Invalid
-from engine.actions.target import connected
 from engine.actions.goals_board import GoalCard, GoalsBoard
+from engine.actions.target import connected
 from engine.api.ui.context import Ui, UiDep
 from engine.api.ui.form_body import FormDep
 from engine.life.goals import Domain
