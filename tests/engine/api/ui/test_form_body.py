@@ -16,7 +16,7 @@ def test_multipart_bodies_give_text_fields_and_files():
 
 
 def test_urlencoded_bodies_keep_blank_fields_and_strip_text():
-    form = parse_urlencoded("company=+Caf%C3%A9+&role=&notes=a%26b".encode())
+    form = parse_urlencoded(b"company=+Caf%C3%A9+&role=&notes=a%26b")
     assert form.text("company") == "Café" and form.text("role") == "" and form.text("notes") == "a&b"
     assert form.text("missing") == ""
 
