@@ -69,8 +69,12 @@ def _rows(ui: Ui) -> list[ApplicationRow]:
             items += page.items
             if not page.items or len(items) >= page.total:
                 break
-    return [ApplicationRow(a, from_db(a.applied_at).astimezone(zone).strftime("%Y-%m-%d"), age_text(a.applied_at, now))
-            for a in items]
+    return [_row(ui, a, now, zone) for a in items]
+
+
+def _row(ui: Ui, a: Application, now: datetime | None = None, zone: tzinfo | None = None) -> ApplicationRow:
+    now, zone = now or ui.engine.now(), zone or _zone(ui)
+    return ApplicationRow(a, from_db(a.applied_at).astimezone(zone).strftime("%Y-%m-%d"), age_text(a.applied_at, now))
 
 
 def _fragment(ui: Ui, name: str, **context: Any) -> HTMLResponse:
@@ -120,10 +124,12 @@ def change_status(app_id: int, ui: UiDep, form: FormDep) -> HTMLResponse:
         ui.engine.publish()
     except ActionError as exc:
         error = str(exc)
-    row = next((r for r in _rows(ui) if r.app.id == app_id), None)
-    if row is None:
-        return _fragment(ui, "application_gone.html", app_id=app_id, error=error)
-    return _fragment(ui, "application_row.html", row=row, error=error, saved=error is None)
+    try:
+        with connected(ui.engine) as db:
+            app = life.get_application(db, app_id)
+    except ActionError as exc:
+        return _fragment(ui, "application_gone.html", app_id=app_id, error=error or str(exc))
+    return _fragment(ui, "application_row.html", row=_row(ui, app), error=error, saved=error is None)
 
 
 @router.post("/ui/applications/{app_id}/remove", response_class=HTMLResponse)

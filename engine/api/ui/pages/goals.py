@@ -117,7 +117,7 @@ def add_goal(ui: UiDep, form: FormDep) -> HTMLResponse:
     return HTMLResponse(form_html + _render(ui, "goals_board.html", oob=True, **context))
 
 
-def _goal_action(ui: UiDep, goal_id: int, act: Any, done_text: str) -> HTMLResponse:
+def _goal_action(ui: Ui, goal_id: int, act: Any, done_text: str) -> HTMLResponse:
     try:
         with connected(ui.engine) as db:
             act(db)
