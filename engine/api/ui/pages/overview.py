@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
@@ -27,7 +26,7 @@ from engine.actions.errors import ActionError, Invalid
 from engine.actions.history import Cell
 from engine.api.ui import stream
 from engine.api.ui.context import Ui, UiDep
-from engine.api.ui.form_body import FormTooLarge, form_fields
+from engine.api.ui.form_body import FormDep
 from engine.api.ui.strips import strip_view
 from engine.checks.service import CheckOutcome, CheckRun
 from engine.health import Health
@@ -170,24 +169,18 @@ def run_all(request: Request, ui: UiDep) -> HTMLResponse:
 
 
 @router.post("/ui/overview/pause", response_class=HTMLResponse)
-async def pause(request: Request, ui: UiDep) -> HTMLResponse:
+def pause(request: Request, ui: UiDep, form: FormDep) -> HTMLResponse:
     """Pause alerts for 1 h, until tomorrow 08:00, or for / until a custom value."""
+    choice, custom = form.text("choice"), form.text("custom")
     try:
-        fields = await form_fields(request)
-    except FormTooLarge as exc:
-        return ui.page(request, "partials/action_result.html", ok=False, message=str(exc), status_code=413)
-    choice, custom = fields.get("choice", ""), fields.get("custom", "")
-    def act() -> instance.PauseState:
         if choice == "1h":
-            return instance.pause(ui.engine, "1h")
-        if choice == "morning":
-            return pausing.pause_until_morning(ui.engine)
-        if choice == "custom":
-            return pausing.pause_custom(ui.engine, custom)
-        raise Invalid(f"pause choice must be one of {', '.join(PAUSE_CHOICES)}, not {choice!r}")
-
-    try:
-        state = await anyio.to_thread.run_sync(act)
+            state = instance.pause(ui.engine, "1h")
+        elif choice == "morning":
+            state = pausing.pause_until_morning(ui.engine)
+        elif choice == "custom":
+            state = pausing.pause_custom(ui.engine, custom)
+        else:
+            raise Invalid(f"pause choice must be one of {', '.join(PAUSE_CHOICES)}, not {choice!r}")
     except ActionError as exc:
         return ui.page(request, "partials/action_result.html", ok=False, message=str(exc))
     return _pause_answer(request, ui, state)
