@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from engine.api.ui import session, stream
 from engine.api.ui.context import Ui
 from engine.api.ui.guard import UiGuard
-from engine.api.ui.pages import overview
+from engine.api.ui.pages import alerts, delivery, overview
 from engine.api.ui.render import templates
 from engine.api.ui.session_table import Sessions
 from engine.login_tokens import OneTimeTokens
@@ -28,7 +28,7 @@ from engine.timeutil import resolve_timezone
 if TYPE_CHECKING:
     from engine.engine import Engine
 
-PAGES = (overview,)
+PAGES = (overview, alerts, delivery)
 # Beside this module in a checkout and in a PyInstaller build (pyinstaller.spec bundles it at the same path).
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 STATIC_URL = "/ui/static"
