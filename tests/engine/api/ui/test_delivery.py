@@ -13,7 +13,7 @@ from tests.delivery_helpers import CHAT, TOKEN
 from tests.engine.actions import dashboard_rows
 from tests.engine.api.conftest import engine_config
 from tests.engine.api.ui.conftest import WRITE_HEADERS
-from tests.fakes.telegram_api import Fault, FakeTelegramServer
+from tests.fakes.telegram_api import FakeTelegramServer, Fault
 
 
 @pytest.fixture
