@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from engine.actions.errors import Invalid
+from engine.actions.errors import Invalid, NotFound
 from engine.actions.paging import Page, check_window
 from engine.actions.target import Target, connected
 from engine.alerts import store
@@ -39,3 +39,15 @@ def alert_rows(target: Target, *, state: str | None = None, check: str | None = 
         sent = alert_deliveries(db, [AlertSpan(a.id, a.check_name, a.opened_at, a.resolved_at or a.last_notified_at)
                                       for a in alerts])
     return Page(tuple(AlertRow(a, sent.get(a.id, ())) for a in alerts), total, limit, offset)
+
+
+def alert_row(target: Target, alert_id: int) -> AlertRow:
+    """One alert with its deliveries per channel; NotFound when there is none with that id."""
+    with connected(target) as db:
+        try:
+            alert = store.get_alert(db, alert_id)
+        except store.AlertError as exc:
+            raise NotFound(str(exc)) from exc
+        sent = alert_deliveries(db, [AlertSpan(alert.id, alert.check_name, alert.opened_at,
+                                               alert.resolved_at or alert.last_notified_at)])
+    return AlertRow(alert, sent.get(alert.id, ()))

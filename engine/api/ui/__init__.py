@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from engine.api.ui import session, stream
 from engine.api.ui.context import Ui
 from engine.api.ui.guard import UiGuard
-from engine.api.ui.pages import applications, archive, checks, goals, overview
+from engine.api.ui.pages import alerts, applications, archive, checks, delivery, goals, overview
 from engine.api.ui.render import templates
 from engine.api.ui.session_table import Sessions
 from engine.login_tokens import OneTimeTokens
@@ -28,7 +28,8 @@ from engine.timeutil import resolve_timezone
 if TYPE_CHECKING:
     from engine.engine import Engine
 
-PAGES = (overview, checks, applications, goals, archive)
+# In navigation order: Overview, Checks, Alerts, Applications, Goals, Archive, Delivery.
+PAGES = (overview, checks, alerts, applications, goals, archive, delivery)
 # Beside this module in a checkout and in a PyInstaller build (pyinstaller.spec bundles it at the same path).
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 STATIC_URL = "/ui/static"

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from engine.actions import alert_list
-from engine.actions.errors import Invalid
+from engine.actions.errors import Invalid, NotFound
 from engine.actions.target import Offline
 from engine.store.db import connection
 from engine.units import UNITS
@@ -66,3 +66,18 @@ def test_filters_by_state_and_check_and_pages(target, db):
         alert_list.alert_rows(target, state="gone")
     with pytest.raises(Invalid, match="^limit must be from 1 to 1000"):
         alert_list.alert_rows(target, limit=0)
+
+
+def test_one_alert_row_carries_its_deliveries_like_the_listing(target, db):
+    with connection(db):
+        a = rows.alert(db, "disk", "/", T0, "open", notified=T0)
+        sent = rows.notification(db, "disk", [a], T0)
+        rows.outbox(db, sent, "telegram", T0, "sent", attempts=1)
+    row = alert_list.alert_row(target, a)
+    assert row == alert_list.alert_rows(target).items[0]
+    assert [(d.channel, d.state) for d in row.deliveries] == [("telegram", "sent")]
+
+
+def test_one_alert_row_of_an_unknown_id_is_not_found(target):
+    with pytest.raises(NotFound, match="no alert with id 999"):
+        alert_list.alert_row(target, 999)
