@@ -29,7 +29,7 @@ def _add(page: Any, company: str, role: str) -> None:
 
 def _open(dashboard: Dashboard, page: Any = None) -> Any:
     page = page or dashboard.page
-    page.get_by_role("link", name="Applications").click()
+    page.get_by_role("navigation", name="Dashboard").get_by_role("link", name="Applications", exact=True).click()
     expect(page.get_by_role("heading", name="Applications", level=1)).to_be_visible()
     return page
 

@@ -21,7 +21,7 @@ def _cli_goals(dashboard: Dashboard) -> dict[str, dict[str, Any]]:
 
 def _open(dashboard: Dashboard, page: Any = None) -> Any:
     page = page or dashboard.page
-    page.get_by_role("link", name="Goals").click()
+    page.get_by_role("navigation", name="Dashboard").get_by_role("link", name="Goals", exact=True).click()
     expect(page.get_by_role("heading", name="Goals", level=1)).to_be_visible()
     return page
 
