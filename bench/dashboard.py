@@ -87,7 +87,10 @@ def fill(db: Any, checks: list[str], *, rows: int, alert_count: int, now: dateti
                          firing[i % 50] if outcome == "firing" else "[]", "boom" if outcome == "error" else None,
                          "schedule"))
             decisions.append((name, stamp, "SENT" if i % 5 == 0 else "SUPPRESSED", "within cooldown", 1, None))
-    alerts, notifications, outbox, attempts = [], [], [], []
+    alerts: list[tuple[Any, ...]] = []
+    notifications: list[tuple[Any, ...]] = []
+    outbox: list[tuple[Any, ...]] = []
+    attempts: list[tuple[Any, ...]] = []
     span = STEP * per_check
     for a in range(1, alert_count + 1):
         name = checks[a % len(checks)]
