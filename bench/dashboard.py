@@ -35,6 +35,7 @@ import argparse
 import http.client
 import json
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -392,26 +393,48 @@ class Browser:
             raise SystemExit(f"POST /ui/session answered {answer.status}")
         self.cookie = (answer.getheader("set-cookie") or "").split(";", 1)[0]
 
-    def get(self, path: str) -> tuple[int, float]:
-        """The status and milliseconds from sending ``GET path`` to the last byte of the answer."""
+    def get(self, path: str) -> tuple[int, float, bytes]:
+        """The status, the milliseconds from sending ``GET path`` to the last byte of the answer, the body."""
         start = time.perf_counter()
         self.conn.request("GET", path, headers=self.headers())
         answer = self.conn.getresponse()
-        answer.read()
-        return answer.status, (time.perf_counter() - start) * 1000
+        body = answer.read()
+        return answer.status, (time.perf_counter() - start) * 1000, body
+
+
+_TAG = re.compile(r"<[a-z][^>]*>", re.S)
+_ATTR = re.compile(r'(hx-get|hx-trigger)="([^"]*)"')
+
+
+def sse_followups(page: str) -> list[tuple[str, str]]:
+    """(event name, URL) of each element of ``page`` that htmx re-fetches on a stream event
+    (``hx-get`` with ``hx-trigger="sse:NAME"``): what an open tab requests per event."""
+    out = []
+    for tag in _TAG.findall(page):
+        attrs = dict(_ATTR.findall(tag))
+        for trigger in attrs.get("hx-trigger", "").split(","):
+            if trigger.strip().startswith("sse:") and "hx-get" in attrs:
+                out.append((trigger.strip()[4:].split()[0], attrs["hx-get"]))
+    return out
 
 
 class EventStream:
-    """``GET /ui/events`` held open on its own connection; counts the events the server sends."""
+    """``GET /ui/events`` held open on its own connection, as an open overview tab holds it: counts
+    the events and, per event, fetches what the page re-fetches on it (``followups``) on a second
+    keep-alive connection."""
 
-    def __init__(self, browser: Browser):
+    def __init__(self, browser: Browser, followups: list[tuple[str, str]]):
         self.conn = http.client.HTTPConnection("127.0.0.1", browser.running.port, timeout=600)
         self.conn.request("GET", "/ui/events", headers=browser.headers(Accept="text/event-stream"))
         self.answer = self.conn.getresponse()
         if self.answer.status != 200:
             raise SystemExit(f"GET /ui/events answered {self.answer.status}")
+        self.tab = Browser(browser.running)
+        self.tab.cookie = browser.cookie
+        self.followups = followups
         self.events = 0
         self.comments = 0
+        self.fetches = 0
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -420,9 +443,14 @@ class EventStream:
             while line := self.answer.fp.readline():
                 if line.startswith(b"event:"):
                     self.events += 1
+                    name = line[6:].strip().decode()
+                    for event, url in self.followups:
+                        if event == name:
+                            self.tab.get(url)
+                            self.fetches += 1
                 elif line.startswith(b":"):
                     self.comments += 1
-        except (OSError, ValueError):
+        except (OSError, ValueError, http.client.HTTPException):
             pass  # closed by close()
 
     def close(self) -> None:
@@ -433,6 +461,7 @@ class EventStream:
                 pass
         self.conn.close()
         self._reader.join(10)
+        self.tab.conn.close()
 
 
 def cpu_seconds(proc: Any) -> float:
@@ -472,14 +501,17 @@ def bench_instance(db_file: Path, checks: list[str], calls: int, seconds: float)
         print(f"\npages, a real instance on a copy of {db_file.name} (pid {proc.pid}, port {running.port}); "
               f"{calls} keep-alive requests each after one untimed")
         print(f"{'page':58} {'first ms':>8} {'p50 ms':>8} {'p95 ms':>8}  target")
+        overview_page = ""
         for label, path in (("overview /ui/", "/ui/"), ("alerts /ui/alerts", "/ui/alerts")):
-            status, first = browser.get(path)
+            status, first, body = browser.get(path)
             if status != 200:
                 print(f"{label:58} not there yet (HTTP {status})")
                 continue
+            if path == "/ui/":
+                overview_page = body.decode("utf-8", "replace")
             samples = []
             for _ in range(calls):
-                status, ms = browser.get(path)
+                status, ms, _ = browser.get(path)
                 if status != 200:
                     raise SystemExit(f"GET {path} answered {status} during the run")
                 samples.append(ms)
@@ -490,22 +522,26 @@ def bench_instance(db_file: Path, checks: list[str], calls: int, seconds: float)
         rss_pages = proc.memory_info().rss / 2**20
         browser.conn.close()
 
-        print(f"\nidle CPU of the instance, {seconds:g} s each (psutil user + system time)")
+        print(f"\nidle CPU of the instance, {seconds:g} s each (psutil user + system time; its resolution, "
+              f"one clock tick of 10 ms, is {1 / seconds:.3f} % here)")
         settle(proc)
         base = idle_percent(proc, seconds)
-        stream = EventStream(browser)
+        followups = sse_followups(overview_page)
+        stream = EventStream(browser, followups)
         try:
             wait_for(lambda: stream.events > 0, 30, "the first event of /ui/events")
             open_ = idle_percent(proc, seconds)
             rss_open = proc.memory_info().rss / 2**20
-            events, comments = stream.events, stream.comments
+            events, comments, fetches = stream.events, stream.comments, stream.fetches
         finally:
             stream.close()
         added = open_ - base
         text, ok = verdict(added, IDLE_CORE_PERCENT, "% of a core", "added")
         passed &= ok
         print(f"  no dashboard:           {base:7.3f} % of a core")
-        print(f"  one dashboard open:     {open_:7.3f} % of a core ({events} events, {comments} keep-alive comments)")
+        print(f"  one dashboard open:     {open_:7.3f} % of a core ({events} events, {comments} keep-alive comments, "
+              f"{fetches} fragment fetches the overview makes on events: "
+              f"{', '.join(sorted({u for _, u in followups})) or 'none'})")
         print(f"  added by the dashboard: {added:7.3f} % of a core  {text}")
         print(f"\nRSS of the instance: {rss_start:.1f} MB after start-up, {rss_pages:.1f} MB after the page timings, "
               f"{rss_open:.1f} MB with a dashboard open ({rss_open / rss_start:.2f}x the start-up figure)")
