@@ -542,7 +542,8 @@ def bench_instance(db_file: Path, checks: list[str], calls: int, seconds: float)
         print(f"  one dashboard open:     {open_:7.3f} % of a core ({events} events, {comments} keep-alive comments, "
               f"{fetches} fragment fetches the overview makes on events: "
               f"{', '.join(sorted({u for _, u in followups})) or 'none'})")
-        print(f"  added by the dashboard: {added:7.3f} % of a core  {text}")
+        per_event = f" (about {added / 100 * seconds / events * 1000:.0f} ms of CPU per event)" if events else ""
+        print(f"  added by the dashboard: {added:7.3f} % of a core  {text}{per_event}")
         print(f"\nRSS of the instance: {rss_start:.1f} MB after start-up, {rss_pages:.1f} MB after the page timings, "
               f"{rss_open:.1f} MB with a dashboard open ({rss_open / rss_start:.2f}x the start-up figure)")
     return passed
