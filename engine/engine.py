@@ -272,10 +272,11 @@ class Engine:
         return self.db
 
     def _beat(self) -> None:
+        # No publish here: the scheduler publishes when the job ends. A second one a minute made every
+        # open dashboard re-fetch its check rows twice per beat (bench/dashboard.py, idle CPU).
         assert self.heartbeat is not None and self.checks is not None
         self.heartbeat.beat()
         self.checks.dispatcher.flush_deferred(self.now())
-        self.publish()
 
     def _on_gap(self, gap: Gap) -> None:
         if gap.kind == "asleep" and self.scheduler is not None:

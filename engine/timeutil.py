@@ -203,6 +203,13 @@ def human_time(value: datetime | str | None, zone: tzinfo | None = None, *, seco
     dt = from_db(value) if isinstance(value, str) else value
     if dt.tzinfo is None:  # naive values in this code base are UTC
         dt = dt.replace(tzinfo=timezone.utc)
-    local = dt.astimezone(zone if zone is not None else resolve_timezone(""))
+    return _human_time(dt, zone if zone is not None else resolve_timezone(""), seconds)
+
+
+@functools.lru_cache(maxsize=4096)
+def _human_time(dt: datetime, zone: tzinfo, seconds: bool) -> str:
+    # Cached: a dashboard page formats the same bucket boundaries for every check (over 1,000 times a
+    # view). Equal aware datetimes are the same instant, so they share a text in a given zone.
+    local = dt.astimezone(zone)
     abbreviation = local.tzname() or local.strftime("%z")
     return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M") + f" {abbreviation}"

@@ -155,6 +155,17 @@ def test_human_time_reads_stored_text_shows_seconds_only_when_asked_and_says_nev
     assert human_time(None, BERLIN) == "never" and human_time("", BERLIN, never="-") == "-"
 
 
+
+def test_human_time_formats_a_repeated_instant_once_per_zone_and_the_same_instant_alike():
+    from engine.timeutil import _human_time
+
+    at = datetime(2026, 12, 1, 13, 5, tzinfo=UTC)
+    human_time(at, BERLIN)
+    hits = _human_time.cache_info().hits
+    assert human_time(at.astimezone(ZoneInfo("Asia/Tokyo")), BERLIN) == "2026-12-01 14:05 CET"  # the same instant
+    assert _human_time.cache_info().hits == hits + 1
+    assert human_time(at, ZoneInfo("Asia/Tokyo")) == "2026-12-01 22:05 JST"  # another zone is its own text
+
 def test_spaced_duration_reads_as_words():
     assert [spaced_duration(timedelta(seconds=s)) for s in (45, 2700, 11520, 187200)] == [
         "45 s", "45 min", "3 h 12 min", "2 d 4 h"]

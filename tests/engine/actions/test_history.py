@@ -110,3 +110,23 @@ def test_overview_rows_list_every_check_with_strips_and_last_run(target, db):
     assert set(row["strips"]) == {"24h", "7d"} and row["strips"]["24h"]["buckets"][-1]["worst"] == "alert"
     assert row["last_findings"] == 1 and row["last_run"]["outcome"] == "firing" and row["next_run"] is None
     assert rows["goal_staleness"].last_run is None
+
+
+def test_overview_rows_share_one_database_connection_in_a_thread_without_one(target, db):
+    import threading
+
+    opened = []
+    real_connect = db.connect
+
+    def counting_connect(*args, **kwargs):
+        opened.append(threading.get_ident())
+        return real_connect(*args, **kwargs)
+
+    db.connect = counting_connect  # the API's worker threads have no connection of their own
+    worker = threading.Thread(target=lambda: overview.check_rows(target))
+    try:
+        worker.start()
+        worker.join(30)
+    finally:
+        del db.connect
+    assert len(opened) == 1

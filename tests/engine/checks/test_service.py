@@ -9,6 +9,7 @@ from engine.alerts.dispatcher import Dispatcher
 from engine.checks.base import CheckDefinition, CheckKind, Param
 from engine.checks.service import CheckService
 from engine.findings import Finding
+from tests.engine.checks.query_plans import check_runs_plans
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
 release = threading.Event()
@@ -120,3 +121,19 @@ def test_close_abandons_a_running_command_check_and_kills_its_program(db, tmp_pa
     assert runs(db) == []  # nothing written after the service closed
     with pytest.raises(CheckAbandoned, match="shutting down"):
         svc.run("sleeper")
+
+
+
+def test_last_runs_seeks_each_check_in_an_index_instead_of_scanning_every_run(db):
+    plans = check_runs_plans(db, service(db, Fires, Boom).last_runs)
+    assert plans and all("SCAN" not in plan for plan in plans), plans
+
+
+def test_last_runs_is_the_latest_recorded_run_of_each_configured_check_even_with_the_clock_set_back(db):
+    db.execute_sql("INSERT INTO check_runs (check_name, started_at, finished_at, outcome) VALUES"
+                   " ('fires', '2030-01-01T00:00:00.000000Z', '2030-01-01T00:00:00.000000Z', 'ok'),"
+                   " ('fires', '2026-11-20T12:00:00.000000Z', '2026-11-20T12:00:01.000000Z', 'firing'),"
+                   " ('gone', '2026-11-20T12:00:00.000000Z', '2026-11-20T12:00:01.000000Z', 'ok')")
+    runs = service(db, Fires, Boom).last_runs()
+    assert runs == {"fires": {"finished_at": "2026-11-20T12:00:01.000000Z", "outcome": "firing", "findings": 0,
+                              "error": None}}
