@@ -32,6 +32,31 @@ def test_the_stream_sends_the_status_fragment_again_after_a_check_run(wk_home):
             stream.close()
 
 
+def test_a_heartbeat_sends_the_status_but_the_checks_event_only_after_a_check_run(wk_home):
+    with dashboard(wk_home) as board:
+        stream = EventStream(board)
+        try:
+            assert [stream.next_event()[0] for _ in range(2)] == ["status", "checks"]  # at once: the first snapshot
+            cli("pause", "5m", check=True)  # a new snapshot that changes no check run
+            name, _ = stream.next_event()
+            assert name == "status"
+            cli("check", "run", "disk_space", check=True)
+            names = wait_until(lambda: _names_until_checks(stream), timeout=30, message="a checks event after the run")
+            assert names[-1] == "checks" and set(names[:-1]) <= {"status"}
+        finally:
+            stream.close()
+
+
+def _names_until_checks(stream: EventStream) -> list[str]:
+    names: list[str] = []
+    while not names or names[-1] != "checks":
+        event = stream.next_event()
+        assert event is not None, "the stream ended"
+        names.append(event[0])
+        assert len(names) < 20, names
+    return names
+
+
 def _attention_event(stream: EventStream):
     event = stream.next_event()
     assert event is not None, "the stream ended"
