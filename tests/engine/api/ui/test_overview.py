@@ -70,7 +70,7 @@ def test_each_check_is_a_row_with_24h_and_7d_strips_and_its_next_run(firing_visi
     assert 'aria-label="Last 24 hours: no alerts or errors in 48 periods, 48 without a run"' in page
     assert 'aria-label="Last 7 days: no alerts or errors in 56 periods, 56 without a run"' in page
     assert "never run" in page
-    assert 'hx-get="/ui/overview/checks" hx-trigger="sse:status"' in page
+    assert 'hx-get="/ui/overview/checks" hx-trigger="sse:checks"' in page
 
 
 def test_run_all_checks_says_what_was_found_and_redraws_the_rows(firing_visitor):
