@@ -162,6 +162,11 @@ class SessionDetail:
     tool_calls: tuple[ToolCallView, ...]
     subagents: tuple[Subagent, ...]
 
+    @property
+    def facts(self) -> list[str]:
+        """The summary's facts beyond prompts and answers: tools used, files touched, tokens, duration."""
+        return summary.fact_lines(self.summary) if self.summary else []
+
     def to_dict(self) -> dict[str, Any]:
         """The session also carries the prose as ``session.summary`` (what ``archive show --json`` always had)."""
         return {"session": {**self.session.to_dict(), "summary": self.summary_text},

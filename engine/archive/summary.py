@@ -113,18 +113,25 @@ def render(summary: dict[str, Any]) -> str:
         lines.append(f"{i}. {t['prompt'] or '(no prompt)'}")
         if t["answer"]:
             lines.append(f"   → {t['answer']}")
+    lines += fact_lines(summary)
+    return "\n".join(lines)
+
+
+def fact_lines(summary: dict[str, Any]) -> list[str]:
+    """The summary's facts beyond its prompts and answers: tools used, files touched, tokens, duration."""
+    lines = []
     if summary.get("tools"):
         lines.append("Tools: " + ", ".join(f"{t['name']}×{t['count']}" for t in summary["tools"]))
     if summary.get("files_touched"):
         lines.append("Files: " + ", ".join(summary["files_touched"][:20]))
     tok = summary.get("tokens") or {}
     if tok:
-        lb = "≥" if tok.get("output_is_lower_bound") else ""
-        lines.append(f"Tokens: in {tok['input']}, out {lb}{tok['output']},"
+        lower = "≥" if tok.get("output_is_lower_bound") else ""
+        lines.append(f"Tokens: in {tok['input']}, out {lower}{tok['output']},"
                      f" cache read {tok['cache_read']}, cache create {tok['cache_creation']}")
     if summary.get("duration_s") is not None:
         lines.append(f"Duration: {int(summary['duration_s'])} s")
-    return "\n".join(lines)
+    return lines
 
 
 def refresh_summaries(

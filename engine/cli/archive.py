@@ -247,7 +247,11 @@ def _render_session(view: archive.SessionDetail, out: TextIO, zone: tzinfo) -> N
               f"{plural(s.subagents, 'subagent')}\n")
     if s.interrupted_reason:
         out.write(f"stopped mid-turn: {s.interrupted_reason}\n")
-    facts = _summary_facts(summary) if view.summary else ([view.summary_text] if view.summary_text else [])
+    if view.summary:
+        facts = [f"Recap: {one_line(summary['recap'], 300)}"] if summary.get("recap") else []
+        facts += view.facts
+    else:
+        facts = [view.summary_text] if view.summary_text else []
     if facts:
         out.write("\n" + "\n".join(facts) + "\n")
     out.write("\nTurns:\n")
@@ -260,25 +264,6 @@ def _render_session(view: archive.SessionDetail, out: TextIO, zone: tzinfo) -> N
         state = "error" if c.is_error else ("ok" if c.has_result else "no result")
         who = f" [{c.agent_id}]" if c.agent_id else ""
         out.write(f"  {c.called_ts or '':24} {c.name or '?'}{who} — {state}\n")
-
-
-def _summary_facts(summary: dict[str, Any]) -> list[str]:
-    """The summary's lines that the header and the turns do not already say (no title, no prompts)."""
-    lines = []
-    if summary.get("recap"):
-        lines.append(f"Recap: {one_line(summary['recap'], 300)}")
-    if summary.get("tools"):
-        lines.append("Tools: " + ", ".join(f"{t['name']}×{t['count']}" for t in summary["tools"]))
-    if summary.get("files_touched"):
-        lines.append("Files: " + ", ".join(summary["files_touched"][:20]))
-    tok = summary.get("tokens") or {}
-    if tok:
-        lower = "≥" if tok.get("output_is_lower_bound") else ""
-        lines.append(f"Tokens: in {tok['input']}, out {lower}{tok['output']},"
-                     f" cache read {tok['cache_read']}, cache create {tok['cache_creation']}")
-    if summary.get("duration_s") is not None:
-        lines.append(f"Duration: {int(summary['duration_s'])} s")
-    return lines
 
 
 def cmd_search(args: Any, ctx: Any, out: TextIO | None = None) -> int:
