@@ -11,6 +11,11 @@ The sections below are the engine's own. A unit above config (a channel) declare
 section next to its code and the composition step hands it in as a :class:`Section`: it is then
 parsed, validated, templated, overridden from the environment and redacted like the built-in
 ones, and read as ``config.NAME`` (or typed, ``config.section(SettingsClass)``).
+
+Every key of every section can be overridden by the environment variable
+``WATCHKEEPER_<SECTION>_<KEY>`` (upper case, see :func:`env_variable`): the text is read per the
+key's type (:func:`_from_env_text`) and validated like the file, the error naming the variable.
+``Config.origins`` records where each value came from (:func:`sources`, for ``config show``).
 """
 
 from __future__ import annotations
@@ -250,6 +255,8 @@ class Config:
     source: Path | None = None
     registered: dict[str, Any] = field(default_factory=dict)
     """The registered sections' values by section name, in template order."""
+    origins: dict[str, str] = field(default_factory=dict)
+    """Where a setting came from, by "section.key": "file" or "env VARIABLE"; absent means the default."""
 
     def __getattr__(self, name: str) -> Any:
         """A registered section by name (``config.telegram``); only called for names not found otherwise."""
@@ -303,7 +310,24 @@ def unusable_value(value: Any) -> str | None:
     return None
 
 
-def _build_section(name: str, cls: type, raw: Any, warnings: list[str]) -> Any:
+def _validated(where: str, shown: str, value: Any, f: dataclasses.Field[Any], annotation: Any) -> Any:
+    """``value`` (the file's, or the environment's once read per its type) checked like every setting:
+    its type, its validator, finite and without NUL; raises ConfigError naming ``where`` (the key or
+    the variable) and ``shown`` (its value, or "<secret>")."""
+    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if annotation is str and f.metadata.get("number_as_text") and type(value) is int:
+        value = str(value)
+    if not _type_ok(value, annotation):
+        raise ConfigError(f"{where} = {shown} is not allowed: expected {_type_word(annotation)}")
+    check = f.metadata.get("check")
+    problem = (check(value) if check is not None else None) or unusable_value(value)
+    if problem:
+        raise ConfigError(f"{where} = {shown} is not allowed: expected {problem}")
+    return value
+
+
+def _build_section(name: str, cls: type, raw: Any, warnings: list[str], origins: dict[str, str]) -> Any:
     if not isinstance(raw, dict):
         raise ConfigError(f"[{name}] must be a table, got {raw!r}")
     hints = get_type_hints(cls)
@@ -314,19 +338,9 @@ def _build_section(name: str, cls: type, raw: Any, warnings: list[str]) -> Any:
             warnings.append(f"unknown key {name}.{key} (ignored); known keys: {', '.join(known)}")
             continue
         f = known[key]
-        annotation = hints[key]
         shown = "<secret>" if f.metadata.get("secret") else repr(value)
-        if annotation is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if annotation is str and f.metadata.get("number_as_text") and type(value) is int:
-            value = str(value)
-        if not _type_ok(value, annotation):
-            raise ConfigError(f"{name}.{key} = {shown} is not allowed: expected {_type_word(annotation)}")
-        check = f.metadata.get("check")
-        problem = (check(value) if check is not None else None) or unusable_value(value)
-        if problem:
-            raise ConfigError(f"{name}.{key} = {shown} is not allowed: expected {problem}")
-        values[key] = value
+        values[key] = _validated(f"{name}.{key}", shown, value, f, hints[key])
+        origins[f"{name}.{key}"] = "file"
     return cls(**values)
 
 
@@ -340,10 +354,11 @@ def parse_config(raw: dict[str, Any], env: dict[str, str] | None = None, source:
     env = dict(os.environ) if env is None else env
     every = layout(sections)
     warnings: list[str] = []
+    origins: dict[str, str] = {}
     built: dict[str, Any] = {}
     for key, value in raw.items():
         if key in every:
-            built[key] = _build_section(key, every[key], value, warnings)
+            built[key] = _build_section(key, every[key], value, warnings, origins)
         elif key not in FREEFORM:
             warnings.append(f"unknown section or key {key!r} (ignored); known: {', '.join([*every, *FREEFORM])}")
     checks = raw.get("checks", {})
@@ -355,16 +370,93 @@ def parse_config(raw: dict[str, Any], env: dict[str, str] | None = None, source:
     registered = {name: built.pop(name) if name in built else cls()
                   for name, cls in every.items() if name not in SECTIONS}
     config = Config(**built, checks=checks, user_checks=user_checks, warnings=warnings, source=source,
-                    registered=registered)
-    _apply_env(config, sections, env)
+                    registered=registered, origins=origins)
+    _apply_env(config, every, sections, env)
     return config
 
 
-def _apply_env(config: Config, sections: Sequence[Section], env: dict[str, str]) -> None:
+ENV_PREFIX = "WATCHKEEPER_"
+
+
+def env_variable(section: str, key: str) -> str:
+    """The environment variable that overrides ``[section] key``: ``WATCHKEEPER_<SECTION>_<KEY>``."""
+    return f"{ENV_PREFIX}{section}_{key}".upper()
+
+
+_TRUE, _FALSE = frozenset({"true", "1", "yes"}), frozenset({"false", "0", "no"})
+
+
+class _Unreadable(ValueError):
+    """Environment text that is not of the setting's type (the text after "expected")."""
+
+
+def _from_env_text(text: str, annotation: Any) -> Any:
+    """An environment variable's text read as ``annotation``: int, float, bool (true/false, 1/0,
+    yes/no), a list as comma-separated items; text stays text. Raises _Unreadable."""
+    if get_origin(annotation) is list:
+        (item,) = get_args(annotation)
+        return [_from_env_text(part.strip(), item) for part in text.split(",") if part.strip()]
+    word = text.strip().lower()
+    if annotation is bool:
+        if word in _TRUE or word in _FALSE:
+            return word in _TRUE
+        raise _Unreadable("true or false (or 1/0, yes/no)")
+    if annotation is int:
+        try:
+            return int(word)
+        except ValueError:
+            raise _Unreadable("a whole number") from None
+    if annotation is float:
+        try:
+            return float(word)
+        except ValueError:
+            raise _Unreadable("a number") from None
+    return text
+
+
+def _env_owner(variable: str, every: Mapping[str, type]) -> str | None:
+    """The section whose prefix ``variable`` starts with (the longest such name), or None."""
+    owners = [name for name in [*every, *FREEFORM] if variable.startswith(env_variable(name, ""))]
+    return max(owners, key=len, default=None)
+
+
+def _apply_env(config: Config, every: Mapping[str, type], sections: Sequence[Section],
+               env: Mapping[str, str]) -> None:
+    """Override settings from ``WATCHKEEPER_<SECTION>_<KEY>`` variables (and the registered sections'
+    own ``env`` names), validated like the file; a non-empty variable wins. A variable naming a known
+    section but no key of it is warned about; other WATCHKEEPER_ variables (WATCHKEEPER_HOME) are not config."""
+    targets = {env_variable(name, f.name): (name, f.name) for name, cls in every.items()
+               for f in dataclasses.fields(cls)}
     for section in sections:
-        for variable, key in section.env.items():
-            if env.get(variable):
-                setattr(config.registered[section.name], key, env[variable])
+        targets.update((variable, (section.name, key)) for variable, key in section.env.items())
+    for variable in sorted(env):
+        text = env[variable]
+        if not text or not variable.startswith(ENV_PREFIX):
+            continue
+        target = targets.get(variable)
+        if target is None:
+            _warn_unknown_variable(config, variable, every)
+            continue
+        name, key = target
+        settings = getattr(config, name)
+        f = next(f for f in dataclasses.fields(settings) if f.name == key)
+        shown = "<secret>" if f.metadata.get("secret") else repr(text)
+        annotation = get_type_hints(type(settings))[key]
+        try:
+            value = _from_env_text(text, annotation)
+        except _Unreadable as exc:
+            raise ConfigError(f"{variable} = {shown} is not allowed: expected {exc}") from None
+        setattr(settings, key, _validated(variable, shown, value, f, annotation))
+        config.origins[f"{name}.{key}"] = f"env {variable}"
+
+
+def _warn_unknown_variable(config: Config, variable: str, every: Mapping[str, type]) -> None:
+    owner = _env_owner(variable, every)
+    if owner in FREEFORM:
+        config.warnings.append(f"environment variable {variable} ignored: [{owner}] is set in config.toml only")
+    elif owner is not None:
+        known = ", ".join(env_variable(owner, f.name) for f in dataclasses.fields(every[owner]))
+        config.warnings.append(f"unknown environment variable {variable} (ignored); known for [{owner}]: {known}")
 
 
 def load_config(path: Path, env: dict[str, str] | None = None, sections: Sequence[Section] = ()) -> Config:
@@ -462,6 +554,12 @@ def redacted(config: Config) -> dict[str, Any]:
     out["checks"] = config.checks
     out["user_checks"] = config.user_checks
     return out
+
+
+def sources(config: Config) -> dict[str, dict[str, str]]:
+    """Where each setting of :func:`redacted` came from: "file", "env VARIABLE" or "default"."""
+    return {name: {key: config.origins.get(f"{name}.{key}", "default") for key in values}
+            for name, values in redacted(config).items() if name not in FREEFORM}
 
 
 def set_config_values(path: Path, section: str, values: dict[str, Any], *, template: str | None = None,

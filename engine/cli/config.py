@@ -8,7 +8,7 @@ from typing import Any
 
 from engine.cli.context import CliContext, emit_json
 from engine.compose import ensure_config_file, load_config
-from engine.config import ConfigError, redacted
+from engine.config import ConfigError, redacted, sources
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
@@ -18,7 +18,7 @@ def register(sub: Any) -> None:
     config = sub.add_parser("config", help="config path | show | validate")
     config_sub = config.add_subparsers(dest="config_command", required=True, parser_class=type(config))
     config_sub.add_parser("path", help="where the config file is").set_defaults(handler=cmd_path, needs_config=False)
-    show = config_sub.add_parser("show", help="effective settings (secrets hidden)")
+    show = config_sub.add_parser("show", help="effective settings and where each comes from (file, env, default; secrets hidden)")
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=cmd_show)
     config_sub.add_parser("validate", help="check the config file").set_defaults(handler=cmd_validate,
@@ -33,16 +33,16 @@ def cmd_path(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_show(args: argparse.Namespace, ctx: CliContext) -> int:
-    data = redacted(ctx.config)
+    data, origins = redacted(ctx.config), sources(ctx.config)
     if args.json:
-        emit_json({"file": str(ctx.paths.config_file), "settings": data})
+        emit_json({"file": str(ctx.paths.config_file), "settings": data, "sources": origins})
         return EXIT_OK
     print(f"# {ctx.paths.config_file}")
     for section, values in data.items():
         if isinstance(values, dict) and section not in ("checks",):
             print(f"[{section}]")
             for key, value in values.items():
-                print(f"{key} = {value!r}")
+                print(f"{key} = {value!r}  # {origins[section][key]}")
             print()
         else:
             print(f"{section} = {values!r}")
