@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.compose import ensure_config_file
-from engine.config import Config, ConfigError, redacted
+from engine.config import Config, ConfigError, env_variable, redacted, sources
 from engine.units import UNITS
 from tests.helpers import load_config, parse_config
 
@@ -203,3 +203,89 @@ def test_other_toml_errors_get_no_windows_hint(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_config(path, env={})
     assert "single quotes" not in str(caught.value)
+
+
+# Settings from the environment: WATCHKEEPER_<SECTION>_<KEY>, read per the key's type, validated like the file.
+
+def _as_env_text(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def test_every_key_of_every_section_can_be_set_from_the_environment():
+    defaults = parse_config({}, env={})
+    sections = {name: values for name, values in redacted(defaults).items() if name not in ("checks", "user_checks")}
+    for name, values in sections.items():
+        for key in values:
+            value = getattr(getattr(defaults, name), key)
+            if value in ("", []):
+                continue  # an empty variable is not an override
+            variable = env_variable(name, key)
+            config = parse_config({}, env={variable: _as_env_text(value)})
+            assert getattr(getattr(config, name), key) == value, variable
+            assert sources(config)[name][key] == f"env {variable}"
+
+
+def test_environment_text_is_read_per_the_type_of_the_key():
+    env = {"WATCHKEEPER_API_PORT": "9100", "WATCHKEEPER_API_ENABLED": "no", "WATCHKEEPER_ARCHIVE_ENABLED": "1",
+           "WATCHKEEPER_TELEGRAM_TIMEOUT_SECONDS": "2.5", "WATCHKEEPER_DELIVERY_OFFLINE_TTL": "2h",
+           "WATCHKEEPER_ALERTS_QUIET_HOURS_WEEKDAYS": "sat, sun", "WATCHKEEPER_GENERAL_TIMEZONE": "Europe/Berlin"}
+    config = parse_config({}, env=env)
+    assert (config.api.port, config.api.enabled, config.archive.enabled) == (9100, False, True)
+    assert (config.telegram.timeout_seconds, config.delivery.offline_ttl) == (2.5, "2h")
+    assert config.alerts.quiet_hours_weekdays == ["sat", "sun"]
+    assert config.general.timezone == "Europe/Berlin"
+
+
+def test_the_environment_wins_over_the_file_and_each_value_names_its_source():
+    config = parse_config({"api": {"port": 9000}, "heartbeat": {"interval_seconds": 30}},
+                          env={"WATCHKEEPER_API_PORT": "9100", "WATCHKEEPER_HEARTBEAT_INTERVAL_SECONDS": ""})
+    assert (config.api.port, config.heartbeat.interval_seconds) == (9100, 30)
+    origins = sources(config)
+    assert origins["api"]["port"] == "env WATCHKEEPER_API_PORT"
+    assert origins["heartbeat"]["interval_seconds"] == "file"  # an empty variable does not override
+    assert origins["weekly"]["keep_backups"] == "default"
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"WATCHKEEPER_API_PORT": "70000"},
+     "WATCHKEEPER_API_PORT = '70000' is not allowed: expected a port number from 1 to 65535"),
+    ({"WATCHKEEPER_API_PORT": "8765x"}, "WATCHKEEPER_API_PORT = '8765x' is not allowed: expected a whole number"),
+    ({"WATCHKEEPER_API_ENABLED": "maybe"},
+     "WATCHKEEPER_API_ENABLED = 'maybe' is not allowed: expected true or false (or 1/0, yes/no)"),
+    ({"WATCHKEEPER_TELEGRAM_TIMEOUT_SECONDS": "nan"},
+     "WATCHKEEPER_TELEGRAM_TIMEOUT_SECONDS = 'nan' is not allowed: expected a number of seconds from 0.1 to 600"),
+    ({"WATCHKEEPER_HEARTBEAT_INTERVAL_SECONDS": "0"},
+     "WATCHKEEPER_HEARTBEAT_INTERVAL_SECONDS = '0' is not allowed: expected a number of seconds from 1 to 3600"),
+    ({"WATCHKEEPER_ALERTS_QUIET_HOURS_WEEKDAYS": "mon,someday"},
+     "WATCHKEEPER_ALERTS_QUIET_HOURS_WEEKDAYS = 'mon,someday' is not allowed: "
+     "expected weekday names from mon, tue, wed, thu, fri, sat, sun"),
+    ({"WATCHKEEPER_GENERAL_TIMEZONE": "Mars/Olympus"},
+     "WATCHKEEPER_GENERAL_TIMEZONE = 'Mars/Olympus' is not allowed: "
+     "expected an IANA time zone name such as \"Europe/Berlin\", or \"\" for the local zone"),
+])
+def test_a_bad_environment_value_is_refused_naming_the_variable_and_what_is_allowed(env, message):
+    with pytest.raises(ConfigError) as err:
+        parse_config({}, env=env)
+    assert str(err.value) == message
+
+
+def test_unknown_variables_of_a_known_section_are_warned_about_and_other_ones_are_not_config():
+    env = {"WATCHKEEPER_API_PROT": "1", "WATCHKEEPER_HOME": "/tmp/wk", "WATCHKEEPER_REQUIRE_GUI": "1",
+           "WATCHKEEPER_CHECKS_DISK_SPACE_ENABLED": "false"}
+    config = parse_config({}, env=env)
+    assert config.warnings == [
+        "unknown environment variable WATCHKEEPER_API_PROT (ignored); known for [api]: WATCHKEEPER_API_ENABLED, "
+        "WATCHKEEPER_API_PORT",
+        "environment variable WATCHKEEPER_CHECKS_DISK_SPACE_ENABLED ignored: [checks] is set in config.toml only",
+    ]
+
+
+def test_a_secret_from_the_environment_is_never_shown_in_errors_or_sources():
+    config = parse_config({}, env={"WATCHKEEPER_TELEGRAM_TOKEN": TOKEN})
+    assert config.telegram.token == TOKEN
+    assert TOKEN not in repr(redacted(config)) + repr(sources(config))
+    assert sources(config)["telegram"]["token"] == "env WATCHKEEPER_TELEGRAM_TOKEN"
