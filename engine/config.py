@@ -212,8 +212,8 @@ then how it is delivered."""
 @dataclass(frozen=True)
 class Section:
     """A settings section owned by a unit above config (a channel): its ``[name]`` table, the
-    dataclass of :func:`opt` fields describing it, and ``env``: environment variable -> field
-    (a non-empty variable overrides the field)."""
+    dataclass of :func:`opt` fields describing it, and ``env``: more environment variable names ->
+    field (every field already has ``WATCHKEEPER_<NAME>_<KEY>``; a non-empty variable overrides it)."""
 
     name: str
     settings: type

@@ -250,7 +250,8 @@ class ChannelSpec:
         setup_command, test_command: what a person runs to connect and to test it (doctor hints).
         settings: the dataclass of ``engine.config.opt`` fields that is its ``[name]`` config section
             (read as ``config.section(settings)``); None: the channel has no settings.
-        env: environment variable -> field of ``settings`` it overrides when set (non-empty).
+        env: more environment variable names -> field of ``settings`` they override when set (non-empty);
+            every field already has ``WATCHKEEPER_<NAME>_<KEY>`` (engine.config.env_variable).
         probe: whether the channel can deliver on this machine, as (available, reason): cheap and
             bounded (a CLI without a running instance asks it); None: it always can.
     """

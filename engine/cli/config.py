@@ -18,7 +18,7 @@ def register(sub: Any) -> None:
     config = sub.add_parser("config", help="config path | show | validate")
     config_sub = config.add_subparsers(dest="config_command", required=True, parser_class=type(config))
     config_sub.add_parser("path", help="where the config file is").set_defaults(handler=cmd_path, needs_config=False)
-    show = config_sub.add_parser("show", help="effective settings and where each comes from (file, env, default; secrets hidden)")
+    show = config_sub.add_parser("show", help="effective settings, each with its source (secrets hidden)")
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=cmd_show)
     config_sub.add_parser("validate", help="check the config file").set_defaults(handler=cmd_validate,
