@@ -11,6 +11,8 @@ import pytest  # noqa: E402
 
 from engine.paths import Paths, resolve_paths  # noqa: E402
 
+TEST_VARIABLES = {"WATCHKEEPER_HOME", "WATCHKEEPER_BINARY", "WATCHKEEPER_SCREENSHOTS"}  # the tests' own, not config
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
@@ -30,8 +32,9 @@ def wk_home(tmp_path, monkeypatch) -> Paths:
     """
     home = tmp_path / "wk"
     monkeypatch.setenv("WATCHKEEPER_HOME", str(home))
-    for var in ("WATCHKEEPER_TELEGRAM_TOKEN", "WATCHKEEPER_TELEGRAM_CHAT_ID", "WATCHKEEPER_TELEGRAM_API_URL"):
-        monkeypatch.delenv(var, raising=False)
+    for var in list(os.environ):  # a developer's own config variables (WATCHKEEPER_API_PORT, ...) stay out of tests
+        if var.startswith("WATCHKEEPER_") and var not in TEST_VARIABLES and not var.startswith("WATCHKEEPER_REQUIRE_"):
+            monkeypatch.delenv(var, raising=False)
     paths = resolve_paths().ensure()
     paths.config_file.write_text(f"[api]\nport = {free_port()}\n")
     paths.config_file.chmod(0o600)  # as Watchkeeper writes it (doctor reports a config others can read)
