@@ -28,8 +28,8 @@ def families(data: Metrics) -> Iterator[Metric]:
         health.add_metric([state.value], 1.0 if state == data.health else 0.0)
     yield health
     alerts = GaugeMetricFamily("watchkeeper_alerts", "Stored alerts per state", labels=["state"])
-    for state, n in data.alerts.items():
-        alerts.add_metric([state], n)
+    for alert_state, n in data.alerts.items():
+        alerts.add_metric([alert_state], n)
     yield alerts
     pending = GaugeMetricFamily("watchkeeper_outbox_pending", "Notifications waiting to be delivered, per channel",
                                 labels=["channel"])

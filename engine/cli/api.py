@@ -17,7 +17,7 @@ def register(subparsers: Any) -> None:
     which.add_argument("--read-only", action="store_true",
                        help="the second token, good for GET requests only (created when first asked for)")
     which.add_argument("--scrape", action="store_true",
-                       help="the metrics token, good for GET /metrics only, for Prometheus (created when first asked for)")
+                       help="the metrics token, good for GET /metrics only (created when first asked for)")
     token.add_argument("--rotate", action="store_true",
                        help="replace the token with a new one (the running instance picks it up at once)")
     token.set_defaults(handler=cmd_token)
