@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from fastapi import Body, Depends, FastAPI, Path, Query, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPBearer
 from peewee import IntegrityError, OperationalError
 from pydantic import BaseModel
@@ -222,8 +222,9 @@ def create_app(engine: Engine, tokens: TokenStore, *, port: int, extra_hosts: It
 
     scrape = exposition(lambda: db_call(metrics_.metrics, engine))
 
-    @app.get(METRICS_PATH, tags=["metrics"], dependencies=auth, response_model=str, response_class=PlainTextResponse,
-             responses={**RESPONSES, 200: {"description": "Prometheus text exposition format (version 0.0.4)"}})
+    @app.get(METRICS_PATH, tags=["metrics"], dependencies=auth, response_model=str,
+             responses={**RESPONSES, 200: {"description": "Prometheus text exposition format (version 0.0.4)",
+                                           "content": {"text/plain": {"schema": {"type": "string"}}}}})
     def metrics() -> Response:
         """Health, alerts, outbox, check runs and durations, heartbeat, archive and version in Prometheus text
         format; the full, read-only or scrape token (`watchkeeper api token --scrape`) is accepted."""
