@@ -238,3 +238,12 @@ def mark_notified(db: SqliteDatabase, alert_ids: list[int], now: datetime) -> No
         )
 
 
+
+
+def counts_by_state(db: SqliteDatabase) -> dict[AlertState, int]:
+    """How many alerts are in each state as stored (every state listed, 0 when none)."""
+    counts = dict.fromkeys(AlertState, 0)
+    for state, n in db.execute_sql("SELECT state, count(*) FROM alerts GROUP BY state"):
+        if state in counts:
+            counts[AlertState(state)] = int(n)
+    return counts

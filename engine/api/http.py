@@ -1,7 +1,8 @@
 """The thin FastAPI binding of engine.actions: routes, authentication, Host check, errors.
 
 - Every route except ``GET /health`` (and the documentation: ``/docs``, ``/openapi.json``)
-  needs ``Authorization: Bearer <token>``; the read-only token is good for GET only (403 else).
+  needs ``Authorization: Bearer <token>``; the read-only token is good for GET only (403 else),
+  the scrape token for ``GET /metrics`` only (403 else).
   The dashboard under ``/ui`` (engine/api/ui/) has its own guard instead: a session cookie, and
   Origin plus a custom header on writes; its cookie grants nothing outside ``/ui``; its static
   files (``/ui/static/``, which ``/docs`` loads too) are public.
@@ -20,7 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from fastapi import Body, Depends, FastAPI, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPBearer
 from peewee import IntegrityError, OperationalError
 from pydantic import BaseModel
@@ -30,8 +31,10 @@ from engine.actions import alerts as alerts_
 from engine.actions import archive, delivery, errors, instance, life
 from engine.actions import checks as checks_
 from engine.actions import events as events_
+from engine.actions import metrics as metrics_
 from engine.api import models as m
 from engine.api.docs import mount_docs
+from engine.api.metrics import CONTENT_TYPE, exposition
 from engine.api.tokens import TokenStore
 from engine.login_tokens import OneTimeTokens
 from engine.store.db import connection
@@ -44,6 +47,7 @@ log = logging.getLogger(__name__)
 R = TypeVar("R")
 
 PUBLIC_PATHS = frozenset({"/health", "/docs", "/openapi.json"})
+METRICS_PATH = "/metrics"  # Prometheus text; the scrape token is good for it and nothing else
 UI_PREFIX = "/ui"  # the dashboard: its own guard (engine.api.ui.guard: session cookie, Origin); no bearer token
 READ_METHODS = frozenset({"GET", "HEAD"})
 MAX_OFFSET = 2**62
@@ -133,6 +137,10 @@ class Guard:
             if method in READ_METHODS:
                 return None
             return _json(403, {"detail": "the read-only token allows GET requests only"})
+        if tokens.scrape and secrets.compare_digest(given, tokens.scrape.encode()):
+            if path == METRICS_PATH and method in READ_METHODS:
+                return None
+            return _json(403, {"detail": "the scrape token allows GET /metrics only"})
         return _json(401, {"detail": "invalid token"}, {"WWW-Authenticate": "Bearer"})
 
 
@@ -149,8 +157,9 @@ def create_app(engine: Engine, tokens: TokenStore, *, port: int, extra_hosts: It
         title="Watchkeeper local API",
         version=__version__,
         description="The running Watchkeeper instance, on 127.0.0.1 only. Send `Authorization: Bearer <token>`"
-                    " (`watchkeeper api token`); the read-only token (`--read-only`) is good for GET only.",
-        openapi_tags=[{"name": n} for n in ("health", "status", "checks", "alerts", "log", "channels",
+                    " (`watchkeeper api token`); the read-only token (`--read-only`) is good for GET only, the scrape"
+                    " token (`--scrape`) for GET /metrics only.",
+        openapi_tags=[{"name": n} for n in ("health", "status", "metrics", "checks", "alerts", "log", "channels",
                                              "applications", "work sessions", "goals", "archive", "events",
                                              "config")],
     )
@@ -210,6 +219,16 @@ def create_app(engine: Engine, tokens: TokenStore, *, port: int, extra_hosts: It
     def status() -> Any:
         """Health, heartbeat, open alerts, channels and jobs (what `watchkeeper status` shows)."""
         return instance.status(engine).to_dict()
+
+    scrape = exposition(lambda: db_call(metrics_.metrics, engine))
+
+    @app.get(METRICS_PATH, tags=["metrics"], dependencies=auth, response_model=str,
+             responses={**RESPONSES, 200: {"description": "Prometheus text exposition format (version 0.0.4)",
+                                           "content": {"text/plain": {"schema": {"type": "string"}}}}})
+    def metrics() -> Response:
+        """Health, alerts, outbox, check runs and durations, heartbeat, archive and version in Prometheus text
+        format; the full, read-only or scrape token (`watchkeeper api token --scrape`) is accepted."""
+        return Response(scrape(), media_type=CONTENT_TYPE)
 
     @route("get", "/config", dict[str, Any], tags=["config"])
     def config() -> Any:

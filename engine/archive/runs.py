@@ -132,6 +132,11 @@ def count_runs(db: SqliteDatabase) -> int:
     return int(db.execute_sql("SELECT count(*) FROM conversation_archive_runs").fetchone()[0])
 
 
+def count_sessions(db: SqliteDatabase) -> int:
+    """How many conversation sessions the archive holds."""
+    return int(db.execute_sql("SELECT count(*) FROM conversation_archive_sessions").fetchone()[0])
+
+
 def disk_full_problem(db: SqliteDatabase) -> str | None:
     """The health reason while the last finished archive run was stopped by a full disk, else None."""
     row = db.execute_sql(

@@ -11,7 +11,7 @@ from typing import Any
 
 from peewee import SqliteDatabase
 
-from engine.timeutil import to_db
+from engine.timeutil import from_db, to_db
 
 # Reads only the index ix_check_runs_check_started_outcome (the overview draws 14 strips per view).
 RUN_BUCKETS_SQL = (
@@ -69,3 +69,19 @@ def last_run(db: SqliteDatabase, check: str) -> LastRun | None:
         found = []
     findings = tuple(f for f in found if isinstance(f, dict)) if isinstance(found, list) else ()
     return LastRun(int(row[0]), row[1], row[2], row[3], row[4], row[5], findings)
+
+
+def run_totals(db: SqliteDatabase) -> list[tuple[str, str, int]]:
+    """(check, outcome, runs) for every recorded run still kept (retention prunes old ones)."""
+    rows = db.execute_sql("SELECT check_name, outcome, count(*) FROM check_runs GROUP BY check_name, outcome"
+                          " ORDER BY check_name, outcome").fetchall()
+    return [(str(check), str(outcome), int(n)) for check, outcome, n in rows]
+
+
+def last_durations(db: SqliteDatabase) -> dict[str, float]:
+    """Seconds the latest run of each check took (finished minus started)."""
+    rows = db.execute_sql(
+        "SELECT r.check_name, r.started_at, r.finished_at FROM check_runs r"
+        " JOIN (SELECT max(id) AS id FROM check_runs GROUP BY check_name) latest ON latest.id = r.id").fetchall()
+    return {str(check): max((from_db(finished) - from_db(started)).total_seconds(), 0.0)
+            for check, started, finished in rows}

@@ -38,7 +38,7 @@ def private_paths(paths: Paths) -> list[Path]:
 
     files = [paths.config_file, paths.db_file, paths.db_file.with_name(paths.db_file.name + "-wal"),
              paths.db_file.with_name(paths.db_file.name + "-shm"), paths.control_file,
-             token_file(paths), token_file(paths, read_only=True), paths.log_file,
+             token_file(paths), token_file(paths, read_only=True), token_file(paths, scrape=True), paths.log_file,
              *sorted(paths.log_dir.glob(paths.log_file.name + ".*")), paths.backup_dir,
              *sorted(paths.backup_dir.glob("*"))]
     return [p for p in (*paths.folders, *files) if p.exists()]

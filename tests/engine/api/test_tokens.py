@@ -22,3 +22,11 @@ def test_token_created_once_private_and_reloaded(wk_home):
     rotated = ensure_token(wk_home, rotate=True)
     os.utime(token_file(wk_home), ns=(1, 1))  # a different stamp even on coarse clocks
     assert rotated != first and store.current().full == rotated
+
+
+def test_a_new_scrape_token_reaches_a_running_store(wk_home):
+    store = TokenStore(wk_home)
+    assert store.current().scrape is None
+    scrape = ensure_token(wk_home, scrape=True)
+    assert store.current().scrape == scrape and scrape in store.secrets()
+    assert token_file(wk_home, scrape=True).name == "api-token-scrape"
