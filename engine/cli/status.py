@@ -70,8 +70,9 @@ def deadman_line(deadman: dict[str, Any], zone: tzinfo | None = None) -> str:
         result = "no ping sent yet"
     else:
         at = human_time(last["at"], zone, never="-")
-        result = f"last {last['kind']} ping ok at {at}" if last["ok"] else \
-            f"last {last['kind']} ping FAILED at {at}: {last['detail']}"
+        kind = {"ok": "healthy", "fail": "degraded"}.get(last["kind"], last["kind"])
+        outcome = "sent" if last["ok"] else "FAILED"
+        result = f"last {kind} ping {outcome} at {at}" + ("" if last["ok"] else f": {last['detail']}")
     return f"Dead-man switch ({deadman['style']}, {deadman['url']}): {result}"
 
 
