@@ -111,6 +111,15 @@ def _timezone(value: Any) -> str | None:
     return None
 
 
+def _http_url(value: Any) -> str | None:
+    from urllib.parse import urlsplit
+
+    if value == "":
+        return None
+    parts = urlsplit(value)
+    return None if parts.scheme in ("http", "https") and parts.hostname else 'an http:// or https:// URL, or ""'
+
+
 def _schedule(value: Any) -> str | None:
     from engine.schedule_spec import parse_schedule
 
@@ -185,6 +194,16 @@ class ApiConfig:
 
 
 @dataclass
+class DeadmanConfig:
+    url: str = opt("", "Dead-man's switch: ping URL of a Healthchecks check or an Uptime Kuma push monitor; "
+                   "empty turns it off.", _http_url, secret=True)
+    interval: str = opt("5m", "How often the agent pings while it runs.",
+                        _duration(timedelta(seconds=10), timedelta(days=1)))
+    style: str = opt("healthchecks", 'How the URL is pinged: "healthchecks" or "uptime-kuma".',
+                     _one_of("healthchecks", "uptime-kuma"))
+
+
+@dataclass
 class WeeklyConfig:
     schedule: str = opt("cron 0 3 * * sun", "When the weekly digest, pruning and backup run.", _schedule)
     keep_backups: int = opt(4, "How many database backups to keep.", between(1, 1000))
@@ -199,6 +218,7 @@ SECTIONS: dict[str, type] = {
     "archive": ArchiveConfig,
     "weekly": WeeklyConfig,
     "api": ApiConfig,
+    "deadman": DeadmanConfig,
 }
 
 # Free-form tables validated by their owners (checks validate their own parameters).
@@ -249,6 +269,7 @@ class Config:
     archive: ArchiveConfig = field(default_factory=ArchiveConfig)
     weekly: WeeklyConfig = field(default_factory=WeeklyConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
+    deadman: DeadmanConfig = field(default_factory=DeadmanConfig)
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)
     user_checks: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)

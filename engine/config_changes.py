@@ -14,6 +14,7 @@ RESTART_ONLY = frozenset({
     "api.enabled", "api.port",  # the API server binds once
     "general.timezone", "general.log_level",  # the scheduler's zone and the log handlers are set at start
     "heartbeat.interval_seconds", "scheduler.misfire_grace_seconds",
+    "deadman.url", "deadman.interval", "deadman.style",  # the dead-man service starts once
 })
 """Settings a running instance keeps until it restarts ("needs a restart"); the data folder is not
 in config.toml at all (WATCHKEEPER_HOME or the platform folders)."""

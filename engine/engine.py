@@ -422,6 +422,7 @@ class Engine:
             problems.append(self.config_problem)
         problems += [s.problem for s in self.services if getattr(s, "problem", None)]
         api_url = next((s.url for s in self.services if getattr(s, "url", None)), None)
+        deadman = next((s.deadman_status() for s in self.services if hasattr(s, "deadman_status")), None)
         if self.scheduler is not None:
             for name, spec in self.scheduler.specs.items():
                 st = self.scheduler.states[name]
@@ -446,7 +447,7 @@ class Engine:
                         channels=channels,
                         checks=list(self.checks.definitions) if self.checks else [],
                         last_check_at=self.checks.last_run_at if self.checks else None, api_url=api_url,
-                        alerts=counts)
+                        alerts=counts, deadman=deadman)
 
     def _quiet_now(self, now: datetime) -> bool:
         quiet = self.checks.dispatcher.quiet if self.checks else None

@@ -66,6 +66,7 @@ class Snapshot:
     last_check_at: datetime | None = None
     api_url: str | None = None
     alerts: AlertCounts = AlertCounts()  # live alerts needing attention, acknowledged, snoozed
+    deadman: dict[str, Any] | None = None  # the dead-man switch (engine.deadman), None when off
 
     @property
     def state(self) -> Health:
@@ -92,6 +93,7 @@ def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
         "channels": [c.to_dict() for c in snap.channels],
         "last_check_at": ts(snap.last_check_at),
         "api_url": snap.api_url,
+        "deadman": snap.deadman,
         "jobs": [
             {"name": j.name, "kind": j.kind, "schedule": j.schedule, "next_run": ts(j.next_run),
              "last_outcome": j.last_outcome, "last_finished": ts(j.last_finished),

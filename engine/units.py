@@ -40,6 +40,7 @@ from engine.cli import life as life_commands
 from engine.cli import startup as startup_commands
 from engine.cli import telegram as telegram_commands
 from engine.compose import CliGroup, ServiceFactory, Units
+from engine.deadman import deadman_service
 from engine.delivery import outbox
 from engine.modules.archive import ArchiveModule
 from engine.modules.base import ScheduledModule
@@ -86,6 +87,7 @@ MIGRATIONS: tuple[migrations.Migration, ...] = migrations.join(
 # Services the engine starts after its jobs (each returns None when its config turns it off).
 SERVICES: tuple[ServiceFactory, ...] = (
     api_service,
+    deadman_service,
 )
 
 # Delivery channels, in delivery order.

@@ -148,6 +148,23 @@ class JobOut(BaseModel):
     running: bool
 
 
+class DeadmanPingOut(BaseModel):
+    kind: str  # start | ok | fail
+    ok: bool
+    detail: str
+    at: str
+
+
+class DeadmanOut(BaseModel):
+    """The dead-man switch (engine.deadman): the URL shown as scheme://host/… only."""
+
+    enabled: bool
+    style: str
+    url: str
+    interval_seconds: float
+    last: DeadmanPingOut | None
+
+
 class StatusOut(BaseModel):
     state: str
     summary: str
@@ -163,6 +180,7 @@ class StatusOut(BaseModel):
     last_check_at: str | None
     api_url: str | None
     jobs: list[JobOut]
+    deadman: DeadmanOut | None = None
 
 
 # -- checks -----------------------------------------------------------------------------------------

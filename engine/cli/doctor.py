@@ -29,7 +29,7 @@ def diagnose(ctx: CliContext) -> list[Finding]:
     """Every check, in order; none raises."""
     # permissions first: opening the database (Paths.ensure) tightens the folders it finds loose
     return [*_permissions(ctx.paths), *_config(ctx), *_lock(ctx), *_database(ctx), *_scheduler(ctx),
-            *_channels(ctx), *_startup()]
+            *_channels(ctx), *_deadman(ctx), *_startup()]
 
 
 def private_paths(paths: Paths) -> list[Path]:
@@ -98,6 +98,31 @@ def _channels(ctx: CliContext) -> list[Finding]:
                 else f"turned off ([{c['name']}] enabled = false)")
         out.append(Finding(f"channel {c['name']}", True, f"disabled: {hint}"))
     return out
+
+
+def _deadman(ctx: CliContext) -> list[Finding]:
+    """The dead-man switch: a failing last ping is a problem (the outside monitor will page the owner)."""
+    from engine.cli.status import deadman_line
+
+    try:
+        reply = ctx.send("status")
+    except Exception as exc:
+        return [Finding("dead-man switch", False, f"cannot read its state: {exc}")]
+    deadman = reply["snapshot"].get("deadman") if reply is not None else None
+    if deadman is None:
+        try:
+            configured = bool(load_config(ctx.paths.config_file, ctx.units).deadman.url)
+        except ConfigError:
+            return []  # the config finding says why
+        if reply is not None and configured:
+            return [Finding("dead-man switch", True, "configured; the running instance starts it after a restart")]
+        return [Finding("dead-man switch", True, "configured: pings while Watchkeeper runs" if configured
+                        else "off ([deadman] url is empty)")]
+    last = deadman.get("last")
+    if last is not None and not last["ok"]:
+        return [Finding("dead-man switch", False, deadman_line(deadman) + ". Check the URL and the network; "
+                        "the monitor reports Watchkeeper down while pings fail")]
+    return [Finding("dead-man switch", True, deadman_line(deadman))]
 
 
 def _startup() -> list[Finding]:

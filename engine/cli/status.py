@@ -46,6 +46,8 @@ def format_status(data: dict[str, Any], zone: tzinfo | None = None) -> str:
     ]
     if data.get("api_url"):
         lines.append(f"API: {data['api_url'].rstrip('/')}/")
+    if data.get("deadman"):
+        lines.append(deadman_line(data["deadman"], zone))
     if data.get("paused_until"):
         lines.append(f"Alerts paused until {when('paused_until')}")
     lines += _channel_lines(data, zone)
@@ -59,6 +61,19 @@ def format_status(data: dict[str, Any], zone: tzinfo | None = None) -> str:
         last = f"last {job['last_outcome']}" if job["last_outcome"] else "not run yet"
         lines.append(f"  {job['name']:<22} next {when('next_run', job)}  ({last})")
     return "\n".join(lines)
+
+
+def deadman_line(deadman: dict[str, Any], zone: tzinfo | None = None) -> str:
+    """The dead-man switch in one line: where it pings (redacted) and how the last ping went."""
+    last = deadman.get("last")
+    if last is None:
+        result = "no ping sent yet"
+    else:
+        at = human_time(last["at"], zone, never="-")
+        kind = {"ok": "healthy", "fail": "degraded"}.get(last["kind"], last["kind"])
+        outcome = "sent" if last["ok"] else "FAILED"
+        result = f"last {kind} ping {outcome} at {at}" + ("" if last["ok"] else f": {last['detail']}")
+    return f"Dead-man switch ({deadman['style']}, {deadman['url']}): {result}"
 
 
 def _count_lines(data: dict[str, Any]) -> list[str]:

@@ -187,3 +187,26 @@ def test_status_checks_log_config_and_channels(client, engine):
     assert paused["paused_until"] and paused["reasons"] == ["no channel can deliver alerts"]
     assert set(paused["alerts"]) == {"attention", "acknowledged", "snoozed"}
     assert client.post("/resume").json() == {"paused_until": None}
+
+
+def test_status_shows_the_dead_man_switch_with_its_url_redacted(wk_home, tokens):
+    from fastapi.testclient import TestClient
+
+    from engine.api.http import create_app
+    from engine.engine import Engine
+    from engine.units import UNITS
+    from tests.engine.api.conftest import BASE, engine_config
+    from tests.fakes.ping_server import PingServer
+    from tests.helpers import wait_until
+
+    with PingServer() as server:
+        eng = Engine(wk_home, engine_config(deadman={"url": f"{server.url}/secret-token-123"}), UNITS)
+        eng.start()
+        try:
+            wait_until(lambda: eng.snapshot().deadman and eng.snapshot().deadman["last"], message="the start ping")
+            with TestClient(create_app(eng, tokens, port=PORT), base_url=BASE) as c:
+                body = c.get("/status", headers={"Authorization": f"Bearer {tokens.current().full}"}).json()
+        finally:
+            eng.stop("test")
+    assert body["deadman"]["url"] == f"{server.url}/…" and body["deadman"]["last"]["ok"]
+    assert "secret-token-123" not in str(body)
