@@ -234,13 +234,17 @@ class PystrayAdapter:
 
 
 def xorg_docked(window_id: int) -> bool:
-    """Whether the X window has been reparented into a tray host (asked of the X server itself)."""
+    """Whether the X window is shown inside a tray host: reparented away from the root window, and
+    viewable (a host can take the window and still leave it unmapped), asked of the X server itself."""
+    from Xlib import X
     from Xlib import display as xdisplay
 
     connection = xdisplay.Display()
     try:
         window = connection.create_resource_object("window", window_id)
-        return bool(window.query_tree().parent.id != connection.screen().root.id)
+        if window.query_tree().parent.id == connection.screen().root.id:
+            return False
+        return bool(window.get_attributes().map_state == X.IsViewable and window.get_geometry().width > 0)
     finally:
         connection.close()
 
