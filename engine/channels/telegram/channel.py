@@ -18,7 +18,9 @@ Behaviour:
   filter on the ``telegram``/``httpx``/``httpcore`` loggers) in logs;
 * :meth:`TelegramChannel.start_polling` long-polls ``getUpdates`` on the same
   loop and hands callback queries and ``/commands`` from the configured chat to
-  the engine's handlers in a worker thread.
+  the engine's handlers in a worker thread; when another program polls the same token
+  (409 Conflict) it goes to standby: it keeps sending and probes every few minutes
+  (:meth:`TelegramChannel.standby` says why).
 
 ``telegram`` is imported lazily (≈150 ms, 15 MB): importing this module is cheap.
 """
@@ -83,6 +85,11 @@ CommandHandler = Callable[[str, list[str]], str]
 ANSWER_TEXT_MAX = 200
 REPLY_MAX_FLOOD_WAIT = 30.0
 _ALLOWED_UPDATES = ("message", "callback_query")
+STANDBY_REASON = "Telegram commands are handled by another instance (or program) using this bot"
+STANDBY_RETRY_SECONDS = 180.0
+CONFLICT = "Conflict"  # the ChannelError.kind of a 409 from getUpdates
+CONFLICTS_FOR_STANDBY = 2  # 409s each soon after the previous one (see _poll_loop)
+CONFLICT_RETRY_SECONDS = 0.05
 _LOGGERS_TO_REDACT = ("telegram", "telegram.Bot", "telegram.request", "httpx", "httpcore", __name__)
 
 
@@ -165,6 +172,7 @@ class TelegramChannel:
         backoff_max: cap of the exponential back-off after polling errors, seconds.
         max_retry_after: the longest flood block believed, seconds (a larger ``retry_after``
             from the server is clamped to it, for the error and the in-memory block).
+        standby_retry: seconds between polling probes while another poller holds the updates.
     """
 
     name = "telegram"
@@ -183,6 +191,7 @@ class TelegramChannel:
         poll_timeout: float = 25.0,
         backoff_max: float = 30.0,
         max_retry_after: float = MAX_RETRY_AFTER_SECONDS,
+        standby_retry: float = STANDBY_RETRY_SECONDS,
     ) -> None:
         if not token or not token.strip():
             raise ValueError("Telegram bot token is empty")
@@ -197,6 +206,8 @@ class TelegramChannel:
         self._backoff_initial = 0.5
         self._backoff_max = max(self._backoff_initial, backoff_max)
         self._max_retry_after = max_retry_after
+        self._standby_retry = standby_retry
+        self._standby = False  # another poller holds the updates: send only, probe now and then
 
         from telegram import Bot
         from telegram.request import HTTPXRequest
@@ -576,37 +587,69 @@ class TelegramChannel:
     async def _spawn_poller(self) -> None:
         self._poll_task = asyncio.create_task(self._poll_loop(), name="telegram-poll")
 
-    async def _poll_loop(self) -> None:
-        """Long-poll forever; errors back off exponentially (a 409 from a second poller too).
+    def standby(self) -> str | None:
+        """Why this channel only sends (another poller holds the bot's updates), or None while it polls."""
+        return STANDBY_REASON if self._standby else None
 
-        Only the first failure of a run of the same kind is a warning (repeats are debug), so
-        a second machine polling with the same token cannot flood the log.
+    async def _poll_loop(self) -> None:
+        """Long-poll forever; errors back off exponentially.
+
+        A 409 Conflict means another program polls this token. A lone 409 may be a standby
+        instance's probe (retried at once); a second one soon after (within a quarter of
+        ``standby_retry``, at most 5 s) means another poller keeps taking the updates: this one
+        goes to standby (it keeps sending) and probes with a short
+        ``getUpdates`` every ``standby_retry`` seconds, resuming when a probe returns updates
+        (nobody else took them). Entering and leaving standby log one line each; the first
+        failure of a run of the same kind is a warning (repeats are debug), so a second machine
+        polling with the same token cannot flood the log.
         """
         backoff = self._backoff_initial
         failing: str | None = None  # kind of the current run of failures
+        conflicts = 0  # 409s in a row, each soon after the previous one
+        last_conflict = float("-inf")
+        window = min(5.0, self._standby_retry / 4)
+        loop = asyncio.get_running_loop()
         while True:
+            standby = self._standby
             try:
                 await self._ensure_ready()
                 updates = await self._bot.get_updates(
                     offset=self._offset,
-                    timeout=self._poll_timeout,
+                    timeout=0 if standby else self._poll_timeout,
                     allowed_updates=list(_ALLOWED_UPDATES),
                 )
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - polling must survive everything
                 error = classify(exc, self._secrets)
+                if error.kind == CONFLICT:
+                    conflicts = conflicts + 1 if loop.time() - last_conflict <= window else 1
+                    last_conflict = loop.time()
+                    if not standby and conflicts >= CONFLICTS_FOR_STANDBY:
+                        self._standby = True
+                        log.warning("%s; sending only, retrying every %gs", STANDBY_REASON, self._standby_retry)
+                    await asyncio.sleep(self._standby_retry if self._standby else CONFLICT_RETRY_SECONDS)
+                    continue
                 wait = clamp_wait(error.retry_after, self._max_retry_after) or backoff
+                if self._standby:
+                    wait = max(wait, self._standby_retry)
                 level = logging.DEBUG if error.kind == failing else logging.WARNING
                 log.log(level, "Telegram polling failed (%s); retrying in %.1fs", error, wait)
                 failing = error.kind
                 await asyncio.sleep(wait)
                 backoff = min(backoff * 2, self._backoff_max)
                 continue
+            conflicts = 0
             if failing is not None:
                 log.info("Telegram polling works again")
                 failing = None
             backoff = self._backoff_initial
+            if standby:
+                if not updates:  # another poller takes them: stay in standby
+                    await asyncio.sleep(self._standby_retry)
+                    continue
+                self._standby = False
+                log.warning("Telegram commands are handled by this instance again")
             for update in updates:
                 # Advance first: a failing handler must not make us see the update again.
                 self._offset = update.update_id + 1
