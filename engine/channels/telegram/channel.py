@@ -88,7 +88,7 @@ _ALLOWED_UPDATES = ("message", "callback_query")
 STANDBY_REASON = "Telegram commands are handled by another instance (or program) using this bot"
 STANDBY_RETRY_SECONDS = 180.0
 CONFLICT = "Conflict"  # the ChannelError.kind of a 409 from getUpdates
-CONFLICTS_FOR_STANDBY = 2  # 409s each soon after the previous one (see _poll_loop)
+CONFLICTS_FOR_STANDBY = 2  # 409s in a row that each cut a poll short (see _poll_loop)
 CONFLICT_RETRY_SECONDS = 0.05
 _LOGGERS_TO_REDACT = ("telegram", "telegram.Bot", "telegram.request", "httpx", "httpcore", __name__)
 
@@ -594,9 +594,10 @@ class TelegramChannel:
     async def _poll_loop(self) -> None:
         """Long-poll forever; errors back off exponentially.
 
-        A 409 Conflict means another program polls this token. A lone 409 may be a standby
-        instance's probe (retried at once); a second one soon after (within a quarter of
-        ``standby_retry``, at most 5 s) means another poller keeps taking the updates: this one
+        A 409 Conflict means another program polls this token. A 409 that ends a poll which had
+        run a while is the other program starting (or a standby instance's probe): retried at
+        once. Two in a row that end polls cut short (under ``window``) mean the other keeps
+        taking the updates and this one came second (or a webhook is set): this one
         goes to standby (it keeps sending) and probes with a short
         ``getUpdates`` every ``standby_retry`` seconds, resuming when a probe returns updates
         (nobody else took them). Entering and leaving standby log one line each; the first
@@ -605,14 +606,15 @@ class TelegramChannel:
         """
         backoff = self._backoff_initial
         failing: str | None = None  # kind of the current run of failures
-        conflicts = 0  # 409s in a row, each soon after the previous one
-        last_conflict = float("-inf")
-        window = min(5.0, self._standby_retry / 4)
+        conflicts = 0  # 409s in a row that cut a poll short
+        window = min(1.0, self._standby_retry / 4)
         loop = asyncio.get_running_loop()
         while True:
             standby = self._standby
+            started = loop.time()
             try:
                 await self._ensure_ready()
+                started = loop.time()
                 updates = await self._bot.get_updates(
                     offset=self._offset,
                     timeout=0 if standby else self._poll_timeout,
@@ -623,8 +625,7 @@ class TelegramChannel:
             except Exception as exc:  # noqa: BLE001 - polling must survive everything
                 error = classify(exc, self._secrets)
                 if error.kind == CONFLICT:
-                    conflicts = conflicts + 1 if loop.time() - last_conflict <= window else 1
-                    last_conflict = loop.time()
+                    conflicts = conflicts + 1 if loop.time() - started < window else 0
                     if not standby and conflicts >= CONFLICTS_FOR_STANDBY:
                         self._standby = True
                         log.warning("%s; sending only, retrying every %gs", STANDBY_REASON, self._standby_retry)
