@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import logging
 import os
 import threading
@@ -173,6 +174,8 @@ class TelegramChannel:
         max_retry_after: the longest flood block believed, seconds (a larger ``retry_after``
             from the server is clamped to it, for the error and the in-memory block).
         standby_retry: seconds between polling probes while another poller holds the updates.
+        machine: this machine's name, put before each message's title when ``name_machine`` says
+            (``always``; ``auto`` once the bot is seen shared: a 409, or :meth:`set_shared_probe`).
     """
 
     name = "telegram"
@@ -192,6 +195,8 @@ class TelegramChannel:
         backoff_max: float = 30.0,
         max_retry_after: float = MAX_RETRY_AFTER_SECONDS,
         standby_retry: float = STANDBY_RETRY_SECONDS,
+        machine: str = "",
+        name_machine: str = "never",
     ) -> None:
         if not token or not token.strip():
             raise ValueError("Telegram bot token is empty")
@@ -208,6 +213,10 @@ class TelegramChannel:
         self._max_retry_after = max_retry_after
         self._standby_retry = standby_retry
         self._standby = False  # another poller holds the updates: send only, probe now and then
+        self._machine = machine
+        self._name_machine = name_machine
+        self._conflict_seen = False  # a 409 ever: another program polls this token
+        self._shared_probe: Callable[[], bool] = lambda: False
 
         from telegram import Bot
         from telegram.request import HTTPXRequest
@@ -345,6 +354,7 @@ class TelegramChannel:
         skipped. A failure after some chunks were sent raises with ``parts_sent``.
         """
         chat_id = self._require_chat()
+        msg = self._named(msg)
         try:
             chunks = format_message(msg)
             rows = keyboard_rows(msg.buttons)
@@ -420,6 +430,25 @@ class TelegramChannel:
                 except Exception as exc:  # noqa: BLE001
                     raise self._failure(exc) from None
                 sent.record(index, message.message_id)
+
+    def set_shared_probe(self, probe: Callable[[], bool]) -> None:
+        """``probe()`` says whether another machine was seen on this bot (its buttons pressed here)."""
+        self._shared_probe = probe
+
+    def _named(self, msg: OutgoingMessage) -> OutgoingMessage:
+        """``msg`` with ``[machine]`` before its title when messages name their machine."""
+        from engine.channels.telegram.identity import names_machine
+
+        if not self._machine or self._name_machine == "never":
+            return msg
+        try:
+            shared = self._conflict_seen or self._shared_probe()
+        except Exception as exc:  # noqa: BLE001 - naming is a convenience; the alert goes out regardless
+            log.debug("could not tell whether the bot is shared: %s", exc)
+            shared = False
+        if not names_machine(self._name_machine, shared):
+            return msg
+        return dataclasses.replace(msg, title=f"[{self._machine}] {msg.title}" if msg.title else f"[{self._machine}]")
 
     def edit(
         self,
@@ -625,6 +654,7 @@ class TelegramChannel:
             except Exception as exc:  # noqa: BLE001 - polling must survive everything
                 error = classify(exc, self._secrets)
                 if error.kind == CONFLICT:
+                    self._conflict_seen = True
                     conflicts = conflicts + 1 if loop.time() - started < window else 0
                     if not standby and conflicts >= CONFLICTS_FOR_STANDBY:
                         self._standby = True

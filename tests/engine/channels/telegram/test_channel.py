@@ -640,3 +640,29 @@ def test_the_second_poller_on_a_token_goes_to_standby_keeps_sending_and_resumes_
     assert fake.wait_for(lambda: any(m.text == "second" for m in fake.messages), WAIT * 3)
     assert losing.standby() is None
     assert any("handled by this instance again" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(("setting", "shared", "named"), [
+    ("always", False, True), ("auto", False, False), ("auto", True, True), ("never", True, False)])
+def test_messages_name_their_machine_always_or_once_the_bot_is_seen_shared(
+    make_channel: MakeChannel, fake: FakeTelegramServer, setting: str, shared: bool, named: bool
+) -> None:
+    channel = make_channel(machine="alpha-pc", name_machine=setting)
+    channel.set_shared_probe(lambda: shared)
+    channel.notify(alert(title="Disk almost full"))
+    assert fake.messages[-1].text.startswith("<b>[alpha-pc] Disk almost full</b>") is named
+
+
+def test_a_409_makes_the_next_messages_name_their_machine_when_auto(
+    make_channel: MakeChannel, fake: FakeTelegramServer
+) -> None:
+    first = make_channel()
+    second = make_channel(machine="beta-pc", name_machine="auto", standby_retry=1.0)
+    first.start_polling()
+    fake.wait_for_requests("getUpdates", 1, WAIT)
+    polling_since = fake.requests_for("getUpdates")[0].t
+    assert fake.wait_for(lambda: time.monotonic() - polling_since > 0.5, WAIT)
+    second.start_polling()
+    assert fake.wait_for(lambda: second.standby() is not None, WAIT * 2)
+    second.notify(alert(title="Disk almost full"))
+    assert fake.messages[-1].text.startswith("<b>[beta-pc] Disk almost full</b>")
