@@ -93,6 +93,7 @@ def _weekdays(value: Any) -> str | None:
 
 
 def _one_of(*choices: str) -> Validator:
+    """A validator accepting only ``choices``."""
     def check(value: Any) -> str | None:
         return None if value in choices else "one of " + ", ".join(repr(c) for c in choices)
 
@@ -134,6 +135,7 @@ def _schedule(value: Any) -> str | None:
 class GeneralConfig:
     timezone: str = opt("", "IANA time zone for schedules; empty means the machine's zone.", _timezone)
     log_level: str = opt("INFO", "Log level for the log file.", _one_of("DEBUG", "INFO", "WARNING", "ERROR"))
+    machine_name: str = opt("", "This machine's name in messages and metrics; empty means the host name.")
 
 
 @dataclass

@@ -164,6 +164,7 @@ def status_message(snap: Snapshot, tz: tzinfo | None, now: datetime) -> str:
     lines += [f"- {alert_label(a)}" for a in snap.open_alerts[:5]]
     lines.append(f"Last check: {local_time(snap.last_check_at, tz, now)}")
     lines.append(f"Channels: {channels_text(snap.channels)}")
+    lines += [f"{c.reason}." for c in snap.channels if c.state == "standby" and c.reason]  # a bot shared
     return fit_utf16("\n".join(lines), 255)
 
 

@@ -70,7 +70,8 @@ def notification_routes(target: Target, notification_ids: list[int]) -> dict[int
                 state = row_state
                 if row_state in (OutboxState.PENDING, OutboxState.SENDING):
                     channel_state = states.get(channel, ChannelHealth.OK)
-                    state = "queued" if channel_state == ChannelHealth.OK else str(channel_state)
+                    waiting = channel_state in (ChannelHealth.OK, ChannelHealth.STANDBY)  # standby still sends
+                    state = "queued" if waiting else str(channel_state)
                 found.append(Route(channel, str(state)))
             out[nid] = tuple(found)
     return out

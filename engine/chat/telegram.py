@@ -100,12 +100,14 @@ class TelegramConversation:
 
     def __init__(self, instance: Instance, edit: EditMessage,
                  message_text: Callable[[int], tuple[str, str] | None], *, instance_id: str,
-                 sent_message_id: Callable[[int], str | None]):
+                 sent_message_id: Callable[[int], str | None],
+                 seen_other_machine: Callable[[str], None] = lambda machine: None):
         self.instance = instance  # what the actions act on: the running engine
         self._edit = edit  # (message_id, new text, buttons, title=) -> None
         self._message_text = message_text  # notification id -> (title, body) of the original
         self.instance_id = instance_id
         self._sent_message_id = sent_message_id  # notification id -> the Telegram message sent here
+        self._seen_other_machine = seen_other_machine  # machine name -> remembered (messages then name theirs)
 
     def is_ours(self, press: ButtonPress, message_id: str) -> bool:
         """This instance sent the pressed message: its id is in the data, or (old data) the pressed
@@ -121,6 +123,11 @@ class TelegramConversation:
             return "Unknown action."
         if not self.is_ours(press, message_id):
             log.info("button %r on message %s belongs to another instance; not acting on it", data, message_id)
+            if press.instance_id is not None:
+                try:
+                    self._seen_other_machine(press.machine or press.instance_id)
+                except Exception as exc:  # noqa: BLE001 - the answer matters more than the record
+                    log.warning("could not record the other machine: %s", exc)
             return handled_elsewhere(press)
         action, notification_id = press.action, press.notification_id
         alert_ids = alerts.notification_alerts(self.instance, notification_id)
@@ -146,7 +153,8 @@ class TelegramConversation:
         original = self._message_text(notification_id)
         if original is not None:
             title, body = original
-            buttons = buttons_after(action, notification_id, self.instance_id, identity.machine_name())
+            buttons = buttons_after(action, notification_id, self.instance_id,
+                                    identity.this_machine(self.instance.config.general.machine_name))
             try:
                 self._edit(message_id, f"{body}\n\n{note}" if body.strip() else note, buttons, title=title)
             except Exception as exc:
@@ -208,8 +216,19 @@ def converse(channel: Channel, actions: Any, context: ConversationContext) -> No
         raise TypeError(f"the telegram conversation needs a TelegramChannel, not {type(channel).__name__}")
     with connection(context.db):
         instance = identity.instance_id(context.db)
+
+    def seen_other_machine(machine: str) -> None:
+        with connection(context.db):
+            identity.record_other_machine(context.db, machine)
+
+    def shared() -> bool:
+        with connection(context.db):
+            return bool(identity.other_machines(context.db))
+
     conversation = TelegramConversation(actions, edit=channel.edit, message_text=context.message_text,
-                                        instance_id=instance, sent_message_id=context.sent_message_id)
+                                        instance_id=instance, sent_message_id=context.sent_message_id,
+                                        seen_other_machine=seen_other_machine)
+    channel.set_shared_probe(shared)
     channel.set_handlers(on_callback=conversation.on_callback, on_command=conversation.on_command)
     threading.Thread(target=_set_menu, args=(channel,), name="watchkeeper-telegram-menu", daemon=True).start()
     channel.start_polling()

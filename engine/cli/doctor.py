@@ -87,6 +87,10 @@ def _channels(ctx: CliContext) -> list[Finding]:
         elif c["state"] == "unavailable":
             out.append(Finding(f"channel {c['name']}", False, f"{state_text(c)}: it cannot deliver here; "
                                f"{c['pending']} pending wait for it. Start one, or set [{c['name']}] enabled = false"))
+        elif c["state"] == "standby":
+            out.append(Finding(f"channel {c['name']}", True, f"{state_text(c)}: it still sends alerts and tries "
+                               "again every few minutes; give each machine its own bot to use commands on both, "
+                               f"{c['pending']} pending, {c['failed']} failed"))
         elif c["state"] == "rate-limited":
             out.append(Finding(f"channel {c['name']}", True, f"{state_text(c)} (the server asked to wait; "
                                f"delivery resumes by itself), {c['pending']} pending, {c['failed']} failed"))

@@ -23,10 +23,11 @@ def register(sub: Any) -> None:
 
 
 def _print_step(step: Any) -> None:
-    from engine.channels.telegram.setup import ChatFound, ChatKnown, TokenVerified, WaitingForStart
+    from engine.channels.telegram.setup import ONE_BOT_PER_MACHINE, ChatFound, ChatKnown, TokenVerified, WaitingForStart
 
     if isinstance(step, TokenVerified):
         print(f"Step 1/3: token verified: the bot is @{step.username}.")
+        print(f"         {ONE_BOT_PER_MACHINE}")
     elif isinstance(step, ChatKnown):
         print(f"Step 2/3: chat already known ({step.chat_id}); skipping discovery.")
     elif isinstance(step, WaitingForStart):

@@ -99,9 +99,10 @@ class ChannelHealth(StrEnum):
     RATE_LIMITED = "rate-limited"  # shown only, never stored: derived from rate_limited_until
     UNAVAILABLE = "unavailable"  # shown only: enabled, but cannot deliver here (e.g. no notification service)
     DISABLED = "disabled"  # shown only: the configuration does not deliver to it
+    STANDBY = "standby"  # shown only: delivers, but another program answers the channel's commands
 
 
-DELIVERING = (ChannelHealth.OK, ChannelHealth.RATE_LIMITED)
+DELIVERING = (ChannelHealth.OK, ChannelHealth.RATE_LIMITED, ChannelHealth.STANDBY)
 """The states in which a channel delivers (a rate-limited one after its wait)."""
 
 
@@ -264,12 +265,14 @@ def set_channel_state(db: SqliteDatabase, channel: str, ok: bool, now: datetime,
 
 
 def channel_status(db: SqliteDatabase, channels: list[str], now: datetime | None = None, *,
-                   unavailable: Mapping[str, str] | None = None, disabled: Sequence[str] = ()) -> list[dict[str, Any]]:
+                   unavailable: Mapping[str, str] | None = None, disabled: Sequence[str] = (),
+                   standby: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
     """Per channel: state, pending count, failed count, last error (already redacted).
 
     The state is broken after a permanent failure; else unavailable when ``unavailable`` names the
     channel (with its reason); else rate-limited while a 429's wait lasts (with
-    ``rate_limited_until``); else ok. The ``disabled`` channels follow, with state disabled.
+    ``rate_limited_until``); else standby when ``standby`` names it (it delivers, its commands go
+    elsewhere: with the reason); else ok. The ``disabled`` channels follow, with state disabled.
     """
     out = []
     for channel in [*channels, *disabled]:
@@ -288,6 +291,8 @@ def channel_status(db: SqliteDatabase, channels: list[str], now: datetime | None
             state, reason = ChannelHealth.UNAVAILABLE, unavailable[channel]
         elif limited and state == ChannelHealth.OK:
             state = ChannelHealth.RATE_LIMITED
+        elif state == ChannelHealth.OK and standby and channel in standby:
+            state, reason = ChannelHealth.STANDBY, standby[channel]
         out.append({"name": channel, "state": str(state), "pending": pending, "failed": failed,
                     "last_error": row[1] if row else None, "last_error_at": row[2] if row else None,
                     "last_ok_at": row[3] if row else None, "rate_limited_until": limited, "reason": reason})
@@ -310,12 +315,12 @@ def routes(db: SqliteDatabase, notification_id: int) -> list[tuple[str, str]]:
 
 def state_text(channel: dict[str, Any], zone: tzinfo | None = None) -> str:
     """A channel's state for people: 'ok', 'broken', 'rate-limited until 2026-12-01 14:05 CET'
-    (in ``zone``; None: the machine's), 'unavailable (why)'."""
+    (in ``zone``; None: the machine's), 'unavailable (why)', 'standby (why)'."""
     until = channel.get("rate_limited_until")
     if channel["state"] == ChannelHealth.RATE_LIMITED and until:
         return f"rate-limited until {human_time(until, zone)}"
-    if channel["state"] == ChannelHealth.UNAVAILABLE and channel.get("reason"):
-        return f"unavailable ({channel['reason']})"
+    if channel["state"] in (ChannelHealth.UNAVAILABLE, ChannelHealth.STANDBY) and channel.get("reason"):
+        return f"{channel['state']} ({channel['reason']})"
     return str(channel["state"])
 
 

@@ -152,18 +152,22 @@ class DeliveryService:
 
     def status(self) -> list[dict[str, Any]]:
         """Every channel's state: the built ones (unavailable where the channel says it cannot
-        deliver here: its own cached probe, never waited for), then the disabled ones."""
-        unavailable = {}
+        deliver here: its own cached probe, never waited for; standby where another program answers its
+        commands), then the disabled ones."""
+        unavailable, standby = {}, {}
         for name, channel in self.channels.items():
             probe = getattr(channel, "available", None)
             if callable(probe):
                 ok, reason = probe(wait=False)
                 if not ok:
                     unavailable[name] = reason
+            commands_elsewhere = getattr(channel, "standby", None)  # a two-way channel on a shared bot
+            if callable(commands_elsewhere) and (why := commands_elsewhere()):
+                standby[name] = why
         disabled = [name for name in self.specs if name not in self.channels]
         with connection(self.db):
             return outbox.channel_status(self.db, list(self.channels), self.now(), unavailable=unavailable,
-                                         disabled=disabled)
+                                         disabled=disabled, standby=standby)
 
     def close(self) -> None:
         for worker in self.workers.values():

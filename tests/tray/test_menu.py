@@ -18,6 +18,7 @@ from tray.menu import (
     fit_utf16,
     keyboard_path,
     menu_text,
+    status_message,
     to_pystray,
     tomorrow_at,
     tooltip,
@@ -230,3 +231,11 @@ def test_snoozed_alerts_do_not_count_as_needing_attention_in_the_status_line_and
     shown = snap(Health.ATTENTION, ["1 open alert(s)"], alerts=1, snoozed=2)
     assert build_menu(shown, None, Recorder(), tz=UTC, now=NOW)[0].text == "Watchkeeper: ATTENTION - 1 open alert"
     assert "\n1 open alert\n" in tooltip(shown, UTC, NOW)
+
+
+def test_status_message_says_another_instance_handles_the_telegram_commands_on_a_shared_bot() -> None:
+    reason = "Telegram commands are handled by another instance (or program) using this bot"
+    standby = ChannelState("telegram", "standby", pending=0, failed=0, reason=reason)
+    text = status_message(snap(channels=[channel("toast", "ok"), standby]), UTC, NOW)
+    assert "telegram standby" in text and f"{reason}." in text
+    assert reason not in status_message(snap(channels=[channel("telegram", "ok")]), UTC, NOW)

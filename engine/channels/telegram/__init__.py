@@ -43,7 +43,8 @@ def _build(config: Config, context: BuildContext) -> Channel:
 
     t = settings(config)
     return TelegramChannel(t.token, t.chat_id, base_url=t.api_url or None, timeout=t.timeout_seconds,
-                           min_interval=MIN_INTERVAL_SECONDS, max_retry_after=context.max_retry_after)
+                           min_interval=MIN_INTERVAL_SECONDS, max_retry_after=context.max_retry_after,
+                           machine=identity.this_machine(config.general.machine_name), name_machine=t.name_machine)
 
 
 def _alert_buttons(db: SqliteDatabase, notification_id: int) -> list[tuple[str, str]]:

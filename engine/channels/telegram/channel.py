@@ -18,7 +18,9 @@ Behaviour:
   filter on the ``telegram``/``httpx``/``httpcore`` loggers) in logs;
 * :meth:`TelegramChannel.start_polling` long-polls ``getUpdates`` on the same
   loop and hands callback queries and ``/commands`` from the configured chat to
-  the engine's handlers in a worker thread.
+  the engine's handlers in a worker thread; when another program polls the same token
+  (409 Conflict) it goes to standby: it keeps sending and probes every few minutes
+  (:meth:`TelegramChannel.standby` says why).
 
 ``telegram`` is imported lazily (≈150 ms, 15 MB): importing this module is cheap.
 """
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import logging
 import os
 import threading
@@ -83,6 +86,11 @@ CommandHandler = Callable[[str, list[str]], str]
 ANSWER_TEXT_MAX = 200
 REPLY_MAX_FLOOD_WAIT = 30.0
 _ALLOWED_UPDATES = ("message", "callback_query")
+STANDBY_REASON = "Telegram commands are handled by another instance (or program) using this bot"
+STANDBY_RETRY_SECONDS = 180.0
+CONFLICT = "Conflict"  # the ChannelError.kind of a 409 from getUpdates
+CONFLICTS_FOR_STANDBY = 2  # 409s in a row that each cut a poll short (see _poll_loop)
+CONFLICT_RETRY_SECONDS = 0.05
 _LOGGERS_TO_REDACT = ("telegram", "telegram.Bot", "telegram.request", "httpx", "httpcore", __name__)
 
 
@@ -165,6 +173,9 @@ class TelegramChannel:
         backoff_max: cap of the exponential back-off after polling errors, seconds.
         max_retry_after: the longest flood block believed, seconds (a larger ``retry_after``
             from the server is clamped to it, for the error and the in-memory block).
+        standby_retry: seconds between polling probes while another poller holds the updates.
+        machine: this machine's name, put before each message's title when ``name_machine`` says
+            (``always``; ``auto`` once the bot is seen shared: a 409, or :meth:`set_shared_probe`).
     """
 
     name = "telegram"
@@ -183,6 +194,9 @@ class TelegramChannel:
         poll_timeout: float = 25.0,
         backoff_max: float = 30.0,
         max_retry_after: float = MAX_RETRY_AFTER_SECONDS,
+        standby_retry: float = STANDBY_RETRY_SECONDS,
+        machine: str = "",
+        name_machine: str = "never",
     ) -> None:
         if not token or not token.strip():
             raise ValueError("Telegram bot token is empty")
@@ -197,6 +211,12 @@ class TelegramChannel:
         self._backoff_initial = 0.5
         self._backoff_max = max(self._backoff_initial, backoff_max)
         self._max_retry_after = max_retry_after
+        self._standby_retry = standby_retry
+        self._standby = False  # another poller holds the updates: send only, probe now and then
+        self._machine = machine
+        self._name_machine = name_machine
+        self._conflict_seen = False  # a 409 ever: another program polls this token
+        self._shared_probe: Callable[[], bool] = lambda: False
 
         from telegram import Bot
         from telegram.request import HTTPXRequest
@@ -334,6 +354,7 @@ class TelegramChannel:
         skipped. A failure after some chunks were sent raises with ``parts_sent``.
         """
         chat_id = self._require_chat()
+        msg = self._named(msg)
         try:
             chunks = format_message(msg)
             rows = keyboard_rows(msg.buttons)
@@ -409,6 +430,25 @@ class TelegramChannel:
                 except Exception as exc:  # noqa: BLE001
                     raise self._failure(exc) from None
                 sent.record(index, message.message_id)
+
+    def set_shared_probe(self, probe: Callable[[], bool]) -> None:
+        """``probe()`` says whether another machine was seen on this bot (its buttons pressed here)."""
+        self._shared_probe = probe
+
+    def _named(self, msg: OutgoingMessage) -> OutgoingMessage:
+        """``msg`` with ``[machine]`` before its title when messages name their machine."""
+        from engine.channels.telegram.identity import names_machine
+
+        if not self._machine or self._name_machine == "never":
+            return msg
+        try:
+            shared = self._conflict_seen or self._shared_probe()
+        except Exception as exc:  # noqa: BLE001 - naming is a convenience; the alert goes out regardless
+            log.debug("could not tell whether the bot is shared: %s", exc)
+            shared = False
+        if not names_machine(self._name_machine, shared):
+            return msg
+        return dataclasses.replace(msg, title=f"[{self._machine}] {msg.title}" if msg.title else f"[{self._machine}]")
 
     def edit(
         self,
@@ -576,37 +616,71 @@ class TelegramChannel:
     async def _spawn_poller(self) -> None:
         self._poll_task = asyncio.create_task(self._poll_loop(), name="telegram-poll")
 
-    async def _poll_loop(self) -> None:
-        """Long-poll forever; errors back off exponentially (a 409 from a second poller too).
+    def standby(self) -> str | None:
+        """Why this channel only sends (another poller holds the bot's updates), or None while it polls."""
+        return STANDBY_REASON if self._standby else None
 
-        Only the first failure of a run of the same kind is a warning (repeats are debug), so
-        a second machine polling with the same token cannot flood the log.
+    async def _poll_loop(self) -> None:
+        """Long-poll forever; errors back off exponentially.
+
+        A 409 Conflict means another program polls this token. A 409 that ends a poll which had
+        run a while is the other program starting (or a standby instance's probe): retried at
+        once. Two in a row that end polls cut short (under ``window``) mean the other keeps
+        taking the updates and this one came second (or a webhook is set): this one
+        goes to standby (it keeps sending) and probes with a short
+        ``getUpdates`` every ``standby_retry`` seconds, resuming when a probe returns updates
+        (nobody else took them). Entering and leaving standby log one line each; the first
+        failure of a run of the same kind is a warning (repeats are debug), so a second machine
+        polling with the same token cannot flood the log.
         """
         backoff = self._backoff_initial
         failing: str | None = None  # kind of the current run of failures
+        conflicts = 0  # 409s in a row that cut a poll short
+        window = min(1.0, self._standby_retry / 4)
+        loop = asyncio.get_running_loop()
         while True:
+            standby = self._standby
+            started = loop.time()
             try:
                 await self._ensure_ready()
+                started = loop.time()
                 updates = await self._bot.get_updates(
                     offset=self._offset,
-                    timeout=self._poll_timeout,
+                    timeout=0 if standby else self._poll_timeout,
                     allowed_updates=list(_ALLOWED_UPDATES),
                 )
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - polling must survive everything
                 error = classify(exc, self._secrets)
+                if error.kind == CONFLICT:
+                    self._conflict_seen = True
+                    conflicts = conflicts + 1 if loop.time() - started < window else 0
+                    if not standby and conflicts >= CONFLICTS_FOR_STANDBY:
+                        self._standby = True
+                        log.warning("%s; sending only, retrying every %gs", STANDBY_REASON, self._standby_retry)
+                    await asyncio.sleep(self._standby_retry if self._standby else CONFLICT_RETRY_SECONDS)
+                    continue
                 wait = clamp_wait(error.retry_after, self._max_retry_after) or backoff
+                if self._standby:
+                    wait = max(wait, self._standby_retry)
                 level = logging.DEBUG if error.kind == failing else logging.WARNING
                 log.log(level, "Telegram polling failed (%s); retrying in %.1fs", error, wait)
                 failing = error.kind
                 await asyncio.sleep(wait)
                 backoff = min(backoff * 2, self._backoff_max)
                 continue
+            conflicts = 0
             if failing is not None:
                 log.info("Telegram polling works again")
                 failing = None
             backoff = self._backoff_initial
+            if standby:
+                if not updates:  # another poller takes them: stay in standby
+                    await asyncio.sleep(self._standby_retry)
+                    continue
+                self._standby = False
+                log.warning("Telegram commands are handled by this instance again")
             for update in updates:
                 # Advance first: a failing handler must not make us see the update again.
                 self._offset = update.update_id + 1

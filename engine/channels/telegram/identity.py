@@ -6,6 +6,7 @@ instance (and, clipped, its machine) so the one that did not send a message refu
 
 from __future__ import annotations
 
+import json
 import platform
 import secrets
 import socket
@@ -16,6 +17,9 @@ from engine import runtime_state
 
 INSTANCE_ID_KEY = "delivery.instance_id"
 INSTANCE_ID_HEX = 8
+OTHER_MACHINES_KEY = "telegram.other_machines"
+OTHER_MACHINES_MAX = 20
+NAME_MACHINE_CHOICES = ("auto", "always", "never")
 
 
 def instance_id(db: SqliteDatabase) -> str:
@@ -26,3 +30,32 @@ def instance_id(db: SqliteDatabase) -> str:
 def machine_name() -> str:
     """The computer's name as its owner knows it (the network host name), or 'unknown'."""
     return platform.node() or socket.gethostname() or "unknown"
+
+
+def this_machine(configured: str = "") -> str:
+    """The name this machine goes by in messages: ``[general] machine_name`` when set, else the host name."""
+    return configured.strip() or machine_name()
+
+
+def other_machines(db: SqliteDatabase) -> list[str]:
+    """The other machines seen on this bot (from their buttons pressed here), oldest first."""
+    raw = runtime_state.get_value(db, OTHER_MACHINES_KEY)
+    try:
+        seen = json.loads(raw) if raw else []
+    except ValueError:
+        return []
+    return [str(name) for name in seen] if isinstance(seen, list) else []
+
+
+def record_other_machine(db: SqliteDatabase, machine: str) -> None:
+    """Remember that ``machine`` uses this bot too (at most OTHER_MACHINES_MAX names are kept)."""
+    seen = other_machines(db)
+    if machine in seen:
+        return
+    runtime_state.set_value(db, OTHER_MACHINES_KEY, json.dumps([*seen, machine][-OTHER_MACHINES_MAX:]))
+
+
+def names_machine(setting: str, shared: bool) -> bool:
+    """Whether a message names its machine: ``always``; ``auto`` once the bot is seen shared
+    (another machine's button, or another poller on the token); never for ``never``."""
+    return setting == "always" or (setting == "auto" and shared)

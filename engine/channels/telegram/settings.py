@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.config import Config, between, opt
+from engine.config import Config, _one_of, between, opt
 
 __all__ = ["ENV", "TelegramSettings", "settings"]
 
@@ -19,6 +19,9 @@ class TelegramSettings:
                        number_as_text=True)
     api_url: str = opt("", "Bot API base URL; empty for Telegram's (env WATCHKEEPER_TELEGRAM_API_URL).")
     timeout_seconds: float = opt(10.0, "Network timeout for one Bot API call.", between(0.1, 600, "seconds"))
+    name_machine: str = opt("auto", "Start each message with this machine's name ([general] machine_name): auto (once "
+                            "another machine is seen on this bot), always or never.",
+                            _one_of("auto", "always", "never"))
 
 
 ENV = {

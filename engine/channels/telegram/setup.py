@@ -25,6 +25,10 @@ from engine.vocabulary import Severity
 if TYPE_CHECKING:
     from engine.channels.telegram.channel import TelegramChannel
 
+ONE_BOT_PER_MACHINE = ("Tip: give each machine its own bot (@BotFather, /newbot): Telegram lets one program read a "
+                      "bot's commands, so on a shared bot only one machine answers them.")
+"""The advice `telegram setup` gives: a bot shared by two machines answers commands on one of them."""
+
 CONFIRMATION = OutgoingMessage("Watchkeeper is connected", "Alerts will arrive here.", Severity.INFO)
 
 

@@ -73,6 +73,13 @@ def test_press_on_another_instances_message_is_refused_and_changes_nothing(tmp_p
         assert legacy.startswith("Handled by another Watchkeeper")
         assert _alert_states(beta) == ["open"]
         assert fake.requests_for("editMessageText") == []
+        with connection(beta.db):
+            assert identity.other_machines(beta.db) == ["alpha-pc"]  # the bot is shared: remembered
+        assert "[beta-pc]" not in b_msg.text  # before that, messages did not name their machine
+        beta.checks.run("goal_staleness", "manual")
+        named = wait_until(lambda: next((m for m in fake.messages if "Run a half marathon" in m.text), None),
+                           timeout=15, message="beta's next alert")
+        assert named.text.startswith("<b>[beta-pc] ")  # [telegram] name_machine = "auto" names it now
     finally:
         beta.stop("test")
 

@@ -20,6 +20,7 @@ def test_setup_verifies_discovers_stores_and_resumes(wk_home, fake, monkeypatch)
     wk_home.config_file.unlink()  # a new user: setup starts from the commented template
     first = cli("telegram", "setup", "--token", TOKEN, "--wait", "1")
     assert first.returncode == 1 and "resumes here" in first.stderr
+    assert "give each machine its own bot" in first.stdout  # a shared bot answers commands on one machine
     assert "telegram.token_verified" in _onboarding(wk_home)
     assert TOKEN not in first.stdout + first.stderr
     # The second run resumes: the user sends /start while it waits.

@@ -610,18 +610,59 @@ def test_fake_answers_409_to_the_older_of_two_concurrent_polls(fake: FakeTelegra
     assert results == [409, 200]
 
 
-def test_two_pollers_on_one_token_back_off_without_a_warning_storm(
+def test_the_second_poller_on_a_token_goes_to_standby_keeps_sending_and_resumes_when_alone(
     make_channel: MakeChannel, fake: FakeTelegramServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="engine.channels.telegram.channel")
-    first = make_channel(on_command=lambda c, a: "first", backoff_max=0.5)
-    second = make_channel(on_command=lambda c, a: "second", backoff_max=0.5)
+    first = make_channel(on_command=lambda c, a: "first", standby_retry=1.0)
+    second = make_channel(on_command=lambda c, a: "second", standby_retry=1.0)
     first.start_polling()
+    fake.wait_for_requests("getUpdates", 1, WAIT)
+    # the first has been polling for a while (longer than the 0.25 s "cut short" window) when the second comes
+    polling_since = fake.requests_for("getUpdates")[0].t
+    assert fake.wait_for(lambda: time.monotonic() - polling_since > 0.5, WAIT)
     second.start_polling()
-    assert fake.wait_for(lambda: fake.conflicts >= 8, 30.0)
-    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING and "polling failed" in r.getMessage()]
-    assert len(warnings) <= 2, [r.getMessage() for r in warnings]  # one per poller, repeats are debug
-    assert len(fake.requests_for("getUpdates")) <= fake.conflicts + 3  # every retry waited for a 409
-    second.close()
+    assert fake.wait_for(lambda: second.standby() is not None, WAIT * 2)
+    losing, winning = second, first
+    assert losing.standby() == "Telegram commands are handled by another instance (or program) using this bot"
+    # the standby one probes (each probe costs the poller one 409) but never takes the commands over
+    probes = len(fake.requests_for("getUpdates"))
+    assert fake.wait_for(lambda: len(fake.requests_for("getUpdates")) >= probes + 4, WAIT * 2)
+    assert winning.standby() is None and losing.standby() is not None
     fake.push_command(CHAT, "/status")
     assert fake.wait_for(lambda: any(m.text == "first" for m in fake.messages), WAIT * 3)
+    assert losing.notify(alert()).channel_message_id is not None  # standby still sends
+    entered = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(entered) == 1 and "handled by another instance" in entered[0].getMessage(), \
+        [r.getMessage() for r in entered]
+    winning.close()
+    fake.push_command(CHAT, "/status")  # nobody else takes it now: the standby one resumes
+    assert fake.wait_for(lambda: any(m.text == "second" for m in fake.messages), WAIT * 3)
+    assert losing.standby() is None
+    assert any("handled by this instance again" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(("setting", "shared", "named"), [
+    ("always", False, True), ("auto", False, False), ("auto", True, True), ("never", True, False)])
+def test_messages_name_their_machine_always_or_once_the_bot_is_seen_shared(
+    make_channel: MakeChannel, fake: FakeTelegramServer, setting: str, shared: bool, named: bool
+) -> None:
+    channel = make_channel(machine="alpha-pc", name_machine=setting)
+    channel.set_shared_probe(lambda: shared)
+    channel.notify(alert(title="Disk almost full"))
+    assert fake.messages[-1].text.startswith("<b>[alpha-pc] Disk almost full</b>") is named
+
+
+def test_a_409_makes_the_next_messages_name_their_machine_when_auto(
+    make_channel: MakeChannel, fake: FakeTelegramServer
+) -> None:
+    first = make_channel()
+    second = make_channel(machine="beta-pc", name_machine="auto", standby_retry=1.0)
+    first.start_polling()
+    fake.wait_for_requests("getUpdates", 1, WAIT)
+    polling_since = fake.requests_for("getUpdates")[0].t
+    assert fake.wait_for(lambda: time.monotonic() - polling_since > 0.5, WAIT)
+    second.start_polling()
+    assert fake.wait_for(lambda: second.standby() is not None, WAIT * 2)
+    second.notify(alert(title="Disk almost full"))
+    assert fake.messages[-1].text.startswith("<b>[beta-pc] Disk almost full</b>")
