@@ -33,7 +33,7 @@ def test_the_stored_words_are_unchanged():
     assert list(DecisionAction) == ["SENT", "SUPPRESSED", "DEFERRED", "RECOVERY"]
     assert list(AlertState) == ["open", "acknowledged", "snoozed", "resolved"]
     assert list(OutboxState) == ["pending", "sending", "sent", "failed", "collapsed"]
-    assert list(ChannelHealth) == ["ok", "broken", "rate-limited", "unavailable", "disabled"]
+    assert list(ChannelHealth) == ["ok", "broken", "rate-limited", "unavailable", "disabled", "standby"]
     assert list(RunStatus) == ["running", "ok", "partial", "failed", "disk_full", "interrupted"]
 
 
