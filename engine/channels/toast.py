@@ -335,7 +335,7 @@ class ToastChannel:
                 permanent=False,
                 kind="Timeout",
             ) from None
-        except NotImplementedError:
+        except NotImplementedError:  # plyer's answer when it has no notification backend on this system
             raise ChannelError(
                 "plyer has no usable notification backend on this system",
                 permanent=True,

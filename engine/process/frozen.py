@@ -121,7 +121,7 @@ def _live_references() -> tuple[set[str], Callable[[Path], bool]]:
                 named.add(os.path.normcase(os.path.abspath(value)))
         try:
             mapped.extend(m.path for m in proc.memory_maps(grouped=True) if PREFIX in m.path)
-        except (psutil.Error, OSError, NotImplementedError):
+        except (psutil.Error, OSError, NotImplementedError):  # psutil raises the last where memory maps are unsupported
             pass
     norm = [os.path.normcase(p) for p in mapped]
 
