@@ -29,6 +29,15 @@ def fingerprint(path: Path) -> Fingerprint:
     return st.st_size, st.st_mtime_ns, digest
 
 
+def _stat_stamp(path: Path) -> tuple[int, int, int, int] | None:
+    """What a write to ``path`` changes (size, mtime, ctime, inode; a rename over it too), without reading it."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
+
+
 class ConfigWatcher:
     """Calls ``on_change()`` from its thread when ``path``'s fingerprint changes (edit, creation, removal)."""
 
@@ -36,7 +45,7 @@ class ConfigWatcher:
         self.path = path
         self.on_change = on_change
         self.interval = POLL_SECONDS if interval is None else interval
-        self._last = fingerprint(path)
+        self._stamp, self._last = _stat_stamp(path), fingerprint(path)
         self._closed = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="config-watch", daemon=True)
 
@@ -45,7 +54,7 @@ class ConfigWatcher:
 
     def mark_seen(self) -> None:
         """The file as it is now has been applied (after an explicit reload): no second reload for it."""
-        self._last = fingerprint(self.path)
+        self._stamp, self._last = _stat_stamp(self.path), fingerprint(self.path)
 
     def close(self) -> None:
         self._closed.set()
@@ -54,6 +63,10 @@ class ConfigWatcher:
 
     def _watch(self) -> None:
         while not self._closed.wait(self.interval):
+            stamp = _stat_stamp(self.path)
+            if stamp == self._stamp:  # an idle poll is one stat(); the file is read and hashed only after a change
+                continue
+            self._stamp = stamp
             current = fingerprint(self.path)
             if current == self._last:
                 continue
