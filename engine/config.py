@@ -174,6 +174,14 @@ class DeliveryConfig:
         "6h", "Pending messages older than this are collapsed into one 'while you were offline'.",
         _duration(timedelta(seconds=1), timedelta(days=365))
     )
+    routing: str = opt("both", 'Where alerts go: "both" (toast and Telegram) or "presence" (a toast while you are at '
+                       "this machine, Telegram while you are away; critical alerts always both).",
+                       _one_of("both", "presence"))
+    away_after: str = opt("10m", "With routing = presence: idle this long (no keyboard or mouse input) counts as away.",
+                          _duration(timedelta(seconds=1), timedelta(days=1)))
+    escalate_after: str = opt("5m", "With routing = presence: an alert shown as a toast and not acknowledged this long "
+                              "goes to Telegram too once you are away.",
+                              _duration(timedelta(seconds=1), timedelta(days=7)))
 
 
 @dataclass

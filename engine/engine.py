@@ -41,7 +41,9 @@ from engine.health import HealthFacts, assess
 from engine.heartbeat import Gap, Heartbeat
 from engine.modules.base import ModuleContext, ScheduledModule
 from engine.paths import Paths
+from engine.platform.presence import read_presence
 from engine.platform.processes import process_create_time
+from engine.presence import PresenceTracker
 from engine.process.control import ControlServer
 from engine.process.lifecycle import InstanceLock
 from engine.schedule_spec import ScheduleSpec, parse_schedule
@@ -49,7 +51,7 @@ from engine.scheduler import JobOutcome, JobSpec, Scheduler
 from engine.snapshot import ChannelState, JobInfo, Snapshot
 from engine.store.db import connection, open_database
 from engine.store.diskwatch import DISK
-from engine.timeutil import from_db, resolve_timezone, utcnow
+from engine.timeutil import from_db, parse_duration, resolve_timezone, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +89,9 @@ class Engine:
         self.config_problem: str | None = None  # the edited config.toml is invalid (health DEGRADED)
         self._reload_lock = threading.Lock()
         self._queue_hook: Callable[[SqliteDatabase, int, str], None] = lambda db, nid, severity: None
+        # Where the person is (read lazily, at most every 2 s): routing and the status ask it.
+        self.presence = PresenceTracker(read_presence, parse_duration(config.delivery.away_after).total_seconds(),
+                                        now=now)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
