@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.platform.presence import PresenceReading
 
 # Console control events (wincon.h).
 CTRL_C_EVENT = 0
@@ -180,3 +183,71 @@ def registry_values(hive: str, key_path: str, view: int = 0) -> list[tuple[str, 
     except FileNotFoundError:
         return []
     return values
+
+
+# -- presence (engine.platform.presence): idle time and the notification state ----------------------
+
+# SHQueryUserNotificationState answers (shellapi.h QUERY_USER_NOTIFICATION_STATE).
+QUNS_NOT_PRESENT = 1  # locked, a screen saver runs, or another user is switched in
+QUNS_BUSY = 2
+QUNS_RUNNING_D3D_FULL_SCREEN = 3
+QUNS_PRESENTATION_MODE = 4
+QUNS_ACCEPTS_NOTIFICATIONS = 5
+QUNS_QUIET_TIME = 6
+QUNS_APP = 7
+QUIET_REASONS = {
+    QUNS_BUSY: "a full-screen application or presentation settings",
+    QUNS_RUNNING_D3D_FULL_SCREEN: "a full-screen game",
+    QUNS_PRESENTATION_MODE: "presentation mode",
+    QUNS_QUIET_TIME: "Focus assist / quiet time",
+}
+
+
+def idle_seconds(tick_count: int, last_input_tick: int) -> float:
+    """Seconds since the last input from GetTickCount and LASTINPUTINFO.dwTime: both are 32-bit
+    millisecond counters that wrap after 49.7 days, so the difference is taken modulo 2**32."""
+    return ((tick_count - last_input_tick) & 0xFFFFFFFF) / 1000.0
+
+
+def notification_state_meaning(state: int) -> tuple[bool | None, str | None]:
+    """(locked, quiet reason) of a QUERY_USER_NOTIFICATION_STATE value; (None, None) when unknown."""
+    if state == QUNS_NOT_PRESENT:
+        return True, None
+    if state in QUIET_REASONS:
+        return False, QUIET_REASONS[state]
+    if state in (QUNS_ACCEPTS_NOTIFICATIONS, QUNS_APP):
+        return False, None
+    return None, None
+
+
+def read_presence(user32: Any = None, kernel32: Any = None, shell32: Any = None) -> PresenceReading:
+    """A PresenceReading from GetLastInputInfo, GetTickCount and SHQueryUserNotificationState
+    (the DLLs injectable for tests). A failing call is an ``error`` in the reading, never raised."""
+    import ctypes
+
+    from engine.platform.presence import PresenceReading  # noqa: F811 - the runtime import
+
+    class LASTINPUTINFO(ctypes.Structure):
+        _fields_ = [("cbSize", ctypes.c_uint32), ("dwTime", ctypes.c_uint32)]
+
+    try:
+        if user32 is None:
+            user32 = ctypes.WinDLL("user32")  # type: ignore[attr-defined]
+        if kernel32 is None:
+            kernel32 = ctypes.WinDLL("kernel32")  # type: ignore[attr-defined]
+            kernel32.GetTickCount.restype = ctypes.c_uint32
+        if shell32 is None:
+            shell32 = ctypes.WinDLL("shell32")  # type: ignore[attr-defined]
+        info = LASTINPUTINFO()
+        info.cbSize = ctypes.sizeof(LASTINPUTINFO)
+        if not user32.GetLastInputInfo(ctypes.byref(info)):
+            return PresenceReading(error="GetLastInputInfo failed")
+        idle = idle_seconds(int(kernel32.GetTickCount()), int(info.dwTime))
+        state = ctypes.c_int(0)
+        if shell32.SHQueryUserNotificationState(ctypes.byref(state)) != 0:  # an HRESULT: 0 is S_OK
+            return PresenceReading(idle_seconds=idle, source="windows",
+                                   error="SHQueryUserNotificationState failed")
+        locked, quiet = notification_state_meaning(state.value)
+        return PresenceReading(idle_seconds=idle, locked=locked, quiet=quiet, source="windows")
+    except Exception as exc:  # OSError from a missing DLL or export, ctypes errors
+        return PresenceReading(error=f"Windows presence calls failed: {type(exc).__name__}")
