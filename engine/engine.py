@@ -452,7 +452,8 @@ class Engine:
                         channels=channels,
                         checks=list(self.checks.definitions) if self.checks else [],
                         last_check_at=self.checks.last_run_at if self.checks else None, api_url=api_url,
-                        alerts=counts, deadman=deadman)
+                        alerts=counts, deadman=deadman, presence=self.presence.current(),
+                        presence_since=self.presence.changed_at)
 
     def _quiet_now(self, now: datetime) -> bool:
         quiet = self.checks.dispatcher.quiet if self.checks else None

@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from engine.platform.presence import PresenceReading
-from engine.timeutil import utcnow
+from engine.timeutil import to_db, utcnow
 
 
 class Presence(StrEnum):
@@ -82,3 +82,13 @@ class PresenceTracker:
                 self.changed_at = now
             self._state, self._read_at = state, now
             return state
+
+
+def presence_fields(state: PresenceState, since: datetime | None) -> dict[str, object]:
+    """``presence`` and ``presence_detail`` as `status --json` and the API show them."""
+    reading = state.reading
+    idle = None if reading.idle_seconds is None else round(reading.idle_seconds, 1)
+    return {"presence": state.presence.value,
+            "presence_detail": {"reason": state.reason, "source": reading.source,
+                                "idle_seconds": idle,
+                                "locked": reading.locked, "since": to_db(since) if since else None}}

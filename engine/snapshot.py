@@ -11,6 +11,7 @@ from typing import Any
 
 from engine.alerts.store import Alert, AlertCounts
 from engine.health import Health, HealthReport
+from engine.presence import PresenceState, presence_fields
 from engine.timeutil import to_db
 
 
@@ -67,6 +68,9 @@ class Snapshot:
     api_url: str | None = None
     alerts: AlertCounts = AlertCounts()  # live alerts needing attention, acknowledged, snoozed
     deadman: dict[str, Any] | None = None  # the dead-man switch (engine.deadman), None when off
+    # where the person is; not compared: its idle time changes every second
+    presence: PresenceState | None = field(default=None, compare=False)
+    presence_since: datetime | None = field(default=None, compare=False)
 
     @property
     def state(self) -> Health:
@@ -94,6 +98,7 @@ def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
         "last_check_at": ts(snap.last_check_at),
         "api_url": snap.api_url,
         "deadman": snap.deadman,
+        **(presence_fields(snap.presence, snap.presence_since) if snap.presence else {}),
         "jobs": [
             {"name": j.name, "kind": j.kind, "schedule": j.schedule, "next_run": ts(j.next_run),
              "last_outcome": j.last_outcome, "last_finished": ts(j.last_finished),

@@ -14,6 +14,7 @@ from engine import runtime_state
 from engine.actions.errors import Invalid
 from engine.actions.target import Instance, Target, connected
 from engine.alerts.store import AlertCounts, attention_counts
+from engine.presence import PresenceState, PresenceTracker, presence_fields
 from engine.snapshot import ChannelState, Snapshot, snapshot_to_dict
 from engine.timeutil import MAX_DURATION, format_duration, parse_duration, to_db
 
@@ -64,10 +65,12 @@ class StoppedStatus:
     channels: tuple[ChannelState, ...]
     problems: tuple[str, ...]
     alerts: AlertCounts = AlertCounts()
+    presence: PresenceState | None = None  # read once in this process (no instance tracks it)
 
     def to_dict(self) -> dict[str, Any]:
         return {"state": "stopped", "last_instance": asdict(self.last_instance) if self.last_instance else None,
                 "channels": [c.to_dict() for c in self.channels], "alerts": self.alerts.to_dict(),
+                **(presence_fields(self.presence, None) if self.presence else {}),
                 **({"problems": list(self.problems)} if self.problems else {})}
 
 
@@ -108,7 +111,15 @@ def stopped_status(target: Target) -> StoppedStatus:
     last = LastInstance(row[0], row[1], row[2], row[3], row[4], bool(row[5])) if row else None
     states = channels(target)
     problems = [p for p in (problem, None if can_deliver(states) else NO_CHANNEL_CAN_DELIVER) if p]
-    return StoppedStatus(last, states, tuple(problems), alert_counts(target))
+    return StoppedStatus(last, states, tuple(problems), alert_counts(target), presence_now(target))
+
+
+def presence_now(target: Target) -> PresenceState:
+    """Where the person is, read once here (the running instance keeps its own tracker)."""
+    from engine.platform.presence import read_presence
+
+    return PresenceTracker(read_presence, parse_duration(target.config.delivery.away_after).total_seconds(),
+                           now=target.now).current()
 
 
 def pause_until(target: Target, until: datetime | None) -> PauseState:

@@ -165,6 +165,16 @@ class DeadmanOut(BaseModel):
     last: DeadmanPingOut | None
 
 
+class PresenceDetailOut(BaseModel):
+    """Why the presence is what it is (engine.presence): the leaf that answered and what it read."""
+
+    reason: str
+    source: str
+    idle_seconds: float | None
+    locked: bool | None
+    since: str | None
+
+
 class StatusOut(BaseModel):
     state: str
     summary: str
@@ -181,6 +191,8 @@ class StatusOut(BaseModel):
     api_url: str | None
     jobs: list[JobOut]
     deadman: DeadmanOut | None = None
+    presence: str | None = None  # present | away | unknown
+    presence_detail: PresenceDetailOut | None = None
 
 
 # -- checks -----------------------------------------------------------------------------------------

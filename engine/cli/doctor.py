@@ -29,7 +29,7 @@ def diagnose(ctx: CliContext) -> list[Finding]:
     """Every check, in order; none raises."""
     # permissions first: opening the database (Paths.ensure) tightens the folders it finds loose
     return [*_permissions(ctx.paths), *_config(ctx), *_lock(ctx), *_database(ctx), *_scheduler(ctx),
-            *_channels(ctx), *_deadman(ctx), *_startup()]
+            *_channels(ctx), *_deadman(ctx), *_presence(ctx), *_startup()]
 
 
 def private_paths(paths: Paths) -> list[Path]:
@@ -127,6 +127,27 @@ def _deadman(ctx: CliContext) -> list[Finding]:
         return [Finding("dead-man switch", False, deadman_line(deadman) + ". Check the URL and the network; "
                         "the monitor reports Watchkeeper down while pings fail")]
     return [Finding("dead-man switch", True, deadman_line(deadman))]
+
+
+def _presence(ctx: CliContext) -> list[Finding]:
+    """With ``[delivery] routing = "presence"``, an unknown presence is a problem: every alert goes to both."""
+    from engine.cli.status import collect_status
+
+    try:
+        routing = load_config(ctx.paths.config_file, ctx.units).delivery.routing
+    except ConfigError:
+        return []  # the config finding says why
+    if routing != "presence":
+        return []
+    try:
+        data = collect_status(ctx)
+    except Exception as exc:
+        return [Finding("presence", False, f"cannot read it: {exc}")]
+    if data.get("presence") == "unknown":
+        return [Finding("presence", False, f"unknown: {data['presence_detail']['reason']}. With routing = presence "
+                        "every alert goes to both channels (toast and Telegram) until a source answers")]
+    detail = data.get("presence_detail") or {}
+    return [Finding("presence", True, f"{data.get('presence')} ({detail.get('reason')}), from {detail.get('source')}")]
 
 
 def _startup() -> list[Finding]:

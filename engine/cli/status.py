@@ -31,12 +31,13 @@ def format_status(data: dict[str, Any], zone: tzinfo | None = None) -> str:
         last = data.get("last_instance")
         if not last:
             return "\n".join(["Watchkeeper is not running (never started with this data folder).",
-                              *_channel_lines(data, zone), *_problem_lines(data)])
+                              *_channel_lines(data, zone), *_presence_lines(data), *_problem_lines(data)])
         how = "cleanly" if last["clean_shutdown"] else "without a clean shutdown"
         lines = [f"Watchkeeper is not running. Last instance: PID {last['pid']}, started "
                  f"{when('started_at', last)}, last heartbeat {when('last_heartbeat', last)}, stopped {how}."]
         lines += _channel_lines(data, zone)
         lines += _count_lines(data)
+        lines += _presence_lines(data)
         lines += _problem_lines(data)
         return "\n".join(lines)
     lines = [
@@ -50,6 +51,7 @@ def format_status(data: dict[str, Any], zone: tzinfo | None = None) -> str:
         lines.append(deadman_line(data["deadman"], zone))
     if data.get("paused_until"):
         lines.append(f"Alerts paused until {when('paused_until')}")
+    lines += _presence_lines(data)
     lines += _channel_lines(data, zone)
     lines += _count_lines(data)
     if data.get("open_alerts"):
@@ -82,6 +84,12 @@ def _count_lines(data: dict[str, Any]) -> list[str]:
         return []
     return [f"Alerts needing attention: {counts['attention']} (acknowledged {counts['acknowledged']}, "
             f"snoozed {counts['snoozed']})"]
+
+
+def _presence_lines(data: dict[str, Any]) -> list[str]:
+    if not data.get("presence"):
+        return []
+    return [f"Presence: {data['presence']} ({data['presence_detail']['reason']})"]
 
 
 def _problem_lines(data: dict[str, Any]) -> list[str]:

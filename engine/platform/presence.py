@@ -232,7 +232,7 @@ def read_linux(env: Mapping[str, str], readers: Mapping[str, Callable[..., Prese
 def _read_windows() -> PresenceReading:
     from engine.platform import windows
 
-    return windows.read_presence()
+    return PresenceReading(**windows.read_presence())
 
 
 def read_presence(env: Mapping[str, str] | None = None, platform: str | None = None,

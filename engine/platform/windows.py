@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import IO, TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from engine.platform.presence import PresenceReading
+from typing import IO, Any
 
 # Console control events (wincon.h).
 CTRL_C_EVENT = 0
@@ -220,12 +217,11 @@ def notification_state_meaning(state: int) -> tuple[bool | None, str | None]:
     return None, None
 
 
-def read_presence(user32: Any = None, kernel32: Any = None, shell32: Any = None) -> PresenceReading:
-    """A PresenceReading from GetLastInputInfo, GetTickCount and SHQueryUserNotificationState
-    (the DLLs injectable for tests). A failing call is an ``error`` in the reading, never raised."""
+def read_presence(user32: Any = None, kernel32: Any = None, shell32: Any = None) -> dict[str, Any]:
+    """The fields of a PresenceReading (engine.platform.presence builds it: the leaves do not import
+    each other) from GetLastInputInfo, GetTickCount and SHQueryUserNotificationState, the DLLs
+    injectable for tests. A failing call is an ``error`` field, never raised."""
     import ctypes
-
-    from engine.platform.presence import PresenceReading  # noqa: F811 - the runtime import
 
     class LASTINPUTINFO(ctypes.Structure):
         _fields_ = [("cbSize", ctypes.c_uint32), ("dwTime", ctypes.c_uint32)]
@@ -241,13 +237,13 @@ def read_presence(user32: Any = None, kernel32: Any = None, shell32: Any = None)
         info = LASTINPUTINFO()
         info.cbSize = ctypes.sizeof(LASTINPUTINFO)
         if not user32.GetLastInputInfo(ctypes.byref(info)):
-            return PresenceReading(error="GetLastInputInfo failed")
+            return dict(error="GetLastInputInfo failed")
         idle = idle_seconds(int(kernel32.GetTickCount()), int(info.dwTime))
         state = ctypes.c_int(0)
         if shell32.SHQueryUserNotificationState(ctypes.byref(state)) != 0:  # an HRESULT: 0 is S_OK
-            return PresenceReading(idle_seconds=idle, source="windows",
+            return dict(idle_seconds=idle, source="windows",
                                    error="SHQueryUserNotificationState failed")
         locked, quiet = notification_state_meaning(state.value)
-        return PresenceReading(idle_seconds=idle, locked=locked, quiet=quiet, source="windows")
+        return dict(idle_seconds=idle, locked=locked, quiet=quiet, source="windows")
     except Exception as exc:  # OSError from a missing DLL or export, ctypes errors
-        return PresenceReading(error=f"Windows presence calls failed: {type(exc).__name__}")
+        return dict(error=f"Windows presence calls failed: {type(exc).__name__}")

@@ -30,6 +30,11 @@ from engine.platform.presence import (
     run_bounded,
 )
 
+
+def _windows(**dlls: Any) -> PresenceReading:
+    return PresenceReading(**windows.read_presence(**dlls))
+
+
 # -- Windows ----------------------------------------------------------------------------------------
 
 
@@ -50,13 +55,13 @@ def _dlls(tick: int, last_input: int, state: int = windows.QUNS_ACCEPTS_NOTIFICA
 
 def test_windows_idle_time_survives_the_tick_counter_wrapping_after_49_days() -> None:
     # the last input just before the 32-bit wrap, the tick count just after it: 3 s, not 49.7 days
-    reading = windows.read_presence(**_dlls(tick=1000, last_input=0xFFFFFFFF - 1999))
+    reading = _windows(**_dlls(tick=1000, last_input=0xFFFFFFFF - 1999))
     assert reading.idle_seconds == pytest.approx(3.0)
     assert reading.source == "windows" and reading.locked is False and reading.error is None
 
 
 def test_windows_not_present_state_counts_as_locked() -> None:
-    reading = windows.read_presence(**_dlls(5000, 4000, windows.QUNS_NOT_PRESENT))
+    reading = _windows(**_dlls(5000, 4000, windows.QUNS_NOT_PRESENT))
     assert reading.locked is True and reading.idle_seconds == pytest.approx(1.0)
 
 
@@ -67,19 +72,19 @@ def test_windows_not_present_state_counts_as_locked() -> None:
     (windows.QUNS_QUIET_TIME, "Focus assist / quiet time"),
 ])
 def test_windows_busy_states_are_quiet_with_a_readable_reason(state: int, reason: str) -> None:
-    reading = windows.read_presence(**_dlls(5000, 4000, state))
+    reading = _windows(**_dlls(5000, 4000, state))
     assert reading.quiet == reason and reading.locked is False
 
 
 def test_windows_app_and_accepting_states_are_not_locked_nor_quiet() -> None:
     for state in (windows.QUNS_ACCEPTS_NOTIFICATIONS, windows.QUNS_APP):
-        reading = windows.read_presence(**_dlls(5000, 4000, state))
+        reading = _windows(**_dlls(5000, 4000, state))
         assert reading.locked is False and reading.quiet is None
 
 
 def test_windows_failing_calls_give_an_error_not_an_exception() -> None:
-    assert windows.read_presence(**_dlls(5000, 4000, input_ok=False)).error == "GetLastInputInfo failed"
-    partial = windows.read_presence(**_dlls(5000, 4000, state_hresult=-2147467259))
+    assert _windows(**_dlls(5000, 4000, input_ok=False)).error == "GetLastInputInfo failed"
+    partial = _windows(**_dlls(5000, 4000, state_hresult=-2147467259))
     assert partial.idle_seconds == pytest.approx(1.0) and partial.error == "SHQueryUserNotificationState failed"
 
     def boom(_ref: Any) -> int:
@@ -87,7 +92,7 @@ def test_windows_failing_calls_give_an_error_not_an_exception() -> None:
 
     dlls = _dlls(5000, 4000)
     dlls["user32"] = SimpleNamespace(GetLastInputInfo=boom)
-    assert windows.read_presence(**dlls).error == "Windows presence calls failed: OSError"
+    assert _windows(**dlls).error == "Windows presence calls failed: OSError"
 
 
 def test_windows_dispatch_uses_the_windows_leaf() -> None:

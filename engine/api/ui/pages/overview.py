@@ -64,6 +64,7 @@ class OverviewStatus:
     paused_until: datetime | None
     channels_ok: int
     channels_total: int
+    presence: str = "unknown"  # "away (idle for 14 min)"
 
     @classmethod
     def of(cls, snap: Snapshot) -> OverviewStatus:
@@ -71,7 +72,8 @@ class OverviewStatus:
         return cls(state=snap.state.value, words=words, icon=icon, reasons=tuple(snap.health.reasons),
                    attention=snap.alerts.attention, snoozed=snap.alerts.snoozed, paused_until=snap.paused_until,
                    channels_ok=sum(c.state == OK_CHANNEL for c in snap.channels),
-                   channels_total=len(snap.channels))
+                   channels_total=len(snap.channels),
+                   presence=f"{snap.presence.presence.value} ({snap.presence.reason})" if snap.presence else "unknown")
 
 
 def render_status(ui: Ui, snap: Snapshot) -> str:
