@@ -29,7 +29,7 @@ def diagnose(ctx: CliContext) -> list[Finding]:
     """Every check, in order; none raises."""
     # permissions first: opening the database (Paths.ensure) tightens the folders it finds loose
     return [*_permissions(ctx.paths), *_config(ctx), *_lock(ctx), *_database(ctx), *_scheduler(ctx),
-            *_channels(ctx), *_deadman(ctx), *_startup()]
+            *_channels(ctx), *_deadman(ctx), *_api(ctx), *_startup()]
 
 
 def private_paths(paths: Paths) -> list[Path]:
@@ -127,6 +127,22 @@ def _deadman(ctx: CliContext) -> list[Finding]:
         return [Finding("dead-man switch", False, deadman_line(deadman) + ". Check the URL and the network; "
                         "the monitor reports Watchkeeper down while pings fail")]
     return [Finding("dead-man switch", True, deadman_line(deadman))]
+
+
+def _api(ctx: CliContext) -> list[Finding]:
+    """Only for a LAN bind: where the API listens, and that its token crosses the network in plain HTTP."""
+    from engine.config import is_loopback_bind
+
+    try:
+        api = load_config(ctx.paths.config_file, ctx.units).api
+    except ConfigError:
+        return []  # the config finding says why
+    if not api.enabled or is_loopback_bind(api.bind):
+        return []
+    count = len(api.allow)
+    return [Finding("api", True, f"listens on {api.bind}:{api.port} for {count} allowed "
+                    f"network{'' if count == 1 else 's'}; the token travels in plain HTTP there, so across a "
+                    "network you do not trust use a VPN (e.g. Tailscale) or an SSH tunnel")]
 
 
 def _startup() -> list[Finding]:
