@@ -279,7 +279,7 @@ def test_unknown_variables_of_a_known_section_are_warned_about_and_other_ones_ar
     config = parse_config({}, env=env)
     assert config.warnings == [
         "unknown environment variable WATCHKEEPER_API_PROT (ignored); known for [api]: WATCHKEEPER_API_ENABLED, "
-        "WATCHKEEPER_API_PORT",
+        "WATCHKEEPER_API_PORT, WATCHKEEPER_API_BIND, WATCHKEEPER_API_ALLOW",
         "environment variable WATCHKEEPER_CHECKS_DISK_SPACE_ENABLED ignored: [checks] is set in config.toml only",
     ]
 
@@ -324,7 +324,8 @@ def test_a_bad_network_in_the_allow_list_is_named():
 
 
 def test_bind_and_allow_come_from_the_environment_as_a_comma_separated_list():
-    config = parse_config({}, env={"WATCHKEEPER_API_BIND": "0.0.0.0", "WATCHKEEPER_API_ALLOW": "10.0.0.1, 192.168.0.0/16"})
+    env = {"WATCHKEEPER_API_BIND": "0.0.0.0", "WATCHKEEPER_API_ALLOW": "10.0.0.1, 192.168.0.0/16"}
+    config = parse_config({}, env=env)
     assert (config.api.bind, config.api.allow) == ("0.0.0.0", ["10.0.0.1", "192.168.0.0/16"])
     assert config.origins["api.allow"] == "env WATCHKEEPER_API_ALLOW"
     with pytest.raises(ConfigError, match=r"\[api\] bind = 0.0.0.0 needs \[api\] allow"):
