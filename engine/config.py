@@ -197,10 +197,43 @@ class ArchiveConfig:
     )
 
 
+def _ip_address(value: Any) -> str | None:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return 'an IP address such as "127.0.0.1" or "192.168.1.5" ("0.0.0.0" or "::" for every interface)'
+    return None
+
+
+def _networks(value: Any) -> str | None:
+    import ipaddress
+
+    for item in value:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            return f'IP addresses or networks such as "192.168.1.0/24" ({item!r} is neither)'
+    return None
+
+
+def is_loopback_bind(address: str) -> bool:
+    """Whether the API bound to ``address`` is reachable from this machine only (127.x, ::1)."""
+    import ipaddress
+
+    return ipaddress.ip_address(address).is_loopback
+
+
 @dataclass
 class ApiConfig:
-    enabled: bool = opt(True, "Serve the local HTTP API on 127.0.0.1.")
+    enabled: bool = opt(True, "Serve the local HTTP API (on 127.0.0.1 unless bind says otherwise).")
     port: int = opt(8765, "Port of the local HTTP API.", port_number)
+    bind: str = opt("127.0.0.1", 'The address the API listens on: 127.0.0.1 (this machine only), a LAN address, or '
+                    '"0.0.0.0" / "::" for every interface. Any other than loopback needs allow, and then every '
+                    "request from another machine needs a token.", _ip_address)
+    allow: list[str] = opt([], "With a LAN bind: the addresses or networks allowed to connect, "
+                           'e.g. ["192.168.1.0/24"].', _networks)
 
 
 @dataclass
@@ -403,7 +436,15 @@ def parse_config(raw: dict[str, Any], env: dict[str, str] | None = None, source:
     config = Config(**built, checks=checks, user_checks=user_checks, warnings=warnings, source=source,
                     registered=registered, origins=origins)
     _apply_env(config, every, sections, env)
+    _check_api_exposure(config.api)
     return config
+
+
+def _check_api_exposure(api: ApiConfig) -> None:
+    """A bind other than loopback opens the API to the network: refuse it without an allow-list."""
+    if api.enabled and not is_loopback_bind(api.bind) and not api.allow:
+        raise ConfigError(f"[api] bind = {api.bind} needs [api] allow = [...]: the addresses allowed to connect "
+                          '(e.g. allow = ["192.168.1.0/24"])')
 
 
 ENV_PREFIX = "WATCHKEEPER_"

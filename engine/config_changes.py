@@ -11,7 +11,7 @@ from typing import Any
 from engine.config import SECTIONS, Config
 
 RESTART_ONLY = frozenset({
-    "api.enabled", "api.port",  # the API server binds once
+    "api.enabled", "api.port", "api.bind", "api.allow",  # the API server binds once
     "general.timezone", "general.log_level",  # the scheduler's zone and the log handlers are set at start
     "heartbeat.interval_seconds", "scheduler.misfire_grace_seconds",
     "deadman.url", "deadman.interval", "deadman.style",  # the dead-man service starts once

@@ -427,6 +427,7 @@ class Engine:
             problems.append(self.config_problem)
         problems += [s.problem for s in self.services if getattr(s, "problem", None)]
         api_url = next((s.url for s in self.services if getattr(s, "url", None)), None)
+        api_listen = next((s.listen for s in self.services if getattr(s, "listen", None)), None)
         deadman = next((s.deadman_status() for s in self.services if hasattr(s, "deadman_status")), None)
         if self.scheduler is not None:
             for name, spec in self.scheduler.specs.items():
@@ -452,7 +453,7 @@ class Engine:
                         channels=channels,
                         checks=list(self.checks.definitions) if self.checks else [],
                         last_check_at=self.checks.last_run_at if self.checks else None, api_url=api_url,
-                        alerts=counts, deadman=deadman, presence=self.presence.current(),
+                        api_listen=api_listen, alerts=counts, deadman=deadman, presence=self.presence.current(),
                         presence_since=self.presence.changed_at)
 
     def _quiet_now(self, now: datetime) -> bool:

@@ -66,6 +66,7 @@ class Snapshot:
     checks: list[str] = field(default_factory=list)
     last_check_at: datetime | None = None
     api_url: str | None = None
+    api_listen: str | None = None  # where the API listens, with its LAN allow-list if any (engine.api.server)
     alerts: AlertCounts = AlertCounts()  # live alerts needing attention, acknowledged, snoozed
     deadman: dict[str, Any] | None = None  # the dead-man switch (engine.deadman), None when off
     # where the person is; not compared: its idle time changes every second
@@ -97,6 +98,7 @@ def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
         "channels": [c.to_dict() for c in snap.channels],
         "last_check_at": ts(snap.last_check_at),
         "api_url": snap.api_url,
+        "api_listen": snap.api_listen,
         "deadman": snap.deadman,
         **(presence_fields(snap.presence, snap.presence_since) if snap.presence else {}),
         "jobs": [

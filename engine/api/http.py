@@ -8,6 +8,8 @@
   files (``/ui/static/``, which ``/docs`` loads too) are public.
 - Requests whose Host header is not 127.0.0.1 or localhost with our port are refused (403),
   against DNS rebinding. No CORS headers are sent, so browsers keep other origins out.
+- With ``[api] bind`` on a LAN, a peer that is not loopback must be in ``[api] allow`` and send a
+  token on every path, documentation and dashboard included (engine.api.access).
 - Errors: 404 missing, 409 conflicting state, 422 invalid input (FastAPI's shape), 502 a channel
   failed, 503 database busy. Each handler is a sync function, so FastAPI runs it in its thread
   pool with the thread's own database connection.
@@ -16,7 +18,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -33,6 +34,7 @@ from engine.actions import checks as checks_
 from engine.actions import events as events_
 from engine.actions import metrics as metrics_
 from engine.api import models as m
+from engine.api.access import LanAccess, Refusal, is_loopback_peer, lan_refusal, token_refusal
 from engine.api.docs import mount_docs
 from engine.api.metrics import CONTENT_TYPE, exposition
 from engine.api.tokens import TokenStore
@@ -96,12 +98,14 @@ def _json(status: int, content: Any, headers: dict[str, str] | None = None) -> J
 
 
 class Guard:
-    """Pure ASGI middleware: the Host check, then the bearer token, before any routing or parsing."""
+    """Pure ASGI middleware: the Host check, then the bearer token, before any routing or parsing;
+    with ``lan`` (a LAN bind), a peer that is not loopback is judged by engine.api.access.lan_refusal instead."""
 
-    def __init__(self, app: Any, tokens: TokenStore, hosts: Iterable[str]):
+    def __init__(self, app: Any, tokens: TokenStore, hosts: Iterable[str], lan: LanAccess | None = None):
         self.app = app
         self.tokens = tokens
         self.hosts = frozenset(h.lower() for h in hosts)
+        self.lan = lan
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -113,7 +117,12 @@ class Guard:
                 host = value
             elif key == b"authorization":
                 auth = value
-        refusal = self._refusal(host.decode("latin-1").lower(), auth, scope["method"], scope["path"])
+        peer = (scope.get("client") or (None,))[0]
+        if self.lan is not None and not is_loopback_peer(peer):
+            refusal = _response(lan_refusal(self.lan, peer, scope["method"], scope["path"], auth,
+                                            self.tokens.current()))
+        else:
+            refusal = self._refusal(host.decode("latin-1").lower(), auth, scope["method"], scope["path"])
         if refusal is None:
             await self.app(scope, receive, send)
             return
@@ -126,32 +135,26 @@ class Guard:
             return None
         if path == UI_PREFIX or path.startswith(UI_PREFIX + "/"):
             return None
-        scheme, _, given = auth.partition(b" ")
-        if scheme.lower() != b"bearer" or not given.strip():
-            return _json(401, {"detail": "missing bearer token"}, {"WWW-Authenticate": "Bearer"})
-        given = given.strip()
-        tokens = self.tokens.current()
-        if secrets.compare_digest(given, tokens.full.encode()):
-            return None
-        if tokens.read_only and secrets.compare_digest(given, tokens.read_only.encode()):
-            if method in READ_METHODS:
-                return None
-            return _json(403, {"detail": "the read-only token allows GET requests only"})
-        if tokens.scrape and secrets.compare_digest(given, tokens.scrape.encode()):
-            if path == METRICS_PATH and method in READ_METHODS:
-                return None
-            return _json(403, {"detail": "the scrape token allows GET /metrics only"})
-        return _json(401, {"detail": "invalid token"}, {"WWW-Authenticate": "Bearer"})
+        return _response(token_refusal(auth, method, path, self.tokens.current()))
+
+
+def _response(refusal: Refusal | None) -> JSONResponse | None:
+    if refusal is None:
+        return None
+    status, detail = refusal
+    return _json(status, {"detail": detail}, {"WWW-Authenticate": "Bearer"} if status == 401 else None)
 
 
 def allowed_hosts(port: int) -> list[str]:
+    """The Host headers a loopback peer may send (against DNS rebinding)."""
     return [f"127.0.0.1:{port}", f"localhost:{port}"]
 
 
 def create_app(engine: Engine, tokens: TokenStore, *, port: int, extra_hosts: Iterable[str] = (),
-               logins: OneTimeTokens | None = None) -> FastAPI:
+               logins: OneTimeTokens | None = None, lan: LanAccess | None = None) -> FastAPI:
     """The API for a started ``engine`` served on 127.0.0.1:``port``, with the dashboard under /ui
-    (``logins``: the instance's one-time login tokens; a fresh table when not given)."""
+    (``logins``: the instance's one-time login tokens; a fresh table when not given; ``lan``: the
+    allow-list when the API also listens on a LAN address)."""
     app = FastAPI(
         docs_url=None,  # mount_docs serves /docs from the vendored Swagger UI
         title="Watchkeeper local API",
@@ -464,6 +467,6 @@ def create_app(engine: Engine, tokens: TokenStore, *, port: int, extra_hosts: It
 
     mount_docs(app)
     mount_ui(app, engine, port=port, logins=logins if logins is not None else OneTimeTokens())
-    app.add_middleware(Guard, tokens=tokens, hosts=[*allowed_hosts(port), *extra_hosts])  # outermost
+    app.add_middleware(Guard, tokens=tokens, hosts=[*allowed_hosts(port), *extra_hosts], lan=lan)  # outermost
     return app
 

@@ -189,6 +189,7 @@ class StatusOut(BaseModel):
     channels: list[ChannelOut]
     last_check_at: str | None
     api_url: str | None
+    api_listen: str | None = None
     jobs: list[JobOut]
     deadman: DeadmanOut | None = None
     presence: str | None = None  # present | away | unknown

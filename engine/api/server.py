@@ -1,7 +1,9 @@
 """ApiServer: the local HTTP API of a running instance, served by uvicorn in a daemon thread.
 
 - ``start()`` binds 127.0.0.1:port at once (a busy port becomes ``problem``, shown in health as
-  DEGRADED; the engine keeps running) and returns; it never raises.
+  DEGRADED; the engine keeps running) and returns; it never raises. With ``[api] bind`` set to a
+  LAN address it listens there too (``0.0.0.0`` / ``::`` alone: every interface, loopback included),
+  and engine.api.access judges the peers that are not loopback.
 - FastAPI, pydantic and uvicorn are imported only when the first connection arrives: until then
   the thread blocks in ``select()`` on the listening socket, so an instance nobody queries pays
   neither their start-up time nor their ~25 MB of memory.
@@ -28,8 +30,9 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
+from engine.api.access import LanAccess
 from engine.api.tokens import TokenStore
-from engine.config import Config
+from engine.config import Config, is_loopback_bind
 from engine.login_tokens import OneTimeTokens
 from engine.paths import Paths
 
@@ -41,6 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
+ALL_INTERFACES = ("0.0.0.0", "::")
 MAX_CONNECTIONS = 64
 REQUEST_TIMEOUT = 5.0  # seconds from connection (or the previous response) to a complete request
 MAX_HEADER_BYTES = 16 * 1024  # h11's limit on an incomplete request head (its default is 16 KiB too)
@@ -66,24 +70,52 @@ class _TokenFilter(logging.Filter):
         return True
 
 
-def bind(port: int) -> socket.socket:
-    """A listening socket on 127.0.0.1:port (OSError when the port is taken)."""
+def bind(port: int, host: str = HOST) -> socket.socket:
+    """A listening socket on host:port, 127.0.0.1 by default (OSError when the port is taken)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted sockets only when the proto
     # says TCP; with proto 0, Nagle plus delayed ACK added 40 ms to every keep-alive response.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
+        if family == socket.AF_INET6 and host == "::":
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)  # "::" means IPv4 too
         if sys.platform == "win32":
             # Without this, Windows lets a second socket bind the same port.
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)  # type: ignore[attr-defined]
         else:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT only, not a live listener
-        sock.bind((HOST, port))
+        sock.bind((host, port))
         sock.listen(128)
     except OSError:
         sock.close()
         raise
     sock.setblocking(False)
     return sock
+
+
+def listen_hosts(bind_host: str) -> list[str]:
+    """The addresses to listen on for ``[api] bind``: loopback always (the CLI, the tray and the
+    dashboard use it), and the LAN address beside it; "0.0.0.0" and "::" include loopback already."""
+    if bind_host in ALL_INTERFACES:
+        return [bind_host]
+    return [HOST] if bind_host == HOST else [HOST, bind_host]
+
+
+def host_headers(bind_host: str, port: int) -> list[str]:
+    """Host headers a loopback peer may send beyond 127.0.0.1:PORT and localhost:PORT."""
+    if bind_host == "::":
+        return [f"[::1]:{port}"]
+    if bind_host == HOST or bind_host in ALL_INTERFACES:
+        return []
+    return [http_url(bind_host, port).removeprefix("http://")]
+
+
+def http_url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def guarded_protocol(base: type[Any]) -> type[Any]:
@@ -154,7 +186,11 @@ class ApiServer:
         self.tokens: TokenStore | None = None
         self.logins = OneTimeTokens()  # the dashboard's one-time login tokens (engine.actions.dashboard)
         self.ready = threading.Event()  # set once uvicorn serves (or failed to)
+        self.bind_host = config.api.bind
+        self.lan: LanAccess | None = None if is_loopback_bind(self.bind_host) else LanAccess.parse(config.api.allow)
+        self.listen: str | None = None  # where it listens, for status ("http://ADDR:PORT (LAN: ...)")
         self._sock: socket.socket | None = None
+        self._socks: list[socket.socket] = []
         self._wake_r: socket.socket | None = None
         self._wake_w: socket.socket | None = None
         self._thread: threading.Thread | None = None
@@ -177,17 +213,25 @@ class ApiServer:
         except OSError as exc:
             self._fail(f"API token file cannot be written: {exc}")
             return
-        try:
-            self._sock = bind(self.port)
-        except OSError as exc:
-            self._fail(f"API port {self.port} on {HOST} is busy or not allowed ({exc.strerror or exc}); "
-                       "change [api] port in config.toml")
-            return
+        hosts = listen_hosts(self.bind_host)
+        for host in hosts:
+            try:
+                self._socks.append(bind(self.port, host))
+            except OSError as exc:
+                for sock in self._socks:
+                    sock.close()
+                self._socks.clear()
+                self._fail(f"API port {self.port} on {host} is busy or not allowed ({exc.strerror or exc}); "
+                           "change [api] port" + (" or [api] bind" if host != HOST else "") + " in config.toml")
+                return
+        self._sock = self._socks[0]
         self.url = f"http://{HOST}:{self.port}"
+        self.listen = self.url if self.lan is None else (
+            f"{http_url(self.bind_host, self.port)} (LAN: {plural(len(self.lan.networks), 'allowed network')})")
         self._wake_r, self._wake_w = socket.socketpair()
         self._thread = threading.Thread(target=self._run, name="api", daemon=True)
         self._thread.start()
-        log.info("local API listening on %s", self.url)
+        log.info("local API listening on %s", self.listen)
 
     def _fail(self, problem: str) -> None:
         self.problem = problem
@@ -210,8 +254,8 @@ class ApiServer:
     def _wait_for_first_connection(self) -> bool:
         """Block (no polling) until a client connects or close() is called; True to serve."""
         assert self._sock is not None and self._wake_r is not None
-        readable, _, _ = select.select([self._sock, self._wake_r], [], [])
-        return self._sock in readable and not self._closing
+        readable, _, _ = select.select([*self._socks, self._wake_r], [], [])
+        return self._wake_r not in readable and not self._closing
 
     def _serve(self) -> None:
         import asyncio
@@ -222,7 +266,8 @@ class ApiServer:
         from engine.api.http import create_app
 
         assert self.tokens is not None and self._sock is not None
-        app = create_app(self.engine, self.tokens, port=self.port, logins=self.logins)
+        app = create_app(self.engine, self.tokens, port=self.port, logins=self.logins, lan=self.lan,
+                         extra_hosts=host_headers(self.bind_host, self.port))
         config = uvicorn.Config(app, http=guarded_protocol(H11Protocol), loop="asyncio", log_config=None,
                                 access_log=False, lifespan="off", ws="none", server_header=False,
                                 date_header=False, timeout_graceful_shutdown=3, proxy_headers=False,
@@ -253,7 +298,7 @@ class ApiServer:
                 app.state.ui_closing.set()
 
         self._server = Server(config)
-        asyncio.run(self._server.serve(sockets=[self._sock]))
+        asyncio.run(self._server.serve(sockets=self._socks))
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop serving (bounded: open requests get a few seconds), release the port."""
@@ -277,7 +322,7 @@ class ApiServer:
             if self._thread.is_alive() and server is not None:
                 server.force_exit = True
                 self._thread.join(1.0)
-        for sock in (self._sock, self._wake_r, self._wake_w):
+        for sock in (*self._socks, self._wake_r, self._wake_w):
             if sock is not None:
                 try:
                     sock.close()

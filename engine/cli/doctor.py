@@ -29,7 +29,7 @@ def diagnose(ctx: CliContext) -> list[Finding]:
     """Every check, in order; none raises."""
     # permissions first: opening the database (Paths.ensure) tightens the folders it finds loose
     return [*_permissions(ctx.paths), *_config(ctx), *_lock(ctx), *_database(ctx), *_scheduler(ctx),
-            *_channels(ctx), *_deadman(ctx), *_presence(ctx), *_startup()]
+            *_channels(ctx), *_deadman(ctx), *_presence(ctx), *_api(ctx), *_startup()]
 
 
 def private_paths(paths: Paths) -> list[Path]:
@@ -148,6 +148,22 @@ def _presence(ctx: CliContext) -> list[Finding]:
                         "every alert goes to both channels (toast and Telegram) until a source answers")]
     detail = data.get("presence_detail") or {}
     return [Finding("presence", True, f"{data.get('presence')} ({detail.get('reason')}), from {detail.get('source')}")]
+
+
+def _api(ctx: CliContext) -> list[Finding]:
+    """Only for a LAN bind: where the API listens, and that its token crosses the network in plain HTTP."""
+    from engine.config import is_loopback_bind
+
+    try:
+        api = load_config(ctx.paths.config_file, ctx.units).api
+    except ConfigError:
+        return []  # the config finding says why
+    if not api.enabled or is_loopback_bind(api.bind):
+        return []
+    count = len(api.allow)
+    return [Finding("api", True, f"listens on {api.bind}:{api.port} for {count} allowed "
+                    f"network{'' if count == 1 else 's'}; the token travels in plain HTTP there, so across a "
+                    "network you do not trust use a VPN (e.g. Tailscale) or an SSH tunnel")]
 
 
 def _startup() -> list[Finding]:

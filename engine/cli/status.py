@@ -45,7 +45,9 @@ def format_status(data: dict[str, Any], zone: tzinfo | None = None) -> str:
         f"Health: {data['summary']}",
         f"Last heartbeat: {when('last_heartbeat')}",
     ]
-    if data.get("api_url"):
+    if data.get("api_listen") and data["api_listen"] != data.get("api_url"):
+        lines.append(f"API: {data['api_listen']}")
+    elif data.get("api_url"):
         lines.append(f"API: {data['api_url'].rstrip('/')}/")
     if data.get("deadman"):
         lines.append(deadman_line(data["deadman"], zone))

@@ -279,7 +279,7 @@ def test_unknown_variables_of_a_known_section_are_warned_about_and_other_ones_ar
     config = parse_config({}, env=env)
     assert config.warnings == [
         "unknown environment variable WATCHKEEPER_API_PROT (ignored); known for [api]: WATCHKEEPER_API_ENABLED, "
-        "WATCHKEEPER_API_PORT",
+        "WATCHKEEPER_API_PORT, WATCHKEEPER_API_BIND, WATCHKEEPER_API_ALLOW",
         "environment variable WATCHKEEPER_CHECKS_DISK_SPACE_ENABLED ignored: [checks] is set in config.toml only",
     ]
 
@@ -289,3 +289,44 @@ def test_a_secret_from_the_environment_is_never_shown_in_errors_or_sources():
     assert config.telegram.token == TOKEN
     assert TOKEN not in repr(redacted(config)) + repr(sources(config))
     assert sources(config)["telegram"]["token"] == "env WATCHKEEPER_TELEGRAM_TOKEN"
+
+
+# -- [api] bind and allow -------------------------------------------------------------------------
+
+
+def test_the_api_binds_loopback_with_an_empty_allow_list_by_default():
+    api = parse_config({}, env={}).api
+    assert (api.bind, api.allow) == ("127.0.0.1", [])
+
+
+@pytest.mark.parametrize("bind", ["192.168.1.5", "0.0.0.0", "::", "fd00::5"])
+def test_a_bind_beyond_loopback_without_an_allow_list_is_refused_naming_both_keys(bind):
+    with pytest.raises(ConfigError) as err:
+        parse_config({"api": {"bind": bind}}, env={})
+    assert str(err.value).startswith(f"[api] bind = {bind} needs [api] allow = [...]: the addresses allowed to connect")
+
+
+def test_a_lan_bind_with_an_allow_list_is_accepted_and_a_loopback_one_needs_none():
+    api = parse_config({"api": {"bind": "192.168.1.5", "allow": ["192.168.1.0/24", "10.0.0.7"]}}, env={}).api
+    assert (api.bind, api.allow) == ("192.168.1.5", ["192.168.1.0/24", "10.0.0.7"])
+    assert parse_config({"api": {"bind": "::1"}}, env={}).api.bind == "::1"
+    assert parse_config({"api": {"enabled": False, "bind": "0.0.0.0"}}, env={}).api.bind == "0.0.0.0"  # nothing listens
+
+
+def test_a_bind_that_is_not_an_ip_address_is_refused_naming_it():
+    with pytest.raises(ConfigError, match=r"api.bind = 'my-laptop' is not allowed: expected an IP address"):
+        parse_config({"api": {"bind": "my-laptop"}}, env={})
+
+
+def test_a_bad_network_in_the_allow_list_is_named():
+    with pytest.raises(ConfigError, match=r"api.allow = .* \('10.0.0.0/33' is neither\)"):
+        parse_config({"api": {"bind": "0.0.0.0", "allow": ["10.0.0.1", "10.0.0.0/33"]}}, env={})
+
+
+def test_bind_and_allow_come_from_the_environment_as_a_comma_separated_list():
+    env = {"WATCHKEEPER_API_BIND": "0.0.0.0", "WATCHKEEPER_API_ALLOW": "10.0.0.1, 192.168.0.0/16"}
+    config = parse_config({}, env=env)
+    assert (config.api.bind, config.api.allow) == ("0.0.0.0", ["10.0.0.1", "192.168.0.0/16"])
+    assert config.origins["api.allow"] == "env WATCHKEEPER_API_ALLOW"
+    with pytest.raises(ConfigError, match=r"\[api\] bind = 0.0.0.0 needs \[api\] allow"):
+        parse_config({}, env={"WATCHKEEPER_API_BIND": "0.0.0.0"})
