@@ -41,9 +41,9 @@ def read_x11(display_name: str) -> PresenceReading:
     try:
         if not conn.has_extension("MIT-SCREEN-SAVER"):
             return PresenceReading(error=f"X display {display_name} has no MIT-SCREEN-SAVER extension")
-        info = screensaver.query_info(conn.screen().root)
-        return PresenceReading(idle_seconds=info.idle / 1000.0, locked=info.state == screensaver.ScreenSaverOn,
-                               source="x11")
+        info = conn.screen().root.screensaver_query_info()  # the extension adds it to drawables
+        on = info.state in (screensaver.StateOn, screensaver.StateCycle)  # StateOff, or 3: disabled
+        return PresenceReading(idle_seconds=info.idle / 1000.0, locked=on, source="x11")
     except Exception as exc:  # a display that goes away mid-query
         return PresenceReading(error=f"X display {display_name} did not answer: {type(exc).__name__}")
     finally:
