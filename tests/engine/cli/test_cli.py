@@ -51,7 +51,7 @@ def test_status_when_not_running_exits_1(wk_home):
     result = cli("status", "--json")
     assert result.returncode == 1
     off = {"pending": 0, "failed": 0, "last_error": None, "last_error_at": None, "last_ok_at": None,
-           "rate_limited_until": None, "reason": None, "state": "disabled"}
+           "rate_limited_until": None, "reason": None, "state": "disabled", "held": 0}
     assert json.loads(result.stdout) == {"running": False, "state": "stopped", "last_instance": None,
                                          "channels": [{"name": "toast", **off}, {"name": "telegram", **off}],
                                          "alerts": {"attention": 0, "acknowledged": 0, "snoozed": 0},
