@@ -172,3 +172,25 @@ def test_the_route_is_shown_with_the_notification_routes(db, tmp_path):
     routes = {channel: (state, route) for channel, state, route in outbox.routes(db, result.notification_id)}
     assert routes["telegram"][0] == "held" and "if not acknowledged" in routes["telegram"][1]
     assert routes["toast"][0] == "pending" and routes["toast"][1].endswith("toast now")
+
+
+def test_the_route_is_in_the_actions_notification_routes_and_the_outbox_list(db):
+    from engine.actions.delivery import notification_routes
+    from engine.actions.delivery import outbox as outbox_page
+    from engine.actions.target import Offline
+    from engine.units import UNITS
+
+    world, dispatcher, _ = setup(db)
+    world.presence = AWAY
+    result = fire(dispatcher, world)
+    config = parse_config({"delivery": {"routing": "presence"}, "toast": {"enabled": True},
+                           "telegram": {"token": "123456:" + "A" * 35, "chat_id": "42"}}, env={})
+    target = Offline(db, config, UNITS, now=world.clock)
+    routes = {r.channel: r.to_dict() for r in notification_routes(target, [result.notification_id])[
+        result.notification_id]}
+    assert routes["toast"] == {"channel": "toast", "state": "held",
+                               "route": "away (idle for 14 min): telegram; toast on return"}
+    assert routes["telegram"]["route"] == "away (idle for 14 min): telegram now"
+    page = outbox_page(target, channel="toast")
+    assert [item["route"] for item in page.to_dict()["items"]] == [
+        "away (idle for 14 min): telegram; toast on return"]
