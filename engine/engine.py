@@ -107,9 +107,9 @@ class Engine:
             archive_runs.mark_interrupted(self.db)  # runs left "running" by a killed process
             self.checks = build_service(self.db, self.config, self.now, self.units.check_kinds)
             self.delivery = DeliveryService(self.db, self.config, self.units.channels, now=self.now,
-                                            on_change=self.publish)
+                                            on_change=self.publish, presence=self.presence.current)
             # Through self: a reloaded config replaces the hook and the delivery service.
-            self._queue_hook = outbox_hook(self.config, self.now, self.units.channels)
+            self._queue_hook = outbox_hook(self.config, self.now, self.units.channels, self.presence.current)
             self.checks.dispatcher.on_queue.append(lambda db, nid, severity: self._queue_hook(db, nid, severity))
             self.checks.dispatcher.on_queued.append(lambda: self.delivery.wake_all() if self.delivery else None)
             self.scheduler = Scheduler(
@@ -332,7 +332,7 @@ class Engine:
         for warning in warnings:
             log.warning("config: %s", warning)
         self.checks.reconfigure(definitions, quiet_hours(config, self.checks.tz))
-        self._queue_hook = outbox_hook(config, self.now, self.units.channels)
+        self._queue_hook = outbox_hook(config, self.now, self.units.channels, self.presence.current)
         channel_sections = tuple(f"{spec.name}." for spec in self.units.channels)
         if changes.touches("delivery.", *channel_sections):
             self._restart_delivery()
@@ -358,7 +358,8 @@ class Engine:
         old = self.delivery
         if old is not None:
             old.close()
-        fresh = DeliveryService(self._db(), self.config, self.units.channels, now=self.now, on_change=self.publish)
+        fresh = DeliveryService(self._db(), self.config, self.units.channels, now=self.now, on_change=self.publish,
+                                presence=self.presence.current)
         if old is not None and old in self.services:
             self.services[self.services.index(old)] = fresh
         else:

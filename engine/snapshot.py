@@ -40,6 +40,7 @@ class ChannelState:
     last_ok_at: str | None = None
     rate_limited_until: str | None = None
     reason: str | None = None  # why it is unavailable
+    held: int = 0  # rows presence-aware routing keeps back (for the person's return or escalation)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ChannelState:

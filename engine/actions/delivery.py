@@ -47,13 +47,15 @@ def can_deliver(states: tuple[ChannelState, ...] | list[ChannelState]) -> bool:
 @dataclass(frozen=True)
 class Route:
     """Where one notification went: a channel and what became of it there
-    (sent, queued, unavailable, broken, rate-limited, failed, collapsed)."""
+    (sent, queued, unavailable, broken, rate-limited, failed, collapsed, held, skipped), and the
+    routing decision recorded with it (``route``: None for rows queued before routing existed)."""
 
     channel: str
     state: str
+    route: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"channel": self.channel, "state": self.state}
+        return {"channel": self.channel, "state": self.state, "route": self.route}
 
 
 def notification_routes(target: Target, notification_ids: list[int]) -> dict[int, tuple[Route, ...]]:
@@ -66,13 +68,13 @@ def notification_routes(target: Target, notification_ids: list[int]) -> dict[int
     with connected(target) as db:
         for nid in notification_ids:
             found = []
-            for channel, row_state in routes(db, nid):
+            for channel, row_state, decision in routes(db, nid):
                 state = row_state
                 if row_state in (OutboxState.PENDING, OutboxState.SENDING):
                     channel_state = states.get(channel, ChannelHealth.OK)
                     waiting = channel_state in (ChannelHealth.OK, ChannelHealth.STANDBY)  # standby still sends
                     state = "queued" if waiting else str(channel_state)
-                found.append(Route(channel, str(state)))
+                found.append(Route(channel, str(state), decision))
             out[nid] = tuple(found)
     return out
 
@@ -128,7 +130,7 @@ def outbox(target: Target, *, channel: str | None = None, state: str | None = No
         where.append("o.state = ?")
         params.append(state)
     cols = ("o.id", "o.notification_id", "o.channel", "o.state", "o.attempts", "o.created_at", "o.next_attempt_at",
-            "o.sent_at", "o.last_error", "n.kind", "n.severity", "n.title")
+            "o.sent_at", "o.last_error", "n.kind", "n.severity", "n.title", "o.route")
     with connected(target) as db:
         return select_page(db, cols, "outbox o LEFT JOIN notifications n ON n.id = o.notification_id", where,
                            params, "o.id DESC", limit, offset)

@@ -12,7 +12,7 @@ from engine.actions.target import Target, connected
 from engine.delivery.history import FailedRow, outbox_counts, recent_failed
 from engine.snapshot import ChannelState
 
-SHOWN_STATES = ("pending", "sending", "sent", "failed", "collapsed")
+SHOWN_STATES = ("pending", "sending", "sent", "failed", "collapsed", "held", "skipped")
 
 
 @dataclass(frozen=True)

@@ -129,6 +129,7 @@ class ChannelOut(BaseModel):
     last_error_at: str | None
     last_ok_at: str | None
     reason: str | None = None  # why an unavailable channel cannot deliver here
+    held: int = 0  # rows presence-aware routing keeps back (not pending)
 
 
 class AlertCountsOut(BaseModel):
@@ -303,6 +304,7 @@ class OutboxOut(BaseModel):
     kind: str | None
     severity: str | None
     title: str | None
+    route: str | None = None  # the routing decision recorded with the row (why it went, waits or was skipped)
 
 
 class EventOut(BaseModel):

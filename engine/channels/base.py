@@ -254,6 +254,9 @@ class ChannelSpec:
             every field already has ``WATCHKEEPER_<NAME>_<KEY>`` (engine.config.env_variable).
         probe: whether the channel can deliver on this machine, as (available, reason): cheap and
             bounded (a CLI without a running instance asks it); None: it always can.
+        reach: where it reaches the person, for presence-aware routing: "desk" (only at this
+            machine, like a toast) or "away" (anywhere, like a phone); an unknown channel is "away",
+            so it is never silenced as desk-only.
     """
 
     name: str
@@ -270,6 +273,7 @@ class ChannelSpec:
     settings: type | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     probe: Callable[[Config], tuple[bool, str]] | None = None
+    reach: str = "away"
 
     @property
     def supports_buttons(self) -> bool:

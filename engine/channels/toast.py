@@ -407,5 +407,6 @@ SPEC = ChannelSpec(
     skipped_kinds=frozenset({NotificationKind.WEEKLY}),  # the weekly digest is a long read: Telegram only
     settings=ToastSettings,
     probe=_probe,
+    reach="desk",
 )
 """The desktop toast: one part, cut to the Windows balloon limits, no buttons."""

@@ -104,5 +104,6 @@ def _channel_lines(data: dict[str, Any], zone: tzinfo | None = None) -> list[str
     lines = []
     for channel in data.get("channels", []):
         err = f", last error: {channel['last_error']}" if channel.get("last_error") else ""
-        lines.append(f"Channel {channel['name']}: {state_text(channel, zone)}, {channel['pending']} pending{err}")
+        held = f", {channel['held']} held by routing" if channel.get("held") else ""
+        lines.append(f"Channel {channel['name']}: {state_text(channel, zone)}, {channel['pending']} pending{held}{err}")
     return lines

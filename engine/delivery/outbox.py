@@ -2,7 +2,11 @@
 the SEND decision, delivered at least once by the channel workers.
 
 Row states: pending -> sending -> sent | failed (permanent error) | collapsed (folded into one
-"while you were offline" message). A row found in ``sending`` at startup was interrupted by a
+"while you were offline" message). With presence-aware routing (engine/delivery/routing.py) a row
+may start ``held`` (``hold``: 'return', until the person is back at this machine; 'escalate', until
+escalate_after passed while they are away) and later become pending or ``skipped`` (never sent
+here; ``route`` says why). Held rows are not pending: they are counted apart. ``route`` records the
+routing decision of every row. A row found in ``sending`` at startup was interrupted by a
 crash and goes back to pending: at-least-once, never lost. A row marked sent is never sent again.
 A long message goes out in parts: ``parts_sent`` records how many arrived, so a retry sends only
 the rest. Waits are bounded by :func:`max_wait` (one hour, or the backoff cap if longer): neither a
@@ -75,6 +79,15 @@ MIGRATIONS: list[Migration] = [
         "delivery_0004_outbox_notification_index",
         sql=("CREATE INDEX IF NOT EXISTS ix_outbox_notification ON outbox (notification_id)",),
     ),
+    # Presence-aware routing: the decision recorded with each row, and why a held row waits.
+    Migration(
+        "delivery_0005_outbox_routing",
+        sql=(
+            "ALTER TABLE outbox ADD COLUMN route TEXT",
+            "ALTER TABLE outbox ADD COLUMN hold TEXT",
+            "CREATE INDEX IF NOT EXISTS ix_outbox_held ON outbox (state) WHERE state = 'held'",
+        ),
+    ),
 ]
 
 
@@ -89,6 +102,8 @@ class OutboxState(StrEnum):
     SENT = "sent"  # delivered, never sent again
     FAILED = "failed"  # a permanent error: dead-lettered
     COLLAPSED = "collapsed"  # folded into one "while you were offline" message
+    HELD = "held"  # routing keeps it for the person's return or for escalation (``hold`` says which)
+    SKIPPED = "skipped"  # routing decided it is not sent here (``route`` says why)
 
 
 class ChannelHealth(StrEnum):
@@ -124,17 +139,82 @@ class OutboxRow:
     parts_sent: int = 0  # parts of a multi-part message already delivered
 
 
-def enqueue(db: SqliteDatabase, notification_id: int, channels: list[str], now: datetime) -> list[int]:
-    """One pending row per channel for a notification (inside the caller's transaction)."""
+@dataclass(frozen=True)
+class Placement:
+    """How a new row starts: its state (pending, held or skipped), why it is held, the route text."""
+
+    state: str = OutboxState.PENDING
+    hold: str | None = None
+    route: str | None = None
+
+
+def enqueue(db: SqliteDatabase, notification_id: int, channels: list[str], now: datetime,
+            placements: Mapping[str, Placement] | None = None) -> list[int]:
+    """One row per channel for a notification (inside the caller's transaction): pending unless
+    ``placements`` says otherwise for that channel."""
     ids = []
     for channel in channels:
+        place = (placements or {}).get(channel, Placement())
         cursor = db.execute_sql(
-            "INSERT OR IGNORE INTO outbox (notification_id, channel, idempotency_key, created_at, next_attempt_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (notification_id, channel, f"wk-{notification_id}-{channel}", to_db(now), to_db(now)),
+            "INSERT OR IGNORE INTO outbox (notification_id, channel, idempotency_key, created_at, next_attempt_at,"
+            " state, hold, route) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (notification_id, channel, f"wk-{notification_id}-{channel}", to_db(now), to_db(now),
+             str(place.state), place.hold, place.route),
         )
         ids.append(int(cursor.lastrowid))
     return ids
+
+
+def channels_notified(db: SqliteDatabase, alert_ids: Sequence[int]) -> set[str]:
+    """The channels that delivered (or are about to deliver) an alert or digest naming one of ``alert_ids``."""
+    if not alert_ids:
+        return set()
+    marks = ",".join("?" * len(alert_ids))
+    rows = db.execute_sql(
+        "SELECT DISTINCT o.channel FROM notifications n JOIN outbox o ON o.notification_id = n.id,"
+        f" json_each(n.alert_ids) j WHERE n.kind IN ('alert', 'digest') AND j.value IN ({marks})"
+        " AND o.state IN ('pending', 'sending', 'sent')", tuple(alert_ids)).fetchall()
+    return {str(r[0]) for r in rows}
+
+
+@dataclass(frozen=True)
+class HeldRow:
+    """A held outbox row: why it waits, since when, and whether one of its alerts is still open and
+    unacknowledged."""
+
+    id: int
+    channel: str
+    hold: str
+    created_at: datetime
+    still_open: bool
+
+
+def has_held(db: SqliteDatabase) -> bool:
+    """Whether any row is held (indexed: cheap)."""
+    return db.execute_sql("SELECT 1 FROM outbox WHERE state = 'held' LIMIT 1").fetchone() is not None
+
+
+def held_rows(db: SqliteDatabase) -> list[HeldRow]:
+    """Every held row, oldest first, with whether its notification still names an open alert."""
+    rows = db.execute_sql(
+        "SELECT o.id, o.channel, o.hold, o.created_at, EXISTS (SELECT 1 FROM json_each(n.alert_ids) j"
+        " JOIN alerts a ON a.id = j.value WHERE a.state = 'open') FROM outbox o"
+        " JOIN notifications n ON n.id = o.notification_id WHERE o.state = 'held' ORDER BY o.id").fetchall()
+    return [HeldRow(int(r[0]), str(r[1]), str(r[2] or ""), from_db(r[3]), bool(r[4])) for r in rows]
+
+
+def release_held(db: SqliteDatabase, row_id: int, now: datetime, route: str) -> bool:
+    """A held row becomes pending, due now, with the new route text; False when it was not held."""
+    cursor = db.execute_sql("UPDATE outbox SET state = 'pending', hold = NULL, next_attempt_at = ?, route = ?"
+                            " WHERE id = ? AND state = 'held'", (to_db(now), route, row_id))
+    return cursor.rowcount == 1
+
+
+def skip_held(db: SqliteDatabase, row_id: int, route: str) -> bool:
+    """A held row is never sent (``route`` says why); False when it was not held."""
+    cursor = db.execute_sql("UPDATE outbox SET state = 'skipped', hold = NULL, route = ?"
+                            " WHERE id = ? AND state = 'held'", (route, row_id))
+    return cursor.rowcount == 1
 
 
 _SELECT = (
@@ -267,7 +347,8 @@ def set_channel_state(db: SqliteDatabase, channel: str, ok: bool, now: datetime,
 def channel_status(db: SqliteDatabase, channels: list[str], now: datetime | None = None, *,
                    unavailable: Mapping[str, str] | None = None, disabled: Sequence[str] = (),
                    standby: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
-    """Per channel: state, pending count, failed count, last error (already redacted).
+    """Per channel: state, pending count, failed count, held count (routing keeps them back; not
+    pending), last error (already redacted).
 
     The state is broken after a permanent failure; else unavailable when ``unavailable`` names the
     channel (with its reason); else rate-limited while a 429's wait lasts (with
@@ -282,6 +363,8 @@ def channel_status(db: SqliteDatabase, channels: list[str], now: datetime | None
                                  (channel,)).fetchone()[0]
         failed = db.execute_sql("SELECT count(*) FROM outbox WHERE channel = ? AND state = 'failed'",
                                 (channel,)).fetchone()[0]
+        held = db.execute_sql("SELECT count(*) FROM outbox WHERE channel = ? AND state = 'held'",
+                              (channel,)).fetchone()[0]
         state = row[0] if row else ChannelHealth.OK
         limited = row[4] if row and row[4] and from_db(row[4]) > (now or utcnow()) else None
         reason = None
@@ -293,7 +376,7 @@ def channel_status(db: SqliteDatabase, channels: list[str], now: datetime | None
             state = ChannelHealth.RATE_LIMITED
         elif state == ChannelHealth.OK and standby and channel in standby:
             state, reason = ChannelHealth.STANDBY, standby[channel]
-        out.append({"name": channel, "state": str(state), "pending": pending, "failed": failed,
+        out.append({"name": channel, "state": str(state), "pending": pending, "failed": failed, "held": held,
                     "last_error": row[1] if row else None, "last_error_at": row[2] if row else None,
                     "last_ok_at": row[3] if row else None, "rate_limited_until": limited, "reason": reason})
     return out
@@ -307,10 +390,10 @@ def mark_working(db: SqliteDatabase, channel: str, now: datetime) -> int:
                               (to_db(now), channel)).rowcount)
 
 
-def routes(db: SqliteDatabase, notification_id: int) -> list[tuple[str, str]]:
-    """(channel, outbox state) of each row of a notification, in channel-name order."""
-    return [(r[0], r[1]) for r in db.execute_sql(
-        "SELECT channel, state FROM outbox WHERE notification_id = ? ORDER BY channel", (notification_id,))]
+def routes(db: SqliteDatabase, notification_id: int) -> list[tuple[str, str, str | None]]:
+    """(channel, outbox state, routing decision text) of each row of a notification, in channel-name order."""
+    return [(r[0], r[1], r[2]) for r in db.execute_sql(
+        "SELECT channel, state, route FROM outbox WHERE notification_id = ? ORDER BY channel", (notification_id,))]
 
 
 def state_text(channel: dict[str, Any], zone: tzinfo | None = None) -> str:

@@ -8,7 +8,9 @@ passes no specs gets the built-in ones.
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -18,8 +20,9 @@ from peewee import SqliteDatabase
 
 from engine.channels.base import BuildContext, Channel, ChannelSpec, ConversationContext, Converse, OutgoingMessage
 from engine.config import Config
-from engine.delivery import outbox
+from engine.delivery import outbox, routing
 from engine.delivery.worker import ChannelWorker
+from engine.presence import Presence, PresenceState
 from engine.store.db import connection
 from engine.timeutil import parse_duration, utcnow
 from engine.vocabulary import NotificationKind, Severity
@@ -40,16 +43,110 @@ def channel_secrets(config: Config, specs: Sequence[ChannelSpec]) -> tuple[str, 
     return tuple(secret for spec in specs for secret in spec.secrets(config))
 
 
-def outbox_hook(config: Config, now: Callable[[], datetime],
-                specs: Sequence[ChannelSpec]) -> Callable[[SqliteDatabase, int, str], None]:
-    """The dispatcher hook that queues one outbox row per enabled channel that receives the kind."""
+PresenceSource = Callable[[], PresenceState]
+"""Where the person is now (engine.presence.PresenceTracker.current)."""
+
+_NO_PRESENCE = PresenceState(Presence.UNKNOWN, "no presence source")
+
+
+def _placement(action: routing.Action, text: str) -> outbox.Placement:
+    if action == routing.Action.SEND:
+        return outbox.Placement(route=text)
+    if action == routing.Action.SKIP:
+        return outbox.Placement(outbox.OutboxState.SKIPPED, route=text)
+    return outbox.Placement(outbox.OutboxState.HELD, str(action), text)
+
+
+def outbox_hook(config: Config, now: Callable[[], datetime], specs: Sequence[ChannelSpec],
+                presence: PresenceSource | None = None) -> Callable[[SqliteDatabase, int, str], None]:
+    """The dispatcher hook that queues one outbox row per enabled channel that receives the kind,
+    each placed (now, held or skipped) by ``[delivery] routing`` and the person's presence."""
     enabled = [spec for spec in specs if spec.enabled(config)]
+    mode = config.delivery.routing
+    escalate_after = parse_duration(config.delivery.escalate_after).total_seconds()
 
     def hook(db: SqliteDatabase, notification_id: int, severity: str) -> None:
-        kind = db.execute_sql("SELECT kind FROM notifications WHERE id = ?", (notification_id,)).fetchone()[0]
-        outbox.enqueue(db, notification_id, [spec.name for spec in enabled if spec.receives(kind)], now())
+        kind, alert_json = db.execute_sql("SELECT kind, alert_ids FROM notifications WHERE id = ?",
+                                          (notification_id,)).fetchone()
+        alert_ids = [int(x) for x in json.loads(alert_json or "[]")]
+        targets = [spec for spec in enabled if spec.receives(kind)]
+        now_presence = _NO_PRESENCE
+        notified: set[str] = set()
+        if mode == routing.PRESENCE and alert_ids:
+            now_presence = presence() if presence is not None else _NO_PRESENCE
+            if kind == NotificationKind.RECOVERY:
+                notified = outbox.channels_notified(db, alert_ids)
+        plan = routing.route(mode, now_presence, severity, kind, bool(alert_ids),
+                             [routing.ChannelReach(spec.name, spec.reach) for spec in targets], escalate_after,
+                             notified)
+        placements = {name: _placement(action, plan.texts[name]) for name, action in plan.actions.items()}
+        outbox.enqueue(db, notification_id, [spec.name for spec in targets], now(), placements)
 
     return hook
+
+
+class HoldReleaser:
+    """Looks at held rows every ``period`` seconds while there are any (none held: it sleeps until
+    woken), releasing or skipping them by :func:`routing.release`; wakes the workers when it released."""
+
+    def __init__(self, db: SqliteDatabase, config: Config, presence: PresenceSource | None, *,
+                 now: Callable[[], datetime], on_release: Callable[[], None], period: float = 2.0):
+        self.db = db
+        self.mode = config.delivery.routing
+        self.escalate_after = parse_duration(config.delivery.escalate_after).total_seconds()
+        self.presence = presence
+        self.now = now
+        self.on_release = on_release
+        self.period = period
+        self._wake = threading.Event()
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="deliver-release", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def close(self, timeout: float = 5.0) -> None:
+        self._closed.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def release_once(self) -> tuple[int, int]:
+        """One look at every held row (inside a connection); returns (released, skipped)."""
+        if not outbox.has_held(self.db):
+            return 0, 0
+        now = self.now()
+        presence = self.presence() if self.presence is not None else _NO_PRESENCE
+        released = skipped = 0
+        with self.db.atomic("IMMEDIATE"):
+            for row in outbox.held_rows(self.db):
+                held = max(0.0, (now - row.created_at).total_seconds())
+                verdict, text = routing.release(self.mode, row.hold, presence, held, self.escalate_after,
+                                                row.still_open)
+                if verdict == routing.Release.SEND and text:
+                    released += outbox.release_held(self.db, row.id, now, text)
+                elif verdict == routing.Release.SKIP and text:
+                    skipped += outbox.skip_held(self.db, row.id, text)
+        return released, skipped
+
+    def _loop(self) -> None:
+        while not self._closed.is_set():
+            self._wake.clear()
+            wait: float | None = self.period
+            try:
+                with connection(self.db):
+                    released, skipped = self.release_once()
+                    if not outbox.has_held(self.db):
+                        wait = None  # nothing held: no wake-ups until a new notification
+                if released or skipped:
+                    log.info("routing: %d held messages released, %d skipped", released, skipped)
+                    self.on_release()
+            except Exception:
+                log.exception("routing: looking at held messages failed; retrying")
+            self._wake.wait(wait)
 
 
 def unavailable_channels(config: Config, specs: Sequence[ChannelSpec]) -> dict[str, str]:
@@ -83,7 +180,8 @@ class DeliveryService:
 
     def __init__(self, db: SqliteDatabase, config: Config, specs: Sequence[ChannelSpec], *,
                  now: Callable[[], datetime] = utcnow, channels: dict[str, Channel] | None = None,
-                 on_change: Callable[[], None] = lambda: None):
+                 on_change: Callable[[], None] = lambda: None, presence: PresenceSource | None = None,
+                 release_period: float = 2.0):
         self.db = db
         self.config = config
         self.now = now
@@ -97,6 +195,9 @@ class DeliveryService:
                                 secrets=self.secrets, on_change=on_change)
             for name, channel in self.channels.items()
         }
+        self._on_change = on_change
+        self.releaser = HoldReleaser(db, config, presence, now=now, period=release_period,
+                                     on_release=self._released)
 
     def build_message(self, row: outbox.OutboxRow) -> OutgoingMessage:
         """The message of an outbox row: buttons and reply where the row's channel supports them."""
@@ -127,6 +228,7 @@ class DeliveryService:
             log.warning("%d notifications were interrupted mid-send; they will be delivered again", recovered)
         for worker in self.workers.values():
             worker.start()
+        self.releaser.start()
         if actions is None or not conversations:
             return
         for name, channel in self.channels.items():
@@ -147,6 +249,15 @@ class DeliveryService:
         return (row[0], row[1]) if row else None
 
     def wake_all(self) -> None:
+        """A notification was queued: the workers deliver it, the releaser looks at held rows."""
+        self._wake_workers()
+        self.releaser.wake()
+
+    def _released(self) -> None:
+        self._wake_workers()
+        self._on_change()
+
+    def _wake_workers(self) -> None:
         for worker in self.workers.values():
             worker.wake()
 
@@ -170,6 +281,7 @@ class DeliveryService:
                                          disabled=disabled, standby=standby)
 
     def close(self) -> None:
+        self.releaser.close()
         for worker in self.workers.values():
             worker.close()
         for channel in self.channels.values():
@@ -201,12 +313,11 @@ def deliver_pending_once(db: SqliteDatabase, config: Config, specs: Sequence[Cha
 
 def notification_alerts(db: SqliteDatabase, notification_id: int) -> list[int]:
     """Alert ids of a notification."""
-    import json
-
     with connection(db):
         row = db.execute_sql("SELECT alert_ids FROM notifications WHERE id = ?", (notification_id,)).fetchone()
     return [int(x) for x in json.loads(row[0])] if row else []
 
 
-__all__ = ["DeliveryService", "build_channels", "channel_secrets", "channel_states", "deliver_pending_once",
+__all__ = ["DeliveryService", "HoldReleaser", "PresenceSource",
+           "build_channels", "channel_secrets", "channel_states", "deliver_pending_once",
            "enabled_channels", "notification_alerts", "outbox_hook", "timedelta", "unavailable_channels"]

@@ -68,5 +68,6 @@ SPEC = ChannelSpec(
     test_command="watchkeeper telegram test",
     settings=TelegramSettings,
     env=ENV,
+    reach="away",
 )
 """Telegram: HTML messages split into parts, Ack/Snooze buttons, recoveries as replies, chat commands."""

@@ -25,8 +25,10 @@ def test_counts_rows_per_channel_and_state_and_lists_the_newest_failed(db):
             rows.outbox(db, nid, "telegram", NOW, state, error="HTTP 400" if state == "failed" else None)
     view = delivery_overview(target, failed=1)
     assert {c.name for c in view.channels} >= {"telegram", "toast"}
-    assert view.outbox["telegram"] == {"pending": 1, "sending": 0, "sent": 1, "failed": 2, "collapsed": 1}
-    assert view.outbox["toast"] == {"pending": 0, "sending": 0, "sent": 0, "failed": 0, "collapsed": 0}
+    assert view.outbox["telegram"] == {"pending": 1, "sending": 0, "sent": 1, "failed": 2, "collapsed": 1,
+                                     "held": 0, "skipped": 0}
+    assert view.outbox["toast"] == {"pending": 0, "sending": 0, "sent": 0, "failed": 0, "collapsed": 0, "held": 0,
+                                  "skipped": 0}
     (failed,) = view.failed
     assert (failed.id, failed.channel, failed.last_error, failed.check) == (4, "telegram", "HTTP 400", "disk")
     with pytest.raises(Invalid, match=r"^failed must be from 1 to 200, not 0$"):

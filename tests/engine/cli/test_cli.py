@@ -51,13 +51,13 @@ def test_status_when_not_running_exits_1(wk_home):
     result = cli("status", "--json")
     assert result.returncode == 1
     off = {"pending": 0, "failed": 0, "last_error": None, "last_error_at": None, "last_ok_at": None,
-           "rate_limited_until": None, "reason": None, "state": "disabled"}
+           "rate_limited_until": None, "reason": None, "state": "disabled", "held": 0}
     data = json.loads(result.stdout)
     assert data.pop("presence") in ("present", "away", "unknown") and data.pop("presence_detail")  # machine's
     assert data == {"running": False, "state": "stopped", "last_instance": None,
-                                         "channels": [{"name": "toast", **off}, {"name": "telegram", **off}],
-                                         "alerts": {"attention": 0, "acknowledged": 0, "snoozed": 0},
-                                         "problems": ["no channel can deliver alerts"]}
+                    "channels": [{"name": "toast", **off}, {"name": "telegram", **off}],
+                    "alerts": {"attention": 0, "acknowledged": 0, "snoozed": 0},
+                    "problems": ["no channel can deliver alerts"]}
 
 
 def test_doctor_reports_each_area_in_plain_words(wk_home):

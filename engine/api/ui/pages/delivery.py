@@ -26,7 +26,7 @@ CHANNEL_WORDS = {
     "rate-limited": ("Rate-limited", "⏳"),
 }
 OUTBOX_COLUMNS = (("Pending", "pending"), ("Sending", "sending"), ("Sent", "sent"), ("Failed", "failed"),
-                  ("Collapsed", "collapsed"))
+                  ("Collapsed", "collapsed"), ("Held", "held"), ("Skipped", "skipped"))
 FAILED_SHOWN = 20
 
 
