@@ -332,6 +332,7 @@ class Engine:
         for warning in warnings:
             log.warning("config: %s", warning)
         self.checks.reconfigure(definitions, quiet_hours(config, self.checks.tz))
+        self.presence.away_after = parse_duration(config.delivery.away_after).total_seconds()
         self._queue_hook = outbox_hook(config, self.now, self.units.channels, self.presence.current)
         channel_sections = tuple(f"{spec.name}." for spec in self.units.channels)
         if changes.touches("delivery.", *channel_sections):

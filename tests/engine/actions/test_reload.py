@@ -109,3 +109,12 @@ def test_an_invalid_file_keeps_the_last_good_settings_and_degrades_health_until_
     wk_home.config_file.write_text(BASE + USER_CHECK)
     assert reload_settings(engine).changed == ["user_checks.newcheck"]
     assert not any(r.startswith("config.toml invalid") for r in engine.snapshot().health.reasons)
+
+
+def test_a_new_away_after_applies_to_presence_without_a_restart(engine, wk_home):
+    assert engine.presence.away_after == 600.0
+    wk_home.config_file.write_text(BASE + '[delivery]\nrouting = "presence"\naway_after = "90s"\n')
+    result = reload_settings(engine)
+    assert result.changed == ["delivery.away_after", "delivery.routing"]
+    assert result.needs_restart == []
+    assert engine.presence.away_after == 90.0
