@@ -129,7 +129,8 @@ tests:
               description: "No answer from homeserver:8765, or no heartbeat for 5 minutes."
   - interval: 1m
     input_series:
-      - series: 'watchkeeper_health{job="watchkeeper-laptop", instance="laptop:8765", machine="laptop", state="degraded"}'
+      - series: 'watchkeeper_health{job="watchkeeper-laptop", instance="laptop:8765", machine="laptop",
+                 state="degraded"}'
         values: '0 0 1x20'
       - series: 'watchkeeper_health{job="watchkeeper-laptop", instance="laptop:8765", machine="laptop", state="ok"}'
         values: '1 1 0x20'
@@ -145,7 +146,8 @@ tests:
                          state: degraded}
             exp_annotations:
               summary: "Watchkeeper on laptop is degraded"
-              description: "Run `watchkeeper doctor` on laptop: a channel, the API port, the disk or the scheduler is broken."
+              description: "Run `watchkeeper doctor` on laptop: a channel, the API port, the disk or the
+                scheduler is broken."
 """
 
 
