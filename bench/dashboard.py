@@ -307,20 +307,22 @@ class Running:
 
 
 @contextmanager
-def instance_on(db_file: Path, checks: list[str]) -> Iterator[Running]:
-    """A real `watchkeeper run --headless` on a copy of ``db_file``, stopped (SIGTERM) at the end."""
-    with tempfile.TemporaryDirectory(prefix="wk-dashboard-bench-") as tmp:
+def instance_on(db_file: Path | None, checks: list[str], extra: str = "") -> Iterator[Running]:
+    """A real `watchkeeper run --headless` on a copy of ``db_file`` (None: a new data folder), stopped
+    (SIGTERM) at the end; ``extra`` is more config.toml text (other benchmarks reuse this)."""
+    with tempfile.TemporaryDirectory(prefix="wk-bench-") as tmp:
         home = Path(tmp) / "home"
         for folder in ("config", "data", "logs"):
             (home / folder).mkdir(parents=True, mode=0o700)
-        target = home / "data" / "watchkeeper.db"
-        shutil.copyfile(db_file, target)
-        target.chmod(0o600)
+        if db_file is not None:
+            target = home / "data" / "watchkeeper.db"
+            shutil.copyfile(db_file, target)
+            target.chmod(0o600)
         port = free_port()
         quiet = "".join(f'[checks.{name}]\nschedule = "every 24h"\n\n' for name in checks)
         config = home / "config" / "config.toml"
         config.write_text(f"[api]\nenabled = true\nport = {port}\n\n[toast]\nenabled = false\n\n"
-                          f"[archive]\nenabled = false\n\n{quiet}", encoding="utf-8")
+                          f"[archive]\nenabled = false\n\n{quiet}{extra}", encoding="utf-8")
         config.chmod(0o600)
         env = {k: v for k, v in os.environ.items() if not k.startswith("WATCHKEEPER_")}
         env.update(WATCHKEEPER_HOME=str(home), PYTHONPATH=str(ROOT))

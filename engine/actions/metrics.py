@@ -4,9 +4,9 @@ format; nothing here keeps state between scrapes."""
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass
 
+from engine import machine
 from engine.actions.target import Instance, connected
 from engine.health import Health
 
@@ -35,8 +35,7 @@ class Metrics:
 
 def machine_name(instance: Instance) -> str:
     """The name this machine goes by: ``[general] machine_name`` when the config has one, else the host name."""
-    configured = getattr(instance.config.general, "machine_name", "")
-    return str(configured) if configured else socket.gethostname()
+    return machine.machine_name(str(getattr(instance.config.general, "machine_name", "") or ""))
 
 
 def metrics(instance: Instance) -> Metrics:

@@ -223,8 +223,8 @@ class ConversationContext:
     sent_message_id: Callable[[int], str | None]
 
 
-AlertButtons = Callable[["SqliteDatabase", int], list[tuple[str, str]]]
-"""(db inside a connection, notification id) -> the (label, callback data) buttons of an alert message."""
+AlertButtons = Callable[["Config", "SqliteDatabase", int], list[tuple[str, str]]]
+"""(config, db inside a connection, notification id) -> the (label, callback data) buttons of an alert message."""
 Converse = Callable[[Channel, Any, ConversationContext], None]
 """(the built channel, the engine's actions, context): bind the chat handlers and start listening."""
 

@@ -22,6 +22,7 @@ from engine.channels.base import Channel, ConversationContext
 from engine.channels.telegram import identity
 from engine.channels.telegram.buttons import ACTIONS, ButtonPress, buttons_after, handled_elsewhere, parse_callback
 from engine.chat import life as life_chat
+from engine.machine import machine_name
 from engine.timeutil import human_time, resolve_timezone
 
 if TYPE_CHECKING:
@@ -154,7 +155,7 @@ class TelegramConversation:
         if original is not None:
             title, body = original
             buttons = buttons_after(action, notification_id, self.instance_id,
-                                    identity.this_machine(self.instance.config.general.machine_name))
+                                    machine_name(self.instance.config.general.machine_name))
             try:
                 self._edit(message_id, f"{body}\n\n{note}" if body.strip() else note, buttons, title=title)
             except Exception as exc:

@@ -206,7 +206,7 @@ class DeliveryService:
         spec = self.specs.get(row.channel)
         if spec is not None and row.alert_ids:
             if spec.alert_buttons is not None and row.kind in BUTTON_KINDS:
-                buttons = spec.alert_buttons(self.db, row.notification_id)
+                buttons = spec.alert_buttons(self.config, self.db, row.notification_id)
             if spec.supports_replies and row.kind == NotificationKind.RECOVERY:
                 reply_to = outbox.message_id_for_alert(self.db, row.alert_ids[0], row.channel)
         severity = row.severity if row.severity in tuple(Severity) else Severity.WARNING

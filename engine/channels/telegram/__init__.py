@@ -20,6 +20,7 @@ from engine.channels.telegram import identity
 from engine.channels.telegram.buttons import alert_buttons
 from engine.channels.telegram.format import MAX_TEXT, MAX_TITLE
 from engine.channels.telegram.settings import ENV, TelegramSettings, settings
+from engine.machine import machine_name
 
 if TYPE_CHECKING:
     from peewee import SqliteDatabase
@@ -44,11 +45,11 @@ def _build(config: Config, context: BuildContext) -> Channel:
     t = settings(config)
     return TelegramChannel(t.token, t.chat_id, base_url=t.api_url or None, timeout=t.timeout_seconds,
                            min_interval=MIN_INTERVAL_SECONDS, max_retry_after=context.max_retry_after,
-                           machine=identity.this_machine(config.general.machine_name), name_machine=t.name_machine)
+                           machine=machine_name(config.general.machine_name), name_machine=t.name_machine)
 
 
-def _alert_buttons(db: SqliteDatabase, notification_id: int) -> list[tuple[str, str]]:
-    return alert_buttons(notification_id, identity.instance_id(db), identity.machine_name())
+def _alert_buttons(config: Config, db: SqliteDatabase, notification_id: int) -> list[tuple[str, str]]:
+    return alert_buttons(notification_id, identity.instance_id(db), machine_name(config.general.machine_name))
 
 
 def _secrets(config: Config) -> tuple[str, ...]:

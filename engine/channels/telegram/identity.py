@@ -1,15 +1,14 @@
-"""Who this instance is on a bot token it may share: a short random id and the machine name.
+"""Who this instance is on a bot token it may share: a short random id, and the other machines seen.
 
 Two machines with the same bot token see each other's button presses; the button data names the
-instance (and, clipped, its machine) so the one that did not send a message refuses to act on it.
+instance (and, clipped, its machine: engine.machine.machine_name) so the one that did not send a
+message refuses to act on it.
 """
 
 from __future__ import annotations
 
 import json
-import platform
 import secrets
-import socket
 
 from peewee import SqliteDatabase
 
@@ -25,16 +24,6 @@ NAME_MACHINE_CHOICES = ("auto", "always", "never")
 def instance_id(db: SqliteDatabase) -> str:
     """This data folder's instance id (8 hex characters), created once and kept in the database."""
     return runtime_state.get_or_create(db, INSTANCE_ID_KEY, lambda: secrets.token_hex(INSTANCE_ID_HEX // 2))
-
-
-def machine_name() -> str:
-    """The computer's name as its owner knows it (the network host name), or 'unknown'."""
-    return platform.node() or socket.gethostname() or "unknown"
-
-
-def this_machine(configured: str = "") -> str:
-    """The name this machine goes by in messages: ``[general] machine_name`` when set, else the host name."""
-    return configured.strip() or machine_name()
 
 
 def other_machines(db: SqliteDatabase) -> list[str]:

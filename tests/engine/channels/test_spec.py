@@ -88,7 +88,7 @@ def test_a_spec_alone_adds_a_channel_to_queueing_delivery_status_and_secrets(db)
 
 def test_alert_buttons_and_recovery_replies_come_from_the_spec(db):
     channel = PagerChannel()
-    specs = [pager_spec(channel, alert_buttons=lambda db, nid: [("Ack", f"ack:{nid}")], supports_replies=True)]
+    specs = [pager_spec(channel, alert_buttons=lambda config, db, nid: [("Ack", f"ack:{nid}")], supports_replies=True)]
     service = DeliveryService(db, _config(), specs)
     _fire(db, specs, [Finding("s1", "warning", "problem 1")])
     service.drain_once()

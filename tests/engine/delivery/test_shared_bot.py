@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from engine import machine
 from engine.alerts import store
 from engine.channels.telegram import identity
 from engine.channels.telegram.buttons import ButtonPress, alert_buttons, parse_callback
@@ -22,8 +23,8 @@ def _paths(root: Path) -> Paths:
     return Paths(config_dir=root / "config", data_dir=root / "data", log_dir=root / "logs").ensure()
 
 
-def _engine(paths: Paths, fake: FakeTelegramServer) -> Engine:
-    return start_telegram_demo_engine(paths, fake)
+def _engine(paths: Paths, fake: FakeTelegramServer, machine_name: str = "") -> Engine:
+    return start_telegram_demo_engine(paths, fake, general={"machine_name": machine_name} if machine_name else None)
 
 
 def _alert_states(engine: Engine) -> list[str]:
@@ -45,7 +46,7 @@ def _press(fake: FakeTelegramServer, message_id: int, data: str) -> str:
 
 
 def test_press_on_another_instances_message_is_refused_and_changes_nothing(tmp_path, fake, monkeypatch):
-    monkeypatch.setattr(identity, "machine_name", lambda: "alpha-pc")  # the OS leaf: the host name
+    monkeypatch.setattr(machine, "host_name", lambda: "alpha-pc")  # the OS leaf: the host name
     a_paths = _paths(tmp_path / "a")
     alpha = _engine(a_paths, fake)
     try:
@@ -56,7 +57,7 @@ def test_press_on_another_instances_message_is_refused_and_changes_nothing(tmp_p
         alpha.stop("test")
     a_data = dict(a_msg.buttons)["Ack"]
 
-    monkeypatch.setattr(identity, "machine_name", lambda: "beta-pc")
+    monkeypatch.setattr(machine, "host_name", lambda: "beta-pc")
     beta = _engine(_paths(tmp_path / "b"), fake)
     try:
         beta.checks.run("stale_applications", "manual")
@@ -90,6 +91,31 @@ def test_press_on_another_instances_message_is_refused_and_changes_nothing(tmp_p
         assert [r.params["message_id"] for r in fake.requests_for("editMessageText")] == [a_msg.message_id]
     finally:
         alpha.stop("test")
+
+
+def test_buttons_carry_the_configured_machine_name_not_the_host_name(tmp_path, fake, monkeypatch):
+    monkeypatch.setattr(machine, "host_name", lambda: "host-1234")  # the OS leaf: a name nobody uses
+    alpha = _engine(_paths(tmp_path / "a"), fake, machine_name="Study desktop")
+    try:
+        alpha.checks.run("stale_applications", "manual")
+        a_msg = wait_until(lambda: next((m for m in fake.messages if "no answer for 9 days" in m.text), None),
+                           timeout=15, message="alpha's alert")
+    finally:
+        alpha.stop("test")
+    a_data = dict(a_msg.buttons)["Ack"]
+    a_press = parse_callback(a_data)
+    assert a_press is not None and a_press.machine == "Study desktop"
+
+    beta = _engine(_paths(tmp_path / "b"), fake, machine_name="Garage server")
+    try:
+        beta.checks.run("stale_applications", "manual")
+        answer = _press(fake, a_msg.message_id, a_data)
+        assert answer == "Handled by Watchkeeper on Study desktop; nothing changed here."
+        with connection(beta.db):
+            assert identity.other_machines(beta.db) == ["Study desktop"]
+        assert _alert_states(beta) == ["open"]
+    finally:
+        beta.stop("test")
 
 
 def test_old_button_data_is_accepted_on_the_message_this_instance_sent(tmp_path, fake):
