@@ -232,7 +232,10 @@ class DeadmanService:
             if attempt:
                 pause = self.backoff[min(attempt - 1, len(self.backoff) - 1)] if self.backoff else 0.0
                 if self._closing.wait(pause) or self._newer_waiting():
-                    return  # stopping, or a newer ping replaces this stale one
+                    # Stopping, or a newer ping replaces this stale one: its failure is still the latest
+                    # fact (a monitor that hangs longer than the interval would otherwise never show one).
+                    self._record(PingResult(request.kind, False, detail, self.now()))
+                    return
             try:
                 detail = send(request, self.timeout)
             except OSError as exc:

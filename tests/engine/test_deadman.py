@@ -166,3 +166,24 @@ def test_a_newer_ping_replaces_one_still_waiting():
     service.submit(decide(Health.DEGRADED, ["heartbeat stale"], "healthchecks", "http://127.0.0.1:9/x"))
     taken = service._take()
     assert taken is not None and taken.kind == "fail" and service._take() is None
+
+
+def test_a_failed_attempt_shows_even_when_a_newer_ping_replaces_its_retries():
+    """A hanging monitor with an interval shorter than one ping's retries: every ping is replaced by
+    the next before its last retry, and the status still shows the failure (not "no ping yet")."""
+    with socket.socket() as hang:
+        hang.bind(("127.0.0.1", 0))
+        hang.listen(8)
+        url = f"http://127.0.0.1:{hang.getsockname()[1]}/{TOKEN}"
+        service = _service(url, "healthchecks", SetHealth(), timeout=0.3, backoff=(5.0, 5.0))
+        service.start()
+        try:
+            hang.settimeout(10)
+            first, _ = hang.accept()  # the start ping's first attempt is under way
+            service.tick()  # a newer ping arrives while it hangs, before its retries
+            last = wait_until(lambda: service.last, timeout=10, message="the replaced ping's failure")
+        finally:
+            service.close()
+        first.close()
+    assert not last.ok and last.kind == "start" and "no answer within 0.3 s" in last.detail
+    assert TOKEN not in last.detail
