@@ -27,6 +27,7 @@ class Metrics:
     health: Health
     alerts: dict[str, int]  # stored alerts per state, every state listed
     outbox_pending: dict[str, int]  # rows waiting per channel
+    outbox_held: dict[str, int]  # rows presence-aware routing keeps back per channel
     check_runs: tuple[CheckRunTotal, ...]  # the runs kept in check_runs (retention prunes old ones)
     check_durations: dict[str, float]  # seconds of each check's latest run
     heartbeat_timestamp: float | None
@@ -46,6 +47,7 @@ def metrics(instance: Instance) -> Metrics:
     from engine.checks.history import last_durations, run_totals
 
     snap = instance.snapshot()
+    shown = channels(instance)
     with connected(instance) as db:
         alerts = {state.value: n for state, n in counts_by_state(db).items()}
         totals = tuple(CheckRunTotal(check, outcome, n) for check, outcome, n in run_totals(db))
@@ -53,5 +55,6 @@ def metrics(instance: Instance) -> Metrics:
         sessions = count_sessions(db)
     return Metrics(
         version=snap.version, machine=machine_name(instance), health=snap.state, alerts=alerts,
-        outbox_pending={c.name: c.pending for c in channels(instance)}, check_runs=totals, check_durations=durations,
+        outbox_pending={c.name: c.pending for c in shown}, outbox_held={c.name: c.held for c in shown},
+        check_runs=totals, check_durations=durations,
         heartbeat_timestamp=snap.last_beat.timestamp() if snap.last_beat else None, archive_sessions=sessions)

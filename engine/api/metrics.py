@@ -36,6 +36,11 @@ def families(data: Metrics) -> Iterator[Metric]:
     for channel, n in data.outbox_pending.items():
         pending.add_metric([channel], n)
     yield pending
+    held = GaugeMetricFamily("watchkeeper_outbox_held", "Notifications presence-aware routing keeps back (for the"
+                             " person's return, or to escalate), per channel", labels=["channel"])
+    for channel, n in data.outbox_held.items():
+        held.add_metric([channel], n)
+    yield held
     runs = CounterMetricFamily("watchkeeper_check_runs", "Check runs kept in the database (retention prunes old"
                                " ones: a drop reads as a counter reset), per check and outcome",
                                labels=["check", "outcome"])

@@ -58,6 +58,8 @@ def test_metrics_match_the_database_after_a_check_run(client, engine):
     # both channels are disabled in this config: they are listed with nothing pending
     assert labelled(families["watchkeeper_outbox_pending"], "watchkeeper_outbox_pending", "channel") == {
         "toast": 0, "telegram": 0}
+    assert labelled(families["watchkeeper_outbox_held"], "watchkeeper_outbox_held", "channel") == {
+        "toast": 0, "telegram": 0}
 
 
 @pytest.fixture
@@ -90,6 +92,12 @@ def test_outbox_pending_counts_the_rows_waiting_per_channel(toast_engine, tokens
                                  " AND state IN ('pending', 'sending')").fetchone()[0]
         pending = labelled(scrape(client)["watchkeeper_outbox_pending"], "watchkeeper_outbox_pending", "channel")
         assert waiting >= 1 and pending["toast"] == waiting
+        # routing holds them for the person's return: held, no longer pending
+        # (only pending rows: a worker owns a sending one until it records the attempt)
+        held_now = db.execute_sql("UPDATE outbox SET state = 'held', hold = 'return' WHERE channel = 'toast'"
+                                  " AND state = 'pending'").rowcount
+        held = labelled(scrape(client)["watchkeeper_outbox_held"], "watchkeeper_outbox_held", "channel")
+        assert held_now >= 1 and held == {"toast": held_now, "telegram": 0}
 
 
 def test_metrics_need_a_token(anon):
