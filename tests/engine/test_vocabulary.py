@@ -32,7 +32,7 @@ def test_the_stored_words_are_unchanged():
     assert list(NotificationKind) == ["alert", "recovery", "digest", "weekly", "offline"]
     assert list(DecisionAction) == ["SENT", "SUPPRESSED", "DEFERRED", "RECOVERY"]
     assert list(AlertState) == ["open", "acknowledged", "snoozed", "resolved"]
-    assert list(OutboxState) == ["pending", "sending", "sent", "failed", "collapsed"]
+    assert list(OutboxState) == ["pending", "sending", "sent", "failed", "collapsed", "held", "skipped"]
     assert list(ChannelHealth) == ["ok", "broken", "rate-limited", "unavailable", "disabled", "standby"]
     assert list(RunStatus) == ["running", "ok", "partial", "failed", "disk_full", "interrupted"]
 
