@@ -116,7 +116,7 @@ def usage_report(
     totals = UsageTotals(
         sum(r.input_tokens for r in rows), sum(r.output_tokens for r in rows),
         sum(r.cache_creation_tokens for r in rows), sum(r.cache_read_tokens for r in rows),
-        round(sum(priced), 6) if priced else None)
+        round(sum(priced), 10) if priced else None)
     unpriced = tuple(sorted({m for r in rows for m in r.unpriced}))
     return UsageReport(totals, rows, group_by, start.isoformat() if start else None,
                        end.isoformat() if end else None, agent, zone_name, prices.as_of, prices.source, unpriced)
@@ -147,7 +147,7 @@ def _rows(parts: list[usage.Part], prices: PriceTable, group_by: str) -> tuple[U
                                               t.cache_read_tokens)
         rows.append(UsageRow(
             key, tokens.input_tokens, tokens.output_tokens, tokens.cache_creation_tokens, tokens.cache_read_tokens,
-            round(cost, 6) if cost is not None else None,
+            round(cost, 10) if cost is not None else None,
             () if group_by == "model" else tuple(sorted(models)), tuple(sorted(unpriced))))
     if group_by in _TIME_GROUPS:
         rows.sort(key=lambda r: r.key)
