@@ -179,7 +179,8 @@ def test_days_are_local_and_since_until_include_both_ends(tmp_path):
                            since="2026-03-02", until="2026-03-02")
     assert [(r.key, r.output_tokens) for r in one_day.rows] == [("2026-03-02", 200)]
     weeks = usage_report(db, zone=berlin, zone_name="Europe/Berlin", prices=prices, group_by="week")
-    assert [(r.key, r.output_tokens) for r in weeks.rows] == [("2026-02-23", 100), ("2026-03-02", 200), ("2026-03-09", 100)]
+    assert [(r.key, r.output_tokens) for r in weeks.rows] == [  # keyed by the Monday
+        ("2026-02-23", 100), ("2026-03-02", 200), ("2026-03-09", 100)]
     months = usage_report(db, zone=berlin, zone_name="Europe/Berlin", prices=prices, group_by="month")
     assert [(r.key, r.output_tokens) for r in months.rows] == [("2026-03", 400)]
 
