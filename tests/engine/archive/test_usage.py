@@ -55,6 +55,38 @@ def test_resumed_session_replaying_a_message_counts_it_once(tmp_path):
     db, report = _report(tmp_path, logs)
     assert db.execute_sql("SELECT count(*) FROM archive_messages").fetchone()[0] == 3  # stored per session
     assert _tokens(report.totals) == (20, 200, 100, 2000)
+    by_session = usage_report(db, zone=UTC, zone_name="UTC", prices=load_prices(), group_by="session")
+    assert {r.key: r.output_tokens for r in by_session.rows} == {SID_A: 100, SID_B: 100}
+
+
+def test_a_session_holding_only_replays_is_no_row(tmp_path):
+    logs = tmp_path / "logs"
+    first = assistant(SID_A, "msg_1", uuid="u1", ts="2026-03-02T10:00:00.000Z")
+    claude_file(logs, SID_A, [first])
+    claude_file(logs, SID_B, [{**first, "sessionId": SID_B, "uuid": "u1b"}])
+    _, report = _report(tmp_path, logs, group_by="session")
+    assert [(r.key, r.output_tokens) for r in report.rows] == [(SID_A, 100)]
+
+
+def test_a_replay_counts_at_its_kept_copy_even_when_the_range_holds_only_the_other(tmp_path):
+    logs = tmp_path / "logs"
+    first = assistant(SID_A, "msg_1", uuid="u1", ts="2026-03-02T10:00:00.000Z")
+    claude_file(logs, SID_A, [first])
+    claude_file(logs, SID_B, [{**first, "sessionId": SID_B, "uuid": "u1b", "timestamp": "2026-03-05T10:00:00.000Z"}])
+    db, report = _report(tmp_path, logs, since="2026-03-05")
+    assert report.rows == () and report.totals.output_tokens == 0
+    whole = usage_report(db, zone=UTC, zone_name="UTC", prices=load_prices())
+    assert [(r.key, r.output_tokens) for r in whole.rows] == [("2026-03-02", 100)]
+
+
+def test_days_in_a_half_hour_zone_are_exact(tmp_path):
+    logs = tmp_path / "logs"
+    claude_file(logs, SID_A, [
+        assistant(SID_A, "m1", uuid="u1", ts="2026-03-01T18:20:00.000Z", rid="r1"),  # 23:50 in Kolkata
+        assistant(SID_A, "m2", uuid="u2", ts="2026-03-01T18:40:00.000Z", rid="r2"),  # 00:10 the next day
+    ])
+    _, report = _report(tmp_path, logs, zone=ZoneInfo("Asia/Kolkata"))
+    assert [(r.key, r.output_tokens) for r in report.rows] == [("2026-03-01", 100), ("2026-03-02", 100)]
 
 
 def test_replay_without_request_id_is_deduplicated_by_message_id(tmp_path):
