@@ -136,7 +136,6 @@ def _rows(parts: list[usage.Part], prices: PriceTable, group_by: str) -> tuple[U
             t = p.tokens
             tokens.add(t.input_tokens, t.output_tokens, t.cache_creation_tokens, t.cache_read_tokens)
             if p.model == usage.SYNTHETIC:
-                cost = cost if cost is not None else 0.0
                 continue  # Claude Code's own placeholder (API errors): no price, never listed
             models.add(p.model)
             price = prices.price_of(p.model)
@@ -145,6 +144,8 @@ def _rows(parts: list[usage.Part], prices: PriceTable, group_by: str) -> tuple[U
                 continue
             cost = (cost or 0.0) + price.cost(t.input_tokens, t.output_tokens, t.cache_creation_tokens,
                                               t.cache_read_tokens)
+        if cost is None and not unpriced:
+            cost = 0.0  # nothing to price (only <synthetic> messages)
         rows.append(UsageRow(
             key, tokens.input_tokens, tokens.output_tokens, tokens.cache_creation_tokens, tokens.cache_read_tokens,
             round(cost, 10) if cost is not None else None,

@@ -46,7 +46,9 @@ def cmd_usage(args: Any, ctx: Any, out: TextIO | None = None) -> int:
 
 
 def _cost(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.2f}"
+    if value is None:
+        return "-"
+    return f"{value:,.2f}" if value >= 1 or value == 0 else f"{value:.4f}"
 
 
 def render(report: usage.UsageReport) -> str:

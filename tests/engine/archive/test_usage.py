@@ -233,3 +233,15 @@ def test_since_after_until_is_refused_naming_both(tmp_path):
         usage_report(db, zone=UTC, zone_name="UTC", prices=load_prices(), since="2026-03-05", until="2026-03-01")
     with pytest.raises(Invalid, match="--since: '2026-02-30' is not a date"):
         usage_report(db, zone=UTC, zone_name="UTC", prices=load_prices(), since="2026-02-30")
+
+
+def test_a_row_with_an_unpriced_model_and_synthetic_messages_has_no_cost(tmp_path):
+    logs = tmp_path / "logs"
+    claude_file(logs, SID_A, [
+        assistant(SID_A, "msg_1", uuid="u1", ts="2026-03-02T10:00:00.000Z", model="claude-next-9"),
+        assistant(SID_A, "msg_err", uuid="u2", ts="2026-03-02T10:00:10.000Z", rid=None, model="<synthetic>",
+                  usage={"input_tokens": 0, "output_tokens": 0}, isApiErrorMessage=True),
+    ])
+    _, report = _report(tmp_path, logs)
+    assert report.rows[0].cost_usd is None and report.totals.cost_usd is None
+    assert report.unpriced == ("claude-next-9",)
