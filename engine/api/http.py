@@ -29,7 +29,7 @@ from pydantic import BaseModel
 
 from engine import __version__
 from engine.actions import alerts as alerts_
-from engine.actions import archive, delivery, errors, instance, life
+from engine.actions import archive, delivery, errors, instance, life, usage
 from engine.actions import checks as checks_
 from engine.actions import events as events_
 from engine.actions import metrics as metrics_
@@ -462,6 +462,16 @@ def create_app(engine: Engine, tokens: TokenStore, *, port: int, extra_hosts: It
     def archive_search(q: Annotated[str, Query(min_length=1, max_length=500)], limit: Limit = 20) -> Any:
         """Full-text search over archived prompts and answers."""
         return [h.to_dict() for h in db_fn(archive.search, q, limit=limit)]
+
+    @route("get", "/usage", m.UsageOut, tags=["archive"])
+    def usage_report(
+        by: Annotated[str, Query(pattern="^(day|week|month|session|project|model)$")] = "day",
+        since: Annotated[str | None, Query(description="first local day, YYYY-MM-DD")] = None,
+        until: Annotated[str | None, Query(description="last local day, YYYY-MM-DD")] = None,
+        agent: Annotated[str | None, Query(pattern="^(claude|codex)$")] = None,
+    ) -> Any:
+        """Token usage and estimated cost from the archive (`watchkeeper usage --json`)."""
+        return db_fn(usage.usage_for, engine.config, group_by=by, since=since, until=until, agent=agent).to_dict()
 
     from engine.api.ui import mount_ui
 

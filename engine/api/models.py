@@ -553,3 +553,31 @@ class SearchHitOut(BaseModel):
     kind: str
     ts: str | None
     snippet: str
+
+
+class UsageTotalsOut(BaseModel):
+    input_tokens: int
+    output_tokens: int
+    cache_creation_tokens: int
+    cache_read_tokens: int
+    cost_usd: float | None = Field(description="USD over the priced models only; null when none is priced")
+
+
+class UsageRowOut(UsageTotalsOut):
+    key: str = Field(description="local date (day), Monday of the ISO week (week), YYYY-MM (month), session id, "
+                                 "project folder or model id")
+    models: list[str]
+    unpriced: list[str]
+
+
+class UsageOut(BaseModel):
+    totals: UsageTotalsOut
+    rows: list[UsageRowOut]
+    group_by: Literal["day", "week", "month", "session", "project", "model"]
+    since: date | None
+    until: date | None
+    agent: Literal["claude", "codex"] | None
+    timezone: str
+    prices_as_of: date
+    prices_source: str
+    unpriced: list[str]

@@ -240,3 +240,27 @@ MIGRATIONS.append(
         ),
     ),
 )
+
+MIGRATIONS.append(
+    Migration(
+        "archive_0005_token_event_model",
+        sql=(
+            # The Codex model of a token_count event (from the rollout's latest turn_context), so usage can
+            # be priced per model. Rows archived before stay NULL: `usage` lists them as model "unknown",
+            # unpriced. They are not backfilled: the archive reads a file only where it grew, and the event key
+            # (not the model) decides a re-parsed event is already stored.
+            "ALTER TABLE archive_token_events ADD COLUMN model TEXT",
+        ),
+    ),
+)
+
+MIGRATIONS.append(
+    Migration(
+        "archive_0006_usage_dedup_index",
+        sql=(
+            # `usage` finds the messages stored more than once (a replay in another session file) with a streaming
+            # GROUP BY over this index instead of sorting every message.
+            "CREATE INDEX IF NOT EXISTS ix_archive_messages_dedup ON archive_messages (message_id, request_id)",
+        ),
+    ),
+)

@@ -71,6 +71,12 @@ def test_dashboard_templates_and_static_files_are_bundled_at_their_source_path()
     assert (ROOT / "engine" / "api" / "ui" / "static" / "vendor" / "manifest.json").is_file()
 
 
+def test_usage_price_table_is_bundled_beside_its_module():
+    source = _source()
+    assert '(str(ROOT / "engine" / "archive" / "prices.json"), "engine/archive")' in source
+    assert (ROOT / "engine" / "archive" / "prices.json").is_file()
+
+
 def test_apscheduler_entry_points_resolve_in_this_environment():
     # What the copied metadata provides inside the binary: the trigger aliases.
     from importlib.metadata import entry_points

@@ -210,3 +210,13 @@ def test_status_shows_the_dead_man_switch_with_its_url_redacted(wk_home, tokens)
             eng.stop("test")
     assert body["deadman"]["url"] == f"{server.url}/…" and body["deadman"]["last"]["ok"]
     assert "secret-token-123" not in str(body)
+
+
+def test_usage_answers_with_the_cli_json_and_refuses_a_bad_date(client):
+    body = client.get("/usage", params={"by": "model", "agent": "claude"}).json()
+    assert body["totals"] == {"input_tokens": 0, "output_tokens": 0, "cache_creation_tokens": 0,
+                              "cache_read_tokens": 0, "cost_usd": None}
+    assert body["rows"] == [] and body["group_by"] == "model" and body["prices_as_of"]
+    bad = client.get("/usage", params={"since": "2026-02-30"})
+    assert bad.status_code == 422 and "'2026-02-30' is not a date" in bad.text
+    assert client.get("/usage", params={"by": "year"}).status_code == 422

@@ -1,0 +1,66 @@
+"""The bundled price table, model matching and a user's override file."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine.archive.prices import BUNDLED, PriceError, load_prices
+
+
+def test_bundled_table_is_dated_and_prices_claude_and_codex_models():
+    table = load_prices()
+    assert table.as_of and table.source
+    for model in ("claude-opus-4-5", "claude-sonnet-4-5", "claude-haiku-4-5", "gpt-5", "gpt-5-codex"):
+        assert table.price_of(model) is not None
+
+
+def test_dated_model_ids_match_their_undated_price():
+    table = load_prices()
+    assert table.price_of("claude-sonnet-4-5-20250929") == table.price_of("claude-sonnet-4-5")
+    assert table.price_of("claude-haiku-4-5@20251001") == table.price_of("claude-haiku-4-5")
+
+
+def test_an_unknown_model_of_a_known_family_is_not_guessed():
+    table = load_prices()
+    assert table.price_of("claude-opus-4-99") is None
+    assert table.price_of("gpt-5-codex-turbo") is None
+
+
+def test_override_file_replaces_and_adds_models(tmp_path):
+    mine = tmp_path / "prices.json"
+    mine.write_text(json.dumps({"as_of": "2026-11-30", "models": {
+        "claude-sonnet-4-5": {"input": 1, "output": 2, "cache_write": 3, "cache_read": 4},
+        "my-model": {"input": 0, "output": 0, "cache_write": 0, "cache_read": 0}}}))
+    table = load_prices(mine)
+    assert table.as_of == "2026-11-30"
+    assert table.price_of("claude-sonnet-4-5").output == 2
+    assert table.price_of("my-model") is not None and table.price_of("gpt-5") is not None
+
+
+@pytest.mark.parametrize(("entry", "problem"), [
+    ({"input": 1, "output": "x", "cache_write": 0, "cache_read": 0}, "model 'm': 'output' must be a number"),
+    ({"input": 1, "output": 1, "cache_write": 0}, "model 'm': 'cache_read' must be a number"),
+    ({"input": -1, "output": 1, "cache_write": 0, "cache_read": 0}, "model 'm': 'input' must be a number >= 0"),
+    ({"input": 1, "output": 1, "cache_write": 0, "cache_read": 0, "cache_5h": 1}, "unknown field(s) cache_5h"),
+])
+def test_bad_override_names_the_file_model_and_field(tmp_path, entry, problem):
+    mine = tmp_path / "prices.json"
+    mine.write_text(json.dumps({"as_of": "2026-11-30", "models": {"m": entry}}))
+    with pytest.raises(PriceError) as err:
+        load_prices(mine)
+    assert str(mine) in str(err.value) and problem in str(err.value)
+
+
+def test_override_that_is_not_json_or_missing_is_refused(tmp_path):
+    bad = tmp_path / "prices.json"
+    bad.write_text("{nope")
+    with pytest.raises(PriceError, match="not valid JSON"):
+        load_prices(bad)
+    with pytest.raises(PriceError, match="cannot read"):
+        load_prices(tmp_path / "absent.json")
+
+
+def test_bundled_table_sits_beside_its_module_for_the_one_file_build():
+    assert BUNDLED.is_file() and BUNDLED.parent.name == "archive"

@@ -1,0 +1,62 @@
+"""``watchkeeper usage`` through real processes: the JSON shape, the text table, bad input (exit 2)."""
+
+from __future__ import annotations
+
+import json
+
+from tests.engine.archive.usage_logs import assistant, claude_file
+from tests.helpers import cli
+
+SID = "aaaaaaaa-0000-4000-8000-000000000001"
+
+
+def _archived(wk_home, tmp_path):
+    logs = tmp_path / "logs"
+    claude_file(logs, SID, [
+        assistant(SID, "msg_1", uuid="u1", ts="2026-03-02T10:00:00.000Z"),
+        assistant(SID, "msg_2", uuid="u2", ts="2026-03-03T10:00:00.000Z", rid="req_2", model="claude-next-9"),
+    ])
+    cli("archive", "run", "--source", str(logs), "--json", check=True)
+    return logs
+
+
+def test_json_has_totals_and_rows_with_the_documented_keys(wk_home, tmp_path):
+    logs = _archived(wk_home, tmp_path)
+    for f in logs.rglob("*.jsonl"):  # answered from the archive alone
+        f.unlink()
+    out = json.loads(cli("usage", "--json", check=True).stdout)
+    assert set(out["totals"]) == {"input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens",
+                                  "cost_usd"}
+    assert out["totals"]["output_tokens"] == 200 and out["totals"]["cost_usd"] > 0
+    assert [r["key"] for r in out["rows"]] == ["2026-03-02", "2026-03-03"]
+    assert out["rows"][1]["unpriced"] == ["claude-next-9"] and out["rows"][1]["cost_usd"] is None
+    assert out["unpriced"] == ["claude-next-9"] and out["group_by"] == "day" and out["timezone"]
+    assert out["prices_as_of"]
+
+
+def test_text_table_has_a_totals_row_the_price_date_and_unpriced_models(wk_home, tmp_path):
+    _archived(wk_home, tmp_path)
+    text = cli("usage", "--by", "model", check=True).stdout
+    lines = text.splitlines()
+    assert lines[0].split()[:3] == ["model", "input", "output"]
+    assert any(line.startswith("total") and "200" in line and "2,000" in line for line in lines)
+    assert "as of " in text and "unpriced: claude-next-9" in text
+
+
+def test_bad_date_exits_2_naming_the_value(wk_home):
+    result = cli("usage", "--since", "2026-13-01")
+    assert result.returncode == 2 and "'2026-13-01' is not a date" in result.stderr
+
+
+def test_since_after_until_exits_2(wk_home):
+    result = cli("usage", "--since", "2026-03-05", "--until", "2026-03-01")
+    assert result.returncode == 2 and "2026-03-05 is after --until 2026-03-01" in result.stderr
+
+
+def test_bad_price_file_exits_2_naming_the_model_and_field(wk_home, tmp_path):
+    prices = tmp_path / "p.json"
+    prices.write_text(json.dumps({"as_of": "2026-11-30", "models": {"m": {"input": 1}}}))
+    with wk_home.config_file.open("a") as fh:
+        fh.write(f'[archive]\nusage_prices = "{prices}"\n')
+    result = cli("usage")
+    assert result.returncode == 2 and "model 'm': 'output' must be a number" in result.stderr
