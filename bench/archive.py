@@ -14,13 +14,19 @@ Then prints, each phase in its own process so peak RSS is the phase's own:
   The page cache is warmed by an untimed bare pass; then bare pass and cold ingest (fresh
   database) alternate --reps times and the medians are reported, with every run listed (the
   machine may be shared: alternating keeps both figures under the same load).
+  When pinned native ccusage is in the npx cache (``npx -y ccusage@20.0.24`` run once), its
+  ``daily --json`` on the same corpus is timed in the same rounds (the native binary itself,
+  not npx's ~0.5 s Node start-up) and the ratio ingest / ccusage is printed; --ccusage PATH
+  names the binary, --ccusage none skips it.
 """
 
 from __future__ import annotations
 
 import argparse
 import bisect
+import glob
 import json
+import os
 import random
 import resource
 import statistics
@@ -187,8 +193,17 @@ def _files(d: Path) -> list[Path]:
 def _cpu() -> float:
     """CPU seconds (user + system) of this process and its reaped children (parse workers):
     a figure that, unlike wall time, does not grow when other jobs share the cores."""
-    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+    return _cpu_main() + _cpu_children()
+
+
+def _cpu_main() -> float:
+    a = resource.getrusage(resource.RUSAGE_SELF)
+    return a.ru_utime + a.ru_stime
+
+
+def _cpu_children() -> float:
+    b = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return b.ru_utime + b.ru_stime
 
 
 def phase_bare(d: Path) -> dict:
@@ -212,17 +227,47 @@ def phase_ingest(d: Path, db_path: Path) -> dict:
 
     db = open_db(db_path)
     t = time.perf_counter()
-    c = _cpu()
+    c, cm = _cpu(), _cpu_main()
     res = service.run_archive(db, [str(d)], tail_idle_seconds=0)
     dt = time.perf_counter() - t
-    cpu = _cpu() - c
-    return {"seconds": dt, "cpu": cpu, "files_parsed": res.files_parsed, "files_skipped": res.files_skipped,
+    cpu, cpu_main = _cpu() - c, _cpu_main() - cm
+    return {"seconds": dt, "cpu": cpu, "cpu_main": cpu_main, "cpu_workers": cpu - cpu_main,
+            "files_parsed": res.files_parsed, "files_skipped": res.files_skipped,
             "bytes": res.bytes_read, "errors": len(res.errors),
             "sessions": res.sessions_new,
             "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             # Parse workers are child processes: the largest one's peak, counted on top.
             "worker_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
             "workers": service.default_workers()}
+
+
+CCUSAGE_VERSION = "20.0.24"
+
+
+def find_ccusage() -> str | None:
+    """The pinned native ccusage binary from the npx cache, or None if it is not there."""
+    home = Path.home() / ".npm" / "_npx"
+    for pkg in sorted(glob.glob(str(home / "*" / "node_modules" / "ccusage" / "package.json"))):
+        if json.loads(Path(pkg).read_text()).get("version") != CCUSAGE_VERSION:
+            continue
+        for binary in glob.glob(str(Path(pkg).parents[1] / "@ccusage" / "ccusage-*" / "bin" / "ccusage")):
+            if os.access(binary, os.X_OK):
+                return binary
+    return None
+
+
+def phase_ccusage(binary: str, config_dir: Path) -> dict:
+    """One ``ccusage daily --json`` over ``config_dir`` (wall and CPU of its process)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    out = subprocess.run([binary, "daily", "--json"], check=True, capture_output=True,
+                         env={**os.environ, "CLAUDE_CONFIG_DIR": str(config_dir)}).stdout
+    dt = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    totals = json.loads(out).get("totals", {})
+    return {"seconds": dt, "cpu": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
+            "rss_mb": after.ru_maxrss / 1024, "input_tokens": totals.get("inputTokens"),
+            "output_tokens": totals.get("outputTokens")}
 
 
 def _sub(*args: str) -> dict:
@@ -238,7 +283,8 @@ def main() -> int:
     ap.add_argument("--mb", type=int, default=520)
     ap.add_argument("--small", type=int, default=3000)
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--phase", choices=["bare", "ingest"])
+    ap.add_argument("--ccusage", default="auto", help="native ccusage binary, 'auto' or 'none'")
+    ap.add_argument("--phase", choices=["bare", "ingest", "ccusage"])
     ap.add_argument("--src")
     ap.add_argument("--db")
     a = ap.parse_args()
@@ -247,6 +293,9 @@ def main() -> int:
         return 0
     if a.phase == "ingest":
         print(json.dumps(phase_ingest(Path(a.src), Path(a.db))))
+        return 0
+    if a.phase == "ccusage":
+        print(json.dumps(phase_ccusage(a.ccusage, Path(a.src))))
         return 0
     base = Path(a.dir)
     t = time.perf_counter()
@@ -265,10 +314,15 @@ def main() -> int:
 
     # Warm the page cache for both passes (one untimed bare pass reads every file), then
     # alternate bare pass and cold ingest (fresh database each time) ``reps`` times.
+    ccusage = find_ccusage() if a.ccusage == "auto" else (None if a.ccusage == "none" else a.ccusage)
     _sub("--phase", "bare", "--src", str(big))
-    bares, colds = [], []
+    if ccusage:
+        _sub("--phase", "ccusage", "--ccusage", ccusage, "--src", str(big))  # its own warm-up
+    bares, colds, ccs = [], [], []
     for _ in range(a.reps):
         bares.append(_sub("--phase", "bare", "--src", str(big)))
+        if ccusage:
+            ccs.append(_sub("--phase", "ccusage", "--ccusage", ccusage, "--src", str(big)))
         colds.append(_sub("--phase", "ingest", "--src", str(big), "--db", str(fresh("big.db"))))
     reruns = [_sub("--phase", "ingest", "--src", str(big), "--db", str(base / "big.db"))
               for _ in range(a.reps)]
@@ -295,7 +349,18 @@ def main() -> int:
     print(f"ingest / bare ratio:  {cold_s / bare_s:.2f} (target <= 1.0); per pair "
           f"[{', '.join(f'{r:.2f}' for r in ratios)}]")
     print(f"CPU seconds:          bare {med(bares, 'cpu'):.2f} s, ingest {med(colds, 'cpu'):.2f} s"
-          f" (main + workers), CPU ratio {med(colds, 'cpu') / med(bares, 'cpu'):.2f}")
+          f" (main {med(colds, 'cpu_main'):.2f} + workers {med(colds, 'cpu_workers'):.2f}),"
+          f" CPU ratio {med(colds, 'cpu') / med(bares, 'cpu'):.2f}")
+    if ccs:
+        cc_s = med(ccs, "seconds")
+        per = [c["seconds"] / k["seconds"] for k, c in zip(ccs, colds, strict=True)]
+        print(f"native ccusage {CCUSAGE_VERSION} daily --json: {cc_s:.2f} s [{each(ccs, 'seconds')}],"
+              f" CPU {med(ccs, 'cpu'):.2f} s, peak RSS {max(c['rss_mb'] for c in ccs):.0f} MB"
+              f" (binary {ccusage})")
+        print(f"ingest / ccusage:     {cold_s / cc_s:.2f} (target <= 1.0); per round "
+              f"[{', '.join(f'{r:.2f}' for r in per)}]; CPU {med(colds, 'cpu') / med(ccs, 'cpu'):.2f}")
+    else:
+        print("native ccusage:       not found (run `npx -y ccusage@20.0.24 --version` once)")
     print(f"no-change rerun:      {med(reruns, 'seconds'):.3f} s for {reruns[0]['files_skipped']}"
           f" files; {med(small_reruns, 'seconds'):.3f} s for {small_reruns[0]['files_skipped']}"
           " small files (target < 1 s)")
