@@ -49,6 +49,16 @@ def start_instance(*args: str, env: dict[str, str] | None = None, log: Path | No
                             stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
 
 
+def stop_instance(proc: subprocess.Popen[Any]) -> None:
+    """Terminate a started process and reap it (killed when it does not stop within 30 s)."""
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
 def parse_config(raw: dict[str, Any], env: dict[str, str] | None = None, source: Path | None = None) -> Config:
     """engine.config.parse_config with the registered channels' sections, as a composed config
     holds them ([telegram], [toast]); checks are only shape-checked, as there."""

@@ -5,14 +5,13 @@ from __future__ import annotations
 import http.client
 import json
 import socket
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from engine.api.tokens import read_token
 from engine.paths import Paths
-from tests.helpers import start_instance, wait_until
+from tests.helpers import start_instance, stop_instance, wait_until
 
 
 def free_port() -> int:
@@ -70,9 +69,4 @@ def running_instance(paths: Paths, config: str, log_name: str = "instance.log") 
         wait_until(healthy, timeout=60, message="GET /health")
         yield port, token
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        stop_instance(proc)

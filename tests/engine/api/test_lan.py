@@ -6,7 +6,6 @@ from __future__ import annotations
 import http.client
 import json
 import socket
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -15,7 +14,7 @@ import pytest
 from engine.api.tokens import ensure_token
 from engine.paths import Paths
 from tests.engine.api.instance import free_port
-from tests.helpers import cli, start_instance, wait_until
+from tests.helpers import cli, start_instance, stop_instance, wait_until
 
 
 def lan_address() -> str | None:
@@ -64,12 +63,7 @@ def lan_instance(paths: Paths, bind: str, allow: list[str]) -> Iterator[int]:
         wait_until(up, timeout=60, message="GET /health on loopback")
         yield port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        stop_instance(proc)
 
 
 @needs_lan
