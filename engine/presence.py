@@ -11,11 +11,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from engine.platform.presence import PresenceReading
-from engine.timeutil import to_db, utcnow
+from engine.timeutil import spaced_duration, to_db, utcnow
 
 
 class Presence(StrEnum):
@@ -35,12 +35,6 @@ class PresenceState:
     reading: PresenceReading = field(default_factory=PresenceReading)
 
 
-def _minutes(seconds: float) -> str:
-    if seconds < 60:
-        return f"{int(seconds)} s"
-    return f"{int(seconds // 60)} min"
-
-
 def classify(reading: PresenceReading, away_after: float) -> PresenceState:
     """The state of one reading: locked or quiet -> away; idle past ``away_after`` seconds -> away;
     otherwise present; nothing readable -> unknown."""
@@ -50,9 +44,10 @@ def classify(reading: PresenceReading, away_after: float) -> PresenceState:
         return PresenceState(Presence.AWAY, f"notifications are not shown ({reading.quiet})", reading)
     if reading.idle_seconds is None:
         return PresenceState(Presence.UNKNOWN, reading.error or "no idle time on this machine", reading)
+    idle = spaced_duration(timedelta(seconds=reading.idle_seconds))
     if reading.idle_seconds >= away_after:
-        return PresenceState(Presence.AWAY, f"idle for {_minutes(reading.idle_seconds)}", reading)
-    return PresenceState(Presence.PRESENT, f"last input {_minutes(reading.idle_seconds)} ago", reading)
+        return PresenceState(Presence.AWAY, f"idle for {idle}", reading)
+    return PresenceState(Presence.PRESENT, f"last input {idle} ago", reading)
 
 
 class PresenceTracker:

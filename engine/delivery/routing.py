@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 
 from engine.presence import Presence, PresenceState
+from engine.timeutil import spaced_duration
 from engine.vocabulary import NotificationKind, Severity
 
 BOTH = "both"
@@ -53,15 +55,6 @@ class Plan:
 
     actions: dict[str, Action]
     texts: dict[str, str]
-
-
-def duration_text(seconds: float) -> str:
-    """'45 s', '5 min', '2 h' for a route text."""
-    if seconds < 60:
-        return f"{int(seconds)} s"
-    if seconds < 7200:
-        return f"{int(seconds // 60)} min"
-    return f"{int(seconds // 3600)} h"
 
 
 def _names(channels: Sequence[ChannelReach], reach: str) -> str:
@@ -105,7 +98,7 @@ def route(routing: str, presence: PresenceState, severity: str, kind: str, has_a
         elif here:
             actions[channel.name] = Action.HOLD_ESCALATE
             texts[channel.name] = (f"{head}: {_names(channels, DESK)}; {channel.name} if not acknowledged "
-                                   f"after {duration_text(escalate_after)} away")
+                                   f"after {spaced_duration(timedelta(seconds=escalate_after))} away")
         else:
             actions[channel.name] = Action.HOLD_RETURN
             texts[channel.name] = f"{head}: {_names(channels, AWAY)}; {channel.name} on return"
@@ -132,4 +125,4 @@ def release(routing: str, hold: str, presence: PresenceState, held_seconds: floa
     if presence.presence == Presence.PRESENT or held_seconds < escalate_after:
         return Release.KEEP, None
     return Release.SEND, (f"escalated: {presence.presence} and not acknowledged after "
-                          f"{duration_text(escalate_after)}")
+                          f"{spaced_duration(timedelta(seconds=escalate_after))}")
