@@ -195,6 +195,8 @@ class ArchiveConfig:
         30, "A conversation written within this many minutes counts as an active session.",
         between(1, 7 * 1440, "minutes")
     )
+    usage_prices: str = opt("", "A JSON price table for `watchkeeper usage` (the bundled one's shape); its models "
+                            "replace or add to the bundled prices.")
 
 
 def _ip_address(value: Any) -> str | None:

@@ -39,6 +39,7 @@ from engine.cli import instance as instance_commands
 from engine.cli import life as life_commands
 from engine.cli import startup as startup_commands
 from engine.cli import telegram as telegram_commands
+from engine.cli import usage as usage_commands
 from engine.compose import CliGroup, ServiceFactory, Units
 from engine.deadman import deadman_service
 from engine.delivery import outbox
@@ -108,6 +109,7 @@ CLI_GROUPS: tuple[CliGroup, ...] = (
     check_commands.register,
     life_commands.register,
     archive_commands.register,
+    usage_commands.register,
     telegram_commands.register,
     api_commands.register,
     dashboard_commands.register,

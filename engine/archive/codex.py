@@ -95,6 +95,8 @@ def parse_record(
     if rtype == "turn_context":
         if isinstance(payload.get("cwd"), str):
             meta.cwd = payload["cwd"]
+        if isinstance(payload.get("model"), str) and payload["model"]:
+            st["model"] = payload["model"]  # prices the token_count events that follow
         return
     if rtype == "event_msg":
         if ptype == "user_message" and isinstance(payload.get("message"), str):
@@ -261,4 +263,5 @@ def _tokens(
     if not any(delta):
         return
     if key not in batch.token_events:
-        batch.token_events[key] = TokenEvent(key, sid, ts, delta[0], delta[1], delta[2])
+        batch.token_events[key] = TokenEvent(key, sid, ts, delta[0], delta[1], delta[2],
+                                                 st.get("model"))

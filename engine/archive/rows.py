@@ -116,6 +116,7 @@ class TokenEvent(Struct, frozen=True, array_like=True):
     input_tokens: int
     output_tokens: int
     cache_read_tokens: int
+    model: str | None = None  # from the rollout's latest turn_context (None when none came first)
 
 
 class BadLine(Struct, frozen=True, array_like=True):

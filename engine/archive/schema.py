@@ -240,3 +240,15 @@ MIGRATIONS.append(
         ),
     ),
 )
+
+MIGRATIONS.append(
+    Migration(
+        "archive_0005_token_event_model",
+        sql=(
+            # The Codex model of a token_count event (from the rollout's latest turn_context), so usage can
+            # be priced per model. Rows archived before stay NULL: `usage` lists them as model "unknown",
+            # unpriced (the raw chunks keep the bytes; a re-parse of a file fills them).
+            "ALTER TABLE archive_token_events ADD COLUMN model TEXT",
+        ),
+    ),
+)
