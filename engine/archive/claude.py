@@ -167,7 +167,7 @@ def parse_record(
     subtype = obj.get("subtype") if isinstance(obj.get("subtype"), str) else None
     where = pos(ctx.file_id, offset)
 
-    if rtype == "assistant":
+    if rtype == "assistant" or (rtype is None and _usage_only(obj)):
         kind, text, tools, mkey = _assistant(obj, sid, agent_id, ts, where, batch)
     elif rtype == "user":
         kind, text, tools, mkey = _user(obj, sid, agent_id, ts, sidechain, where, batch)
@@ -194,6 +194,13 @@ def parse_record(
         batch.entries[key] = Entry(
             key, sid, agent_id, ctx.file_id, offset, line_no, kind,
             rtype if isinstance(rtype, str) else None, subtype, uuid, parent, mkey, ts, text, tools)
+
+
+def _usage_only(obj: dict[str, Any]) -> bool:
+    """A line without ``type`` that still carries an API response's usage (ccusage's own fixtures have them;
+    ccusage counts them): archived as an assistant message so its tokens count."""
+    msg = obj.get("message")
+    return isinstance(msg, dict) and isinstance(msg.get("id"), str) and isinstance(msg.get("usage"), dict)
 
 
 def _assistant(

@@ -120,12 +120,18 @@ def iter_blocks(
 
 
 def fingerprint(f: BinaryIO, offset: int) -> tuple[str, str]:
-    """Hashes of the head (first 64 KB, up to ``offset``) and of the 4 KB before ``offset``."""
+    """Hashes of the head (first 64 KB, up to ``offset``) and of the 4 KB before ``offset``.
+
+    The file position is restored: a parse that is still streaming the file (a flush between
+    two blocks) must go on reading where it was, not at ``offset``.
+    """
+    here = f.tell()
     f.seek(0)
     head = f.read(min(HEAD_BYTES, offset))
     t0 = max(0, offset - TAIL_BYTES)
     f.seek(t0)
     tail = f.read(offset - t0)
+    f.seek(here)
     return (
         hashlib.blake2b(head, digest_size=16).hexdigest(),
         hashlib.blake2b(tail, digest_size=16).hexdigest(),
