@@ -264,3 +264,17 @@ MIGRATIONS.append(
         ),
     ),
 )
+
+MIGRATIONS.append(
+    Migration(
+        "archive_0007_reparse_files_read_across_a_flush",
+        sql=(
+            # Before the reader fix, a file parsed more than FLUSH_BYTES (8 MiB) at a time was read with
+            # bytes repeated and skipped after each flush: bogus bad lines, lost messages and usage, wrong raw
+            # chunks. Forgetting such files' size and fingerprints makes the next run see them changed and parse
+            # them again from the start (a new generation; the rows are upserted, the bad lines rebuilt) wherever
+            # the log still exists.
+            "UPDATE archive_files SET size = -1, head_hash = NULL, tail_hash = NULL WHERE parsed_offset > 8388608",
+        ),
+    ),
+)

@@ -55,3 +55,33 @@ def test_file_larger_than_a_job_keeps_every_line_and_its_usage(tmp_path):
     fid, parsed = db.execute_sql("SELECT id, parsed_offset FROM archive_files").fetchone()
     assert parsed == len(data)
     assert raw_bytes(db, fid) == data
+
+
+def test_the_repair_migration_parses_big_files_again_and_restores_what_the_old_reader_lost(tmp_path):
+    from engine.archive.schema import MIGRATIONS
+
+    repair = next(m for m in MIGRATIONS if m.name == "archive_0007_reparse_files_read_across_a_flush")
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    lines = []
+    while sum(map(len, lines)) < FLUSH_BYTES + 100_000:  # two jobs: one flush while streaming
+        lines.append(_assistant(len(lines) + 1))
+    (proj / f"{SID}.jsonl").write_bytes(b"".join(lines))
+    small = proj / "5e551000-0000-4000-8000-000000000002.jsonl"
+    small.write_bytes(_assistant(1).replace(SID.encode(), small.stem.encode()))
+    db = new_db(tmp_path)
+    service.run_archive(db, [str(proj)], tail_idle_seconds=0)
+    n = len(lines)
+    # what the old reader left behind: messages lost, a bogus bad line
+    db.execute_sql("DELETE FROM archive_messages WHERE session_id = ? AND input_tokens > ?", (SID, n - 5))
+    big_id = db.execute_sql("SELECT id FROM archive_files WHERE path LIKE ?", (f"%{SID}.jsonl",)).fetchone()[0]
+    db.execute_sql("INSERT INTO archive_bad_lines (file_id, byte_offset, line_no, length, kind, error)"
+                   " VALUES (?, 123, 2, 40, 'splice', 'bogus')", (big_id,))
+    db.execute_sql("UPDATE archive_files SET lines_bad = 1 WHERE id = ?", (big_id,))
+    repair.apply(db)
+    res = service.run_archive(db, [str(proj)], tail_idle_seconds=0)
+    assert res.files_reparsed == 1  # the big file only
+    assert db.execute_sql("SELECT count(*) FROM archive_bad_lines").fetchone()[0] == 0
+    got = db.execute_sql("SELECT count(*), sum(input_tokens) FROM archive_messages WHERE session_id = ?",
+                         (SID,)).fetchone()
+    assert got == (n, n * (n + 1) // 2)
