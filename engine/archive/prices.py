@@ -5,9 +5,13 @@ Shape: ``{"as_of": "YYYY-MM-DD", "source": "...", "models": {MODEL: {"input", "o
 replaces the bundled models it names and adds new ones; ``as_of`` then is the file's.
 
 Model matching (:meth:`PriceTable.price_of`): the exact id, then the id without a dated suffix
-(``claude-sonnet-4-5-20250929`` or ``...@20250929`` -> ``claude-sonnet-4-5``). Nothing else: an id not in the
-table is *unpriced* (listed, never guessed from a family name, since a newer model of a family may cost
-differently).
+(Anthropic's ``claude-sonnet-4-5-20250929`` or ``...@20250929`` -> ``claude-sonnet-4-5``, OpenAI's snapshot
+``gpt-5-2025-08-07`` -> ``gpt-5``). Nothing else: an id not in the table is *unpriced* (listed, never guessed from
+a family name, since a newer model of a family may cost differently). ccusage 20 goes further (it prices
+``claude-opus-5`` as Opus 4.5 and ``o4-mini`` from another provider's entry); the table does not follow it there.
+
+The bundled table is ccusage 20.0.24's offline table read back black-box, so costs agree with ccusage; its
+long-context tiers are not modelled (see ``source`` in prices.json).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 
 BUNDLED = Path(__file__).resolve().parent / "prices.json"
 FIELDS = ("input", "output", "cache_write", "cache_read")
-_DATED = re.compile(r"[-@]\d{8}$")
+_DATED = re.compile(r"(?:[-@]\d{8}|-\d{4}-\d{2}-\d{2})$")
 
 
 class PriceError(ValueError):
