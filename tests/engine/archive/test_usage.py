@@ -227,6 +227,32 @@ def test_cost_follows_the_price_table(tmp_path):
     assert report.rows[0].key == "claude-sonnet-4-5-20250929" and report.unpriced == ()
 
 
+def test_cost_of_two_models_with_different_prices_is_the_hand_computed_sum(tmp_path):
+    logs = tmp_path / "logs"
+    claude_file(logs, SID_A, [
+        assistant(SID_A, "msg_1", uuid="u1", ts="2026-03-02T10:00:00.000Z", model="claude-opus-4-7",
+                  usage={"input_tokens": 2000, "output_tokens": 30000, "cache_creation_input_tokens": 40000,
+                         "cache_read_input_tokens": 500000}),
+        assistant(SID_A, "msg_2", uuid="u2", ts="2026-03-02T10:01:00.000Z", rid="req_2", model="claude-haiku-4-5",
+                  usage={"input_tokens": 1000, "output_tokens": 8000, "cache_creation_input_tokens": 6000,
+                         "cache_read_input_tokens": 100000}),
+    ])
+    codex_file(logs, CODEX_SID, [turn_context("2026-03-04T09:00:00.500Z", "gpt-5.2"), token_count(
+        "2026-03-04T09:00:01.000Z",
+        {"input_tokens": 50000, "cached_input_tokens": 20000, "output_tokens": 4000, "reasoning_output_tokens": 1000},
+        {"input_tokens": 50000, "cached_input_tokens": 20000, "output_tokens": 4000, "reasoning_output_tokens": 1000})])
+    _, report = _report(tmp_path, logs, group_by="model")
+    # USD per million: opus 4.7 5 / 25 / 6.25 / 0.5; haiku 4.5 1 / 5 / 1.25 / 0.1; gpt-5.2 1.75 / 14 / - / 0.175
+    # (Codex: 30,000 uncached input, 20,000 cached, reasoning inside the 4,000 output)
+    opus = 0.01 + 0.75 + 0.25 + 0.25
+    haiku = 0.001 + 0.04 + 0.0075 + 0.01
+    gpt = 0.0525 + 0.056 + 0.0035
+    costs = {r.key: r.cost_usd for r in report.rows}
+    assert costs == {"claude-opus-4-7": pytest.approx(opus), "claude-haiku-4-5": pytest.approx(haiku),
+                     "gpt-5.2": pytest.approx(gpt)}
+    assert report.totals.cost_usd == pytest.approx(opus + haiku + gpt) and report.unpriced == ()
+
+
 def test_since_after_until_is_refused_naming_both(tmp_path):
     db = new_db(tmp_path)
     with pytest.raises(Invalid, match="2026-03-05 is after --until 2026-03-01"):
