@@ -263,5 +263,6 @@ def _tokens(
     if not any(delta):
         return
     if key not in batch.token_events:
-        batch.token_events[key] = TokenEvent(key, sid, ts, delta[0], delta[1], delta[2],
-                                                 st.get("model"))
+        # The event's own model (newer Codex) wins over the latest turn_context's.
+        model = info.get("model") if isinstance(info.get("model"), str) and info["model"] else st.get("model")
+        batch.token_events[key] = TokenEvent(key, sid, ts, delta[0], delta[1], delta[2], model)

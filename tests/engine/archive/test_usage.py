@@ -179,6 +179,20 @@ def test_codex_input_excludes_cached_input_and_takes_the_turn_context_model(tmp_
     assert report.unpriced == ("unknown",)
 
 
+def test_a_codex_event_naming_its_own_model_is_counted_under_it(tmp_path):
+    """Newer Codex writes ``info.model`` on each token_count: it wins over the last turn_context (as in ccusage)."""
+    logs = tmp_path / "logs"
+    codex_file(logs, CODEX_SID, [
+        turn_context("2026-03-04T09:00:00.000Z", "gpt-5.2-codex"),
+        token_count("2026-03-04T09:00:01.000Z", {"input_tokens": 10, "output_tokens": 1},
+                    {"input_tokens": 10, "output_tokens": 1}, model="gpt-5.2-codex"),
+        token_count("2026-03-05T09:00:01.000Z", {"input_tokens": 20, "output_tokens": 2},
+                    {"input_tokens": 30, "output_tokens": 3}, model="gpt-5.3-codex"),
+    ])
+    _, report = _report(tmp_path, logs, group_by="model", agent="codex")
+    assert {r.key: r.input_tokens for r in report.rows} == {"gpt-5.2-codex": 10, "gpt-5.3-codex": 20}
+
+
 def test_agent_filter_keeps_one_agent(tmp_path):
     logs = tmp_path / "logs"
     claude_file(logs, SID_A, [assistant(SID_A, "msg_1", uuid="u1", ts="2026-03-02T10:00:00.000Z")])

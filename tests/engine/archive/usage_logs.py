@@ -39,10 +39,12 @@ def claude_file(root: Path, sid: str, records: list[dict[str, Any]], **kw: Any) 
     return write_jsonl(root / "projects" / PROJECT / f"{sid}.jsonl", records, **kw)
 
 
-def token_count(ts: str, last: dict[str, int], total: dict[str, int]) -> dict[str, Any]:
-    """A Codex token_count event."""
-    return {"timestamp": ts, "type": "event_msg",
-            "payload": {"type": "token_count", "info": {"last_token_usage": last, "total_token_usage": total}}}
+def token_count(ts: str, last: dict[str, int], total: dict[str, int], model: str | None = None) -> dict[str, Any]:
+    """A Codex token_count event (``model``: the event's own ``info.model``, as newer Codex writes)."""
+    info: dict[str, Any] = {"last_token_usage": last, "total_token_usage": total}
+    if model is not None:
+        info["model"] = model
+    return {"timestamp": ts, "type": "event_msg", "payload": {"type": "token_count", "info": info}}
 
 
 def turn_context(ts: str, model: str) -> dict[str, Any]:
