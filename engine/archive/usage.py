@@ -23,7 +23,8 @@ rules as ccusage 20, so the totals agree):
   of the cumulative totals (engine.archive.codex); replayed subagent prefixes are skipped at parse time.
   Codex's ``input_tokens`` include the cached input, so input = ``input_tokens - cached_input_tokens`` and
   cache read = ``cached_input_tokens``; cache creation is 0; reasoning tokens are part of output. The model
-  is the latest ``turn_context`` model before the event ("unknown" for events archived before it was kept).
+  is the event's own ``info.model``, else the latest ``turn_context`` model before it ("unknown" for events
+  archived before it was kept).
 
 Times: a message counts at its first line's timestamp, an event at its own. Days, ISO weeks (keyed by their
 Monday) and months are local to the zone given; ``since`` / ``until`` are local dates, both included.
