@@ -1,9 +1,15 @@
 """`python -m engine` is the headless `watchkeeper` command (`run` never shows the tray; the
-`watchkeeper` console script, tray.main, does when it can)."""
+`watchkeeper` console script, tray.main, does when it can). `usage` is answered lean when it can be
+(engine.usage_lean), without loading every unit."""
 
 import sys
 
-from engine.cli import main
-from engine.units import UNITS
+from engine.usage_lean import answer
 
-sys.exit(main(units=UNITS))
+code = answer(sys.argv[1:])
+if code is None:
+    from engine.cli import main
+    from engine.units import UNITS
+
+    code = main(units=UNITS)
+sys.exit(code)

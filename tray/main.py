@@ -23,7 +23,13 @@ def tray_frontend() -> Callable[[Engine], None] | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``watchkeeper`` console script (and of the one-file binary)."""
+    """Entry point of the ``watchkeeper`` console script (and of the one-file binary); ``usage`` is answered lean
+    when it can be (engine.usage_lean)."""
+    from engine.usage_lean import answer
+
+    code = answer(sys.argv[1:] if argv is None else argv)
+    if code is not None:
+        return code
     from engine.cli import main as cli_main
     from engine.units import UNITS
 

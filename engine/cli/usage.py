@@ -14,18 +14,15 @@ import orjson
 
 from engine.actions import usage
 from engine.actions.errors import Invalid
+from engine.usage_lean import COLUMNS, USAGE_HELP, add_usage_arguments, render
 
-COLUMNS = ("input", "output", "cache write", "cache read", "cost USD")
+__all__ = ["COLUMNS", "cmd_usage", "register", "render"]
 
 
 def register(subparsers: Any) -> None:
     """Add the ``usage`` command to a CLI's subparsers."""
-    p = subparsers.add_parser("usage", help="token usage and estimated cost (Claude Code, Codex) from the archive")
-    p.add_argument("--by", choices=usage.GROUPS, default="day", help="group by (default: day, local to the zone)")
-    p.add_argument("--since", metavar="DATE", help="first local day counted, YYYY-MM-DD")
-    p.add_argument("--until", metavar="DATE", help="last local day counted, YYYY-MM-DD")
-    p.add_argument("--agent", choices=usage.AGENTS, help="one agent only (default: both)")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p = subparsers.add_parser("usage", help=USAGE_HELP)
+    add_usage_arguments(p)
     p.set_defaults(handler=cmd_usage)
 
 
@@ -43,32 +40,3 @@ def cmd_usage(args: Any, ctx: Any, out: TextIO | None = None) -> int:
         return 0
     out.write(render(report))
     return 0
-
-
-def _cost(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:,.2f}" if value >= 1 or value == 0 else f"{value:.4f}"
-
-
-def render(report: usage.UsageReport) -> str:
-    """The report as an aligned text table: one row per group, a totals row, the price date, unpriced models."""
-    if not report.rows:
-        return "no token usage archived for this selection\n"
-    head = (report.group_by, *COLUMNS)
-    lines = [(r.key, f"{r.input_tokens:,}", f"{r.output_tokens:,}", f"{r.cache_creation_tokens:,}",
-              f"{r.cache_read_tokens:,}", _cost(r.cost_usd)) for r in report.rows]
-    t = report.totals
-    total = ("total", f"{t.input_tokens:,}", f"{t.output_tokens:,}", f"{t.cache_creation_tokens:,}",
-             f"{t.cache_read_tokens:,}", _cost(t.cost_usd))
-    widths = [max(len(row[i]) for row in (head, *lines, total)) for i in range(len(head))]
-
-    def fmt(row: tuple[str, ...]) -> str:
-        return "  ".join([row[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True))])
-
-    rule = "  ".join("-" * w for w in widths)
-    text = [fmt(head), rule, *(fmt(r) for r in lines), rule, fmt(total), "",
-            f"cost: estimated at list prices as of {report.prices_as_of}; days in {report.timezone}"]
-    if report.unpriced:
-        text.append(f"unpriced: {', '.join(report.unpriced)} (tokens counted, cost not included)")
-    return "\n".join(text) + "\n"

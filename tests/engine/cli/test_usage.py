@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 from tests.engine.archive.usage_logs import assistant, claude_file
-from tests.helpers import cli
+from tests.helpers import ROOT, cli
 
 SID = "aaaaaaaa-0000-4000-8000-000000000001"
 
@@ -60,3 +63,26 @@ def test_bad_price_file_exits_2_naming_the_model_and_field(wk_home, tmp_path):
         fh.write(f'[archive]\nusage_prices = "{prices}"\n')
     result = cli("usage")
     assert result.returncode == 2 and "model 'm': 'output' must be a number" in result.stderr
+
+
+def test_usage_json_imports_no_fastapi_telegram_apscheduler_nor_every_unit(wk_home, tmp_path):
+    _archived(wk_home, tmp_path)
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "engine", "usage", "--json"], capture_output=True,
+                          text=True, timeout=60, cwd=ROOT, env=dict(os.environ))
+    assert proc.returncode == 0 and json.loads(proc.stdout)["totals"]["output_tokens"] == 200
+    imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "engine.archive.usage" in imported
+    assert not {"fastapi", "telegram", "apscheduler", "engine.units", "engine.cli"} & imported
+
+
+def test_usage_with_a_channel_section_takes_the_full_cli_and_gives_the_same_json(wk_home, tmp_path):
+    _archived(wk_home, tmp_path)
+    lean = json.loads(cli("usage", "--json", check=True).stdout)
+    with wk_home.config_file.open("a") as fh:
+        fh.write("[telegram]\n")
+    assert json.loads(cli("usage", "--json", check=True).stdout) == lean
+
+
+def test_usage_on_a_home_without_a_database_creates_it_and_reports_nothing(wk_home):
+    result = cli("usage", check=True)
+    assert "no token usage archived" in result.stdout and wk_home.db_file.is_file()
