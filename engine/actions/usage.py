@@ -143,7 +143,7 @@ def _rows(parts: list[usage.Part], prices: PriceTable, group_by: str) -> tuple[U
                 unpriced.add(p.model)
                 continue
             cost = (cost or 0.0) + price.cost(t.input_tokens, t.output_tokens, t.cache_creation_tokens,
-                                              t.cache_read_tokens)
+                                              t.cache_read_tokens, t.cache_creation_1h_tokens)
         if cost is None and not unpriced:
             cost = 0.0  # nothing to price (only <synthetic> messages)
         rows.append(UsageRow(

@@ -245,6 +245,8 @@ def _assistant(
     if mid:
         raw_usage = msg.get("usage")
         usage: dict[str, Any] = raw_usage if isinstance(raw_usage, dict) else {}
+        raw_buckets = usage.get("cache_creation")
+        buckets: dict[str, Any] = raw_buckets if isinstance(raw_buckets, dict) else {}
         stop = msg.get("stop_reason") if isinstance(msg.get("stop_reason"), str) else None
         batch.add_message(
             (sid, agent_id, mid),
@@ -252,7 +254,7 @@ def _assistant(
             model, ts, stop, api_error,
             (_int(usage.get("input_tokens")), _int(usage.get("output_tokens")),
              _int(usage.get("cache_read_input_tokens")),
-             _int(usage.get("cache_creation_input_tokens"))),
+             _int(usage.get("cache_creation_input_tokens")), _int(buckets.get("ephemeral_1h_input_tokens"))),
         )
     text = _clip("\n".join(texts), TEXT_LIMIT) if texts else None
     if api_error:

@@ -80,7 +80,7 @@ class Batch:
 
     def add_message(
         self, key: tuple[str, str, str], request_id: str | None, model: str | None,
-        ts: str | None, stop_reason: str | None, api_error: bool, usage: tuple[int, int, int, int],
+        ts: str | None, stop_reason: str | None, api_error: bool, usage: tuple[int, int, int, int, int],
     ) -> None:
         """Merge one assistant line into its message: usage field-wise max, last stop_reason."""
         m = self.messages.get(key)
@@ -99,11 +99,12 @@ class Batch:
             m.usage_final = 1
         if api_error:
             m.is_api_error = 1
-        tin, tout, tcr, tcc = usage
+        tin, tout, tcr, tcc, tcc1h = usage
         m.input_tokens = max(m.input_tokens, tin)
         m.output_tokens = max(m.output_tokens, tout)
         m.cache_read_tokens = max(m.cache_read_tokens, tcr)
         m.cache_creation_tokens = max(m.cache_creation_tokens, tcc)
+        m.cache_creation_1h_tokens = max(m.cache_creation_1h_tokens, tcc1h)
 
     def tool(self, session_id: str, tool_use_id: str) -> ToolCall:
         """The mutable row for a tool call (call and result fields merged)."""

@@ -64,6 +64,7 @@ class Message(Struct, array_like=True):
     output_tokens: int
     cache_read_tokens: int
     cache_creation_tokens: int
+    cache_creation_1h_tokens: int = 0  # the 1-hour part of cache_creation_tokens (priced apart)
 
 
 class ToolCall(Struct, array_like=True):
@@ -216,7 +217,7 @@ ENTRIES = Table("archive_entries", Entry, ("entry_key",))
 MESSAGES = Table("archive_messages", Message, ("session_id", "agent_id", "message_id"), {
     "request_id": KEEP_FIRST, "model": KEEP_FIRST, "first_ts": EARLIEST, "last_ts": LATEST,
     "stop_reason": TAKE_NEW, "usage_final": MAX, "is_api_error": MAX, "input_tokens": MAX,
-    "output_tokens": MAX, "cache_read_tokens": MAX, "cache_creation_tokens": MAX,
+    "output_tokens": MAX, "cache_read_tokens": MAX, "cache_creation_tokens": MAX, "cache_creation_1h_tokens": MAX,
 })
 TOOL_CALLS = Table("archive_tool_calls", ToolCall, ("session_id", "tool_use_id"), {
     "agent_id": "CASE WHEN excluded.has_call THEN excluded.agent_id ELSE agent_id END",

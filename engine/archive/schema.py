@@ -278,3 +278,15 @@ MIGRATIONS.append(
         ),
     ),
 )
+
+MIGRATIONS.append(
+    Migration(
+        "archive_0008_cache_write_1h",
+        sql=(
+            # The 1-hour part of a message's cache writes (usage.cache_creation.ephemeral_1h_input_tokens), priced
+            # apart (twice the input price against 1.25 times for 5-minute writes). Rows archived before stay 0:
+            # their cache writes are priced at the 5-minute rate.
+            "ALTER TABLE archive_messages ADD COLUMN cache_creation_1h_tokens INTEGER NOT NULL DEFAULT 0",
+        ),
+    ),
+)

@@ -53,7 +53,7 @@ _SESSIONS = " LEFT JOIN conversation_archive_sessions s ON s.session_id = {t}.se
 
 _CLAUDE = """
 SELECT {dim}, coalesce(m.model, 'unknown'), sum(m.input_tokens), sum(m.output_tokens), sum(m.cache_creation_tokens),
-       sum(m.cache_read_tokens)
+       sum(m.cache_read_tokens), sum(m.cache_creation_1h_tokens)
 FROM archive_messages m{join}
 WHERE 1 {where}
 GROUP BY 1, 2
@@ -64,13 +64,13 @@ GROUP BY 1, 2
 _CLAUDE_COPIES = """
 WITH dup AS (SELECT message_id, request_id FROM archive_messages GROUP BY message_id, request_id HAVING count(*) > 1)
 SELECT m.message_id, m.request_id, m.agent_id != '', m.rowid, m.first_ts, {dim}, coalesce(m.model, 'unknown'),
-       m.input_tokens, m.output_tokens, m.cache_creation_tokens, m.cache_read_tokens
+       m.input_tokens, m.output_tokens, m.cache_creation_tokens, m.cache_read_tokens, m.cache_creation_1h_tokens
 FROM dup JOIN archive_messages m ON m.message_id = dup.message_id AND m.request_id IS dup.request_id{join}
 """
 
 _CODEX = """
 SELECT {dim}, coalesce(m.model, 'unknown'), sum(max(m.input_tokens - m.cache_read_tokens, 0)), sum(m.output_tokens), 0,
-       sum(m.cache_read_tokens)
+       sum(m.cache_read_tokens), 0
 FROM archive_token_events m{join}
 WHERE 1 {where}
 GROUP BY 1, 2
@@ -85,13 +85,15 @@ class Tokens:
     output_tokens: int = 0
     cache_creation_tokens: int = 0
     cache_read_tokens: int = 0
+    cache_creation_1h_tokens: int = 0  # the 1-hour part of cache_creation_tokens (its own price)
 
-    def add(self, i: int, o: int, cc: int, cr: int) -> None:
+    def add(self, i: int, o: int, cc: int, cr: int, cc1h: int = 0) -> None:
         """Add one part's counts."""
         self.input_tokens += i
         self.output_tokens += o
         self.cache_creation_tokens += cc
         self.cache_read_tokens += cr
+        self.cache_creation_1h_tokens += cc1h
 
     @property
     def total(self) -> int:
@@ -206,17 +208,17 @@ def _parts(
         ts = "m.ts" if source == "codex" else "m.first_ts"
         where, params = _where(ts, *bounds)
         sql = _CODEX if source == "codex" else _CLAUDE
-        for d, model, i, o, cc, cr in db.execute_sql(sql.format(dim=dim, join=join, where=where), params):
+        for d, model, i, o, cc, cr, cc1h in db.execute_sql(sql.format(dim=dim, join=join, where=where), params):
             key = key_of(d, model)
             if key is None:
                 return None
-            found.setdefault((key, model), Tokens()).add(i, o, cc, cr)
+            found.setdefault((key, model), Tokens()).add(i, o, cc, cr, cc1h)
         if source == "claude":
-            for key, model, i, o, cc, cr in _losing_copies(db, dim, join, bounds):
+            for key, model, i, o, cc, cr, cc1h in _losing_copies(db, dim, join, bounds):
                 k = key_of(key, model)
                 if k is None:
                     return None
-                found.setdefault((k, model), Tokens()).add(-i, -o, -cc, -cr)
+                found.setdefault((k, model), Tokens()).add(-i, -o, -cc, -cr, -cc1h)
                 replayed.add((k, model))
     # a group left with nothing but replays it did not keep (a resumed session's first lines) is no group
     return {k: t for k, t in found.items() if k not in replayed or t.total}
@@ -224,7 +226,7 @@ def _parts(
 
 def _losing_copies(
     db: SqliteDatabase, dim: str, join: str, bounds: tuple[str | None, str | None],
-) -> list[tuple[Any, str, int, int, int, int]]:
+) -> list[tuple[Any, str, int, int, int, int, int]]:
     """The copies of replayed messages that do not count and that the sums included (their time in bounds): of
     the copies of one key, a main one (agent_id '') wins over a sidechain one, then the larger total, then the
     earliest, then the first archived."""
@@ -239,7 +241,7 @@ def _losing_copies(
             ts = r[4]
             if (start and (ts is None or ts < start)) or (end and (ts is None or ts >= end)):
                 continue
-            losers.append((r[5], r[6], r[7], r[8], r[9], r[10]))
+            losers.append((r[5], r[6], r[7], r[8], r[9], r[10], r[11]))
     return losers
 
 

@@ -267,6 +267,20 @@ def test_cost_of_two_models_with_different_prices_is_the_hand_computed_sum(tmp_p
     assert report.totals.cost_usd == pytest.approx(opus + haiku + gpt) and report.unpriced == ()
 
 
+def test_one_hour_cache_writes_are_priced_at_their_own_rate_and_a_replay_still_counts_once(tmp_path):
+    logs = tmp_path / "logs"
+    line = {"input_tokens": 0, "output_tokens": 0, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 4000,
+            "cache_creation": {"ephemeral_5m_input_tokens": 1000, "ephemeral_1h_input_tokens": 3000}}
+    claude_file(logs, SID_A, [assistant(SID_A, "msg_1", uuid="u1", ts="2026-03-02T10:00:00.000Z",
+                                        model="claude-opus-4-7", usage=line)])
+    claude_file(logs, SID_B, [assistant(SID_B, "msg_1", uuid="u1b", ts="2026-03-02T11:00:00.000Z",
+                                        model="claude-opus-4-7", usage=line)])  # a resumed session's replay
+    _, report = _report(tmp_path, logs, group_by="model")
+    # opus 4.7: 5-minute writes 6.25, 1-hour writes 10 USD per million
+    assert report.totals.cache_creation_tokens == 4000
+    assert report.totals.cost_usd == pytest.approx((1000 * 6.25 + 3000 * 10.0) / 1e6)
+
+
 def test_since_after_until_is_refused_naming_both(tmp_path):
     db = new_db(tmp_path)
     with pytest.raises(Invalid, match="2026-03-05 is after --until 2026-03-01"):

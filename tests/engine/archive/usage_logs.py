@@ -10,7 +10,7 @@ PROJECT = "-home-u-proj"
 
 
 def assistant(sid: str, mid: str, *, uuid: str, ts: str, rid: str | None = "req_1", model: str = "claude-sonnet-4-5",
-              usage: dict[str, int] | None = None, stop: str | None = "end_turn", **extra: Any) -> dict[str, Any]:
+              usage: dict[str, Any] | None = None, stop: str | None = "end_turn", **extra: Any) -> dict[str, Any]:
     """One assistant line of message ``mid`` in session ``sid``."""
     rec: dict[str, Any] = {
         "type": "assistant", "sessionId": sid, "uuid": uuid, "timestamp": ts, "cwd": "/home/u/proj",
