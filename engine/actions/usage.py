@@ -10,7 +10,7 @@ Refusals: Invalid (a bad date, since after until, an unknown grouping or agent, 
 
 from __future__ import annotations
 
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from peewee import SqliteDatabase
@@ -18,14 +18,15 @@ from peewee import SqliteDatabase
 from engine.actions.errors import Invalid
 from engine.archive import usage
 from engine.archive.prices import PriceError, PriceTable, load_prices
-from engine.archive.usage_report import UsageReport, UsageRow, UsageTotals, build_report
+from engine.archive.usage_report import UsageOverview, UsageReport, UsageRow, UsageTotals, build_overview, build_report
 from engine.config import Config
 from engine.timeutil import resolve_timezone
 
 GROUPS = usage.GROUPS
 AGENTS = usage.AGENTS
-__all__ = ["AGENTS", "GROUPS", "UsageReport", "UsageRow", "UsageTotals", "parse_day", "prices_for", "usage_for",
-           "usage_report", "zone_of"]
+RANGES = (7, 30, 90)  # the dashboard's choice of days
+__all__ = ["AGENTS", "GROUPS", "RANGES", "UsageOverview", "UsageReport", "UsageRow", "UsageTotals", "parse_day",
+           "prices_for", "usage_for", "usage_overview", "usage_report", "zone_of"]
 
 
 def parse_day(text: str | None, name: str) -> date | None:
@@ -73,3 +74,16 @@ def usage_for(db: SqliteDatabase, config: Config, **request: Any) -> UsageReport
     """:func:`usage_report` in the configured zone with the configured prices (the front ends' entry point)."""
     zone, name = zone_of(config.general.timezone)
     return usage_report(db, zone=zone, zone_name=name, prices=prices_for(config.archive.usage_prices), **request)
+
+
+def usage_overview(db: SqliteDatabase, config: Config, *, today: date, days: int = 30,
+                   agent: str | None = None) -> UsageOverview:
+    """The ``days`` days ending ``today`` (a local date; ``days`` one of RANGES) per day, project and model, for
+    ``agent`` (None: both), in the configured zone with the configured prices (the dashboard's usage panel)."""
+    if days not in RANGES:
+        raise Invalid(f"days: {days!r} is not one of {', '.join(map(str, RANGES))}")
+    if agent is not None and agent not in AGENTS:
+        raise Invalid(f"agent: {agent!r} is not one of {', '.join(AGENTS)}")
+    zone, name = zone_of(config.general.timezone)
+    return build_overview(db, zone=zone, zone_name=name, prices=prices_for(config.archive.usage_prices),
+                          since=today - timedelta(days=days - 1), until=today, agent=agent)

@@ -135,3 +135,24 @@ def _rows(parts: list[usage.Part], prices: PriceTable, group_by: str) -> tuple[U
     else:
         rows.sort(key=lambda r: (-r.total, r.key))
     return tuple(rows)
+
+
+@dataclass(frozen=True)
+class UsageOverview:
+    """One period's usage three ways: per day (``days``; its totals are the period's), per project, per model."""
+
+    days: UsageReport
+    projects: UsageReport
+    models: UsageReport
+
+
+def build_overview(
+    db: SqliteDatabase, *, zone: tzinfo, zone_name: str, prices: PriceTable, since: date, until: date,
+    agent: str | None = None,
+) -> UsageOverview:
+    """The usage from ``since`` to ``until`` (local dates, both included) per day, project and model."""
+    days, projects, models = (
+        build_report(db, zone=zone, zone_name=zone_name, prices=prices, group_by=by, since=since, until=until,
+                     agent=agent)
+        for by in ("day", "project", "model"))
+    return UsageOverview(days, projects, models)

@@ -11,7 +11,7 @@ from datetime import date, timedelta, tzinfo
 from peewee import SqliteDatabase
 
 from engine.archive.prices import PriceTable
-from engine.archive.usage_report import UsageReport, UsageRow, build_report
+from engine.archive.usage_report import UsageOverview, UsageRow, build_overview
 
 DAYS = 7
 TOP = 3
@@ -44,8 +44,9 @@ def _ranked(rows: tuple[UsageRow, ...], priced: bool) -> str:
     return ", ".join(one(r) for r in rows[:TOP])
 
 
-def usage_block(days: UsageReport, projects: UsageReport, models: UsageReport) -> str | None:
-    """The block's text from the week's reports by day, project and model; None when no token was used. Pure."""
+def usage_block(week: UsageOverview) -> str | None:
+    """The block's text from the week's usage by day, project and model; None when no token was used. Pure."""
+    days, projects, models = week.days, week.projects, week.models
     t = days.totals
     if not days.rows or t.total == 0:
         return None
@@ -65,7 +66,4 @@ def usage_block(days: UsageReport, projects: UsageReport, models: UsageReport) -
 def weekly_usage(db: SqliteDatabase, today: date, *, zone: tzinfo, zone_name: str, prices: PriceTable) -> str | None:
     """The usage block for the week before ``today`` (a local date in ``zone``), or None for an idle week."""
     first, last = week_before(today)
-    days, projects, models = (
-        build_report(db, zone=zone, zone_name=zone_name, prices=prices, group_by=by, since=first, until=last)
-        for by in ("day", "project", "model"))
-    return usage_block(days, projects, models)
+    return usage_block(build_overview(db, zone=zone, zone_name=zone_name, prices=prices, since=first, until=last))
