@@ -145,6 +145,14 @@ class UsageOverview:
     projects: UsageReport
     models: UsageReport
 
+    def top_projects(self, n: int) -> tuple[UsageRow, ...]:
+        """The ``n`` projects with the most tokens (none with no tokens)."""
+        return tuple(r for r in self.projects.rows if r.total)[:n]
+
+    def top_models(self, n: int) -> tuple[UsageRow, ...]:
+        """The ``n`` models with the most tokens (``<synthetic>`` and those with no tokens left out)."""
+        return tuple(r for r in self.models.rows if r.total and r.key != usage.SYNTHETIC)[:n]
+
 
 def build_overview(
     db: SqliteDatabase, *, zone: tzinfo, zone_name: str, prices: PriceTable, since: date, until: date,

@@ -37,16 +37,17 @@ def cost_text(cost: float | None, unpriced: tuple[str, ...]) -> str:
 
 
 def _ranked(rows: tuple[UsageRow, ...], priced: bool) -> str:
+    """The rows as ``key (tokens[, $cost])``, comma-separated."""
     def one(r: UsageRow) -> str:
         cost = f", ${r.cost_usd:,.2f}" if priced and r.cost_usd is not None else ""
         return f"{r.key} ({compact(r.total)}{cost})"
 
-    return ", ".join(one(r) for r in rows[:TOP])
+    return ", ".join(one(r) for r in rows)
 
 
 def usage_block(week: UsageOverview) -> str | None:
     """The block's text from the week's usage by day, project and model; None when no token was used. Pure."""
-    days, projects, models = week.days, week.projects, week.models
+    days = week.days
     t = days.totals
     if not days.rows or t.total == 0:
         return None
@@ -57,8 +58,8 @@ def usage_block(week: UsageOverview) -> str | None:
         f"output, {compact(t.cache_creation_tokens)} cache write, {compact(t.cache_read_tokens)} cache read; "
         f"estimated {cost_text(t.cost_usd, days.unpriced)} (prices of {days.prices_as_of})",
         f"Busiest day: {date.fromisoformat(busiest.key):%a %d %b} ({compact(busiest.total)} tokens)",
-        f"Top projects: {_ranked(projects.rows, priced=False)}",
-        f"Top models: {_ranked(models.rows, priced=True)}",
+        f"Top projects: {_ranked(week.top_projects(TOP), priced=False)}",
+        f"Top models: {_ranked(week.top_models(TOP), priced=True)}",
     ]
     return "\n".join(lines)
 

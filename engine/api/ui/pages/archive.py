@@ -233,7 +233,7 @@ def _panel(ui: Ui, last: date, days: int, agent: str | None) -> dict[str, Any]:
     report = found.days
     return {"usage": report, "usage_first": first, "usage_last": last, "usage_days": days,
             "usage_agent": agent or "", "usage_label": usage_label(report, first, last),
-            "usage_projects": found.projects.rows[:TOP_PROJECTS], "usage_models": found.models.rows[:TOP_MODELS],
+            "usage_projects": found.top_projects(TOP_PROJECTS), "usage_models": found.top_models(TOP_MODELS),
             "usage_url": f"/ui/archive/usage.json?{usage_query(last, days, agent)}",
             "usage_ranges": [(n, usage_query(last, n, agent)) for n in usage.RANGES],
             "usage_agents": [(value, text, usage_query(last, days, value or None)) for value, text in AGENT_CHOICES]}
