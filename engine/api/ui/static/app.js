@@ -97,15 +97,20 @@ async function drawChart(el) {
   const axis = { stroke: colours.axis, grid: { stroke: colours.grid }, ticks: { stroke: colours.grid } };
   // the value axis as wide as its longest label (uPlot's fixed 50 px cuts "40,000" off)
   const widest = (values) => Math.max(0, ...(values || []).map((v) => String(v).length));
-  const valueAxis = { ...axis, size: (u, values) => Math.max(50, 14 + 8 * widest(values)) };
   const log = Boolean(data.log);
+  // on a log scale only the powers of ten get a tick, a grid line and a label (not 2..9 between them)
+  const decades = (u, splits) => splits.map((v) => (Math.abs(Math.log10(v) % 1) < 1e-9 ? v : null));
+  const valueAxis = { ...axis, size: (u, values) => Math.max(50, 14 + 8 * widest(values)),
+    ...(log ? { filter: decades, grid: { ...axis.grid, filter: decades }, ticks: { ...axis.ticks, filter: decades } }
+      : {}) };
   const values = data.series.map((s) => (log ? s.values.map((v) => (v > 0 ? v : null)) : s.values));
   const options = {
     width: el.clientWidth || 600,
     height: el.clientHeight || 200,
     // a dash pattern per series too: colour is never the only difference
+    // points too: a day between two idle days is a point, not a line
     series: [{}, ...data.series.map((s, i) => ({ label: s.label, stroke: colours.line(i + 1), width: 2,
-      dash: i ? [2 * i + 2, 3] : undefined }))],
+      dash: i ? [2 * i + 2, 3] : undefined, points: { show: true, size: 6, fill: colours.line(i + 1) } }))],
     axes: [axis, valueAxis],
     scales: log ? { y: { distr: 3, log: 10 } } : {},
   };
