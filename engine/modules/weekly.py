@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +13,13 @@ from peewee import SqliteDatabase
 
 from engine.alerts.dispatcher import Dispatcher
 from engine.alerts.retention import prune_heartbeat_log, pruning_now, record_pruning
+from engine.archive.prices import PriceError, PriceTable, load_prices
 from engine.config import Config
 from engine.findings import Finding
 from engine.life import applications, goals
 from engine.modules.base import ModuleContext
-from engine.timeutil import parse_duration, to_db
+from engine.modules.weekly_usage import weekly_usage
+from engine.timeutil import parse_duration, resolve_timezone, to_db
 from engine.vocabulary import NotificationKind, Severity
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,7 @@ def weekly_summary(db: SqliteDatabase, now: datetime) -> dict[str, Any]:
 
 
 def digest_text(s: dict[str, Any]) -> str:
-    """The weekly digest body."""
+    """The weekly digest body (with the token-usage block of engine.modules.weekly_usage when ``s`` has one)."""
     lines = [
         f"Alerts: {s['alerts_raised']} raised, {s['alerts_resolved']} resolved, {s['alerts_open']} still open",
         f"Checks: {s['checks_run']} runs, {s['check_errors']} errors",
@@ -64,6 +66,8 @@ def digest_text(s: dict[str, Any]) -> str:
     if "archive_sessions" in s:
         lines.append(f"Conversation archive: {s['archive_sessions']} sessions "
                      f"({s['archive_sessions_new']} new this week)")
+    if s.get("usage"):
+        lines.append(s["usage"])
     return "\n".join(lines)
 
 
@@ -98,8 +102,10 @@ def longest_cooldown(cooldowns: list[str]) -> timedelta:
 
 
 def weekly_job(db: SqliteDatabase, dispatcher: Dispatcher, *, db_path: Path, backup_dir: Path, now: datetime,
-               keep_backups: int, retention: timedelta, cooldowns: list[str]) -> dict[str, Any]:
-    """Run the weekly duties; returns what was done."""
+               keep_backups: int, retention: timedelta, cooldowns: list[str], zone: tzinfo = UTC,
+               zone_name: str = "UTC", prices: PriceTable | None = None) -> dict[str, Any]:
+    """Run the weekly duties; returns what was done. The digest's usage block counts the week before ``now``'s
+    day in ``zone``, priced with ``prices`` (the bundled table when None)."""
     done: dict[str, Any] = {}
     problem = integrity_problem(db)
     findings = [] if problem is None else [
@@ -117,6 +123,10 @@ def weekly_job(db: SqliteDatabase, dispatcher: Dispatcher, *, db_path: Path, bac
     if problem is None:
         done["backup"] = str(backup_database(db_path, backup_dir, now, keep_backups))
     summary = weekly_summary(db, now)
+    block = weekly_usage(db, now.astimezone(zone).date(), zone=zone, zone_name=zone_name,
+                         prices=prices or load_prices())
+    if block:
+        summary["usage"] = block
     with db.atomic("IMMEDIATE"):
         cursor = db.execute_sql(
             "INSERT INTO notifications (check_name, kind, severity, title, body, alert_ids, created_at)"
@@ -143,8 +153,15 @@ class WeeklyModule:
 
     def run(self, context: ModuleContext) -> dict[str, Any]:
         config = context.config
+        zone = resolve_timezone(config.general.timezone)
+        try:
+            prices = load_prices(config.archive.usage_prices or None)
+        except PriceError as exc:  # the digest still goes out, priced with the bundled table
+            log.warning("[archive] usage_prices: %s; the weekly digest uses the bundled prices", exc)
+            prices = load_prices()
         return weekly_job(context.db, context.dispatcher, db_path=context.paths.db_file,
                           backup_dir=context.paths.backup_dir, now=context.now,
                           keep_backups=config.weekly.keep_backups,
                           retention=timedelta(days=config.alerts.log_retention_days),
-                          cooldowns=list(context.check_cooldowns))
+                          cooldowns=list(context.check_cooldowns), zone=zone,
+                          zone_name=config.general.timezone or getattr(zone, "key", "local"), prices=prices)

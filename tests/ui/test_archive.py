@@ -1,7 +1,8 @@
 """The Archive page in a real browser over the fixture transcripts (archived through the CLI): the
 search finds a fixture prompt with its hit highlighted, the session view shows prompts and tool calls
-and its subagent link opens, the heatmap holds the fixture days, the usage chart draws (or says there
-is no data); no console error, no foreign request, axe clean in light and dark."""
+and its subagent link opens, the heatmap holds the fixture days, the usage panel draws its chart, its
+table holds the per-day figures and its agent and range choices change the numbers without a reload
+(or it says there is no data); no console error, no foreign request, axe clean in light and dark."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from tests.helpers import ROOT
 from tests.ui.conftest import Dashboard, Instance, axe_violations
+from tests.ui.htmx_wait import settled
 
 FIXTURES = ROOT / "tests" / "fixtures" / "conversations"
 SHOP = "c0ffee00-1111-4222-8333-000000000001"
@@ -64,14 +66,39 @@ def test_the_heatmap_has_the_days_of_the_fixture_sessions(dashboard: Dashboard, 
     assert page.locator('svg.heat rect[data-day="2026-03-10"]').get_attribute("class") == "l0"
 
 
-def test_the_usage_chart_draws_a_canvas_or_says_there_is_no_data(dashboard: Dashboard, archived: Instance):
+def _total(page, kind: str) -> int:
+    return int(page.locator(f'.usage-totals dd[data-total="{kind}"]').inner_text().replace(",", ""))
+
+
+def test_the_usage_panel_draws_the_chart_and_the_choices_change_the_numbers(dashboard: Dashboard,
+                                                                          archived: Instance):
     page = dashboard.page
     page.goto(archived.url(YEAR_OF_FIXTURES))
-    page.locator(".archive-usage .chart canvas").wait_for()
-    assert page.locator(".archive-usage .u-legend").inner_text().count("Cache") == 2
-    page.goto(archived.url("/ui/archive?until=2024-01-31"))
-    assert page.locator(".archive-usage .no-usage").inner_text().startswith("No token usage was archived from")
-    assert page.locator(".archive-usage canvas").count() == 0
+    panel = page.locator("#usage")
+    panel.locator(".chart canvas").wait_for()
+    assert panel.locator(".u-legend").inner_text().count("Cache") == 2
+    both = _total(page, "output")
+    assert both > 0 and panel.locator(".usage-models tbody tr").count() >= 1
+    # the table alternative holds the per-day figures of the totals
+    panel.get_by_text("Token usage per day as a table").click()
+    outputs = [int(t.replace(",", "")) for t in panel.locator(".usage-days tbody td:nth-child(3)").all_inner_texts()]
+    assert sum(outputs) == both
+    marker = page.evaluate("() => { window.notReloaded = true; return 1; }")
+    panel.get_by_role("link", name="Codex").click()
+    page.locator('#usage a[aria-current="true"]', has_text="Codex").wait_for()
+    page.locator("#usage .chart canvas").wait_for()
+    settled(page)
+    codex = _total(page, "output")
+    assert 0 < codex < both
+    assert page.url.endswith("/ui/archive?until=2026-03-31&days=30&agent=codex")
+    page.locator("#usage").get_by_role("link", name="7 days").click()
+    page.locator('#usage a[aria-current="true"]', has_text="7 days").wait_for()
+    settled(page)
+    assert page.locator("#usage .usage-period").inner_text().startswith("25 Mar 2026 to 31 Mar 2026")
+    assert page.locator("#usage .no-usage").inner_text() == (
+        "No token usage was archived from 25 Mar 2026 to 31 Mar 2026 for Codex.")
+    assert page.locator("#usage canvas").count() == 0
+    assert page.evaluate("() => window.notReloaded") is True and marker == 1  # swapped by htmx, not reloaded
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
@@ -83,4 +110,3 @@ def test_archive_pages_have_no_serious_axe_violations(dashboard: Dashboard, arch
         if "q=" in path:
             page.locator(".archive-usage .chart canvas").wait_for()
         assert axe_violations(page) == [], path
-        page.screenshot(path=f"/tmp/pd/{scheme}-{path.count('/')}-{'agent' in path}.png", full_page=True)

@@ -97,3 +97,57 @@ def test_weekly_pruning_still_drops_what_is_older_than_the_retention(tmp_path, d
     assert _weekly(tmp_path, db, NOW)["pruned"] == 10
     assert _weekly(tmp_path, db, NOW + timedelta(days=7))["pruned"] == 7
     assert _counts(db) == (83, 83)
+
+
+def _archive_usage(db, root) -> None:
+    """Claude Code and Codex logs under ``root`` through the real ingest into ``db``: in the week before NOW
+    (22-28 Nov) two projects and two models, plus a message on each side of the week that must not count."""
+    from engine.archive import service
+    from tests.engine.archive.usage_logs import assistant, claude_file, codex_file, token_count, turn_context
+
+    sid, codex_sid = "aaaaaaaa-0000-4000-8000-000000000001", "c0dec000-0000-4000-8000-0000000000aa"
+    big = {"input_tokens": 1000, "output_tokens": 2000, "cache_read_input_tokens": 3_000_000,
+           "cache_creation_input_tokens": 40_000}
+    claude_file(root, sid, [
+        assistant(sid, "msg_0", uuid="u0", ts="2026-11-21T12:00:00.000Z", rid="r0"),  # the week before
+        assistant(sid, "msg_1", uuid="u1", ts="2026-11-24T10:00:00.000Z", rid="r1", usage=big),
+        assistant(sid, "msg_2", uuid="u2", ts="2026-11-26T10:00:00.000Z", rid="r2", model="claude-opus-4-1"),
+        assistant(sid, "msg_3", uuid="u3", ts="2026-11-29T01:00:00.000Z", rid="r3"),  # the digest's own day
+    ])
+    codex_file(root, codex_sid, [
+        turn_context("2026-11-25T09:00:00.000Z", "gpt-5-codex"),
+        token_count("2026-11-25T09:00:05.000Z",
+                    {"input_tokens": 500, "cached_input_tokens": 200, "output_tokens": 70, "total_tokens": 570},
+                    {"input_tokens": 500, "cached_input_tokens": 200, "output_tokens": 70, "total_tokens": 570}),
+    ])
+    service.run_archive(db, [str(root)], tail_idle_seconds=0)
+
+
+def test_digest_shows_the_weeks_token_usage_from_the_archive(tmp_path, db):
+    _archive_usage(db, tmp_path / "logs")
+    done = _weekly(tmp_path, db, NOW)
+    [body] = db.execute_sql("SELECT body FROM notifications WHERE kind = 'weekly'").fetchone()
+    usage = body[body.index("Token usage"):].splitlines()
+    # Claude: 1,000 + 10 input, 2,000 + 100 output, 40,000 + 50 cache write, 3,000,000 + 1,000 cache read;
+    # Codex: 300 input (500 less 200 cached), 70 output, 200 cache read
+    assert usage[0].startswith("Token usage 22 Nov – 28 Nov: 1.3k input, 2.2k output, 40k cache write, "
+                               "3M cache read; estimated $")
+    assert "(prices of " in usage[0]
+    assert usage[1] == "Busiest day: Tue 24 Nov (3M tokens)"
+    assert usage[2].startswith("Top projects: ") and usage[2].count("(") == 2
+    assert usage[3].startswith("Top models: claude-sonnet-4-5 (3M, $")
+    assert "claude-opus-4-1 (1.2k" in usage[3] and "gpt-5-codex (570" in usage[3]
+    assert done["digest"]["usage"] == "\n".join(usage)
+
+
+def test_digest_has_no_usage_block_for_a_week_without_usage(tmp_path, db):
+    _archive_usage(db, tmp_path / "logs")
+    _weekly(tmp_path, db, NOW + timedelta(days=14))
+    [body] = db.execute_sql("SELECT body FROM notifications WHERE kind = 'weekly'").fetchone()
+    assert "Token usage" not in body and "Top models" not in body
+
+
+def test_compact_counts_read_in_a_few_characters():
+    from engine.modules.weekly_usage import compact
+
+    assert [compact(n) for n in (950, 1000, 12_345, 4_500_000, 1_200_000_000)] == ["950", "1k", "12.3k", "4.5M", "1.2B"]

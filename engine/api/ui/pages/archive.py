@@ -1,6 +1,8 @@
 """``/ui/archive``: the conversation archive: a calendar heatmap of a year's activity (server-rendered
 SVG), the search ("Search conversations", a GET form, hits highlighted), the recent sessions, and
-token use per day (a uPlot chart fed by ``/ui/archive/usage.json``). ``/ui/archive/{session_id}``
+the token-usage panel (engine.actions.usage over the 7 / 30 / 90 days ending the page's day, one agent or
+both: totals and estimated cost, a uPlot chart fed by ``/ui/archive/usage.json`` with a table alternative, the
+top projects and models; ``/ui/archive/usage`` is the panel alone, swapped in by htmx). ``/ui/archive/{session_id}``
 shows one session (``?agent=ID``: one of its subagents): header, prompts, answers, tool calls with
 their results, subagents linked. Reads only: engine.actions.archive and archive_activity."""
 
@@ -10,15 +12,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from markupsafe import Markup, escape
 
-from engine.actions import archive, archive_activity
+from engine.actions import archive, archive_activity, usage
 from engine.actions.archive import ArchivedSession, SessionDetail, SubagentDetail
 from engine.actions.errors import Invalid, NotFound
 from engine.actions.target import connected
+from engine.actions.usage import UsageOverview, UsageReport
 from engine.api.ui.context import Ui, UiDep
 from engine.archive.model import ToolCallView, TurnView
 from engine.timeutil import from_db, resolve_timezone
@@ -33,8 +37,11 @@ RESULTS = 30
 RECENT = 20
 LONG_OUTPUT = 240  # characters (or more than LONG_LINES lines): shown collapsed
 LONG_LINES = 4
-USAGE_SERIES = (("Input", "input_tokens"), ("Output", "output_tokens"), ("Cache read", "cache_read_tokens"),
-                ("Cache written", "cache_creation_tokens"))
+USAGE_SERIES = (("Input", "input_tokens"), ("Output", "output_tokens"), ("Cache write", "cache_creation_tokens"),
+                ("Cache read", "cache_read_tokens"))
+AGENT_CHOICES = (("", "All agents"), ("claude", "Claude Code"), ("codex", "Codex"))
+TOP_PROJECTS = 5
+TOP_MODELS = 5
 
 router = APIRouter()
 
@@ -120,20 +127,39 @@ def heat_grid(heat: archive_activity.Heatmap) -> HeatGrid:
                     sum(c.prompts for c in cells), sum(c.sessions for c in cells), active)
 
 
-def usage_chart(days: Sequence[archive_activity.TokenDay], first: date, last: date, zone: tzinfo) -> dict[str, Any]:
-    """``{x, series}`` for app.js: every day from ``first`` to ``last`` (local midnight, unix seconds),
-    zero where nothing was used. Pure."""
-    by_day = {d.day: d for d in days}
+def usage_chart(report: UsageReport, first: date, last: date, zone: tzinfo) -> dict[str, Any]:
+    """``{x, series, log}`` for app.js: every day from ``first`` to ``last`` (local midnight, unix seconds),
+    zero where nothing was used; ``log``: drawn on a log scale (cache reads are 10-1000x the rest). Pure."""
+    by_day = {r.key: r for r in report.rows}
     span = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    return {"x": [int(datetime.combine(d, time(), zone).timestamp()) for d in span],
-            "series": [{"label": label, "values": [getattr(by_day[d], field) if d in by_day else 0 for d in span]}
+    return {"x": [int(datetime.combine(d, time(), zone).timestamp()) for d in span], "log": True,
+            "series": [{"label": label, "values": [getattr(by_day[d.isoformat()], field)
+                                                   if d.isoformat() in by_day else 0 for d in span]}
                        for label, field in USAGE_SERIES]}
 
 
-def usage_label(days: Sequence[archive_activity.TokenDay], first: date, last: date) -> str:
-    """The chart's text alternative: the totals per kind of token. Pure."""
-    totals = ", ".join(f"{label.lower()} {sum(getattr(d, field) for d in days):,}" for label, field in USAGE_SERIES)
-    return f"Tokens per day from {first:%d %b %Y} to {last:%d %b %Y}: {totals}."
+def usage_label(report: UsageReport, first: date, last: date) -> str:
+    """The chart's text alternative: the period's totals per kind of token. Pure."""
+    totals = ", ".join(f"{label.lower()} {getattr(report.totals, field):,}" for label, field in USAGE_SERIES)
+    return f"Tokens per day from {first:%d %b %Y} to {last:%d %b %Y} (log scale): {totals}."
+
+
+def usage_query(until: date, days: int, agent: str | None) -> str:
+    """The query string of a usage choice (the page's ``until``, ``days`` and ``agent``). Pure."""
+    return urlencode({"until": until.isoformat(), "days": days, **({"agent": agent} if agent else {})})
+
+
+def parse_usage_choice(days: str, agent: str) -> tuple[int, str | None]:
+    """The panel's range (default 30 days) and agent ("" for both); Invalid naming a bad value. Pure."""
+    try:
+        count = int(days) if days else 30
+    except ValueError:
+        raise Invalid(f"days must be one of {', '.join(map(str, usage.RANGES))}, not {days!r}") from None
+    if count not in usage.RANGES:
+        raise Invalid(f"days must be one of {', '.join(map(str, usage.RANGES))}, not {days!r}")
+    if agent and agent not in usage.AGENTS:
+        raise Invalid(f"agent must be claude or codex, not {agent!r}")
+    return count, agent or None
 
 
 @dataclass(frozen=True)
@@ -195,8 +221,27 @@ def _span(ui: Ui, until: date | None) -> tuple[date, date]:
     return year_span(min(until, _today(ui)) if until else _today(ui))
 
 
+def _overview(ui: Ui, last: date, days: int, agent: str | None) -> UsageOverview:
+    with connected(ui.engine) as db:
+        return usage.usage_overview(db, ui.engine.config, today=last, days=days, agent=agent)
+
+
+def _panel(ui: Ui, last: date, days: int, agent: str | None) -> dict[str, Any]:
+    """The usage panel's template context."""
+    found = _overview(ui, last, days, agent)
+    first = last - timedelta(days=days - 1)
+    report = found.days
+    return {"usage": report, "usage_first": first, "usage_last": last, "usage_days": days,
+            "usage_agent": agent or "", "usage_label": usage_label(report, first, last),
+            "usage_projects": found.top_projects(TOP_PROJECTS), "usage_models": found.top_models(TOP_MODELS),
+            "usage_url": f"/ui/archive/usage.json?{usage_query(last, days, agent)}",
+            "usage_ranges": [(n, usage_query(last, n, agent)) for n in usage.RANGES],
+            "usage_agents": [(value, text, usage_query(last, days, value or None)) for value, text in AGENT_CHOICES]}
+
+
 @router.get("/ui/archive", response_class=HTMLResponse)
-def archive_page(request: Request, ui: UiDep, q: str = "", until: str = "") -> HTMLResponse:
+def archive_page(request: Request, ui: UiDep, q: str = "", until: str = "", days: str = "",
+                 agent: str = "") -> HTMLResponse:
     """The Archive page: heatmap, search, recent sessions, token usage."""
     problems: list[str] = []
     try:
@@ -204,6 +249,11 @@ def archive_page(request: Request, ui: UiDep, q: str = "", until: str = "") -> H
     except Invalid as exc:
         problems.append(str(exc))
         day = None
+    try:
+        usage_days, usage_agent = parse_usage_choice(days, agent)
+    except Invalid as exc:
+        problems.append(str(exc))
+        usage_days, usage_agent = 30, None
     first, last = _span(ui, day)
     query = q.strip()
     hits: tuple[archive.SearchHit, ...] = ()
@@ -217,28 +267,43 @@ def archive_page(request: Request, ui: UiDep, q: str = "", until: str = "") -> H
             problems.append(str(exc))
     with connected(ui.engine) as db:
         recent = archive.list_sessions(db, limit=RECENT)
-    days = (last - first).days + 1
-    grid = heat_grid(archive_activity.heatmap(ui.engine, days, until=last))
-    usage = archive_activity.token_usage(ui.engine, days, until=last)
+    grid = heat_grid(archive_activity.heatmap(ui.engine, (last - first).days + 1, until=last))
     today = _today(ui)
     later = min(last + timedelta(weeks=WEEKS), today)
     return ui.page(request, "archive.html", status_code=400 if problems else 200, title="Archive",
                    problems=problems, query=query, hits=[(h, highlight(h.snippet)) for h in hits], recent=recent,
-                   grid=grid, usage=usage, usage_label=usage_label(usage, first, last),
-                   usage_url=f"/ui/archive/usage.json?until={last.isoformat()}",
+                   grid=grid, **_panel(ui, last, usage_days, usage_agent),
                    earlier=(first - timedelta(days=1)).isoformat(),
                    later=None if last >= today else ("" if later >= today else later.isoformat()))
 
 
-@router.get("/ui/archive/usage.json")
-def usage_json(ui: UiDep, until: str = "") -> JSONResponse:
-    """Token use per day over the heatmap's year ending ``until`` (default today), for the chart."""
+def _choice(ui: Ui, until: str, days: str, agent: str) -> tuple[date, int, str | None]:
+    _, last = _span(ui, parse_day(until))
+    return (last, *parse_usage_choice(days, agent))
+
+
+@router.get("/ui/archive/usage", response_class=HTMLResponse)
+def usage_panel(request: Request, ui: UiDep, until: str = "", days: str = "", agent: str = "") -> HTMLResponse:
+    """The token-usage panel alone (htmx swaps it in when the range or the agent changes)."""
     try:
-        first, last = _span(ui, parse_day(until))
+        last, count, who = _choice(ui, until, days, agent)
+    except Invalid as exc:
+        return HTMLResponse(f'<p class="problems" role="alert">Error: {escape(str(exc))}</p>', status_code=400)
+    return ui.page(request, "partials/archive_usage.html", **_panel(ui, last, count, who))
+
+
+@router.get("/ui/archive/usage.json")
+def usage_json(ui: UiDep, until: str = "", days: str = "", agent: str = "") -> JSONResponse:
+    """Token use per day over the panel's range ending ``until`` (default today), for the chart."""
+    try:
+        last, count, who = _choice(ui, until, days, agent)
     except Invalid as exc:
         return JSONResponse({"detail": str(exc)}, status_code=400)
-    days = archive_activity.token_usage(ui.engine, (last - first).days + 1, until=last)
-    return JSONResponse(usage_chart(days, first, last, _zone(ui)))
+    first = last - timedelta(days=count - 1)
+    with connected(ui.engine) as db:
+        report = usage.usage_for(db, ui.engine.config, group_by="day", since=first.isoformat(),
+                                 until=last.isoformat(), agent=who)
+    return JSONResponse(usage_chart(report, first, last, _zone(ui)))
 
 
 @router.get("/ui/archive/{session_id}", response_class=HTMLResponse)

@@ -7,7 +7,8 @@
 //   A failed stream asks GET /ui/session; a 401 (e.g. the instance restarted) shows the Locked text.
 // - charts: <div class="chart" data-chart="/ui/...json" aria-label="..."> is drawn with uPlot (when
 //   the page loads it) from {"x": [unix seconds], "series": [{"label": "...", "values": [...]}]},
-//   in the theme's colours, resized with its container and redrawn when the colour scheme changes.
+//   in the theme's colours, resized with its container and redrawn when the colour scheme changes or htmx
+//   swaps a new one in. "log": true draws the values on a log scale (a zero is a gap: log 0 has no place).
 const LOCKED = "Locked: open the dashboard from the Watchkeeper tray menu (or run `watchkeeper dashboard`).";
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
 const absolute = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "long" });
@@ -80,6 +81,12 @@ function themeColours() {
 }
 
 const charts = new Map();
+const resizer = new ResizeObserver((entries) => {
+  for (const entry of entries) {
+    const chart = charts.get(entry.target);
+    if (chart) chart.setSize({ width: entry.contentRect.width, height: chart.height });
+  }
+});
 
 async function drawChart(el) {
   if (!window.uPlot) return;
@@ -90,39 +97,54 @@ async function drawChart(el) {
   const axis = { stroke: colours.axis, grid: { stroke: colours.grid }, ticks: { stroke: colours.grid } };
   // the value axis as wide as its longest label (uPlot's fixed 50 px cuts "40,000" off)
   const widest = (values) => Math.max(0, ...(values || []).map((v) => String(v).length));
-  const valueAxis = { ...axis, size: (u, values) => Math.max(50, 14 + 8 * widest(values)) };
+  const log = Boolean(data.log);
+  // on a log scale only the powers of ten get a tick, a grid line and a label (not 2..9 between them)
+  const decades = (u, splits) => splits.map((v) => (Math.abs(Math.log10(v) % 1) < 1e-9 ? v : null));
+  const valueAxis = { ...axis, size: (u, values) => Math.max(50, 14 + 8 * widest(values)),
+    ...(log ? { filter: decades, grid: { ...axis.grid, filter: decades }, ticks: { ...axis.ticks, filter: decades } }
+      : {}) };
+  const values = data.series.map((s) => (log ? s.values.map((v) => (v > 0 ? v : null)) : s.values));
   const options = {
     width: el.clientWidth || 600,
     height: el.clientHeight || 200,
     // a dash pattern per series too: colour is never the only difference
+    // points too: a day between two idle days is a point, not a line
     series: [{}, ...data.series.map((s, i) => ({ label: s.label, stroke: colours.line(i + 1), width: 2,
-      dash: i ? [2 * i + 2, 3] : undefined }))],
+      dash: i ? [2 * i + 2, 3] : undefined, points: { show: true, size: 6, fill: colours.line(i + 1) } }))],
     axes: [axis, valueAxis],
+    scales: log ? { y: { distr: 3, log: 10 } } : {},
   };
   charts.get(el)?.destroy();
   el.replaceChildren();
-  const chart = new window.uPlot(options, [data.x, ...data.series.map((s) => s.values)], el);
+  const chart = new window.uPlot(options, [data.x, ...values], el);
   charts.set(el, chart);
 }
 
-function drawCharts(root = document) {
-  for (const el of root.querySelectorAll(".chart[data-chart]")) {
+// every chart (a colour-scheme change), or with onlyNew those not drawn yet (after an htmx swap)
+function drawCharts(onlyNew = false) {
+  for (const [el, chart] of charts) {
+    if (!el.isConnected) {  // swapped out by htmx
+      chart?.destroy();
+      charts.delete(el);
+      resizer.unobserve(el);
+    }
+  }
+  for (const el of document.querySelectorAll(".chart[data-chart]")) {
+    if (onlyNew && charts.has(el)) continue;
+    charts.set(el, null);
     drawChart(el).catch(() => {});
+    resizer.observe(el);
   }
 }
-
-const resizer = new ResizeObserver((entries) => {
-  for (const entry of entries) {
-    const chart = charts.get(entry.target);
-    if (chart) chart.setSize({ width: entry.contentRect.width, height: chart.height });
-  }
-});
 
 function start() {
   document.body.addEventListener("htmx:configRequest", (event) => {
     event.detail.headers["X-WK-UI"] = "1";
   });
-  document.body.addEventListener("htmx:afterSettle", (event) => renderTimes(event.target));
+  document.body.addEventListener("htmx:afterSettle", (event) => {
+    renderTimes(event.target);
+    drawCharts(true);
+  });
   document.body.addEventListener("htmx:sseError", () => checkSession());
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "hidden") disconnectLive();
@@ -133,7 +155,6 @@ function start() {
   setInterval(() => renderTimes(), 30000);
   if (document.visibilityState !== "hidden") connectLive();
   drawCharts();
-  for (const el of document.querySelectorAll(".chart[data-chart]")) resizer.observe(el);
 }
 
 if (window.htmx) start();

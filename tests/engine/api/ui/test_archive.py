@@ -1,5 +1,6 @@
 """The Archive page and the session view over the fixture transcripts: the search with its hits
-highlighted (and escaped), the heatmap, the recent sessions, token usage (chart JSON or "no data"),
+highlighted (and escaped), the heatmap, the recent sessions, the token-usage panel (totals, tops, the table,
+the agent and range choice, chart JSON or "no data"),
 a session's transcript with tool calls and its subagents linked, and the refusals."""
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from engine.actions import archive
-from engine.actions.archive_activity import Day, Heatmap, TokenDay
+from engine.actions.archive_activity import Day, Heatmap
 from engine.actions.target import connected
+from engine.actions.usage import UsageReport, UsageRow, UsageTotals, usage_for
 from engine.api.ui.pages.archive import MARKS, heat_grid, highlight, is_long, usage_chart, with_calls, year_span
 from engine.archive.model import ToolCallView, TurnView
 from tests.engine.archive._util import FIXTURES
@@ -73,17 +75,52 @@ def test_a_bad_day_is_refused_naming_it(visitor, login, archived):
     assert visitor.get("/ui/archive/usage.json", params={"until": "March"}).status_code == 400
 
 
-def test_token_usage_is_chart_json_and_the_page_says_when_there_is_none(visitor, login, archived):
+def test_the_usage_panel_shows_totals_cost_tops_and_a_table_of_the_days(visitor, login, archived):
     login(visitor)
     page = visitor.get("/ui/archive", params={"until": "2026-03-31"}).text
-    assert 'data-chart="/ui/archive/usage.json?until=2026-03-31"' in page
-    assert re.search(r'class="chart"[^>]*aria-label="Tokens per day from [^"]+: input [\d,]+, output', page)
-    data = visitor.get("/ui/archive/usage.json", params={"until": "2026-03-31"}).json()
-    assert [s["label"] for s in data["series"]] == ["Input", "Output", "Cache read", "Cache written"]
-    assert all(len(s["values"]) == len(data["x"]) for s in data["series"])
-    assert sum(data["series"][1]["values"]) > 0
-    empty = visitor.get("/ui/archive", params={"until": "2024-01-31"}).text
-    assert "No token usage was archived from" in empty and 'class="chart"' not in empty
+    assert '<h2 id="usage-heading">Token usage</h2>' in page
+    assert 'data-chart="/ui/archive/usage.json?until=2026-03-31&amp;days=30"' in page
+    assert re.search(r'class="chart"[^>]*aria-label="Tokens per day from 02 Mar 2026 to 31 Mar 2026 \(log scale\): '
+                     r'input [\d,]+, output', page)
+    with connected(archived) as db:
+        report = usage_for(db, archived.config, since="2026-03-02", until="2026-03-31")
+    t = report.totals
+    for kind, value in (("input", t.input_tokens), ("output", t.output_tokens), ("cache-read", t.cache_read_tokens)):
+        assert f'<dd data-total="{kind}">{value:,}</dd>' in page
+    assert t.output_tokens > 0 and f"Estimated with the list prices of {report.prices_as_of}." in page
+    day = report.rows[0]
+    assert f'<tr><th scope="row">{day.key}</th><td>{day.input_tokens:,}</td>' in page  # the table alternative
+    assert "<caption>Top projects</caption>" in page and "<caption>Top models</caption>" in page
+    assert '<tr><th scope="row">-home-dev-shop</th>' in page and '<tr><th scope="row">claude-opus-4-7</th>' in page
+    assert '<th scope="row">&lt;synthetic&gt;</th>' not in page  # a placeholder, not a model
+    assert "Unpriced (tokens counted, no cost): " in page
+    assert 'aria-current="true">30 days</a>' in page and 'aria-current="true">All agents</a>' in page
+
+
+def test_the_agent_and_range_choice_change_the_numbers(visitor, login, archived):
+    login(visitor)
+    both = visitor.get("/ui/archive/usage", params={"until": "2026-03-31", "days": "30"})
+    codex = visitor.get("/ui/archive/usage", params={"until": "2026-03-31", "days": "30", "agent": "codex"})
+    assert both.status_code == codex.status_code == 200
+    assert "<html" not in both.text and both.text.lstrip().startswith("<section")  # the panel alone, for htmx
+    with connected(archived) as db:
+        only = usage_for(db, archived.config, since="2026-03-02", until="2026-03-31", agent="codex").totals
+    assert f'<dd data-total="output">{only.output_tokens:,}</dd>' in codex.text
+    assert 'aria-current="true">Codex</a>' in codex.text
+    assert re.search(r'<dd data-total="output">([\d,]+)</dd>', both.text).group(1) != f"{only.output_tokens:,}"
+    week = visitor.get("/ui/archive/usage", params={"until": "2026-03-01", "days": "7"}).text
+    assert "No token usage was archived from 23 Feb 2026 to 01 Mar 2026." in week and 'class="chart"' not in week
+    data = visitor.get("/ui/archive/usage.json", params={"until": "2026-03-31", "days": "7", "agent": "claude"}).json()
+    assert len(data["x"]) == 7 and data["log"] is True
+    assert [s["label"] for s in data["series"]] == ["Input", "Output", "Cache write", "Cache read"]
+
+
+def test_a_bad_usage_choice_is_refused_naming_it(visitor, login, archived):
+    login(visitor)
+    assert "days must be one of 7, 30, 90, not &#39;12&#39;" in visitor.get("/ui/archive", params={"days": "12"}).text
+    answer = visitor.get("/ui/archive/usage", params={"agent": "gemini"})
+    assert answer.status_code == 400 and "agent must be claude or codex, not &#39;gemini&#39;" in answer.text
+    assert visitor.get("/ui/archive/usage.json", params={"days": "x"}).status_code == 400
 
 
 def test_the_session_view_shows_header_prompts_tool_calls_and_subagent_links(visitor, login, archived):
@@ -117,6 +154,7 @@ def test_an_unknown_session_or_subagent_is_a_404_page(visitor, login, archived):
 def test_the_archive_needs_a_session(visitor, archived):
     assert visitor.get("/ui/archive").status_code == 401
     assert visitor.get("/ui/archive/usage.json").status_code == 401
+    assert visitor.get("/ui/archive/usage").status_code == 401
 
 
 def test_the_year_is_whole_monday_first_weeks_ending_on_the_day():
@@ -135,7 +173,10 @@ def test_the_grid_puts_each_day_in_its_week_column_and_weekday_row():
 
 def test_usage_chart_has_every_day_with_zeros_between():
     zone = ZoneInfo("Europe/Berlin")
-    data = usage_chart([TokenDay(date(2026, 3, 3), 1, 2, 3, 4)], date(2026, 3, 2), date(2026, 3, 4), zone)
+    row = UsageRow("2026-03-03", 1, 2, 3, 4, 0.5, ("m",), ())
+    report = UsageReport(UsageTotals(1, 2, 3, 4, 0.5), (row,), "day", "2026-03-02", "2026-03-04", None,
+                         "Europe/Berlin", "2026-01-01", "test", ())
+    data = usage_chart(report, date(2026, 3, 2), date(2026, 3, 4), zone)
     assert data["x"][1] - data["x"][0] == 86400
     assert [s["values"] for s in data["series"]] == [[0, 1, 0], [0, 2, 0], [0, 3, 0], [0, 4, 0]]
 
