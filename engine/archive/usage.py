@@ -32,8 +32,8 @@ Monday) and months are local to the zone given; ``since`` / ``until`` are local 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import sqlite3
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
