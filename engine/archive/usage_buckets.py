@@ -16,8 +16,11 @@ fills it for archives built before.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from peewee import SqliteDatabase
+if TYPE_CHECKING:
+    from peewee import SqliteDatabase
+
 
 CREATE = (
     """CREATE TABLE IF NOT EXISTS archive_usage_buckets (
