@@ -1,13 +1,14 @@
 """Token usage from the archive alone: Claude Code messages and Codex token_count events, grouped by a key.
 
-Read-only SQL over one connection; the logs may be gone. What counts, and how it is deduplicated (the same
+Read-only SQL over one connection (peewee's or a plain sqlite3 one); the logs may be gone. The sums come from the
+aggregate engine.archive.usage_buckets keeps at each archive run, where the dedup below is applied. What counts, and how it is deduplicated (the same
 rules as ccusage 20, so the totals agree):
 
 * **Claude: one API message once.** The split assistant lines of one ``message.id`` are already one
   ``archive_messages`` row with the field-wise maximum of their ``usage`` (input, output, cache creation,
   cache read): the final usage, counted once.
 * **Replays across files** (a resumed session repeating earlier messages, a ``/btw`` sidechain): rows are
-  deduplicated here by ``(message_id, request_id)`` -- a NULL request id keys on the message id alone --
+  deduplicated (in the aggregate) by ``(message_id, request_id)`` -- a NULL request id keys on the message id alone --
   across sessions and agents. Of the copies, a main-conversation one (``agent_id = ''``) wins over a sidechain
   one, then the one with the larger token total, then the earliest; the kept copy's time and session count.
 * **Subagent files** (rows with an ``agent_id``) count, once each, under their parent session.
