@@ -156,9 +156,9 @@ def compare(name: str, agent: str, base: Path, env: dict[str, str], reps: int, h
         print("ccusage: skipped (npx not found: install Node.js to compare)")
         print(f"usage: {mine['totals']}  median {usage_s * 1000:.0f} ms {[round(t, 3) for t in usage_times]}")
         return
-    cc = {how: timed([*cmd, agent, "daily", "--json", "--offline", "-z", "UTC"], env, reps)
+    ccusage = {how: timed([*cmd, agent, "daily", "--json", "--offline", "-z", "UTC"], env, reps)
           for how, cmd in ccusage_commands().items()}
-    theirs = cc["npx"][2]
+    theirs = ccusage["npx"][2]
     explained = None
     if projects is not None:
         full, strict = emulate_ccusage(projects, skip_limits=True), emulate_ccusage(projects, skip_limits=False)
@@ -171,7 +171,7 @@ def compare(name: str, agent: str, base: Path, env: dict[str, str], reps: int, h
             why = "ccusage's parse limits (\"usage\": { with a space; > 3 fractional digits)"
         print(f"{ours:<24}{a:>16,}{b:>16,}{b - a:>+14,}  {why}")
     print(f"time  usage median {usage_s * 1000:.0f} ms {[round(t, 3) for t in usage_times]}")
-    for how, (cc_s, cc_times, _) in cc.items():
+    for how, (cc_s, cc_times, _) in ccusage.items():
         print(f"      ccusage {how:<6} median {cc_s * 1000:.0f} ms {[round(t, 3) for t in cc_times]}; "
               f"ccusage {how} / usage = {cc_s / usage_s:.1f}x")
 
