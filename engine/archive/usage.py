@@ -1,8 +1,8 @@
 """Token usage from the archive alone: Claude Code messages and Codex token_count events, grouped by a key.
 
 Read-only SQL over one connection (peewee's or a plain sqlite3 one); the logs may be gone. The sums come from the
-aggregate engine.archive.usage_buckets keeps at each archive run, where the dedup below is applied. What counts, and how it is deduplicated (the same
-rules as ccusage 20, so the totals agree):
+aggregate engine.archive.usage_buckets keeps at each archive run, where the dedup below is applied.
+What counts, and how it is deduplicated (the same rules as ccusage 20, so the totals agree):
 
 * **Claude: one API message once.** The split assistant lines of one ``message.id`` are already one
   ``archive_messages`` row with the field-wise maximum of their ``usage`` (input, output, cache creation,

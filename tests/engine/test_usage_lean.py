@@ -19,4 +19,4 @@ def test_leaves_other_commands_help_and_unknown_options_to_the_full_cli():
 
 
 def test_lean_path_checks_the_archive_s_latest_migration():
-    assert usage_lean.LATEST_ARCHIVE_MIGRATION == MIGRATIONS[-1].name
+    assert MIGRATIONS[-1].name == usage_lean.LATEST_ARCHIVE_MIGRATION
