@@ -4,11 +4,13 @@ The full CLI (engine.cli with engine.units) imports every unit -- FastAPI, pytho
 to validate the config and migrate the database; that is most of a `usage` call's time. :func:`answer` runs the
 command with engine.config, the archive's tables opened read-only and engine.actions.usage only, when it can
 guarantee the full CLI's result; otherwise it returns None and the caller runs the full CLI, which then gives
-the same output, errors and exit codes as always. It steps aside for: another command, ``--help``, arguments
-argparse refuses, a config.toml that does not parse on its own sections alone (a channel's or check's section,
-an error, any warning), a ``WATCHKEEPER_`` variable no built-in section owns, a database that does not exist yet
-or whose archive migrations are pending, and any database error. This module lives outside engine.cli because
-importing that package loads the full CLI.
+the same output, errors and exit codes as always. `usage` reads only the built-in sections of config.toml
+([general] timezone, [archive] usage_prices), validated as engine.config does; a channel's or check's section
+and variable are left to the commands that use them, so a broken [telegram] section does not stop `usage`. It
+steps aside for: another command, ``--help``, arguments argparse refuses, a config.toml that does not read as
+TOML, a built-in section or variable refused or warned about, a database that does not exist yet or whose archive
+migrations are pending, and any database error (the database is read with sqlite3, read-only, no peewee).
+This module lives outside engine.cli because importing that package loads the full CLI.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from typing import Any
 USAGE_HELP = "token usage and estimated cost (Claude Code, Codex) from the archive"
 _GROUPS = ("day", "week", "month", "session", "project", "model")  # engine.archive.usage.GROUPS (checked by a test)
 _AGENTS = ("claude", "codex")
+# The archive's last migration (engine.archive.schema.MIGRATIONS[-1], checked by a test): applied in order, so all
+# of them are when it is; otherwise the full CLI migrates first.
+LATEST_ARCHIVE_MIGRATION = "archive_0009_usage_buckets"
 
 
 def add_usage_arguments(p: argparse.ArgumentParser) -> None:
@@ -59,39 +64,39 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace | None:
 
 
 def _core_config(path: Any) -> Any:
-    """The config read with the built-in sections only, or None when the full CLI could read it differently."""
+    """The config with its built-in sections only, validated as the full CLI validates them; None when the full
+    CLI must answer (the file does not read as TOML, a built-in section or variable is refused or warned about).
+    The channels' and checks' sections and variables are the full commands' business: `usage` ignores them."""
+    import tomllib
+
     from engine import config as config_file
 
     try:
-        config = config_file.load_config(path)
+        raw = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return None  # the full CLI reports it
+    core = {name: value for name, value in raw.items() if name in config_file.SECTIONS}
+    owned = tuple(config_file.env_variable(name, "") for name in config_file.SECTIONS)
+    env = {variable: text for variable, text in os.environ.items() if variable.startswith(owned)}
+    try:
+        config = config_file.parse_config(core, env, source=path if path.exists() else None)
     except config_file.ConfigError:
         return None
-    if config.warnings or config.checks or config.user_checks:
-        return None
-    owned = tuple(config_file.env_variable(name, "") for name in config_file.layout())
-    for variable, text in os.environ.items():
-        if text and variable.startswith(config_file.ENV_PREFIX) and variable != "WATCHKEEPER_HOME" \
-                and not variable.startswith(owned):
-            return None  # maybe a channel's variable, which only the full CLI validates
-    return config
+    return None if config.warnings else config
 
 
-def _open_archive(db_file: Any) -> Any:
+def _open_archive(db_file: Any) -> sqlite3.Connection | None:
     """The database read-only, or None when it is missing or its archive migrations are pending."""
-    from peewee import SqliteDatabase
-
-    from engine.archive.schema import MIGRATIONS
-
     if not db_file.is_file():
         return None
-    db = SqliteDatabase(f"file:{db_file}?mode=ro", uri=True, pragmas={"query_only": 1, "busy_timeout": 5000})
-    db.connect()
+    db = sqlite3.connect(f"file:{db_file}?mode=ro", uri=True, timeout=5)
     try:
-        done = {r[0] for r in db.execute_sql("SELECT name FROM schema_migrations")}
-    except Exception:
+        db.execute("PRAGMA query_only = 1")
+        done = db.execute("SELECT 1 FROM schema_migrations WHERE name = ?", (LATEST_ARCHIVE_MIGRATION,)).fetchone()
+    except BaseException:
         db.close()
         raise
-    if any(m.name not in done for m in MIGRATIONS):
+    if done is None:
         db.close()
         return None
     return db
@@ -111,7 +116,6 @@ def answer(argv: Sequence[str]) -> int | None:
     if config is None:
         return None
     import orjson
-    import peewee
 
     from engine.actions import usage
     from engine.actions.errors import Invalid
@@ -129,7 +133,7 @@ def answer(argv: Sequence[str]) -> int | None:
         _warn_if_local_zone_unusable(config)
         sys.stderr.write(f"{exc}\n")
         return 2
-    except (sqlite3.Error, peewee.DatabaseError, OSError):
+    except (sqlite3.Error, OSError):
         return None  # the full CLI opens it the usual way and reports what is wrong
     _warn_if_local_zone_unusable(config)
     text = orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n" if args.json else render(report)

@@ -11,9 +11,7 @@ Refusals: Invalid (a bad date, since after until, an unknown grouping or agent, 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, tzinfo
-from typing import Any
-
-from peewee import SqliteDatabase
+from typing import TYPE_CHECKING, Any
 
 from engine.actions.errors import Invalid
 from engine.archive import usage
@@ -21,6 +19,9 @@ from engine.archive.prices import PriceError, PriceTable, load_prices
 from engine.archive.usage_report import UsageOverview, UsageReport, UsageRow, UsageTotals, build_overview, build_report
 from engine.config import Config
 from engine.timeutil import resolve_timezone
+
+if TYPE_CHECKING:
+    from engine.archive.usage import Database
 
 GROUPS = usage.GROUPS
 AGENTS = usage.AGENTS
@@ -48,7 +49,7 @@ def prices_for(path: str) -> PriceTable:
 
 
 def usage_report(
-    db: SqliteDatabase, *, zone: tzinfo, zone_name: str, prices: PriceTable, group_by: str = "day",
+    db: Database, *, zone: tzinfo, zone_name: str, prices: PriceTable, group_by: str = "day",
     since: str | None = None, until: str | None = None, agent: str | None = None,
 ) -> UsageReport:
     """Token usage and estimated cost from the archive, grouped by ``group_by`` (one of GROUPS)."""
@@ -70,13 +71,13 @@ def zone_of(name: str) -> tuple[tzinfo, str]:
     return zone, shown
 
 
-def usage_for(db: SqliteDatabase, config: Config, **request: Any) -> UsageReport:
+def usage_for(db: Database, config: Config, **request: Any) -> UsageReport:
     """:func:`usage_report` in the configured zone with the configured prices (the front ends' entry point)."""
     zone, name = zone_of(config.general.timezone)
     return usage_report(db, zone=zone, zone_name=name, prices=prices_for(config.archive.usage_prices), **request)
 
 
-def usage_overview(db: SqliteDatabase, config: Config, *, today: date, days: int = 30,
+def usage_overview(db: Database, config: Config, *, today: date, days: int = 30,
                    agent: str | None = None) -> UsageOverview:
     """The ``days`` days ending ``today`` (a local date; ``days`` one of RANGES) per day, project and model, for
     ``agent`` (None: both), in the configured zone with the configured prices (the dashboard's usage panel)."""

@@ -22,6 +22,7 @@ keep it in step when an entry's text is updated or deleted.
 
 from __future__ import annotations
 
+from engine.archive import usage_buckets
 from engine.store.migrations import Migration
 
 MIGRATIONS: list[Migration] = [
@@ -288,5 +289,14 @@ MIGRATIONS.append(
             # their cache writes are priced at the 5-minute rate.
             "ALTER TABLE archive_messages ADD COLUMN cache_creation_1h_tokens INTEGER NOT NULL DEFAULT 0",
         ),
+    ),
+)
+
+MIGRATIONS.append(
+    Migration(
+        "archive_0009_usage_buckets",
+        # `usage` sums this deduplicated aggregate (engine.archive.usage_buckets, kept at the end of every archive
+        # run) instead of every message; filled here for archives built before.
+        sql=(*usage_buckets.CREATE, *usage_buckets.FILL),
     ),
 )

@@ -37,7 +37,7 @@ import msgspec
 import orjson
 from peewee import SqliteDatabase
 
-from engine.archive import codex, runs, store, summary
+from engine.archive import codex, runs, store, summary, usage_buckets
 from engine.archive.discover import (
     CODEX_ROLLOUT,
     SUBAGENT,
@@ -225,7 +225,7 @@ def run_archive(
             _execute(db, tasks, n, run, progress, len(found), (now, summary_idle_minutes))
         if only_paths is None:
             _mark_missing(db, known, {f.path for f in found}, now_s)
-        _finish_sessions(db, run, now_s)
+        _finish_sessions(db, run, now_s, stale)
         runs.mark_settled(db, stopped_runs, now_s)
         summary.refresh_summaries(db, now, summary_idle_minutes, rebuilt=run.summarized)
         res.summaries = len(run.summarized)
@@ -558,10 +558,11 @@ def _mark_missing(
                 " AND source_missing_since IS NULL", [(now_s, i) for i in gone])
 
 
-def _finish_sessions(db: SqliteDatabase, run: _RunState, now_s: str) -> None:
+def _finish_sessions(db: SqliteDatabase, run: _RunState, now_s: str, stale: set[str]) -> None:
     with db.atomic():
         for sid in sorted(run.dirty):
             store.recompute_session(db, sid, now_s)
+        usage_buckets.refresh(db, run.touched | stale)
     run.result.sessions_new = len(run.new_sessions)
     run.result.sessions_updated = len(run.updated_sessions - run.new_sessions)
 

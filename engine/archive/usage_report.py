@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date, tzinfo
-from typing import Any
-
-from peewee import SqliteDatabase
+from typing import TYPE_CHECKING, Any
 
 from engine.archive import usage
 from engine.archive.prices import PriceTable
+
+if TYPE_CHECKING:
+    from engine.archive.usage import Database
 
 TIME_GROUPS = ("day", "week", "month")
 
@@ -85,7 +86,7 @@ class UsageReport:
 
 
 def build_report(
-    db: SqliteDatabase, *, zone: tzinfo, zone_name: str, prices: PriceTable, group_by: str = "day",
+    db: Database, *, zone: tzinfo, zone_name: str, prices: PriceTable, group_by: str = "day",
     since: date | None = None, until: date | None = None, agent: str | None = None,
 ) -> UsageReport:
     """The archive's usage grouped by ``group_by`` (one of usage.GROUPS), priced with ``prices``; the
@@ -155,7 +156,7 @@ class UsageOverview:
 
 
 def build_overview(
-    db: SqliteDatabase, *, zone: tzinfo, zone_name: str, prices: PriceTable, since: date, until: date,
+    db: Database, *, zone: tzinfo, zone_name: str, prices: PriceTable, since: date, until: date,
     agent: str | None = None,
 ) -> UsageOverview:
     """The usage from ``since`` to ``until`` (local dates, both included) per day, project and model."""

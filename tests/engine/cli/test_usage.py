@@ -75,12 +75,53 @@ def test_usage_json_imports_no_fastapi_telegram_apscheduler_nor_every_unit(wk_ho
     assert not {"fastapi", "telegram", "apscheduler", "engine.units", "engine.cli"} & imported
 
 
-def test_usage_with_a_channel_section_takes_the_full_cli_and_gives_the_same_json(wk_home, tmp_path):
+def _imports(*args, env=None):
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "engine", *args], capture_output=True, text=True,
+                          timeout=60, cwd=ROOT, env={**os.environ, **(env or {})})
+    imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    return proc, imported
+
+
+_FULL_CLI = "import sys; from engine.cli import main; from engine.units import UNITS; sys.exit(main(units=UNITS))"
+
+
+def _full_cli(*args):
+    """The full CLI run as a process, without the lean path."""
+    return subprocess.run([sys.executable, "-c", _FULL_CLI, *args], capture_output=True, text=True, timeout=60,
+                          cwd=ROOT, env=dict(os.environ))
+
+
+def test_usage_with_broken_channel_and_check_sections_takes_the_lean_path_and_gives_the_same_json(wk_home, tmp_path):
     _archived(wk_home, tmp_path)
     lean = json.loads(cli("usage", "--json", check=True).stdout)
+    with wk_home.config_file.open("a") as fh:  # channel and check sections the full commands warn about
+        fh.write('[telegram]\nchat_id = "not a number"\nbogus = 1\n[toast]\nenabled = true\n'
+                 "[checks.disk_space]\nthreshold_percent = 500\n")
+    proc, imported = _imports("usage", "--json", env={"WATCHKEEPER_TELEGRAM_TOKEN": "123:abc"})
+    assert proc.returncode == 0 and json.loads(proc.stdout) == lean
+    assert not {"peewee", "engine.units", "engine.cli"} & imported
+    assert "threshold_percent" in _full_cli("usage", "--json").stderr  # the full commands still check them
+
+
+def test_usage_with_a_config_that_is_not_toml_hands_over_to_the_full_cli_and_exits_as_it(wk_home, tmp_path):
+    _archived(wk_home, tmp_path)
+    wk_home.config_file.write_text("[general\n")
+    proc, imported = _imports("usage", "--json")
+    full = _full_cli("usage", "--json")
+    assert (proc.returncode, proc.stdout) == (full.returncode, full.stdout) and full.returncode != 0
+    assert "not valid TOML" in proc.stderr
+    assert "engine.units" in imported
+
+
+def test_usage_with_an_invalid_built_in_section_hands_over_to_the_full_cli_and_exits_as_it(wk_home, tmp_path):
+    _archived(wk_home, tmp_path)
     with wk_home.config_file.open("a") as fh:
-        fh.write("[telegram]\n")
-    assert json.loads(cli("usage", "--json", check=True).stdout) == lean
+        fh.write('[general]\ntimezone = "Mars/Olympus"\n')
+    proc, imported = _imports("usage", "--json")
+    full = _full_cli("usage", "--json")
+    assert (proc.returncode, proc.stdout) == (full.returncode, full.stdout) and full.returncode != 0
+    assert "Mars/Olympus" in proc.stderr
+    assert "engine.units" in imported
 
 
 def test_usage_on_a_home_without_a_database_creates_it_and_reports_nothing(wk_home):
