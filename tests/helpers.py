@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 if TYPE_CHECKING:
     from engine.config import Config
@@ -47,6 +47,15 @@ def start_instance(*args: str, env: dict[str, str] | None = None, log: Path | No
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed with the process
     return subprocess.Popen([sys.executable, "-m", "engine", "run", "--headless", *args], env=full_env,
                             stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+
+
+def skip_unless_required(reason: str, variable: str = "WATCHKEEPER_REQUIRE_GUI") -> NoReturn:
+    """Skip with ``reason``, or fail when ``variable`` is 1 (CI requires the test to run)."""
+    import pytest
+
+    if os.environ.get(variable) == "1":
+        pytest.fail(f"{reason} ({variable}=1)")
+    pytest.skip(reason)
 
 
 def stop_instance(proc: subprocess.Popen[Any]) -> None:

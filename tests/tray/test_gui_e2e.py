@@ -26,7 +26,7 @@ from engine.alerts.store import Alert
 from engine.health import Health, HealthReport
 from engine.snapshot import ChannelState, JobInfo, Snapshot
 from engine.timeutil import from_db
-from tests.helpers import ROOT
+from tests.helpers import ROOT, skip_unless_required
 from tests.tray.xsession import XSession, missing_tools, wait_for
 from tray.icons import COLOURS
 from tray.menu import build_menu, keyboard_path
@@ -54,9 +54,7 @@ def _require_gui() -> None:
         problems.append("PyGObject (the gtk extra) not importable: the xorg backend has no menu")
     if problems:
         reason = "GUI end-to-end test needs: " + "; ".join(problems)
-        if os.environ.get("WATCHKEEPER_REQUIRE_GUI") == "1":
-            pytest.fail(reason + " (WATCHKEEPER_REQUIRE_GUI=1)")
-        pytest.skip(reason)
+        skip_unless_required(reason)
 
 
 # -- pixels -----------------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ Skips with the reason when a tool is missing, unless WATCHKEEPER_REQUIRE_GUI=1, 
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
 import subprocess
@@ -17,7 +16,7 @@ import pytest
 from engine.process.lifecycle import running_instance
 from tests.delivery_helpers import CHAT, TOKEN
 from tests.fakes.telegram_api import FakeTelegramServer
-from tests.helpers import cli, start_instance, wait_until
+from tests.helpers import cli, skip_unless_required, start_instance, wait_until
 from tests.tray.xsession import XSession, notification_daemon
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow, pytest.mark.timeout(240)]
@@ -38,9 +37,7 @@ def _require_tools() -> None:
         missing.append("python-xlib")
     if missing:
         reason = "presence routing under Xvfb needs: " + ", ".join(missing)
-        if os.environ.get("WATCHKEEPER_REQUIRE_GUI") == "1":
-            pytest.fail(reason + " (WATCHKEEPER_REQUIRE_GUI=1)")
-        pytest.skip(reason)
+        skip_unless_required(reason)
 
 
 def _rows(wk_home, title: str) -> dict[str, tuple[str, str | None]]:

@@ -29,6 +29,7 @@ from engine.platform.presence import (
     read_screensaver,
     run_bounded,
 )
+from tests.helpers import skip_unless_required
 
 
 def _windows(**dlls: Any) -> PresenceReading:
@@ -216,8 +217,11 @@ FAKE_SERVICE = Path(__file__).with_name("fake_idle_service.py")
 def session_bus(tmp_path: Path) -> Iterator[dict[str, str]]:
     """A private dbus-daemon session bus; the env to reach it."""
     if shutil.which("dbus-daemon") is None or shutil.which("gdbus") is None:
-        pytest.skip("dbus-daemon and gdbus are needed for a real session bus")
-    pytest.importorskip("gi", reason="PyGObject serves the fake idle services")
+        skip_unless_required("dbus-daemon and gdbus are needed for a real session bus")
+    try:
+        import gi  # noqa: F401 - PyGObject serves the fake idle services
+    except ImportError:
+        skip_unless_required("PyGObject (the gtk extra) serves the fake idle services")
     proc = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert proc.stdout is not None

@@ -3,7 +3,6 @@ saver (xset). Skipped with the reason when Xvfb or xdotool is missing, unless WA
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -12,16 +11,14 @@ import pytest
 
 from engine.platform.presence import read_presence, read_x11
 from engine.presence import Presence, PresenceTracker
-from tests.helpers import wait_until
+from tests.helpers import skip_unless_required, wait_until
 
 
 def _require_xvfb() -> None:
     missing = [tool for tool in ("Xvfb", "xdotool", "xset") if shutil.which(tool) is None]
     if missing:
         reason = "X11 presence tests need: " + ", ".join(missing)
-        if os.environ.get("WATCHKEEPER_REQUIRE_GUI") == "1":
-            pytest.fail(reason + " (WATCHKEEPER_REQUIRE_GUI=1)")
-        pytest.skip(reason)
+        skip_unless_required(reason)
 
 
 @pytest.fixture(scope="module")
