@@ -249,11 +249,37 @@ def xorg_docked(window_id: int) -> bool:
         connection.close()
 
 
+def xorg_request_dock(window_id: int) -> bool:
+    """Ask the tray host (the owner of ``_NET_SYSTEM_TRAY_S<screen>``) to embed the window, over a
+    connection of our own. pystray's own re-show (``icon.visible``) waits for its loop to run the
+    request and can wait forever when the loop misses the message; the XEMBED dock request names the
+    window, so any client may send it. False when no tray host owns the selection now."""
+    from Xlib import X
+    from Xlib import display as xdisplay
+    from Xlib.protocol import event
+
+    connection = xdisplay.Display()
+    try:
+        selection = connection.intern_atom(f"_NET_SYSTEM_TRAY_S{connection.get_default_screen()}")
+        owner = connection.get_selection_owner(selection)
+        if owner == X.NONE:
+            return False
+        opcode = connection.intern_atom("_NET_SYSTEM_TRAY_OPCODE")
+        message = event.ClientMessage(window=owner, client_type=opcode,
+                                      data=(32, (X.CurrentTime, 0, window_id, 0, 0)))  # 0: REQUEST_DOCK
+        owner.send_event(message, event_mask=X.NoEventMask)
+        connection.flush()
+        return True
+    finally:
+        connection.close()
+
+
 def ensure_xorg_docked(icon: Any, stopping: threading.Event, attempts: int = 5, wait: float = 1.0,
-                       docked: Callable[[int], bool] = xorg_docked) -> bool:
-    """pystray's xorg backend sometimes sends its dock request before the loop can act on it, and
-    the icon stays an unmapped 1x1 window. Check with the X server and show it again until a tray
-    host has embedded it (or give up after ``attempts``, saying so)."""
+                       docked: Callable[[int], bool] = xorg_docked,
+                       request_dock: Callable[[int], bool] = xorg_request_dock) -> bool:
+    """pystray's xorg backend sometimes sends its dock request before the tray host can act on it, and
+    the icon stays an unmapped 1x1 window. Check with the X server and send the dock request again
+    until a tray host has embedded it (or give up after ``attempts``, saying so)."""
     window_id = getattr(getattr(icon, "_window", None), "id", None)
     if window_id is None:
         return False
@@ -264,9 +290,11 @@ def ensure_xorg_docked(icon: Any, stopping: threading.Event, attempts: int = 5, 
                 return True
             if stopping.wait(0.05):
                 return False
-        log.info("tray icon not docked yet (attempt %d); showing it again", attempt + 1)
-        icon.visible = False
-        icon.visible = True
+        log.info("tray icon not docked yet (attempt %d); asking the tray host again", attempt + 1)
+        try:
+            request_dock(window_id)
+        except Exception:  # python-xlib's error family, or the display gone
+            log.debug("dock request failed", exc_info=True)
     log.warning("the tray host did not embed the icon; the engine keeps running without a visible icon")
     return False
 

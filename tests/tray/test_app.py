@@ -612,17 +612,20 @@ class _FakeXorgIcon:
 def test_icon_that_did_not_dock_is_shown_again_until_embedded():
     from tray.app import ensure_xorg_docked
 
-    icon, answers = _FakeXorgIcon(), iter([False, False, True])
-    assert ensure_xorg_docked(icon, threading.Event(), attempts=3, wait=0.01, docked=lambda wid: next(answers, True))
-    assert icon.shows >= 1
+    icon, answers, requests = _FakeXorgIcon(), iter([False, False, True]), []
+    assert ensure_xorg_docked(icon, threading.Event(), attempts=3, wait=0.01, docked=lambda wid: next(answers, True),
+                              request_dock=lambda wid: requests.append(wid) or True)
+    assert requests and set(requests) == {icon._window.id}
+    assert icon.shows == 0  # never through pystray's loop (its re-show can wait forever)
 
 
 def test_docking_gives_up_after_the_attempts_and_says_so(caplog):
     from tray.app import ensure_xorg_docked
 
-    icon = _FakeXorgIcon()
-    assert not ensure_xorg_docked(icon, threading.Event(), attempts=2, wait=0.01, docked=lambda wid: False)
-    assert icon.shows == 2 and "did not embed the icon" in caplog.text
+    icon, requests = _FakeXorgIcon(), []
+    assert not ensure_xorg_docked(icon, threading.Event(), attempts=2, wait=0.01, docked=lambda wid: False,
+                                  request_dock=lambda wid: requests.append(wid) or False)
+    assert len(requests) == 2 and "did not embed the icon" in caplog.text
 
 
 def test_reload_settings_applies_the_edited_config_and_says_what_changed(wk_home, monkeypatch) -> None:

@@ -321,3 +321,29 @@ def _alert(data: dict) -> Alert:
         if key.endswith(("_at", "_until")) and isinstance(value, str):
             fields[key] = from_db(value)
     return Alert(**fields)
+
+
+def test_a_dock_request_from_our_own_connection_embeds_an_undocked_window(tmp_path: Path, monkeypatch) -> None:
+    """What the xorg backend's retry does when the first dock request was lost: a window that asked
+    nobody is embedded by trayer once xorg_request_dock names it (real Xvfb, real trayer)."""
+    _require_gui()
+    from Xlib import X, display
+
+    from tray.app import xorg_docked, xorg_request_dock
+
+    x = XSession(log_dir=tmp_path).start(notifications=False)
+    monkeypatch.setenv("DISPLAY", x.display)  # the tray's own connections open $DISPLAY
+    conn = display.Display(x.display)
+    try:
+        screen = conn.screen()
+        window = screen.root.create_window(0, 0, 16, 16, 0, screen.root_depth, X.InputOutput, X.CopyFromParent,
+                                           background_pixel=screen.white_pixel)
+        xembed = conn.intern_atom("_XEMBED_INFO")
+        window.change_property(xembed, xembed, 32, [0, 1])  # XEMBED version 0, mapped
+        conn.flush()
+        assert not xorg_docked(window.id)
+        assert xorg_request_dock(window.id)
+        wait_for(lambda: xorg_docked(window.id), 20, "trayer embedding the window", interval=0.05)
+    finally:
+        conn.close()
+        x.close()
