@@ -323,13 +323,16 @@ def _alert(data: dict) -> Alert:
     return Alert(**fields)
 
 
-def test_a_dock_request_from_our_own_connection_embeds_an_undocked_window(tmp_path: Path, monkeypatch) -> None:
-    """What the xorg backend's retry does when the first dock request was lost: a window that asked
-    nobody is embedded by trayer once xorg_request_dock names it (real Xvfb, real trayer)."""
+def test_the_docking_retry_embeds_a_window_whose_first_request_was_lost(tmp_path: Path, monkeypatch) -> None:
+    """What the xorg backend's retry does when pystray's first dock request was lost: a window that asked
+    nobody is embedded by trayer through ensure_xorg_docked's own dock requests (real Xvfb, real trayer)."""
     _require_gui()
+    import threading
+    from types import SimpleNamespace
+
     from Xlib import X, display
 
-    from tray.app import xorg_docked, xorg_request_dock
+    from tray.app import ensure_xorg_docked, xorg_docked
 
     x = XSession(log_dir=tmp_path).start(notifications=False)
     monkeypatch.setenv("DISPLAY", x.display)  # the tray's own connections open $DISPLAY
@@ -342,8 +345,9 @@ def test_a_dock_request_from_our_own_connection_embeds_an_undocked_window(tmp_pa
         window.change_property(xembed, xembed, 32, [0, 1])  # XEMBED version 0, mapped
         conn.flush()
         assert not xorg_docked(window.id)
-        assert xorg_request_dock(window.id)
-        wait_for(lambda: xorg_docked(window.id), 20, "trayer embedding the window", interval=0.05)
+        icon = SimpleNamespace(_window=SimpleNamespace(id=window.id))  # what ensure_xorg_docked reads of pystray's
+        assert ensure_xorg_docked(icon, threading.Event(), attempts=20, wait=1.0)
+        assert xorg_docked(window.id)
     finally:
         conn.close()
         x.close()
