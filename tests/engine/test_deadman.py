@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -82,6 +84,15 @@ class SetHealth:
         return self.state, self.reasons
 
 
+@contextmanager
+def hanging_monitor() -> Iterator[tuple[socket.socket, str]]:
+    """A listening socket that accepts connections into its backlog and never answers, and its ping URL."""
+    with socket.socket() as hang:
+        hang.bind(("127.0.0.1", 0))
+        hang.listen(8)
+        yield hang, f"http://127.0.0.1:{hang.getsockname()[1]}/{TOKEN}"
+
+
 def _service(url: str, style: str, health: SetHealth, **kw) -> DeadmanService:
     # A long interval: the test ticks by hand (the ticker thread does the same every interval).
     return DeadmanService(url, style, 3600.0, health, **kw)
@@ -142,10 +153,7 @@ def test_a_server_error_is_retried_then_recorded_as_failed():
 
 
 def test_a_hanging_url_never_blocks_the_caller_and_shows_as_failed():
-    with socket.socket() as hang:  # accepts connections into its backlog, never answers
-        hang.bind(("127.0.0.1", 0))
-        hang.listen(8)
-        url = f"http://127.0.0.1:{hang.getsockname()[1]}/{TOKEN}"
+    with hanging_monitor() as (hang, url):
         service = _service(url, "healthchecks", SetHealth(), timeout=0.3, backoff=(0.0, 0.0))
         service.start()
         try:
@@ -171,10 +179,7 @@ def test_a_newer_ping_replaces_one_still_waiting():
 def test_a_failed_attempt_shows_even_when_a_newer_ping_replaces_its_retries():
     """A hanging monitor with an interval shorter than one ping's retries: every ping is replaced by
     the next before its last retry, and the status still shows the failure (not "no ping yet")."""
-    with socket.socket() as hang:
-        hang.bind(("127.0.0.1", 0))
-        hang.listen(8)
-        url = f"http://127.0.0.1:{hang.getsockname()[1]}/{TOKEN}"
+    with hanging_monitor() as (hang, url):
         service = _service(url, "healthchecks", SetHealth(), timeout=0.3, backoff=(5.0, 5.0))
         service.start()
         try:

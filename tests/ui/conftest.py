@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.conftest import free_port
-from tests.helpers import ROOT, cli, start_instance, wait_until
+from tests.helpers import ROOT, cli, start_instance, stop_instance, wait_until
 
 CHROMIUM = os.environ.get("WK_CHROMIUM", "/usr/lib/chromium/chromium-headless-shell")
 REQUIRE = os.environ.get("WATCHKEEPER_REQUIRE_BROWSER") == "1"
@@ -122,12 +122,7 @@ def instance(tmp_path_factory: pytest.TempPathFactory, dashboard_config: str) ->
         wait_until(lambda: _healthy(running), timeout=60, message=f"GET /health on port {port}")
         yield running
     finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        stop_instance(process)
 
 
 def _healthy(instance: Instance) -> bool:
