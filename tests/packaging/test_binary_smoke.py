@@ -222,7 +222,9 @@ def test_leftover_extraction_folders_are_removed_at_start(binary, env, tmp_path)
         os.utime(folder, (old, old))
     with instance(binary, env, "--headless", log=tmp_path / "run.log"):
         wait_until(lambda: heartbeat(_db(env)), timeout=60, message="a heartbeat row")
-        wait_until(lambda: not stale.exists(), timeout=30, message="the leftover _MEI folder to go")
+        # The cleanup renames the leftover to _MEI*-stale-PID before deleting it: wait for both to go.
+        wait_until(lambda: not any(p.name.startswith("_MEIstale01") for p in _extraction_dirs(env)), timeout=30,
+                   message="the leftover _MEI folder (and its -stale- rename) to go")
         assert foreign.exists()  # not ours (no marker): never touched
         assert len([p for p in _extraction_dirs(env) if p != foreign]) == 1  # only the live one
 
