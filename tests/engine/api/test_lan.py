@@ -1,5 +1,6 @@
 """A real instance with `[api] bind` on this machine's LAN address: only allowed peers, a token on every
-path from them, loopback as before; a bind without an allow-list refuses to start (exit 2)."""
+path from them, loopback as before (IPv4 and, where this machine has an IPv6 address, a dual-stack "::" bind);
+a bind without an allow-list refuses to start (exit 2)."""
 
 from __future__ import annotations
 
@@ -28,12 +29,26 @@ def lan_address() -> str | None:
     return None if address.startswith("127.") or address == "0.0.0.0" else address
 
 
+def lan_address6() -> str | None:
+    """This machine's global or unique-local IPv6 address (no packet is sent), or None when it has none."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+            s.connect(("2001:db8::1", 9))
+            address = str(s.getsockname()[0])
+    except OSError:
+        return None
+    return None if address in ("::1", "::") or address.startswith("fe80:") else address
+
+
 LAN = lan_address()
+LAN6 = lan_address6()
 needs_lan = pytest.mark.skipif(LAN is None, reason="this machine has no address beside loopback")
+needs_lan6 = pytest.mark.skipif(LAN is None or LAN6 is None,
+                                reason="this machine has no IPv6 address beside loopback and link-local")
 
 
 def get(host: str, port: int, path: str, token: str | None = None, method: str = "GET") -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection(host, port, timeout=30)
+    conn = http.client.HTTPConnection(host.strip("[]"), port, timeout=30)  # an IPv6 host comes as "[addr]"
     headers = {"Host": f"{host}:{port}"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -105,6 +120,23 @@ def test_a_peer_outside_the_allow_list_is_refused_even_with_the_token_and_loopba
         assert get("127.0.0.1", port, "/health")[0] == 200
         assert get("localhost", port, "/status", token)[0] == 200
         assert get("127.0.0.1", port, "/status")[0] == 401
+
+
+@needs_lan6
+def test_a_dual_stack_bind_judges_ipv6_and_ipv4_peers_by_one_allow_list(wk_home):
+    """bind = "::" takes IPv4 too: its peers arrive as ::ffff:a.b.c.d and are judged as IPv4."""
+    assert LAN is not None and LAN6 is not None
+    wk_home.ensure()
+    token = ensure_token(wk_home)
+    v6 = f"[{LAN6}]"
+    with lan_instance(wk_home, "::", [f"{LAN6}/128"]) as port:
+        assert get(v6, port, "/health")[0] == 401  # an allowed IPv6 peer: the token on every path
+        assert get(v6, port, "/status", token)[0] == 200
+        assert get(LAN, port, "/status", token)[0] == 403  # IPv4 LAN peer, not in the list
+        for host in ("127.0.0.1", "[::1]"):  # loopback over either family: as before
+            assert get(host, port, "/health")[0] == 200, host
+            assert get(host, port, "/status")[0] == 401, host
+            assert get(host, port, "/status", token)[0] == 200, host
 
 
 @pytest.mark.parametrize("where", ["file", "env"])
