@@ -5,6 +5,7 @@ a bind without an allow-list refuses to start (exit 2)."""
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import json
 import socket
 from collections.abc import Iterator
@@ -18,30 +19,21 @@ from tests.engine.api.instance import free_port
 from tests.helpers import cli, start_instance, stop_instance, wait_until
 
 
-def lan_address() -> str | None:
-    """This machine's address on its default route (no packet is sent), or None when it has none."""
+def lan_address(family: socket.AddressFamily = socket.AF_INET) -> str | None:
+    """This machine's address on its default route for the family (no packet is sent: a UDP socket
+    only picks its source address), or None when it has none beside loopback and link-local."""
+    probe = ("2001:db8::1", 9) if family == socket.AF_INET6 else ("192.0.2.1", 9)  # documentation ranges
     try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.connect(("192.0.2.1", 9))
-            address = str(s.getsockname()[0])
+        with socket.socket(family, socket.SOCK_DGRAM) as s:
+            s.connect(probe)
+            address = ipaddress.ip_address(s.getsockname()[0])
     except OSError:
         return None
-    return None if address.startswith("127.") or address == "0.0.0.0" else address
-
-
-def lan_address6() -> str | None:
-    """This machine's global or unique-local IPv6 address (no packet is sent), or None when it has none."""
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
-            s.connect(("2001:db8::1", 9))
-            address = str(s.getsockname()[0])
-    except OSError:
-        return None
-    return None if address in ("::1", "::") or address.startswith("fe80:") else address
+    return None if address.is_loopback or address.is_unspecified or address.is_link_local else str(address)
 
 
 LAN = lan_address()
-LAN6 = lan_address6()
+LAN6 = lan_address(socket.AF_INET6)
 needs_lan = pytest.mark.skipif(LAN is None, reason="this machine has no address beside loopback")
 needs_lan6 = pytest.mark.skipif(LAN is None or LAN6 is None,
                                 reason="this machine has no IPv6 address beside loopback and link-local")
