@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import datetime
+import math
+import re
 import sys
 from typing import Any
 
@@ -38,15 +41,65 @@ def cmd_show(args: argparse.Namespace, ctx: CliContext) -> int:
         emit_json({"file": str(ctx.paths.config_file), "settings": data, "sources": origins})
         return EXIT_OK
     print(f"# {ctx.paths.config_file}")
-    for section, values in data.items():
-        if isinstance(values, dict) and section not in ("checks",):
-            print(f"[{section}]")
-            for key, value in values.items():
-                print(f"{key} = {value!r}  # {origins[section][key]}")
-            print()
-        else:
-            print(f"{section} = {values!r}")
+    print("\n".join(settings_toml(data, origins)))
     return EXIT_OK
+
+
+def settings_toml(data: dict[str, Any], origins: dict[str, dict[str, str]]) -> list[str]:
+    """The effective settings as TOML lines that read back as ``data`` (a block can be pasted into
+    config.toml), each key ending with a comment naming its source."""
+    lines: list[str] = []
+    for section, values in data.items():
+        if section == "checks":
+            for name, table in values.items():
+                lines += [f"[checks.{toml_key(name)}]", *_key_lines(table, {}, "file"), ""]
+        elif section == "user_checks":
+            for table in values:
+                lines += ["[[user_checks]]", *_key_lines(table, {}, "file"), ""]
+        else:
+            lines += [f"[{section}]", *_key_lines(values, origins.get(section, {}), "default"), ""]
+    return lines
+
+
+def _key_lines(values: dict[str, Any], origins: dict[str, str], origin: str) -> list[str]:
+    return [f"# {key} is not set  # {origins.get(key, origin)}" if value is None
+            else f"{toml_key(key)} = {toml_value(value)}  # {origins.get(key, origin)}"
+            for key, value in values.items()]
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+
+
+def toml_key(key: str) -> str:
+    """A TOML key: bare when it can be, else a quoted string."""
+    return key if _BARE_KEY.fullmatch(key) else _basic_string(key)
+
+
+def toml_value(value: Any) -> str:
+    """One value as TOML: strings literal ('...') when they can be (Windows paths stay readable)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf") if math.isinf(value) else repr(value)
+    if isinstance(value, str):
+        if "'" in value or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+            return _basic_string(value)
+        return f"'{value}'"
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
+    return _basic_string(str(value))
+
+
+def _basic_string(text: str) -> str:
+    return '"' + "".join(_ESCAPES.get(c) or (f"\\u{ord(c):04x}" if ord(c) < 0x20 or ord(c) == 0x7F else c)
+                         for c in text) + '"'
 
 
 def cmd_validate(args: argparse.Namespace, ctx: CliContext) -> int:

@@ -106,7 +106,7 @@ def _channels(ctx: CliContext) -> list[Finding]:
 
 def _deadman(ctx: CliContext) -> list[Finding]:
     """The dead-man switch: a failing last ping is a problem (the outside monitor will page the owner)."""
-    from engine.cli.status import deadman_line
+    from engine.cli.status import deadman_result
 
     try:
         reply = ctx.send("status")
@@ -123,10 +123,11 @@ def _deadman(ctx: CliContext) -> list[Finding]:
         return [Finding("dead-man switch", True, "configured: pings while Watchkeeper runs" if configured
                         else "off ([deadman] url is empty)")]
     last = deadman.get("last")
+    detail = f"{deadman['style']} pings to {deadman['url']}: {deadman_result(deadman)}"
     if last is not None and not last["ok"]:
-        return [Finding("dead-man switch", False, deadman_line(deadman) + ". Check the URL and the network; "
+        return [Finding("dead-man switch", False, detail + ". Check the URL and the network; "
                         "the monitor reports Watchkeeper down while pings fail")]
-    return [Finding("dead-man switch", True, deadman_line(deadman))]
+    return [Finding("dead-man switch", True, detail)]
 
 
 def _presence(ctx: CliContext) -> list[Finding]:

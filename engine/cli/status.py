@@ -69,15 +69,18 @@ def format_status(data: dict[str, Any], zone: tzinfo | None = None) -> str:
 
 def deadman_line(deadman: dict[str, Any], zone: tzinfo | None = None) -> str:
     """The dead-man switch in one line: where it pings (redacted) and how the last ping went."""
+    return f"Dead-man switch ({deadman['style']}, {deadman['url']}): {deadman_result(deadman, zone)}"
+
+
+def deadman_result(deadman: dict[str, Any], zone: tzinfo | None = None) -> str:
+    """How the dead-man switch's last ping went ("no ping sent yet" before the first)."""
     last = deadman.get("last")
     if last is None:
-        result = "no ping sent yet"
-    else:
-        at = human_time(last["at"], zone, never="-")
-        kind = {"ok": "healthy", "fail": "degraded"}.get(last["kind"], last["kind"])
-        outcome = "sent" if last["ok"] else "FAILED"
-        result = f"last {kind} ping {outcome} at {at}" + ("" if last["ok"] else f": {last['detail']}")
-    return f"Dead-man switch ({deadman['style']}, {deadman['url']}): {result}"
+        return "no ping sent yet"
+    at = human_time(last["at"], zone, never="-")
+    kind = {"ok": "healthy", "fail": "degraded"}.get(last["kind"], last["kind"])
+    outcome = "sent" if last["ok"] else "FAILED"
+    return f"last {kind} ping {outcome} at {at}" + ("" if last["ok"] else f": {last['detail']}")
 
 
 def _count_lines(data: dict[str, Any]) -> list[str]:

@@ -38,7 +38,7 @@ def test_start_ping_reaches_the_monitor_and_status_shows_it_redacted(wk_home):
             text = cli("status", check=True).stdout
             assert f"Dead-man switch (healthchecks, {server.url}/…): last start ping sent at" in text
             doctor = cli("doctor").stdout
-            assert "OK      dead-man switch: " in doctor
+            assert f"OK      dead-man switch: healthchecks pings to {server.url}/…: last start ping sent at" in doctor
             for shown in (text, doctor, cli("config", "show").stdout):
                 assert TOKEN not in shown
         finally:
