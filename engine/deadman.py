@@ -119,6 +119,20 @@ def decide(state: Health, reasons: Sequence[str], style: str, url: str, *, start
     return PingRequest("ok", "POST", url, b"OK")
 
 
+def log_line(previous: PingResult | None, result: PingResult, where: str) -> tuple[int, str] | None:
+    """What the log says about ``result``: a failure when pings start failing or fail differently,
+    one line when they reach the monitor again, nothing for repeats (a monitor down all night is
+    one line, not one per interval; status and doctor always show the latest)."""
+    if result.ok:
+        if previous is not None and not previous.ok:
+            return logging.INFO, f"dead-man ping ({result.kind}) to {where} reaches the monitor again"
+        return None
+    if previous is None or previous.ok or previous.detail != result.detail:
+        return logging.WARNING, (f"dead-man ping ({result.kind}) to {where} failed: {result.detail} "
+                                 "(the same failure again is not logged)")
+    return None
+
+
 def redact_url(url: str) -> str:
     """``scheme://host/…``: the URL without its token (the path and query are the credential)."""
     if not url:
@@ -244,11 +258,12 @@ class DeadmanService:
             self._record(PingResult(request.kind, True, detail, self.now()))
             return
         self._record(PingResult(request.kind, False, detail, self.now()))
-        log.warning("dead-man ping (%s) to %s failed after %d attempts: %s", request.kind, redact_url(self._url),
-                    RETRIES + 1, detail)
 
     def _record(self, result: PingResult) -> None:
+        line = log_line(self.last, result, redact_url(self._url))
         self.last = result
+        if line is not None:
+            log.log(*line)
 
 
 def deadman_service(engine: Any) -> DeadmanService | None:

@@ -3,15 +3,17 @@ HTTP server (start ping, healthy pings, fail with a reason, Uptime Kuma's query,
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import pytest
 
 from engine.config import ConfigError
-from engine.deadman import DeadmanService, decide, reason_categories, redact_url
+from engine.deadman import DeadmanService, PingResult, decide, log_line, reason_categories, redact_url
 from engine.health import Health
 from tests.fakes.ping_server import PingServer
 from tests.helpers import parse_config, wait_until
@@ -150,6 +152,50 @@ def test_a_server_error_is_retried_then_recorded_as_failed():
             service.close()
     assert len(server.pings) == 3  # one try and two retries
     assert (last.ok, last.detail) == (False, "HTTP 503")
+
+
+def test_the_log_says_when_pings_start_failing_change_and_recover_not_every_repeat():
+    at = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+
+    def r(ok: bool, detail: str) -> PingResult:
+        return PingResult("ok" if ok else "fail", ok, detail, at)
+
+    history = [r(True, "HTTP 200"), r(False, "Connection refused"), r(False, "Connection refused"),
+               r(False, "HTTP 503"), r(False, "HTTP 503"), r(True, "HTTP 200"), r(True, "HTTP 200")]
+    lines = [log_line(prev, result, "http://h/…") for prev, result in zip([None, *history], history, strict=False)]
+    assert lines == [
+        None,
+        (logging.WARNING, "dead-man ping (fail) to http://h/… failed: Connection refused "
+                          "(the same failure again is not logged)"),
+        None,
+        (logging.WARNING, "dead-man ping (fail) to http://h/… failed: HTTP 503 (the same failure again is not logged)"),
+        None,
+        (logging.INFO, "dead-man ping (ok) to http://h/… reaches the monitor again"),
+        None,
+    ]
+    assert log_line(None, r(False, "timed out"), "u") is not None  # the very first ping failing is said
+
+
+def test_a_monitor_down_for_many_pings_is_one_warning_and_one_recovery_line(caplog):
+    caplog.set_level(logging.INFO, logger="engine.deadman")
+    with PingServer(status=503) as server:
+        service = _service(f"{server.url}/{TOKEN}", "healthchecks", SetHealth(), backoff=(0.0, 0.0))
+        service.start()
+        try:
+            wait_until(lambda: service.last, message="the failed start ping")
+            for n in range(2, 5):
+                service.tick()
+                wait_until(lambda n=n: len(server.pings) == 3 * n and service.last.kind == "ok",
+                           message=f"ping {n} and its retries")
+            server.status = 200
+            service.tick()
+            wait_until(lambda: service.last.ok, message="the ping that gets through")
+        finally:
+            service.close()
+    said = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "engine.deadman"]
+    assert [level for level, _ in said] == [logging.INFO, logging.WARNING, logging.INFO], said  # on, failing, back
+    assert "HTTP 503" in said[1][1] and "reaches the monitor again" in said[2][1]
+    assert TOKEN not in str(said)
 
 
 def test_a_hanging_url_never_blocks_the_caller_and_shows_as_failed():
