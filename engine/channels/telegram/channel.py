@@ -595,13 +595,15 @@ class TelegramChannel:
                     return message.chat.id
 
     async def _confirm_offset(self) -> None:
-        """Tell Telegram the updates read so far are handled (a getUpdates with the next offset),
-        so the running instance's poller does not get the setup's /start again and answer it."""
+        """Tell Telegram the updates read so far are taken (a getUpdates with the next offset), so
+        no other poller of the bot (another instance, or this one after setup) answers them again."""
         try:
             await self._bot.get_updates(offset=self._offset, timeout=0, limit=1,
                                         allowed_updates=list(_ALLOWED_UPDATES))
-        except Exception as exc:  # noqa: BLE001 - the chat id is found; a repeat /start is harmless
-            log.info("could not confirm the Telegram updates read by setup: %s", classify(exc, self._secrets))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the next poll confirms them anyway; a repeat is harmless
+            log.info("could not confirm the Telegram updates read so far: %s", classify(exc, self._secrets))
 
     def start_polling(self) -> None:
         """Start the getUpdates long-poll loop on the channel's loop (idempotent)."""
@@ -628,14 +630,16 @@ class TelegramChannel:
         once. Two in a row that end polls cut short (under ``window``) mean the other keeps
         taking the updates and this one came second (or a webhook is set): this one
         goes to standby (it keeps sending) and probes with a short
-        ``getUpdates`` every ``standby_retry`` seconds, resuming when a probe returns updates
-        (nobody else took them). Entering and leaving standby log one line each; the first
-        failure of a run of the same kind is a warning (repeats are debug), so a second machine
-        polling with the same token cannot flood the log.
+        ``getUpdates`` every ``standby_retry`` seconds, resuming when two probes a moment apart
+        return updates (nobody else took them: a poller confirms what it reads at once, before
+        its handlers run, so a command is answered by one instance only). Entering and leaving
+        standby log one line each; the first failure of a run of the same kind is a warning
+        (repeats are debug), so a second machine polling with the same token cannot flood the log.
         """
         backoff = self._backoff_initial
         failing: str | None = None  # kind of the current run of failures
         conflicts = 0  # 409s in a row that cut a poll short
+        second_look = False  # standby: a probe found updates; look again before taking them
         window = min(1.0, self._standby_retry / 4)
         loop = asyncio.get_running_loop()
         while True:
@@ -653,6 +657,7 @@ class TelegramChannel:
                 raise
             except Exception as exc:  # noqa: BLE001 - polling must survive everything
                 error = classify(exc, self._secrets)
+                second_look = False
                 if error.kind == CONFLICT:
                     self._conflict_seen = True
                     conflicts = conflicts + 1 if loop.time() - started < window else 0
@@ -677,10 +682,24 @@ class TelegramChannel:
             backoff = self._backoff_initial
             if standby:
                 if not updates:  # another poller takes them: stay in standby
+                    second_look = False
                     await asyncio.sleep(self._standby_retry)
                     continue
+                if not second_look:
+                    # The poller may have read these a moment ago and not yet confirmed them (it
+                    # does so at once, below): take them over only if still unread a moment later.
+                    # Longer than `window`, so the poll this next probe ends is not "cut short" there.
+                    second_look = True
+                    await asyncio.sleep(2 * window)
+                    continue
+                second_look = False
                 self._standby = False
                 log.warning("Telegram commands are handled by this instance again")
+            if updates:
+                # Confirm them now, not at the next poll after the handlers: a standby instance's
+                # probe in between would read them too and answer the same command twice.
+                self._offset = updates[-1].update_id + 1
+                await self._confirm_offset()
             for update in updates:
                 # Advance first: a failing handler must not make us see the update again.
                 self._offset = update.update_id + 1

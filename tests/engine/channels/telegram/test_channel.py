@@ -610,19 +610,26 @@ def test_fake_answers_409_to_the_older_of_two_concurrent_polls(fake: FakeTelegra
     assert results == [409, 200]
 
 
+def _second_in_standby(make_channel: MakeChannel, fake: FakeTelegramServer, first: TelegramChannel,
+                       **kwargs: Any) -> TelegramChannel:
+    """Start ``first`` polling, then a second channel on the same bot, and wait for it to go to standby."""
+    first.start_polling()
+    fake.wait_for_requests("getUpdates", 1, WAIT)
+    polling_since = fake.requests_for("getUpdates")[0].t
+    assert fake.wait_for(lambda: time.monotonic() - polling_since > 0.5, WAIT)  # past the "cut short" window
+    second = make_channel(**kwargs)
+    second.start_polling()
+    assert fake.wait_for(lambda: second.standby() is not None, WAIT * 2)
+    return second
+
+
 def test_the_second_poller_on_a_token_goes_to_standby_keeps_sending_and_resumes_when_alone(
     make_channel: MakeChannel, fake: FakeTelegramServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="engine.channels.telegram.channel")
     first = make_channel(on_command=lambda c, a: "first", standby_retry=1.0)
-    second = make_channel(on_command=lambda c, a: "second", standby_retry=1.0)
-    first.start_polling()
-    fake.wait_for_requests("getUpdates", 1, WAIT)
     # the first has been polling for a while (longer than the 0.25 s "cut short" window) when the second comes
-    polling_since = fake.requests_for("getUpdates")[0].t
-    assert fake.wait_for(lambda: time.monotonic() - polling_since > 0.5, WAIT)
-    second.start_polling()
-    assert fake.wait_for(lambda: second.standby() is not None, WAIT * 2)
+    second = _second_in_standby(make_channel, fake, first, on_command=lambda c, a: "second", standby_retry=1.0)
     losing, winning = second, first
     assert losing.standby() == "Telegram commands are handled by another instance (or program) using this bot"
     # the standby one probes (each probe costs the poller one 409) but never takes the commands over
@@ -642,6 +649,33 @@ def test_the_second_poller_on_a_token_goes_to_standby_keeps_sending_and_resumes_
     assert any("handled by this instance again" in r.getMessage() for r in caplog.records)
 
 
+def test_a_command_is_answered_once_while_the_poller_is_still_handling_it(
+    make_channel: MakeChannel, fake: FakeTelegramServer
+) -> None:
+    """The standby instance probes while the poller's handler runs: the poller confirmed the update
+    when it read it, so the probe finds nothing and the command is not answered twice."""
+    handling, release = threading.Event(), threading.Event()
+
+    def slow_status(command: str, args: str) -> str:
+        handling.set()
+        release.wait(WAIT * 3)
+        return "first"
+
+    first = make_channel(on_command=slow_status, standby_retry=1.0)
+    second = _second_in_standby(make_channel, fake, first, on_command=lambda c, a: "second", standby_retry=1.0)
+    fake.push_command(CHAT, "/status")
+    assert handling.wait(WAIT * 2), "the poller never got the command"
+    probes = len(fake.requests_for("getUpdates"))
+    # two probes of the standby one while the handler still runs (before the fix they read the update)
+    assert fake.wait_for(lambda: len(fake.requests_for("getUpdates")) >= probes + 2, WAIT * 2)
+    release.set()
+    assert fake.wait_for(lambda: any(m.text == "first" for m in fake.messages), WAIT * 2)
+    probes = len(fake.requests_for("getUpdates"))
+    assert fake.wait_for(lambda: len(fake.requests_for("getUpdates")) >= probes + 2, WAIT * 2)
+    assert [m.text for m in fake.messages if m.text in ("first", "second")] == ["first"]
+    assert second.standby() is not None and first.standby() is None
+
+
 @pytest.mark.parametrize(("setting", "shared", "named"), [
     ("always", False, True), ("auto", False, False), ("auto", True, True), ("never", True, False)])
 def test_messages_name_their_machine_always_or_once_the_bot_is_seen_shared(
@@ -656,13 +690,7 @@ def test_messages_name_their_machine_always_or_once_the_bot_is_seen_shared(
 def test_a_409_makes_the_next_messages_name_their_machine_when_auto(
     make_channel: MakeChannel, fake: FakeTelegramServer
 ) -> None:
-    first = make_channel()
-    second = make_channel(machine="beta-pc", name_machine="auto", standby_retry=1.0)
-    first.start_polling()
-    fake.wait_for_requests("getUpdates", 1, WAIT)
-    polling_since = fake.requests_for("getUpdates")[0].t
-    assert fake.wait_for(lambda: time.monotonic() - polling_since > 0.5, WAIT)
-    second.start_polling()
-    assert fake.wait_for(lambda: second.standby() is not None, WAIT * 2)
+    second = _second_in_standby(make_channel, fake, make_channel(), machine="beta-pc", name_machine="auto",
+                                standby_retry=1.0)
     second.notify(alert(title="Disk almost full"))
     assert fake.messages[-1].text.startswith("<b>[beta-pc] Disk almost full</b>")
