@@ -10,6 +10,7 @@ config refuses a bad check.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any, Protocol
 
 from engine import config as config_file
 from engine.channels.base import ChannelSpec, Converse
-from engine.checks.registry import CheckKinds, build_definitions, checks_template
+from engine.checks.registry import CheckKinds, apply_check_env, build_definitions, checks_template
 from engine.config import Config, Section
 from engine.modules.base import ScheduledModule
 from engine.store.migrations import Migration
@@ -57,8 +58,10 @@ def config_sections(channels: Sequence[ChannelSpec]) -> tuple[Section, ...]:
     return tuple(Section(spec.name, spec.settings, spec.env) for spec in channels if spec.settings is not None)
 
 
-def validate_checks(config: Config, kinds: CheckKinds) -> Config:
-    """``config`` with the warnings about its checks added; raises ConfigError for a bad check."""
+def validate_checks(config: Config, kinds: CheckKinds, env: dict[str, str] | None = None) -> Config:
+    """``config`` with its checks' environment overrides applied and the warnings about its checks
+    added; raises ConfigError for a bad check."""
+    apply_check_env(config, kinds, dict(os.environ) if env is None else env)
     config.warnings.extend(build_definitions(config, kinds)[1])
     return config
 
@@ -66,13 +69,13 @@ def validate_checks(config: Config, kinds: CheckKinds) -> Config:
 def parse_config(raw: dict[str, Any], units: Units, env: dict[str, str] | None = None) -> Config:
     """engine.config.parse_config with the units' sections, checks validated too."""
     return validate_checks(config_file.parse_config(raw, env, sections=config_sections(units.channels)),
-                           units.check_kinds)
+                           units.check_kinds, env)
 
 
 def load_config(path: Path, units: Units, env: dict[str, str] | None = None) -> Config:
     """engine.config.load_config with the units' sections, checks validated too; raises ConfigError."""
     return validate_checks(config_file.load_config(path, env, sections=config_sections(units.channels)),
-                           units.check_kinds)
+                           units.check_kinds, env)
 
 
 def default_config(units: Units) -> Config:

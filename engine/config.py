@@ -460,6 +460,11 @@ def env_variable(section: str, key: str) -> str:
 _TRUE, _FALSE = frozenset({"true", "1", "yes"}), frozenset({"false", "0", "no"})
 
 
+def env_words() -> tuple[frozenset[str], frozenset[str]]:
+    """The words an environment variable may use for true and for false (lower case)."""
+    return _TRUE, _FALSE
+
+
 class _Unreadable(ValueError):
     """Environment text that is not of the setting's type (the text after "expected")."""
 
@@ -526,6 +531,8 @@ def _apply_env(config: Config, every: Mapping[str, type], sections: Sequence[Sec
 
 def _warn_unknown_variable(config: Config, variable: str, every: Mapping[str, type]) -> None:
     owner = _env_owner(variable, every)
+    if owner == "checks":
+        return  # the check kinds read these (engine.checks.registry.apply_check_env)
     if owner in FREEFORM:
         config.warnings.append(f"environment variable {variable} ignored: [{owner}] is set in config.toml only")
     elif owner is not None:
@@ -630,10 +637,15 @@ def redacted(config: Config) -> dict[str, Any]:
     return out
 
 
-def sources(config: Config) -> dict[str, dict[str, str]]:
-    """Where each setting of :func:`redacted` came from: "file", "env VARIABLE" or "default"."""
-    return {name: {key: config.origins.get(f"{name}.{key}", "default") for key in values}
-            for name, values in redacted(config).items() if name not in FREEFORM}
+def sources(config: Config) -> dict[str, dict[str, Any]]:
+    """Where each setting of :func:`redacted` came from: "file", "env VARIABLE" or "default";
+    ``checks`` maps each [checks.NAME] table's keys ("file" or "env VARIABLE")."""
+    out: dict[str, dict[str, Any]] = {
+        name: {key: config.origins.get(f"{name}.{key}", "default") for key in values}
+        for name, values in redacted(config).items() if name not in FREEFORM}
+    out["checks"] = {name: {key: config.origins.get(f"checks.{name}.{key}", "file") for key in table}
+                     for name, table in config.checks.items()}
+    return out
 
 
 def set_config_values(path: Path, section: str, values: dict[str, Any], *, template: str | None = None,

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from engine.checks.base import CheckDefinition, CheckKind
-from engine.config import Config, ConfigError
+from engine.config import Config, ConfigError, env_variable, env_words
 from engine.schedule_spec import parse_schedule
 from engine.timeutil import duration_problem
 from engine.vocabulary import Severity
@@ -76,6 +76,61 @@ def _params(where: str, kind: type[CheckKind], raw: dict[str, Any], extra: tuple
         raise ConfigError("; ".join(f"{where}.{problem}" for problem in problems))
     params.update(given)
     return params, warnings
+
+
+def apply_check_env(config: Config, kinds: CheckKinds, env: dict[str, str]) -> None:
+    """Override built-in checks' keys from ``WATCHKEEPER_CHECKS_<NAME>_<KEY>`` (e.g.
+    WATCHKEEPER_CHECKS_DISK_SPACE_MIN_FREE_GB=5), each read per its default's type and validated
+    by its kind, errors naming the variable; other WATCHKEEPER_CHECKS_ variables are warned about.
+    [[user_checks]] have no variables (a list of tables has no names to give them)."""
+    targets: dict[str, tuple[str, str, Any]] = {}
+    for name, kind in kinds.builtin_by_name().items():
+        defaults = {"enabled": True, "schedule": kind.schedule, "cooldown": kind.cooldown, "severity": kind.severity,
+                    **{key: spec.default for key, spec in kind.params.items()}}
+        for key, default in defaults.items():
+            targets[env_variable(f"checks_{name}", key)] = (name, key, default)
+    prefix = env_variable("checks", "")
+    for variable in sorted(env):
+        text = env[variable]
+        if not text or not variable.startswith(prefix):
+            continue
+        if variable not in targets:
+            config.warnings.append(f"unknown environment variable {variable} (ignored); checks: "
+                                   + ", ".join(kinds.builtin_by_name()) + " (WATCHKEEPER_CHECKS_<NAME>_<KEY>)")
+            continue
+        name, key, default = targets[variable]
+        kind = kinds.builtin_by_name()[name]
+        value = _env_value(variable, text, default)
+        try:
+            if key in COMMON_KEYS:
+                _common(f"checks.{name}", kind, {key: value})
+            else:
+                _params(f"checks.{name}", kind, {key: value})
+        except ConfigError as exc:
+            raise ConfigError(f"{variable}: {exc}") from None
+        config.checks[name] = {**config.checks.get(name, {}), key: value}
+        config.origins[f"checks.{name}.{key}"] = f"env {variable}"
+
+
+def _env_value(variable: str, text: str, default: Any) -> Any:
+    """``text`` read as ``default``'s type: true/false (1/0, yes/no), numbers, comma-separated lists
+    (whole-number items as numbers), else text; raises ConfigError naming ``variable``."""
+    word = text.strip().lower()
+    if isinstance(default, bool):
+        true, false = env_words()
+        if word not in true and word not in false:
+            raise ConfigError(f"{variable} = {text!r} is not allowed: expected true or false (or 1/0, yes/no)")
+        return word in true
+    if isinstance(default, (int, float)):
+        try:
+            return type(default)(word)
+        except ValueError:
+            expected = "a whole number" if isinstance(default, int) else "a number"
+            raise ConfigError(f"{variable} = {text!r} is not allowed: expected {expected}") from None
+    if isinstance(default, list):
+        items = [part.strip() for part in text.split(",") if part.strip()]
+        return [int(item) if item.isdigit() else item for item in items]
+    return text
 
 
 def build_definitions(config: Config, kinds: CheckKinds) -> tuple[list[CheckDefinition], list[str]]:

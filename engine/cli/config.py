@@ -45,14 +45,15 @@ def cmd_show(args: argparse.Namespace, ctx: CliContext) -> int:
     return EXIT_OK
 
 
-def settings_toml(data: dict[str, Any], origins: dict[str, dict[str, str]]) -> list[str]:
+def settings_toml(data: dict[str, Any], origins: dict[str, dict[str, Any]]) -> list[str]:
     """The effective settings as TOML lines that read back as ``data`` (a block can be pasted into
     config.toml), each key ending with a comment naming its source."""
     lines: list[str] = []
     for section, values in data.items():
         if section == "checks":
             for name, table in values.items():
-                lines += [f"[checks.{toml_key(name)}]", *_key_lines(table, {}, "file"), ""]
+                lines += [f"[checks.{toml_key(name)}]", *_key_lines(table, origins.get("checks", {}).get(name, {}),
+                                                                    "file"), ""]
         elif section == "user_checks":
             for table in values:
                 lines += ["[[user_checks]]", *_key_lines(table, {}, "file"), ""]

@@ -275,12 +275,13 @@ def test_a_bad_environment_value_is_refused_naming_the_variable_and_what_is_allo
 
 def test_unknown_variables_of_a_known_section_are_warned_about_and_other_ones_are_not_config():
     env = {"WATCHKEEPER_API_PROT": "1", "WATCHKEEPER_HOME": "/tmp/wk", "WATCHKEEPER_REQUIRE_GUI": "1",
-           "WATCHKEEPER_CHECKS_DISK_SPACE_ENABLED": "false"}
+           "WATCHKEEPER_USER_CHECKS_NAME": "x", "WATCHKEEPER_CHECKS_DISK_SPACE_ENABLED": "false"}
     config = parse_config({}, env=env)
+    # the [checks.*] variables are the check kinds' (tests/engine/checks/test_registry_env.py)
     assert config.warnings == [
         "unknown environment variable WATCHKEEPER_API_PROT (ignored); known for [api]: WATCHKEEPER_API_ENABLED, "
         "WATCHKEEPER_API_PORT, WATCHKEEPER_API_BIND, WATCHKEEPER_API_ALLOW",
-        "environment variable WATCHKEEPER_CHECKS_DISK_SPACE_ENABLED ignored: [checks] is set in config.toml only",
+        "environment variable WATCHKEEPER_USER_CHECKS_NAME ignored: [user_checks] is set in config.toml only",
     ]
 
 
