@@ -696,13 +696,12 @@ class TelegramChannel:
                 self._standby = False
                 log.warning("Telegram commands are handled by this instance again")
             if updates:
-                # Confirm them now, not at the next poll after the handlers: a standby instance's
-                # probe in between would read them too and answer the same command twice.
+                # Advance and confirm before any handler runs: a failing handler must not make us
+                # see the update again, and a standby instance's probe during a slow handler must
+                # not read it too (it would answer the same command twice).
                 self._offset = updates[-1].update_id + 1
                 await self._confirm_offset()
             for update in updates:
-                # Advance first: a failing handler must not make us see the update again.
-                self._offset = update.update_id + 1
                 try:
                     await self._dispatch(update)
                 except asyncio.CancelledError:
