@@ -14,7 +14,7 @@ ones, and read as ``config.NAME`` (or typed, ``config.section(SettingsClass)``).
 
 Every key of every section can be overridden by the environment variable
 ``WATCHKEEPER_<SECTION>_<KEY>`` (upper case, see :func:`env_variable`): the text is read per the
-key's type (:func:`_from_env_text`) and validated like the file, the error naming the variable.
+key's type (:func:`from_env_text`) and validated like the file, the error naming the variable.
 ``Config.origins`` records where each value came from (:func:`sources`, for ``config show``).
 """
 
@@ -460,36 +460,31 @@ def env_variable(section: str, key: str) -> str:
 _TRUE, _FALSE = frozenset({"true", "1", "yes"}), frozenset({"false", "0", "no"})
 
 
-def env_words() -> tuple[frozenset[str], frozenset[str]]:
-    """The words an environment variable may use for true and for false (lower case)."""
-    return _TRUE, _FALSE
-
-
-class _Unreadable(ValueError):
+class EnvTextError(ValueError):
     """Environment text that is not of the setting's type (the text after "expected")."""
 
 
-def _from_env_text(text: str, annotation: Any) -> Any:
+def from_env_text(text: str, annotation: Any) -> Any:
     """An environment variable's text read as ``annotation``: int, float, bool (true/false, 1/0,
-    yes/no), a list as comma-separated items; text stays text. Raises _Unreadable."""
+    yes/no), a list as comma-separated items; text stays text. Raises EnvTextError."""
     if get_origin(annotation) is list:
         (item,) = get_args(annotation)
-        return [_from_env_text(part.strip(), item) for part in text.split(",") if part.strip()]
+        return [from_env_text(part.strip(), item) for part in text.split(",") if part.strip()]
     word = text.strip().lower()
     if annotation is bool:
         if word in _TRUE or word in _FALSE:
             return word in _TRUE
-        raise _Unreadable("true or false (or 1/0, yes/no)")
+        raise EnvTextError("true or false (or 1/0, yes/no)")
     if annotation is int:
         try:
             return int(word)
         except ValueError:
-            raise _Unreadable("a whole number") from None
+            raise EnvTextError("a whole number") from None
     if annotation is float:
         try:
             return float(word)
         except ValueError:
-            raise _Unreadable("a number") from None
+            raise EnvTextError("a number") from None
     return text
 
 
@@ -522,8 +517,8 @@ def _apply_env(config: Config, every: Mapping[str, type], sections: Sequence[Sec
         shown = "<secret>" if f.metadata.get("secret") else repr(text)
         annotation = get_type_hints(type(settings))[key]
         try:
-            value = _from_env_text(text, annotation)
-        except _Unreadable as exc:
+            value = from_env_text(text, annotation)
+        except EnvTextError as exc:
             raise ConfigError(f"{variable} = {shown} is not allowed: expected {exc}") from None
         setattr(settings, key, _validated(variable, shown, value, f, annotation))
         config.origins[f"{name}.{key}"] = f"env {variable}"

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from engine.checks.base import CheckDefinition, CheckKind
-from engine.config import Config, ConfigError, env_variable, env_words
+from engine.config import Config, ConfigError, EnvTextError, env_variable, from_env_text
 from engine.schedule_spec import parse_schedule
 from engine.timeutil import duration_problem
 from engine.vocabulary import Severity
@@ -113,24 +113,14 @@ def apply_check_env(config: Config, kinds: CheckKinds, env: dict[str, str]) -> N
 
 
 def _env_value(variable: str, text: str, default: Any) -> Any:
-    """``text`` read as ``default``'s type: true/false (1/0, yes/no), numbers, comma-separated lists
-    (whole-number items as numbers), else text; raises ConfigError naming ``variable``."""
-    word = text.strip().lower()
-    if isinstance(default, bool):
-        true, false = env_words()
-        if word not in true and word not in false:
-            raise ConfigError(f"{variable} = {text!r} is not allowed: expected true or false (or 1/0, yes/no)")
-        return word in true
-    if isinstance(default, (int, float)):
-        try:
-            return type(default)(word)
-        except ValueError:
-            expected = "a whole number" if isinstance(default, int) else "a number"
-            raise ConfigError(f"{variable} = {text!r} is not allowed: expected {expected}") from None
+    """``text`` read as ``default``'s type, as the sections' variables are (engine.config.from_env_text);
+    a list's whole-number items become numbers (the defaults are empty lists: no item type to go by)."""
     if isinstance(default, list):
-        items = [part.strip() for part in text.split(",") if part.strip()]
-        return [int(item) if item.isdigit() else item for item in items]
-    return text
+        return [int(item) if item.isdigit() else item for item in (p.strip() for p in text.split(",")) if item]
+    try:
+        return from_env_text(text, type(default) if isinstance(default, (bool, int, float)) else str)
+    except EnvTextError as exc:
+        raise ConfigError(f"{variable} = {text!r} is not allowed: expected {exc}") from None
 
 
 def build_definitions(config: Config, kinds: CheckKinds) -> tuple[list[CheckDefinition], list[str]]:
